@@ -1,0 +1,267 @@
+//! One guest call: a fresh store with its limits, the world's entry point under a deadline,
+//! and the outcome classified into a [`CallError`] with a receipt either way.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use contextworker_types::Receipt;
+use tokio_util::sync::CancellationToken;
+use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
+
+use crate::component::{LoadedComponent, WorldPre};
+use crate::engine::Metering;
+use crate::error::{CallError, GuestError};
+use crate::limits::Limits;
+use crate::state::{CallLabel, CallState, HostStop};
+use crate::stdio::Captured;
+use crate::Runtime;
+
+/// Who is calling and within which budget.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    /// Module name (or file name) for logs and the receipt.
+    pub module: String,
+    pub version: String,
+    pub limits: Limits,
+    /// Configuration the guest reads through `config.get`.
+    pub config: Vec<(String, String)>,
+    /// Cancelling stops the guest at its next epoch tick (or its current host call).
+    pub cancel: CancellationToken,
+}
+
+impl CallSpec {
+    pub fn new(module: impl Into<String>, version: impl Into<String>, limits: Limits) -> Self {
+        Self {
+            module: module.into(),
+            version: version.into(),
+            limits,
+            config: Vec::new(),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn with_config(mut self, config: Vec<(String, String)>) -> Self {
+        self.config = config;
+        self
+    }
+
+    #[must_use]
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+}
+
+/// The result of a call plus what it cost, and what the guest printed.
+#[derive(Debug)]
+pub struct CallOutcome<T> {
+    pub result: Result<T, CallError>,
+    pub receipt: Receipt,
+    pub stdout: Captured,
+    pub stderr: Captured,
+}
+
+/// Guest stderr kept in a trap's message: where Rust prints a panic.
+const STDERR_TAIL: usize = 2048;
+
+pub(crate) type GuestFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, GuestError>>> + Send + 'a>>;
+
+impl Runtime {
+    /// Run `body` against a fresh store for `component`. `prepare` fills per-call state
+    /// (feed, sink) before the store is sealed.
+    pub(crate) async fn call<R>(
+        &self,
+        component: &LoadedComponent,
+        spec: &CallSpec,
+        prepare: impl FnOnce(&mut CallState),
+        body: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a WorldPre) -> GuestFuture<'a, R>,
+        output_size: impl FnOnce(&R) -> u64,
+    ) -> CallOutcome<R> {
+        let started = Instant::now();
+        let label = Arc::new(CallLabel { module: spec.module.clone(), version: spec.version.clone() });
+        let mut state = CallState::new(label, Arc::new(spec.config.clone()), &spec.limits);
+        prepare(&mut state);
+        let (stdout, stderr) = (state.stdout.clone(), state.stderr.clone());
+
+        let (mut store, fuel_budget) = match self.new_store(component, spec, state) {
+            Ok(s) => s,
+            Err(error) => {
+                return CallOutcome {
+                    result: Err(error),
+                    receipt: receipt(component, spec, started, None, 0, 0, 0),
+                    stdout: Captured::default(),
+                    stderr: Captured::default(),
+                };
+            }
+        };
+
+        // The epoch callback stops a running guest; this timer stops one blocked in a host
+        // call (a stalled feed source, a stalled consumer), where epochs cannot reach it.
+        let outer = spec.limits.timeout + (self.engines.config().epoch_tick * 5).max(Duration::from_millis(50));
+        let raw = {
+            let run = body(&mut store, &component.pre);
+            tokio::select! {
+                r = tokio::time::timeout(outer, run) => r.unwrap_or_else(|_| Err(stop(HostStop::Timeout))),
+                () = spec.cancel.cancelled() => Err(stop(HostStop::Cancelled)),
+            }
+        };
+
+        let fuel_used = fuel_budget.and_then(|budget| store.get_fuel().ok().map(|left| budget - left));
+        let state = store.data_mut();
+        let stop_reason = state.stop.take().or_else(|| raw.as_ref().err().and_then(|e| e.downcast_ref::<HostStop>().cloned()));
+        let result = match raw {
+            Ok(Ok(value)) => {
+                let size = output_size(&value);
+                if size > spec.limits.max_output_bytes {
+                    Err(CallError::OutputTooLarge { limit: spec.limits.max_output_bytes, attempted: size })
+                } else {
+                    Ok(value)
+                }
+            }
+            Ok(Err(guest)) => Err(CallError::Guest(guest)),
+            Err(error) => Err(classify(&error, stop_reason, state, &spec.limits, fuel_budget, &stderr)),
+        };
+        let input_bytes = state.feed.as_ref().map_or(0, |f| f.bytes_read);
+        let output_items = state.output_items;
+        let peak = state.limiter.peak_memory as u64;
+        drop(store);
+        CallOutcome {
+            result,
+            receipt: receipt(component, spec, started, fuel_used, peak, input_bytes, output_items),
+            stdout: stdout.take(),
+            stderr: stderr.take(),
+        }
+    }
+
+    fn new_store(
+        &self,
+        component: &LoadedComponent,
+        spec: &CallSpec,
+        state: CallState,
+    ) -> Result<(Store<CallState>, Option<u64>), CallError> {
+        let sandbox = self.sandbox(component.metering).map_err(CallError::Host)?;
+        let mut store = Store::new(&sandbox.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        let fuel_budget = match (component.metering, spec.limits.fuel) {
+            (Metering::Fuel, budget) => {
+                let budget = budget.unwrap_or(u64::MAX);
+                store.set_fuel(budget).map_err(|e| CallError::Host(format!("cannot set fuel: {e}")))?;
+                Some(budget)
+            }
+            (Metering::Epoch, Some(_)) => {
+                return Err(CallError::Host(format!(
+                    "a fuel budget was requested but {} was loaded without fuel metering",
+                    component.origin()
+                )));
+            }
+            (Metering::Epoch, None) => None,
+        };
+        let deadline = Instant::now() + spec.limits.timeout;
+        let cancel = spec.cancel.clone();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |mut ctx| {
+            let reason = if cancel.is_cancelled() {
+                HostStop::Cancelled
+            } else if Instant::now() >= deadline {
+                HostStop::Timeout
+            } else {
+                // Give the executor back every tick: a long parse never monopolizes a worker thread.
+                return Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())));
+            };
+            ctx.data_mut().stop = Some(reason.clone());
+            Err(stop(reason))
+        });
+        Ok((store, fuel_budget))
+    }
+}
+
+fn stop(reason: HostStop) -> wasmtime::Error {
+    wasmtime::Error::new(reason)
+}
+
+impl std::fmt::Display for HostStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stopped by the host: {self:?}")
+    }
+}
+
+impl std::error::Error for HostStop {}
+
+fn classify(
+    error: &wasmtime::Error,
+    stop_reason: Option<HostStop>,
+    state: &CallState,
+    limits: &Limits,
+    fuel_budget: Option<u64>,
+    stderr: &crate::stdio::CappedOutput,
+) -> CallError {
+    if let Some(reason) = stop_reason {
+        return match reason {
+            HostStop::Timeout => CallError::Timeout { limit: limits.timeout },
+            HostStop::Cancelled => CallError::Cancelled,
+            HostStop::OutputTooLarge { limit, attempted } => CallError::OutputTooLarge { limit, attempted },
+            HostStop::FeedRead(e) => CallError::InputRead(e),
+            HostStop::SinkClosed => CallError::SinkClosed,
+        };
+    }
+    // A denied grow surfaces as whatever the guest does next (Rust aborts with `unreachable`),
+    // so the limiter's record is the reliable signal.
+    if state.limiter.memory_denied {
+        return CallError::OutOfMemory { limit: limits.memory_bytes };
+    }
+    let message = format!("{error:#}");
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        match trap {
+            Trap::StackOverflow => return CallError::StackOverflow,
+            Trap::OutOfFuel => return CallError::OutOfFuel { budget: fuel_budget.unwrap_or(0) },
+            Trap::Interrupt => return CallError::Timeout { limit: limits.timeout },
+            _ => {}
+        }
+    } else if message.contains("concurrent") && message.contains("limit") {
+        return CallError::Busy(message);
+    }
+    let backtrace = error.downcast_ref::<WasmBacktrace>();
+    if is_shadow_stack_overflow(error, backtrace) {
+        return CallError::StackOverflow;
+    }
+    let backtrace = backtrace.map(ToString::to_string);
+    let tail = stderr.tail(STDERR_TAIL);
+    let trap_message = error.downcast_ref::<Trap>().map_or(message, ToString::to_string);
+    CallError::Trap { message: trap_message, backtrace, stderr_tail: (!tail.is_empty()).then_some(tail) }
+}
+
+/// Rust (and C) guests keep address-taken locals on a shadow stack in linear memory that grows
+/// down toward address 0; overflowing it is an out-of-bounds access, not wasmtime's stack
+/// trap. Recognized by the trap plus a backtrace that is one function repeated to the limit.
+fn is_shadow_stack_overflow(error: &wasmtime::Error, backtrace: Option<&WasmBacktrace>) -> bool {
+    let Some(backtrace) = backtrace else { return false };
+    if error.downcast_ref::<Trap>() != Some(&Trap::MemoryOutOfBounds) {
+        return false;
+    }
+    let frames = backtrace.frames();
+    frames.len() >= 16 && frames.iter().all(|f| f.func_index() == frames[0].func_index())
+}
+
+fn receipt(
+    component: &LoadedComponent,
+    spec: &CallSpec,
+    started: Instant,
+    fuel_used: Option<u64>,
+    peak_memory_bytes: u64,
+    input_bytes: u64,
+    output_items: u64,
+) -> Receipt {
+    Receipt {
+        module: spec.module.clone(),
+        version: spec.version.clone(),
+        digest: component.digest(),
+        wall_time: started.elapsed(),
+        fuel_used,
+        peak_memory_bytes,
+        input_bytes,
+        output_items,
+    }
+}

@@ -1,0 +1,117 @@
+//! Conversions from the generated binding types into the host's shared types. Guest output is
+//! untrusted: conversion is total (every value maps) and sizes are counted before anything is kept.
+
+use contextworker_types as t;
+
+use crate::bindings::types as wit;
+use crate::error::{GuestError, GuestErrorKind};
+
+pub(crate) fn product(p: wit::Product) -> t::Product {
+    t::Product {
+        offer_id: p.offer_id,
+        sku: p.sku,
+        vendor_code: p.vendor_code,
+        name: p.name,
+        description: p.description,
+        brand: p.brand,
+        category_path: p.category_path,
+        category_id: p.category_id,
+        price: p.price,
+        old_price: p.old_price,
+        currency: p.currency,
+        quantity: p.quantity,
+        availability: match p.availability {
+            wit::Availability::InStock => t::Availability::InStock,
+            wit::Availability::OutOfStock => t::Availability::OutOfStock,
+            wit::Availability::Preorder => t::Availability::Preorder,
+            wit::Availability::OnOrder => t::Availability::OnOrder,
+            wit::Availability::Unknown => t::Availability::Unknown,
+        },
+        url: p.url,
+        image_urls: p.image_urls,
+        barcodes: p.barcodes,
+        attributes: p.attributes.into_iter().map(|a| t::Attribute { name: a.name, value: a.value, unit: a.unit }).collect(),
+        variant_group_id: p.variant_group_id,
+    }
+}
+
+pub(crate) fn product_to_wit(p: &t::Product) -> wit::Product {
+    wit::Product {
+        offer_id: p.offer_id.clone(),
+        sku: p.sku.clone(),
+        vendor_code: p.vendor_code.clone(),
+        name: p.name.clone(),
+        description: p.description.clone(),
+        brand: p.brand.clone(),
+        category_path: p.category_path.clone(),
+        category_id: p.category_id.clone(),
+        price: p.price.clone(),
+        old_price: p.old_price.clone(),
+        currency: p.currency.clone(),
+        quantity: p.quantity,
+        availability: match p.availability {
+            t::Availability::InStock => wit::Availability::InStock,
+            t::Availability::OutOfStock => wit::Availability::OutOfStock,
+            t::Availability::Preorder => wit::Availability::Preorder,
+            t::Availability::OnOrder => wit::Availability::OnOrder,
+            t::Availability::Unknown => wit::Availability::Unknown,
+        },
+        url: p.url.clone(),
+        image_urls: p.image_urls.clone(),
+        barcodes: p.barcodes.clone(),
+        attributes: p
+            .attributes
+            .iter()
+            .map(|a| wit::Attribute { name: a.name.clone(), value: a.value.clone(), unit: a.unit.clone() })
+            .collect(),
+        variant_group_id: p.variant_group_id.clone(),
+    }
+}
+
+/// Bytes a product holds, counted against the call's output cap.
+pub(crate) fn approx_product_size(p: &wit::Product) -> u64 {
+    fn opt(s: &Option<String>) -> usize {
+        s.as_ref().map_or(0, String::len)
+    }
+    let optional = [
+        &p.sku,
+        &p.vendor_code,
+        &p.description,
+        &p.brand,
+        &p.category_id,
+        &p.price,
+        &p.old_price,
+        &p.currency,
+        &p.url,
+        &p.variant_group_id,
+    ];
+    let total = 64
+        + p.offer_id.len()
+        + p.name.len()
+        + optional.iter().map(|s| opt(s)).sum::<usize>()
+        + p.category_path.iter().map(String::len).sum::<usize>()
+        + p.image_urls.iter().map(String::len).sum::<usize>()
+        + p.barcodes.iter().map(String::len).sum::<usize>()
+        + p.attributes.iter().map(|a| a.name.len() + a.value.len() + opt(&a.unit)).sum::<usize>();
+    total as u64
+}
+
+pub(crate) fn location(l: wit::Location) -> t::Location {
+    t::Location { byte_offset: l.byte_offset, line: l.line, column: l.column, record_index: l.record_index, path: l.path }
+}
+
+pub(crate) fn warning(w: wit::Warning) -> t::Warning {
+    t::Warning { message: w.message, location: w.location.map(location), offer_id: w.offer_id }
+}
+
+pub(crate) fn module_error(e: wit::ModuleError) -> GuestError {
+    match e {
+        wit::ModuleError::InvalidInput(i) => GuestError {
+            kind: GuestErrorKind::InvalidInput,
+            message: i.message,
+            location: i.location.map(location),
+        },
+        wit::ModuleError::Unsupported(m) => GuestError { kind: GuestErrorKind::Unsupported, message: m, location: None },
+        wit::ModuleError::Internal(m) => GuestError { kind: GuestErrorKind::Internal, message: m, location: None },
+    }
+}

@@ -1,0 +1,246 @@
+//! The process's wasmtime engines, their linkers and the epoch ticker.
+//!
+//! One engine per metering class, created once and never replaced: mixing stores and
+//! components of different engines is unsound (GHSA-hgjw-h833-99q9), and hot swaps reuse
+//! the same engine. Fuel metering changes the generated code and costs 2–3× the epoch
+//! check (wasmtime `config.rs` docs), so metered calls get their own engine instead of
+//! taxing every parser.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use contextworker_types::World;
+use sha2::{Digest as _, Sha256};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, WasmBacktraceDetails};
+
+use crate::bindings;
+use crate::limits::MIB;
+use crate::state::CallState;
+
+/// Settings fixed for the life of the runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where compiled components are cached; `None` disables the disk cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Instances that may run at once per engine (sizes the pooling allocator).
+    pub max_concurrent_instances: u32,
+    /// Ceiling for any call's memory limit (the size of a pool memory slot).
+    pub max_memory_bytes: u64,
+    /// Components larger than this are refused before compiling.
+    pub max_component_bytes: u64,
+    /// How often the epoch advances: the granularity of deadlines and of yielding to tokio.
+    pub epoch_tick: Duration,
+    /// Use the pooling allocator (falls back to on-demand if the pool cannot be reserved).
+    pub pooling: bool,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            max_concurrent_instances: 64,
+            max_memory_bytes: 1024 * MIB,
+            max_component_bytes: 64 * MIB,
+            epoch_tick: Duration::from_millis(10),
+            pooling: true,
+        }
+    }
+}
+
+/// Guest stack (bytes). Host functions run on the rest of the async stack, so the gap must
+/// cover the deepest host import (wasmtime aborts the process on host stack exhaustion).
+const MAX_WASM_STACK: usize = 1 << 20;
+const ASYNC_STACK: usize = MAX_WASM_STACK + (1 << 20);
+
+/// Whether calls on an engine count fuel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metering {
+    /// Epoch deadlines only: the fast path for trusted modules.
+    Epoch,
+    /// Epoch deadlines plus a deterministic fuel budget.
+    Fuel,
+}
+
+/// One engine with a linker per world.
+pub(crate) struct Sandbox {
+    pub(crate) engine: Engine,
+    /// Identifies the engine's code generation settings in the artifact cache.
+    pub(crate) cache_key: String,
+    pub(crate) pooled: bool,
+    linkers: [Linker<CallState>; 3],
+}
+
+impl Sandbox {
+    pub(crate) fn linker(&self, world: World) -> &Linker<CallState> {
+        match world {
+            World::Transformer => &self.linkers[0],
+            World::Classifier => &self.linkers[1],
+            World::Code => &self.linkers[2],
+        }
+    }
+}
+
+pub(crate) struct Engines {
+    config: RuntimeConfig,
+    epoch: Sandbox,
+    fuel: OnceLock<Result<Sandbox, String>>,
+    ticker: Arc<Ticker>,
+}
+
+impl Engines {
+    pub(crate) fn new(config: RuntimeConfig) -> Result<Self, String> {
+        let epoch = build_sandbox(&config, Metering::Epoch)?;
+        let ticker = Ticker::start(config.epoch_tick, epoch.engine.clone());
+        Ok(Self { config, epoch, fuel: OnceLock::new(), ticker })
+    }
+
+    pub(crate) fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    pub(crate) fn get(&self, metering: Metering) -> Result<&Sandbox, String> {
+        match metering {
+            Metering::Epoch => Ok(&self.epoch),
+            Metering::Fuel => {
+                let sandbox = self.fuel.get_or_init(|| {
+                    let sandbox = build_sandbox(&self.config, Metering::Fuel)?;
+                    self.ticker.add(sandbox.engine.clone());
+                    Ok(sandbox)
+                });
+                sandbox.as_ref().map_err(Clone::clone)
+            }
+        }
+    }
+}
+
+impl Drop for Engines {
+    fn drop(&mut self) {
+        self.ticker.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, String> {
+    let mut wasm = engine_config(metering);
+    let (engine, pooled) = if config.pooling {
+        wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(config)));
+        match Engine::new(&wasm) {
+            Ok(engine) => (engine, true),
+            Err(e) => {
+                // Some environments cap virtual memory (ulimit -v) so the pool cannot be reserved.
+                tracing::warn!("pooling allocator unavailable ({e:#}); falling back to on-demand allocation");
+                wasm.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+                (Engine::new(&wasm).map_err(|e| format!("cannot create the wasm engine: {e:#}"))?, false)
+            }
+        }
+    } else {
+        wasm.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+        (Engine::new(&wasm).map_err(|e| format!("cannot create the wasm engine: {e:#}"))?, false)
+    };
+    let cache_key = cache_key(&engine, metering);
+    let linkers = [World::Transformer, World::Classifier, World::Code].map(|w| build_linker(&engine, w));
+    let [a, b, c] = linkers;
+    Ok(Sandbox { engine, cache_key, pooled, linkers: [a?, b?, c?] })
+}
+
+fn engine_config(metering: Metering) -> Config {
+    let mut c = Config::new();
+    c.wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(metering == Metering::Fuel)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .async_stack_size(ASYNC_STACK)
+        // Proposals no guest needs stay off: less code behind the sandbox boundary, and
+        // the 2026 advisories cluster in exactly these (research/reliability.md §1.4).
+        .wasm_memory64(false)
+        .wasm_gc(false)
+        .wasm_exceptions(false)
+        .wasm_stack_switching(false)
+        .wasm_backtrace_details(WasmBacktraceDetails::Disable)
+        .cranelift_opt_level(OptLevel::Speed)
+        .parallel_compilation(true);
+    c
+}
+
+fn pool_config(config: &RuntimeConfig) -> PoolingAllocationConfig {
+    let n = config.max_concurrent_instances.max(1);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(n)
+        .total_core_instances(n.saturating_mul(8))
+        .total_memories(n.saturating_mul(2))
+        .total_tables(n.saturating_mul(8))
+        .total_stacks(n)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(4)
+        .max_tables_per_component(16)
+        .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX));
+    pool
+}
+
+fn build_linker(engine: &Engine, world: World) -> Result<Linker<CallState>, String> {
+    let mut linker = Linker::<CallState>::new(engine);
+    let link = |r: wasmtime::Result<()>| r.map_err(|e| format!("cannot build the {world} linker: {e:#}"));
+    link(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
+    match world {
+        World::Transformer => {
+            link(bindings::transformer::Transformer::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |s| s))?;
+        }
+        World::Classifier => {
+            link(bindings::classifier::Classifier::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |s| s))?;
+        }
+        World::Code => {
+            link(bindings::code::Code::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |s| s))?;
+        }
+    }
+    Ok(linker)
+}
+
+/// A stable digest of everything that makes compiled code valid for this engine: wasmtime's
+/// own compatibility hash (version, target, tunables) plus our metering class.
+fn cache_key(engine: &Engine, metering: Metering) -> String {
+    struct ShaHasher(Sha256);
+    impl std::hash::Hasher for ShaHasher {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+    }
+    let mut hasher = ShaHasher(Sha256::new());
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+    hasher.0.update(format!("{metering:?}"));
+    hex::encode(&hasher.0.finalize()[..8])
+}
+
+/// Advances every engine's epoch on a fixed tick from one background thread.
+struct Ticker {
+    engines: Mutex<Vec<Engine>>,
+    stop: AtomicBool,
+}
+
+impl Ticker {
+    fn start(tick: Duration, first: Engine) -> Arc<Self> {
+        let ticker = Arc::new(Self { engines: Mutex::new(vec![first]), stop: AtomicBool::new(false) });
+        let shared = Arc::clone(&ticker);
+        let spawned = std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
+            while !shared.stop.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                for engine in shared.engines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+                    engine.increment_epoch();
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            // Without the ticker deadlines never fire; the outer wall-clock timer still does.
+            tracing::error!("cannot start the epoch thread: {e}; guest deadlines fall back to the outer timer");
+        }
+        ticker
+    }
+
+    fn add(&self, engine: Engine) {
+        self.engines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(engine);
+    }
+}

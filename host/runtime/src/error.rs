@@ -1,0 +1,160 @@
+//! Errors of the sandbox: loading a component, and calling one.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use contextworker_types::{Location, World};
+
+/// A component could not be made ready to call. The `origin` names the file or the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read. Fix the path or permissions.
+    #[error("{origin}: cannot read the file: {source}")]
+    Read {
+        origin: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Over the size cap; nothing was compiled. Shrink the component or raise the cap.
+    #[error("{origin}: {size} bytes is over the {limit}-byte limit for components")]
+    TooLarge { origin: String, size: u64, limit: u64 },
+    /// Not WebAssembly at all, or a core module rather than a component.
+    #[error("{origin}: not a WebAssembly component: {reason}")]
+    NotAComponent { origin: String, reason: String },
+    /// A precompiled artifact was offered; only `.wasm` components are accepted, because
+    /// deserializing foreign machine code is not memory-safe.
+    #[error("{origin}: precompiled artifacts (.cwasm) are not accepted; pass the .wasm component itself")]
+    Precompiled { origin: String },
+    /// wasmtime rejected the component (invalid or uses disabled features).
+    #[error("{origin}: the component does not compile: {message}")]
+    Compile { origin: String, message: String },
+    /// The component implements another world than the caller needs.
+    #[error("{origin}: {}", describe_wrong_world(*expected, *found))]
+    WrongWorld { origin: String, expected: World, found: Option<World> },
+    /// The component imports something this host does not grant (a filesystem-free host
+    /// offers no `wasi:http`, for one).
+    #[error("{origin}: cannot link: {message}")]
+    Link { origin: String, message: String },
+    /// The on-disk cache of compiled components is unusable; the message says why.
+    #[error("compiled-component cache {}: {reason}", path.display())]
+    Cache { path: PathBuf, reason: String },
+}
+
+fn describe_wrong_world(expected: World, found: Option<World>) -> String {
+    match found {
+        Some(found) => format!(
+            "this component implements the `{found}` world (it exports `{}`), but a `{expected}` component is required (exporting `{}`)",
+            found.entry_point(),
+            expected.entry_point()
+        ),
+        None => format!(
+            "this component implements none of the contextworker worlds; a `{expected}` component must export `{}`",
+            expected.entry_point()
+        ),
+    }
+}
+
+/// The kind of error a guest reported itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestErrorKind {
+    /// The input is bad; retrying cannot help.
+    InvalidInput,
+    /// Input of a kind the module does not handle.
+    Unsupported,
+    /// A bug in the module.
+    Internal,
+}
+
+/// An error the guest returned through its `module-error` result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestError {
+    pub kind: GuestErrorKind,
+    pub message: String,
+    pub location: Option<Location>,
+}
+
+impl std::fmt::Display for GuestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            GuestErrorKind::InvalidInput => "invalid input",
+            GuestErrorKind::Unsupported => "unsupported input",
+            GuestErrorKind::Internal => "internal module error",
+        };
+        match &self.location {
+            Some(l) => write!(f, "{kind} at {l}: {}", self.message),
+            None => write!(f, "{kind}: {}", self.message),
+        }
+    }
+}
+
+/// Why a call did not produce a result. Every variant says what the caller should do.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    /// The call ran past its deadline and was interrupted. Deterministic for a given input and
+    /// budget in practice: do not retry with the same budget.
+    #[error("the guest ran past its {} ms deadline and was stopped", limit.as_millis())]
+    Timeout { limit: Duration },
+    /// The guest needed more linear memory than allowed. Raise the module's memory limit or fix the guest.
+    #[error("the guest hit its memory limit of {} MiB", limit / (1 << 20))]
+    OutOfMemory { limit: u64 },
+    /// Unbounded or too deep recursion. A guest bug.
+    #[error("the guest overflowed its stack (recursion too deep)")]
+    StackOverflow,
+    /// The deterministic instruction budget ran out.
+    #[error("the guest used up its fuel budget of {budget}")]
+    OutOfFuel { budget: u64 },
+    /// The guest returned more than the output cap.
+    #[error("the guest's output of {attempted} bytes is over the limit of {limit} bytes")]
+    OutputTooLarge { limit: u64, attempted: u64 },
+    /// The guest trapped (a panic, an unreachable, an out-of-bounds access). A guest bug.
+    #[error("the guest trapped: {message}{}", stderr_tail.as_deref().map(|t| format!("\nguest stderr: {t}")).unwrap_or_default())]
+    Trap { message: String, backtrace: Option<String>, stderr_tail: Option<String> },
+    /// The guest returned its own error.
+    #[error("{0}")]
+    Guest(GuestError),
+    /// The caller cancelled the call.
+    #[error("the call was cancelled")]
+    Cancelled,
+    /// The feed could not be read from its source (network, disk). Retry.
+    #[error("reading the input failed: {0}")]
+    InputRead(String),
+    /// The consumer of the products stopped (its own error is reported separately).
+    #[error("the consumer of the products stopped before the guest finished")]
+    SinkClosed,
+    /// No sandbox slot was free (the instance pool is exhausted). Retry shortly.
+    #[error("the sandbox is busy: {0}")]
+    Busy(String),
+    /// Something failed on the host's side. Retry; report it if it persists.
+    #[error("host error: {0}")]
+    Host(String),
+}
+
+impl CallError {
+    /// A stable name for the error class: Temporal failure types, gRPC `error_type`, metrics labels.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Timeout { .. } => "GuestTimeout",
+            Self::OutOfMemory { .. } => "GuestOutOfMemory",
+            Self::StackOverflow => "GuestStackOverflow",
+            Self::OutOfFuel { .. } => "GuestOutOfFuel",
+            Self::OutputTooLarge { .. } => "GuestOutputTooLarge",
+            Self::Trap { .. } => "GuestTrap",
+            Self::Guest(g) => match g.kind {
+                GuestErrorKind::InvalidInput => "InvalidInput",
+                GuestErrorKind::Unsupported => "UnsupportedInput",
+                GuestErrorKind::Internal => "GuestInternalError",
+            },
+            Self::Cancelled => "Cancelled",
+            Self::InputRead(_) => "InputReadFailed",
+            Self::SinkClosed => "SinkClosed",
+            Self::Busy(_) => "SandboxBusy",
+            Self::Host(_) => "HostError",
+        }
+    }
+
+    /// Whether running the same call again may succeed. Limits and guest errors are
+    /// deterministic for the same input and module; I/O and capacity are not.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::InputRead(_) | Self::SinkClosed | Self::Busy(_) | Self::Host(_) | Self::Cancelled)
+    }
+}

@@ -1,0 +1,72 @@
+//! The sandbox runtime: runs WebAssembly components of the `contextworker:module` worlds
+//! with limits on memory, time, fuel, stack and output, and no ambient capabilities.
+//!
+//! The rest of the host talks to this crate only: "load these bytes as a transformer",
+//! "call it within this budget". Nothing outside names a wasmtime type.
+
+mod bindings;
+mod cache;
+mod call;
+mod component;
+mod convert;
+mod engine;
+mod error;
+mod host;
+mod limits;
+mod state;
+mod stdio;
+mod worlds;
+
+use std::sync::Arc;
+
+pub use call::{CallOutcome, CallSpec};
+pub use component::{LoadStats, LoadedComponent};
+pub use engine::{Metering, RuntimeConfig};
+pub use error::{CallError, GuestError, GuestErrorKind, LoadError};
+pub use limits::{Limits, MIB};
+pub use state::{STDIO_CAPTURE_BYTES, SinkEvent};
+pub use stdio::Captured;
+pub use tokio_util::sync::CancellationToken;
+pub use worlds::{Classification, Data, FeedInput, TransformSummary};
+
+/// The process-wide sandbox. Create one and share it (`Arc<Runtime>`): it owns the engines,
+/// the epoch thread and the compiled-component cache.
+pub struct Runtime {
+    engines: engine::Engines,
+    cache: Option<cache::ArtifactCache>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("config", self.engines.config()).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> Result<Arc<Self>, LoadError> {
+        let cache = config.cache_dir.as_deref().map(cache::ArtifactCache::open).transpose()?;
+        let engines = engine::Engines::new(config)
+            .map_err(|reason| LoadError::Cache { path: Default::default(), reason })?;
+        Ok(Arc::new(Self { engines, cache }))
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        self.engines.config()
+    }
+
+    /// Whether the pooling allocator is in use (it falls back to on-demand when the address
+    /// space cannot be reserved).
+    pub fn is_pooled(&self) -> bool {
+        self.engines.get(Metering::Epoch).is_ok_and(|s| s.pooled)
+    }
+
+    /// An identity of the engine for a metering class, stable for the life of the runtime;
+    /// lets tests prove a hot swap never creates a new engine.
+    pub fn engine_identity(&self, metering: Metering) -> Option<usize> {
+        self.engines.get(metering).ok().map(|s| std::ptr::from_ref(&s.engine) as usize)
+    }
+
+    fn sandbox(&self, metering: Metering) -> Result<&engine::Sandbox, String> {
+        self.engines.get(metering)
+    }
+}

@@ -1,0 +1,143 @@
+//! What one call may use, and the limiter that enforces memory and table growth.
+
+use std::time::Duration;
+
+use contextworker_types::World;
+
+/// Budgets for one guest call. Built from a module manifest (or a caller's request), checked
+/// against the runtime's ceilings with [`Limits::check_within`] before any call uses them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest size any single linear memory may reach.
+    pub memory_bytes: u64,
+    /// Wall-clock budget of the whole call, enforced by epoch interruption inside the guest
+    /// and by a timer around host calls.
+    pub timeout: Duration,
+    /// Deterministic instruction budget. Only components loaded with metering accept it.
+    pub fuel: Option<u64>,
+    /// Cap on what the guest hands back: bytes of the `code` result, approximate bytes of
+    /// emitted products for transformers, of classifications for classifiers.
+    pub max_output_bytes: u64,
+    /// Cap on elements of any table (function tables of the guest).
+    pub max_table_elements: u32,
+    /// Cap on core instances, memories and tables one component may create.
+    pub max_instances: u32,
+}
+
+pub const MIB: u64 = 1 << 20;
+
+impl Limits {
+    /// Safe defaults per world: parsers get time and output room, code gets little of both.
+    pub fn for_world(world: World) -> Self {
+        let (timeout, max_output_bytes) = match world {
+            World::Transformer => (Duration::from_secs(300), 1024 * MIB),
+            World::Classifier => (Duration::from_secs(60), 16 * MIB),
+            World::Code => (Duration::from_secs(5), MIB),
+        };
+        Self {
+            memory_bytes: 64 * MIB,
+            timeout,
+            fuel: None,
+            max_output_bytes,
+            max_table_elements: 100_000,
+            max_instances: 32,
+        }
+    }
+
+    /// Lower (never raise) these limits with a caller's request.
+    #[must_use]
+    pub fn lowered_by(&self, memory_bytes: Option<u64>, timeout: Option<Duration>, fuel: Option<u64>) -> Self {
+        Self {
+            memory_bytes: memory_bytes.map_or(self.memory_bytes, |m| m.min(self.memory_bytes)),
+            timeout: timeout.map_or(self.timeout, |t| t.min(self.timeout)),
+            fuel: match (self.fuel, fuel) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            ..self.clone()
+        }
+    }
+}
+
+/// Tracks memory and table growth for one store: denies growth past the limits, remembers
+/// that it did (a denied grow usually surfaces as an opaque guest abort, wasmtime#3772), and
+/// records the peak for the receipt.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    memory_bytes: usize,
+    table_elements: usize,
+    instances: usize,
+    pub(crate) peak_memory: usize,
+    pub(crate) memory_denied: bool,
+    pub(crate) table_denied: bool,
+}
+
+impl Limiter {
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Self {
+            memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+            table_elements: limits.max_table_elements as usize,
+            instances: limits.max_instances as usize,
+            peak_memory: 0,
+            memory_denied: false,
+            table_denied: false,
+        }
+    }
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.memory_denied = true;
+            return Ok(false);
+        }
+        self.peak_memory = self.peak_memory.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.table_elements {
+            self.table_denied = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        self.instances
+    }
+
+    fn tables(&self) -> usize {
+        self.instances
+    }
+
+    fn memories(&self) -> usize {
+        self.instances
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callers_can_lower_but_not_raise() {
+        let base = Limits::for_world(World::Code);
+        let lowered = base.lowered_by(Some(8 * MIB), Some(Duration::from_secs(60)), Some(1000));
+        assert_eq!(lowered.memory_bytes, 8 * MIB);
+        assert_eq!(lowered.timeout, base.timeout, "a longer timeout must not be granted");
+        assert_eq!(lowered.fuel, Some(1000));
+        let raised = base.lowered_by(Some(1024 * MIB), None, None);
+        assert_eq!(raised.memory_bytes, base.memory_bytes);
+    }
+
+    #[test]
+    fn limiter_denies_and_remembers() {
+        use wasmtime::ResourceLimiter;
+        let mut l = Limiter::new(&Limits { memory_bytes: 2 * MIB, ..Limits::for_world(World::Code) });
+        assert!(l.memory_growing(0, MIB as usize, None).unwrap_or(false));
+        assert!(!l.memory_growing(MIB as usize, 3 * MIB as usize, None).unwrap_or(true));
+        assert!(l.memory_denied);
+        assert_eq!(l.peak_memory, MIB as usize);
+    }
+}

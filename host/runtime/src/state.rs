@@ -1,0 +1,129 @@
+//! The data each store carries: the WASI context (no capabilities), the limiter, captured
+//! stdio and the per-call inputs of the host imports.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use contextworker_types::{Product, Warning};
+use tokio::io::AsyncRead;
+use tokio::sync::mpsc;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::limits::{Limiter, Limits};
+use crate::stdio::CappedOutput;
+
+/// Who is calling: carried into every log line a guest writes.
+#[derive(Debug, Clone)]
+pub(crate) struct CallLabel {
+    pub(crate) module: String,
+    pub(crate) version: String,
+}
+
+/// Bytes of stdout/stderr kept per call. Enough for diagnostics and a panic message.
+pub const STDIO_CAPTURE_BYTES: usize = 1 << 20;
+
+/// Guest log records kept per call; a guest logging in a loop cannot flood the host's logs.
+pub(crate) const MAX_LOG_RECORDS: u32 = 10_000;
+
+/// Why the host stopped a call from its side. Set before the host traps, read when the call
+/// fails, so the failure is reported precisely instead of as a generic trap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HostStop {
+    Timeout,
+    Cancelled,
+    OutputTooLarge { limit: u64, attempted: u64 },
+    FeedRead(String),
+    SinkClosed,
+}
+
+/// One event a transformer produces, delivered in order to the caller's channel.
+#[derive(Debug)]
+pub enum SinkEvent {
+    Products(Vec<Product>),
+    Warnings(Vec<Warning>),
+}
+
+pub(crate) struct FeedState {
+    pub(crate) reader: Box<dyn AsyncRead + Send + Unpin>,
+    pub(crate) size_hint: Option<u64>,
+    pub(crate) bytes_read: u64,
+}
+
+pub(crate) struct SinkState {
+    pub(crate) tx: mpsc::Sender<SinkEvent>,
+}
+
+pub(crate) struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: Limiter,
+    pub(crate) label: Arc<CallLabel>,
+    pub(crate) config: Arc<Vec<(String, String)>>,
+    pub(crate) clock_origin: Instant,
+    pub(crate) stdout: CappedOutput,
+    pub(crate) stderr: CappedOutput,
+    pub(crate) feed: Option<FeedState>,
+    pub(crate) sink: Option<SinkState>,
+    pub(crate) stop: Option<HostStop>,
+    pub(crate) output_bytes: u64,
+    pub(crate) output_items: u64,
+    pub(crate) max_output_bytes: u64,
+    pub(crate) log_records: u32,
+}
+
+impl CallState {
+    pub(crate) fn new(label: Arc<CallLabel>, config: Arc<Vec<(String, String)>>, limits: &Limits) -> Self {
+        let stdout = CappedOutput::new(STDIO_CAPTURE_BYTES);
+        let stderr = CappedOutput::new(STDIO_CAPTURE_BYTES);
+        Self {
+            wasi: deny_all_wasi(&stdout, &stderr),
+            table: ResourceTable::new(),
+            limiter: Limiter::new(limits),
+            label,
+            config,
+            clock_origin: Instant::now(),
+            stdout,
+            stderr,
+            feed: None,
+            sink: None,
+            stop: None,
+            output_bytes: 0,
+            output_items: 0,
+            max_output_bytes: limits.max_output_bytes,
+            log_records: 0,
+        }
+    }
+
+    /// Count output against the cap; on overflow remember why and return the trap to raise.
+    pub(crate) fn charge_output(&mut self, bytes: u64, items: u64) -> wasmtime::Result<()> {
+        self.output_bytes = self.output_bytes.saturating_add(bytes);
+        self.output_items = self.output_items.saturating_add(items);
+        if self.output_bytes > self.max_output_bytes {
+            self.stop = Some(HostStop::OutputTooLarge { limit: self.max_output_bytes, attempted: self.output_bytes });
+            return Err(wasmtime::format_err!("output exceeds {} bytes", self.max_output_bytes));
+        }
+        Ok(())
+    }
+}
+
+/// WASI is linked only so standard-library code links: no preopened directories, no
+/// environment, no arguments, stdin closed, no sockets, no name lookup. Every capability
+/// a guest gets comes from the `contextworker:module` imports.
+fn deny_all_wasi(stdout: &CappedOutput, stderr: &CappedOutput) -> WasiCtx {
+    WasiCtxBuilder::new()
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .socket_addr_check(|_, _| Box::pin(async { false }))
+        .max_random_size(64 * 1024)
+        .build()
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}

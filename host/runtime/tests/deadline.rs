@@ -1,0 +1,67 @@
+//! CPU deadlines and cancellation. Kept in their own test binary: timing assertions should not
+//! share the process with memory-hungry tests.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{assert_still_serves, code_limits, hostile, run, runtime};
+use contextworker_runtime::{CallError, CallSpec, CancellationToken, Data};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_infinite_loop_stops_within_its_deadline_plus_100ms() {
+    let rt = runtime();
+    let guest = hostile(&rt).await;
+    for deadline_ms in [200, 500] {
+        let started = Instant::now();
+        let outcome = run(&rt, &guest, code_limits(deadline_ms), "loop").await;
+        let elapsed = started.elapsed();
+        assert!(matches!(outcome.result, Err(CallError::Timeout { .. })), "{:?}", outcome.result);
+        assert!(
+            elapsed < Duration::from_millis(deadline_ms + 100),
+            "stopped after {elapsed:?}, deadline {deadline_ms} ms"
+        );
+        assert!(elapsed >= Duration::from_millis(deadline_ms), "stopped early: {elapsed:?}");
+    }
+    assert_still_serves(&rt, &guest).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_guest_does_not_block_other_calls() {
+    let rt = runtime();
+    let guest = hostile(&rt).await;
+    let looping = {
+        let (rt, guest) = (rt.clone(), guest.clone());
+        tokio::spawn(async move { run(&rt, &guest, code_limits(1_500), "loop").await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Guests yield to the executor every epoch tick, so quick calls go through meanwhile.
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_still_serves(&rt, &guest).await;
+    }
+    assert!(started.elapsed() < Duration::from_millis(1_000), "quick calls waited {:?}", started.elapsed());
+    let outcome = looping.await.expect("join");
+    assert!(matches!(outcome.result, Err(CallError::Timeout { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellation_stops_a_running_guest() {
+    let rt = runtime();
+    let guest = hostile(&rt).await;
+    let cancel = CancellationToken::new();
+    let spec = CallSpec::new("hostile", "0.1.0", code_limits(10_000)).with_cancel(cancel.clone());
+    let task = {
+        let (rt, guest) = (rt.clone(), guest.clone());
+        tokio::spawn(async move { rt.run_code(&guest, &spec, Data::Text("loop".into())).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let cancelled_at = Instant::now();
+    cancel.cancel();
+    let outcome = task.await.expect("join");
+    assert!(matches!(outcome.result, Err(CallError::Cancelled)), "{:?}", outcome.result);
+    assert!(cancelled_at.elapsed() < Duration::from_millis(100), "took {:?}", cancelled_at.elapsed());
+    assert_still_serves(&rt, &guest).await;
+}

@@ -1,0 +1,98 @@
+//! Each limit stops a misbehaving guest with a typed error, and the next call works.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use common::{assert_still_serves, code_limits, hostile, run, runtime};
+use contextworker_runtime::{CallError, Data, Limits, MIB, STDIO_CAPTURE_BYTES};
+
+#[tokio::test]
+async fn deep_recursion_traps_as_stack_overflow() {
+    let rt = runtime();
+    let guest = hostile(&rt).await;
+    for behaviour in ["recurse", "recurse-frames"] {
+        let outcome = run(&rt, &guest, code_limits(5_000), behaviour).await;
+        assert!(matches!(outcome.result, Err(CallError::StackOverflow)), "{behaviour}: {:?}", outcome.result);
+        assert_still_serves(&rt, &guest).await;
+    }
+}
+
+#[tokio::test]
+async fn memory_bomb_stops_at_the_limit() {
+    let rt = runtime();
+    let guest = hostile(&rt).await;
+    let limits = Limits { memory_bytes: 32 * MIB, ..code_limits(10_000) };
+    let outcome = run(&rt, &guest, limits, "alloc").await;
+    match &outcome.result {
+        Err(CallError::OutOfMemory { limit }) => assert_eq!(*limit, 32 * MIB),
+        other => panic!("expected OutOfMemory, got {other:?}"),
+    }
+    assert!(outcome.receipt.peak_memory_bytes <= 32 * MIB, "{:?}", outcome.receipt);
+    assert!(outcome.receipt.peak_memory_bytes > 16 * MIB, "the guest really allocated: {:?}", outcome.receipt);
+    assert_still_serves(&rt, &guest).await;
+}
+
+#[tokio::test]
+async fn huge_output_is_refused_with_its_size() {
+    let rt = runtime();
+    let guest = hostile(&rt).await;
+    let outcome = run(&rt, &guest, code_limits(5_000), "huge-output:4").await;
+    match outcome.result {
+        Err(CallError::OutputTooLarge { limit, attempted }) => {
+            assert_eq!(limit, MIB);
+            assert_eq!(attempted, 4 * MIB);
+        }
+        other => panic!("expected OutputTooLarge, got {other:?}"),
+    }
+    assert_still_serves(&rt, &guest).await;
+}
+
+#[tokio::test]
+async fn chatty_stdout_is_capped_and_marked_truncated() {
+    let rt = runtime();
+    let guest = hostile(&rt).await;
+    let outcome = run(&rt, &guest, code_limits(10_000), "huge-stdout:3").await;
+    assert_eq!(outcome.result.expect("printing too much is not an error"), Data::Text("printed".into()));
+    assert!(outcome.stdout.truncated);
+    assert_eq!(outcome.stdout.bytes.len(), STDIO_CAPTURE_BYTES);
+}
+
+#[tokio::test]
+async fn a_panic_is_a_trap_that_carries_the_message() {
+    let rt = runtime();
+    let guest = hostile(&rt).await;
+    let outcome = run(&rt, &guest, code_limits(5_000), "panic").await;
+    match &outcome.result {
+        Err(CallError::Trap { stderr_tail: Some(tail), .. }) => {
+            assert!(tail.contains("hostile guest panics on request"), "{tail}");
+        }
+        other => panic!("expected a trap with the panic message, got {other:?}"),
+    }
+    let err = outcome.result.unwrap_err();
+    assert_eq!(err.type_name(), "GuestTrap");
+    assert!(!err.is_retryable());
+    assert_still_serves(&rt, &guest).await;
+}
+
+#[tokio::test]
+async fn guest_errors_are_typed() {
+    let rt = runtime();
+    let guest = hostile(&rt).await;
+    let outcome = run(&rt, &guest, code_limits(5_000), "no-such-behaviour").await;
+    let err = outcome.result.expect_err("unknown behaviour is invalid input");
+    assert_eq!(err.type_name(), "InvalidInput");
+    assert!(err.to_string().contains("no-such-behaviour"), "{err}");
+}
+
+#[tokio::test]
+async fn receipts_name_the_code_and_its_cost() {
+    let rt = runtime();
+    let guest = hostile(&rt).await;
+    let outcome = run(&rt, &guest, code_limits(5_000), "ok").await;
+    let receipt = outcome.receipt;
+    assert_eq!(receipt.module, "hostile");
+    assert_eq!(receipt.digest, guest.digest());
+    assert!(receipt.peak_memory_bytes > 0);
+    assert!(receipt.fuel_used.is_none(), "unmetered calls report no fuel");
+}

@@ -1,0 +1,15 @@
+//! Types every part of the host shares: products as the host stores and prints them, module
+//! identity (names, versions, digests, worlds) and the resource receipt of a guest call.
+//!
+//! This crate has no heavy dependencies on purpose: Temporal, gRPC and storage code depend on
+//! it without pulling in wasmtime.
+
+mod digest;
+mod module;
+mod product;
+mod receipt;
+
+pub use digest::{Digest, DigestParseError};
+pub use module::{ModuleName, ModuleNameError, World, WorldParseError};
+pub use product::{Attribute, Availability, Location, Product, Warning};
+pub use receipt::Receipt;
