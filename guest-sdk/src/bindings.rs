@@ -46,16 +46,19 @@ pub mod code {
         runtime_path: "::contextworker_guest::bindings::__wit_bindgen::rt",
     });
 }
-#[cfg(all(feature = "code", not(any(feature = "transformer", feature = "classifier"))))]
+#[cfg(all(
+    feature = "code",
+    not(any(feature = "transformer", feature = "classifier"))
+))]
 pub use code as active;
 
 use active::contextworker::module::{log as wit_log, types as wit};
 
-use crate::log::Level;
 #[cfg(feature = "classifier")]
 use crate::Attribute;
 #[cfg(any(feature = "transformer", feature = "classifier"))]
 use crate::Availability;
+use crate::log::Level;
 use crate::{Config, Location, ModuleError, Product, Warning};
 
 pub(crate) fn log(level: Level, message: &str, fields: &[(&str, String)]) {
@@ -66,7 +69,10 @@ pub(crate) fn log(level: Level, message: &str, fields: &[(&str, String)]) {
         Level::Warn => wit_log::Level::Warn,
         Level::Error => wit_log::Level::Error,
     };
-    let fields: Vec<(String, String)> = fields.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let fields: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
     wit_log::log(level, message, &fields);
 }
 
@@ -87,14 +93,17 @@ pub(crate) fn deliver(products: Vec<Product>, warnings: Vec<Warning>) {
 pub(crate) fn deliver(_products: Vec<Product>, _warnings: Vec<Warning>) {}
 
 #[cfg(feature = "transformer")]
-pub fn run_transformer<T: crate::Transformer>() -> Result<transformer::TransformSummary, wit::ModuleError> {
+pub fn run_transformer<T: crate::Transformer>()
+-> Result<transformer::TransformSummary, wit::ModuleError> {
     let config = Config::from_host();
     let mut input = crate::FeedReader::host();
     let mut sink = crate::ProductSink::host();
     let result = T::transform(&mut input, &mut sink, &config);
     sink.flush();
     result
-        .map(|()| transformer::TransformSummary { records_seen: sink.records_seen() })
+        .map(|()| transformer::TransformSummary {
+            records_seen: sink.records_seen(),
+        })
         .map_err(error_to_wit)
 }
 
@@ -136,7 +145,10 @@ pub fn run_code<T: crate::Code>(input: wit::Data) -> Result<wit::Data, wit::Modu
 fn error_to_wit(e: ModuleError) -> wit::ModuleError {
     match e {
         ModuleError::InvalidInput { message, location } => {
-            wit::ModuleError::InvalidInput(wit::InputError { message, location: location.map(location_to_wit) })
+            wit::ModuleError::InvalidInput(wit::InputError {
+                message,
+                location: location.map(location_to_wit),
+            })
         }
         ModuleError::Unsupported(m) => wit::ModuleError::Unsupported(m),
         ModuleError::Internal(m) => wit::ModuleError::Internal(m),
@@ -155,7 +167,11 @@ fn location_to_wit(l: Location) -> wit::Location {
 
 #[cfg(feature = "transformer")]
 fn warning_to_wit(w: Warning) -> wit::Warning {
-    wit::Warning { message: w.message, location: w.location.map(location_to_wit), offer_id: w.offer_id }
+    wit::Warning {
+        message: w.message,
+        location: w.location.map(location_to_wit),
+        offer_id: w.offer_id,
+    }
 }
 
 #[cfg(feature = "transformer")]
@@ -186,7 +202,11 @@ fn product_to_wit(p: Product) -> wit::Product {
         attributes: p
             .attributes
             .into_iter()
-            .map(|a| wit::Attribute { name: a.name, value: a.value, unit: a.unit })
+            .map(|a| wit::Attribute {
+                name: a.name,
+                value: a.value,
+                unit: a.unit,
+            })
             .collect(),
         variant_group_id: p.variant_group_id,
     }
@@ -217,7 +237,15 @@ fn product_from_wit(p: wit::Product) -> Product {
         url: p.url,
         image_urls: p.image_urls,
         barcodes: p.barcodes,
-        attributes: p.attributes.into_iter().map(|a| Attribute { name: a.name, value: a.value, unit: a.unit }).collect(),
+        attributes: p
+            .attributes
+            .into_iter()
+            .map(|a| Attribute {
+                name: a.name,
+                value: a.value,
+                unit: a.unit,
+            })
+            .collect(),
         variant_group_id: p.variant_group_id,
     }
 }

@@ -14,7 +14,12 @@ pub struct Config {
 
 impl Config {
     pub fn new(values: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>) -> Self {
-        Self { values: values.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+        Self {
+            values: values
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -32,8 +37,9 @@ impl Config {
     {
         self.get(key)
             .map(|raw| {
-                raw.parse::<T>()
-                    .map_err(|e| ModuleError::invalid_input(format!("config key `{key}` = {raw:?}: {e}")))
+                raw.parse::<T>().map_err(|e| {
+                    ModuleError::invalid_input(format!("config key `{key}` = {raw:?}: {e}"))
+                })
             })
             .transpose()
     }

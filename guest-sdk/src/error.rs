@@ -37,7 +37,10 @@ impl fmt::Display for Location {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModuleError {
     /// The input is bad. Never retried.
-    InvalidInput { message: String, location: Option<Location> },
+    InvalidInput {
+        message: String,
+        location: Option<Location>,
+    },
     /// Well-formed input of a kind this module does not handle.
     Unsupported(String),
     /// A bug in the module.
@@ -46,7 +49,10 @@ pub enum ModuleError {
 
 impl ModuleError {
     pub fn invalid_input(message: impl Into<String>) -> Self {
-        Self::InvalidInput { message: message.into(), location: None }
+        Self::InvalidInput {
+            message: message.into(),
+            location: None,
+        }
     }
 
     pub fn unsupported(message: impl Into<String>) -> Self {
@@ -61,32 +67,51 @@ impl ModuleError {
     #[must_use]
     pub fn at(self, location: Location) -> Self {
         match self {
-            Self::InvalidInput { message, .. } => Self::InvalidInput { message, location: Some(location) },
+            Self::InvalidInput { message, .. } => Self::InvalidInput {
+                message,
+                location: Some(location),
+            },
             other => other,
         }
     }
 
     #[must_use]
     pub fn at_line(self, line: u32, column: u32) -> Self {
-        self.at(Location { line: Some(line), column: Some(column), ..Location::default() })
+        self.at(Location {
+            line: Some(line),
+            column: Some(column),
+            ..Location::default()
+        })
     }
 
     #[must_use]
     pub fn at_offset(self, byte_offset: u64) -> Self {
-        self.at(Location { byte_offset: Some(byte_offset), ..Location::default() })
+        self.at(Location {
+            byte_offset: Some(byte_offset),
+            ..Location::default()
+        })
     }
 
     #[must_use]
     pub fn at_record(self, record_index: usize) -> Self {
-        self.at(Location { record_index: Some(saturate(record_index)), ..Location::default() })
+        self.at(Location {
+            record_index: Some(saturate(record_index)),
+            ..Location::default()
+        })
     }
 }
 
 impl fmt::Display for ModuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::InvalidInput { message, location: Some(l) } => write!(f, "invalid input at {l}: {message}"),
-            Self::InvalidInput { message, location: None } => write!(f, "invalid input: {message}"),
+            Self::InvalidInput {
+                message,
+                location: Some(l),
+            } => write!(f, "invalid input at {l}: {message}"),
+            Self::InvalidInput {
+                message,
+                location: None,
+            } => write!(f, "invalid input: {message}"),
             Self::Unsupported(m) => write!(f, "unsupported: {m}"),
             Self::Internal(m) => write!(f, "internal module error: {m}"),
         }
@@ -105,7 +130,11 @@ pub struct Warning {
 
 impl Warning {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), location: None, offer_id: None }
+        Self {
+            message: message.into(),
+            location: None,
+            offer_id: None,
+        }
     }
 
     #[must_use]

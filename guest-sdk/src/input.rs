@@ -17,20 +17,29 @@ pub struct FeedReader {
 enum Source {
     #[cfg(guest_bindings)]
     #[cfg_attr(not(feature = "transformer"), allow(dead_code))]
-    Host { pending: Vec<u8>, pos: usize, done: bool },
+    Host {
+        pending: Vec<u8>,
+        pos: usize,
+        done: bool,
+    },
     Native(Box<dyn Read>),
 }
 
 impl std::fmt::Debug for FeedReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FeedReader").field("consumed", &self.consumed).finish_non_exhaustive()
+        f.debug_struct("FeedReader")
+            .field("consumed", &self.consumed)
+            .finish_non_exhaustive()
     }
 }
 
 impl FeedReader {
     /// A feed read from any native reader (tests, benchmarks, the native twin of a module).
     pub fn from_reader(reader: impl Read + 'static) -> Self {
-        Self { source: Source::Native(Box::new(reader)), consumed: 0 }
+        Self {
+            source: Source::Native(Box::new(reader)),
+            consumed: 0,
+        }
     }
 
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
@@ -40,7 +49,14 @@ impl FeedReader {
     #[cfg(guest_bindings)]
     #[cfg_attr(not(feature = "transformer"), allow(dead_code))]
     pub(crate) fn host() -> Self {
-        Self { source: Source::Host { pending: Vec::new(), pos: 0, done: false }, consumed: 0 }
+        Self {
+            source: Source::Host {
+                pending: Vec::new(),
+                pos: 0,
+                done: false,
+            },
+            consumed: 0,
+        }
     }
 
     /// Bytes handed out so far: the byte offset parsers report in errors.

@@ -61,7 +61,9 @@ pub use worlds::{Classification, Classifier, Code, Data, Transformer};
 pub fn monotonic_now() -> std::time::Duration {
     #[cfg(guest_bindings)]
     {
-        std::time::Duration::from_nanos(bindings::active::contextworker::module::clock::monotonic_now())
+        std::time::Duration::from_nanos(
+            bindings::active::contextworker::module::clock::monotonic_now(),
+        )
     }
     #[cfg(not(guest_bindings))]
     {

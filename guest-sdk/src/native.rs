@@ -16,7 +16,10 @@ pub struct TransformRun {
 }
 
 /// Run `T` over `input` with `config`, collecting every product and warning.
-pub fn transform<T: Transformer>(input: impl Read + 'static, config: &Config) -> Result<TransformRun, ModuleError> {
+pub fn transform<T: Transformer>(
+    input: impl Read + 'static,
+    config: &Config,
+) -> Result<TransformRun, ModuleError> {
     let collected = Rc::new(RefCell::new(TransformRun::default()));
     let sink_target = Rc::clone(&collected);
     let mut sink = ProductSink::native(move |products, warnings| {

@@ -27,7 +27,9 @@ enum Target {
 
 impl std::fmt::Debug for ProductSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProductSink").field("emitted", &self.emitted).finish_non_exhaustive()
+        f.debug_struct("ProductSink")
+            .field("emitted", &self.emitted)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,7 +46,13 @@ impl ProductSink {
     }
 
     fn with_target(target: Target) -> Self {
-        Self { target, batch: Vec::with_capacity(BATCH_PRODUCTS), batch_bytes: 0, emitted: 0, skipped: 0 }
+        Self {
+            target,
+            batch: Vec::with_capacity(BATCH_PRODUCTS),
+            batch_bytes: 0,
+            emitted: 0,
+            skipped: 0,
+        }
     }
 
     pub fn emit(&mut self, product: Product) {

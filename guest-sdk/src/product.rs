@@ -21,7 +21,11 @@ pub struct Attribute {
 
 impl Attribute {
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), value: value.into(), unit: None }
+        Self {
+            name: name.into(),
+            value: value.into(),
+            unit: None,
+        }
     }
 
     #[must_use]
@@ -69,10 +73,25 @@ macro_rules! optional_setters {
 impl Product {
     /// A product with the two fields every feed must give: the offer id and a name.
     pub fn new(offer_id: impl Into<String>, name: impl Into<String>) -> Self {
-        Self { offer_id: offer_id.into(), name: name.into(), ..Self::default() }
+        Self {
+            offer_id: offer_id.into(),
+            name: name.into(),
+            ..Self::default()
+        }
     }
 
-    optional_setters!(sku, vendor_code, description, brand, category_id, price, old_price, currency, url, variant_group_id);
+    optional_setters!(
+        sku,
+        vendor_code,
+        description,
+        brand,
+        category_id,
+        price,
+        old_price,
+        currency,
+        url,
+        variant_group_id
+    );
 
     #[must_use]
     pub fn quantity(mut self, quantity: i64) -> Self {
@@ -133,6 +152,10 @@ impl Product {
             + self.category_path.iter().map(String::len).sum::<usize>()
             + self.image_urls.iter().map(String::len).sum::<usize>()
             + self.barcodes.iter().map(String::len).sum::<usize>()
-            + self.attributes.iter().map(|a| a.name.len() + a.value.len() + opt(&a.unit)).sum::<usize>()
+            + self
+                .attributes
+                .iter()
+                .map(|a| a.name.len() + a.value.len() + opt(&a.unit))
+                .sum::<usize>()
     }
 }

@@ -5,7 +5,11 @@ use crate::{Config, FeedReader, ModuleError, Product, ProductSink};
 /// Feed bytes in, products out. Read from `input` as a stream and emit products as they are
 /// parsed: the host never needs the whole feed or the whole result in guest memory.
 pub trait Transformer {
-    fn transform(input: &mut FeedReader, output: &mut ProductSink, config: &Config) -> Result<(), ModuleError>;
+    fn transform(
+        input: &mut FeedReader,
+        output: &mut ProductSink,
+        config: &Config,
+    ) -> Result<(), ModuleError>;
 }
 
 /// A category decision for one product.
@@ -21,7 +25,10 @@ pub struct Classification {
 
 /// A batch of products in, a classification per product out.
 pub trait Classifier {
-    fn classify(products: Vec<Product>, config: &Config) -> Result<Vec<Classification>, ModuleError>;
+    fn classify(
+        products: Vec<Product>,
+        config: &Config,
+    ) -> Result<Vec<Classification>, ModuleError>;
 }
 
 /// Input and output of a [`Code`] call.

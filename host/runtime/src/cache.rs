@@ -23,19 +23,32 @@ pub(crate) struct ArtifactCache {
 
 impl ArtifactCache {
     pub(crate) fn open(root: &Path) -> Result<Self, LoadError> {
-        let cache_error = |reason: String| LoadError::Cache { path: root.to_path_buf(), reason };
+        let cache_error = |reason: String| LoadError::Cache {
+            path: root.to_path_buf(),
+            reason,
+        };
         fs::create_dir_all(root).map_err(|e| cache_error(format!("cannot create it: {e}")))?;
-        restrict_permissions(root).map_err(|e| cache_error(format!("cannot set its permissions: {e}")))?;
+        restrict_permissions(root)
+            .map_err(|e| cache_error(format!("cannot set its permissions: {e}")))?;
         check_private(root).map_err(cache_error)?;
-        Ok(Self { root: root.to_path_buf() })
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
     }
 
     fn path_for(&self, engine_key: &str, digest: &Digest) -> PathBuf {
-        self.root.join(engine_key).join(format!("{}.cwasm", digest.hex()))
+        self.root
+            .join(engine_key)
+            .join(format!("{}.cwasm", digest.hex()))
     }
 
     /// A component compiled earlier for this engine, if the cache has it.
-    pub(crate) fn load(&self, engine: &wasmtime::Engine, engine_key: &str, digest: &Digest) -> Option<Component> {
+    pub(crate) fn load(
+        &self,
+        engine: &wasmtime::Engine,
+        engine_key: &str,
+        digest: &Digest,
+    ) -> Option<Component> {
         let path = self.path_for(engine_key, digest);
         if !path.is_file() {
             return None;
@@ -63,7 +76,12 @@ impl ArtifactCache {
         }
     }
 
-    fn try_store(&self, engine_key: &str, digest: &Digest, component: &Component) -> std::io::Result<()> {
+    fn try_store(
+        &self,
+        engine_key: &str,
+        digest: &Digest,
+        component: &Component,
+    ) -> std::io::Result<()> {
         let bytes = component.serialize().map_err(std::io::Error::other)?;
         let path = self.path_for(engine_key, digest);
         let dir = path.parent().unwrap_or(&self.root);
@@ -95,10 +113,16 @@ fn check_private(dir: &Path) -> Result<(), String> {
     let probe = tempfile::tempfile_in(dir).map_err(|e| format!("not writable: {e}"))?;
     let uid = probe.metadata().map_err(|e| e.to_string())?.uid();
     if meta.uid() != uid {
-        return Err(format!("owned by uid {} rather than this process's uid {uid}", meta.uid()));
+        return Err(format!(
+            "owned by uid {} rather than this process's uid {uid}",
+            meta.uid()
+        ));
     }
     if meta.mode() & 0o022 != 0 {
-        return Err(format!("writable by group or others (mode {:o}); compiled code there cannot be trusted", meta.mode() & 0o777));
+        return Err(format!(
+            "writable by group or others (mode {:o}); compiled code there cannot be trusted",
+            meta.mode() & 0o777
+        ));
     }
     Ok(())
 }

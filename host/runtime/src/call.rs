@@ -10,13 +10,13 @@ use contextworker_types::Receipt;
 use tokio_util::sync::CancellationToken;
 use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 
+use crate::Runtime;
 use crate::component::{LoadedComponent, WorldPre};
 use crate::engine::Metering;
 use crate::error::{CallError, GuestError};
 use crate::limits::Limits;
 use crate::state::{CallLabel, CallState, HostStop};
 use crate::stdio::Captured;
-use crate::Runtime;
 
 /// Who is calling and within which budget.
 #[derive(Debug, Clone)]
@@ -67,7 +67,8 @@ pub struct CallOutcome<T> {
 /// Guest stderr kept in a trap's message: where Rust prints a panic.
 const STDERR_TAIL: usize = 2048;
 
-pub(crate) type GuestFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, GuestError>>> + Send + 'a>>;
+pub(crate) type GuestFuture<'a, R> =
+    Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, GuestError>>> + Send + 'a>>;
 
 impl Runtime {
     /// Run `body` against a fresh store for `component`. `prepare` fills per-call state
@@ -81,7 +82,10 @@ impl Runtime {
         output_size: impl FnOnce(&R) -> u64,
     ) -> CallOutcome<R> {
         let started = Instant::now();
-        let label = Arc::new(CallLabel { module: spec.module.clone(), version: spec.version.clone() });
+        let label = Arc::new(CallLabel {
+            module: spec.module.clone(),
+            version: spec.version.clone(),
+        });
         let mut state = CallState::new(label, Arc::new(spec.config.clone()), &spec.limits);
         prepare(&mut state);
         let (stdout, stderr) = (state.stdout.clone(), state.stderr.clone());
@@ -100,7 +104,8 @@ impl Runtime {
 
         // The epoch callback stops a running guest; this timer stops one blocked in a host
         // call (a stalled feed source, a stalled consumer), where epochs cannot reach it.
-        let outer = spec.limits.timeout + (self.engines.config().epoch_tick * 5).max(Duration::from_millis(50));
+        let outer = spec.limits.timeout
+            + (self.engines.config().epoch_tick * 5).max(Duration::from_millis(50));
         let raw = {
             let run = body(&mut store, &component.pre);
             tokio::select! {
@@ -109,20 +114,35 @@ impl Runtime {
             }
         };
 
-        let fuel_used = fuel_budget.and_then(|budget| store.get_fuel().ok().map(|left| budget - left));
+        let fuel_used =
+            fuel_budget.and_then(|budget| store.get_fuel().ok().map(|left| budget - left));
         let state = store.data_mut();
-        let stop_reason = state.stop.take().or_else(|| raw.as_ref().err().and_then(|e| e.downcast_ref::<HostStop>().cloned()));
+        let stop_reason = state.stop.take().or_else(|| {
+            raw.as_ref()
+                .err()
+                .and_then(|e| e.downcast_ref::<HostStop>().cloned())
+        });
         let result = match raw {
             Ok(Ok(value)) => {
                 let size = output_size(&value);
                 if size > spec.limits.max_output_bytes {
-                    Err(CallError::OutputTooLarge { limit: spec.limits.max_output_bytes, attempted: size })
+                    Err(CallError::OutputTooLarge {
+                        limit: spec.limits.max_output_bytes,
+                        attempted: size,
+                    })
                 } else {
                     Ok(value)
                 }
             }
             Ok(Err(guest)) => Err(CallError::Guest(guest)),
-            Err(error) => Err(classify(&error, stop_reason, state, &spec.limits, fuel_budget, &stderr)),
+            Err(error) => Err(classify(
+                &error,
+                stop_reason,
+                state,
+                &spec.limits,
+                fuel_budget,
+                &stderr,
+            )),
         };
         let input_bytes = state.feed.as_ref().map_or(0, |f| f.bytes_read);
         let output_items = state.output_items;
@@ -130,7 +150,15 @@ impl Runtime {
         drop(store);
         CallOutcome {
             result,
-            receipt: receipt(component, spec, started, fuel_used, peak, input_bytes, output_items),
+            receipt: receipt(
+                component,
+                spec,
+                started,
+                fuel_used,
+                peak,
+                input_bytes,
+                output_items,
+            ),
             stdout: stdout.take(),
             stderr: stderr.take(),
         }
@@ -148,7 +176,9 @@ impl Runtime {
         let fuel_budget = match (component.metering, spec.limits.fuel) {
             (Metering::Fuel, budget) => {
                 let budget = budget.unwrap_or(u64::MAX);
-                store.set_fuel(budget).map_err(|e| CallError::Host(format!("cannot set fuel: {e}")))?;
+                store
+                    .set_fuel(budget)
+                    .map_err(|e| CallError::Host(format!("cannot set fuel: {e}")))?;
                 Some(budget)
             }
             (Metering::Epoch, Some(_)) => {
@@ -169,7 +199,10 @@ impl Runtime {
                 HostStop::Timeout
             } else {
                 // Give the executor back every tick: a long parse never monopolizes a worker thread.
-                return Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())));
+                return Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ));
             };
             ctx.data_mut().stop = Some(reason.clone());
             Err(stop(reason))
@@ -200,9 +233,13 @@ fn classify(
 ) -> CallError {
     if let Some(reason) = stop_reason {
         return match reason {
-            HostStop::Timeout => CallError::Timeout { limit: limits.timeout },
+            HostStop::Timeout => CallError::Timeout {
+                limit: limits.timeout,
+            },
             HostStop::Cancelled => CallError::Cancelled,
-            HostStop::OutputTooLarge { limit, attempted } => CallError::OutputTooLarge { limit, attempted },
+            HostStop::OutputTooLarge { limit, attempted } => {
+                CallError::OutputTooLarge { limit, attempted }
+            }
             HostStop::FeedRead(e) => CallError::InputRead(e),
             HostStop::SinkClosed => CallError::SinkClosed,
         };
@@ -210,14 +247,24 @@ fn classify(
     // A denied grow surfaces as whatever the guest does next (Rust aborts with `unreachable`),
     // so the limiter's record is the reliable signal.
     if state.limiter.memory_denied {
-        return CallError::OutOfMemory { limit: limits.memory_bytes };
+        return CallError::OutOfMemory {
+            limit: limits.memory_bytes,
+        };
     }
     let message = format!("{error:#}");
     if let Some(trap) = error.downcast_ref::<Trap>() {
         match trap {
             Trap::StackOverflow => return CallError::StackOverflow,
-            Trap::OutOfFuel => return CallError::OutOfFuel { budget: fuel_budget.unwrap_or(0) },
-            Trap::Interrupt => return CallError::Timeout { limit: limits.timeout },
+            Trap::OutOfFuel => {
+                return CallError::OutOfFuel {
+                    budget: fuel_budget.unwrap_or(0),
+                };
+            }
+            Trap::Interrupt => {
+                return CallError::Timeout {
+                    limit: limits.timeout,
+                };
+            }
             _ => {}
         }
     } else if message.contains("concurrent") && message.contains("limit") {
@@ -229,20 +276,31 @@ fn classify(
     }
     let backtrace = backtrace.map(ToString::to_string);
     let tail = stderr.tail(STDERR_TAIL);
-    let trap_message = error.downcast_ref::<Trap>().map_or(message, ToString::to_string);
-    CallError::Trap { message: trap_message, backtrace, stderr_tail: (!tail.is_empty()).then_some(tail) }
+    let trap_message = error
+        .downcast_ref::<Trap>()
+        .map_or(message, ToString::to_string);
+    CallError::Trap {
+        message: trap_message,
+        backtrace,
+        stderr_tail: (!tail.is_empty()).then_some(tail),
+    }
 }
 
 /// Rust (and C) guests keep address-taken locals on a shadow stack in linear memory that grows
 /// down toward address 0; overflowing it is an out-of-bounds access, not wasmtime's stack
 /// trap. Recognized by the trap plus a backtrace that is one function repeated to the limit.
 fn is_shadow_stack_overflow(error: &wasmtime::Error, backtrace: Option<&WasmBacktrace>) -> bool {
-    let Some(backtrace) = backtrace else { return false };
+    let Some(backtrace) = backtrace else {
+        return false;
+    };
     if error.downcast_ref::<Trap>() != Some(&Trap::MemoryOutOfBounds) {
         return false;
     }
     let frames = backtrace.frames();
-    frames.len() >= 16 && frames.iter().all(|f| f.func_index() == frames[0].func_index())
+    frames.len() >= 16
+        && frames
+            .iter()
+            .all(|f| f.func_index() == frames[0].func_index())
 }
 
 fn receipt(

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use contextworker_types::{Digest, World};
 use wasmtime::component::Component;
 
+use crate::Runtime;
 use crate::bindings::{classifier, code, transformer};
 use crate::engine::{Metering, Sandbox};
 use crate::error::LoadError;
 use crate::state::CallState;
-use crate::Runtime;
 
 /// The world-specific pre-instantiated form: imports resolved and exports type-checked once,
 /// so each call only creates a store and instantiates.
@@ -80,17 +80,28 @@ const CORE_MODULE_VERSION: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
 pub(crate) fn check_bytes(origin: &str, bytes: &[u8], limit: u64) -> Result<(), LoadError> {
     let size = bytes.len() as u64;
     if size > limit {
-        return Err(LoadError::TooLarge { origin: origin.to_owned(), size, limit });
+        return Err(LoadError::TooLarge {
+            origin: origin.to_owned(),
+            size,
+            limit,
+        });
     }
-    let not_a_component = |reason: &str| LoadError::NotAComponent { origin: origin.to_owned(), reason: reason.to_owned() };
+    let not_a_component = |reason: &str| LoadError::NotAComponent {
+        origin: origin.to_owned(),
+        reason: reason.to_owned(),
+    };
     if bytes.starts_with(b"\x7fELF") {
-        return Err(LoadError::Precompiled { origin: origin.to_owned() });
+        return Err(LoadError::Precompiled {
+            origin: origin.to_owned(),
+        });
     }
     if bytes.is_empty() {
         return Err(not_a_component("the file is empty"));
     }
     if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
-        return Err(not_a_component("it does not start with the WebAssembly magic bytes `\\0asm`"));
+        return Err(not_a_component(
+            "it does not start with the WebAssembly magic bytes `\\0asm`",
+        ));
     }
     match <[u8; 4]>::try_from(&bytes[4..8]) {
         Ok(COMPONENT_VERSION) => Ok(()),
@@ -105,7 +116,9 @@ pub(crate) fn check_bytes(origin: &str, bytes: &[u8], limit: u64) -> Result<(), 
 pub(crate) fn detect_world(engine: &wasmtime::Engine, component: &Component) -> Option<World> {
     let ty = component.component_type();
     let exports: Vec<&str> = ty.exports(engine).map(|(name, _)| name).collect();
-    World::ALL.into_iter().find(|w| exports.contains(&w.entry_point()))
+    World::ALL
+        .into_iter()
+        .find(|w| exports.contains(&w.entry_point()))
 }
 
 impl Runtime {
@@ -119,14 +132,23 @@ impl Runtime {
         metering: Metering,
     ) -> Result<Arc<LoadedComponent>, LoadError> {
         let started = Instant::now();
-        let sandbox = self.sandbox(metering).map_err(|message| LoadError::Compile { origin: origin.to_owned(), message })?;
+        let sandbox = self
+            .sandbox(metering)
+            .map_err(|message| LoadError::Compile {
+                origin: origin.to_owned(),
+                message,
+            })?;
         check_bytes(origin, &bytes, self.engines.config().max_component_bytes)?;
         let digest = Digest::of(&bytes);
         let size_bytes = bytes.len() as u64;
         let (component, from_cache) = self.compile_cached(origin, bytes, digest, sandbox).await?;
         let found = detect_world(&sandbox.engine, &component);
         if found != Some(world) {
-            return Err(LoadError::WrongWorld { origin: origin.to_owned(), expected: world, found });
+            return Err(LoadError::WrongWorld {
+                origin: origin.to_owned(),
+                expected: world,
+                found,
+            });
         }
         let pre = link(origin, sandbox, &component, world)?;
         Ok(Arc::new(LoadedComponent {
@@ -136,7 +158,10 @@ impl Runtime {
             world,
             origin: origin.to_owned(),
             size_bytes,
-            stats: LoadStats { from_cache, duration: started.elapsed() },
+            stats: LoadStats {
+                from_cache,
+                duration: started.elapsed(),
+            },
         }))
     }
 
@@ -148,15 +173,27 @@ impl Runtime {
         metering: Metering,
     ) -> Result<Arc<LoadedComponent>, LoadError> {
         let origin = path.display().to_string();
-        let bytes = tokio::fs::read(path).await.map_err(|source| LoadError::Read { origin: origin.clone(), source })?;
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|source| LoadError::Read {
+                origin: origin.clone(),
+                source,
+            })?;
         self.load(&origin, bytes, world, metering).await
     }
 
     /// Which world `bytes` implement, or `None` if none of ours. Compiles (or hits the cache).
-    pub async fn inspect_world(&self, origin: &str, bytes: Vec<u8>) -> Result<Option<World>, LoadError> {
+    pub async fn inspect_world(
+        &self,
+        origin: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<World>, LoadError> {
         let sandbox = self
             .sandbox(Metering::Epoch)
-            .map_err(|message| LoadError::Compile { origin: origin.to_owned(), message })?;
+            .map_err(|message| LoadError::Compile {
+                origin: origin.to_owned(),
+                message,
+            })?;
         check_bytes(origin, &bytes, self.engines.config().max_component_bytes)?;
         let digest = Digest::of(&bytes);
         let (component, _) = self.compile_cached(origin, bytes, digest, sandbox).await?;
@@ -180,28 +217,51 @@ impl Runtime {
             if let Some(hit) = cache.as_ref().and_then(|c| c.load(&engine, &key, &digest)) {
                 return Ok((hit, true));
             }
-            let component = Component::new(&engine, &bytes)
-                .map_err(|e| LoadError::Compile { origin: origin_owned, message: format!("{e:#}") })?;
+            let component = Component::new(&engine, &bytes).map_err(|e| LoadError::Compile {
+                origin: origin_owned,
+                message: format!("{e:#}"),
+            })?;
             if let Some(cache) = &cache {
                 cache.store(&key, &digest, &component);
             }
             Ok((component, false))
         })
         .await;
-        joined.map_err(|e| LoadError::Compile { origin: origin.to_owned(), message: format!("compiler task failed: {e}") })?
+        joined.map_err(|e| LoadError::Compile {
+            origin: origin.to_owned(),
+            message: format!("compiler task failed: {e}"),
+        })?
     }
 }
 
-fn link(origin: &str, sandbox: &Sandbox, component: &Component, world: World) -> Result<WorldPre, LoadError> {
-    let link_error = |e: wasmtime::Error| LoadError::Link { origin: origin.to_owned(), message: format!("{e:#}") };
-    let instance_pre = sandbox.linker(world).instantiate_pre(component).map_err(link_error)?;
+fn link(
+    origin: &str,
+    sandbox: &Sandbox,
+    component: &Component,
+    world: World,
+) -> Result<WorldPre, LoadError> {
+    let link_error = |e: wasmtime::Error| LoadError::Link {
+        origin: origin.to_owned(),
+        message: format!("{e:#}"),
+    };
+    let instance_pre = sandbox
+        .linker(world)
+        .instantiate_pre(component)
+        .map_err(link_error)?;
     let exports_error = |e: wasmtime::Error| LoadError::Link {
         origin: origin.to_owned(),
-        message: format!("its `{}` export does not match the {world} world: {e:#}", world.entry_point()),
+        message: format!(
+            "its `{}` export does not match the {world} world: {e:#}",
+            world.entry_point()
+        ),
     };
     Ok(match world {
-        World::Transformer => WorldPre::Transformer(transformer::TransformerPre::new(instance_pre).map_err(exports_error)?),
-        World::Classifier => WorldPre::Classifier(classifier::ClassifierPre::new(instance_pre).map_err(exports_error)?),
+        World::Transformer => WorldPre::Transformer(
+            transformer::TransformerPre::new(instance_pre).map_err(exports_error)?,
+        ),
+        World::Classifier => WorldPre::Classifier(
+            classifier::ClassifierPre::new(instance_pre).map_err(exports_error)?,
+        ),
         World::Code => WorldPre::Code(code::CodePre::new(instance_pre).map_err(exports_error)?),
     })
 }
@@ -215,9 +275,22 @@ mod tests {
         let check = |b: &[u8]| check_bytes("x.wasm", b, 1 << 20).map_err(|e| e.to_string());
         assert!(check(b"").unwrap_err().contains("empty"));
         assert!(check(b"hello world").unwrap_err().contains("magic"));
-        assert!(check(b"\0asm\x01\0\0\0").unwrap_err().contains("core WebAssembly module"));
-        assert!(check(b"\x7fELF\x02\x01\x01").unwrap_err().contains("precompiled"));
+        assert!(
+            check(b"\0asm\x01\0\0\0")
+                .unwrap_err()
+                .contains("core WebAssembly module")
+        );
+        assert!(
+            check(b"\x7fELF\x02\x01\x01")
+                .unwrap_err()
+                .contains("precompiled")
+        );
         assert!(check(b"\0asm\x0d\0\x01\0").is_ok());
-        assert!(check_bytes("x", &[0u8; 100], 10).unwrap_err().to_string().contains("over the 10-byte limit"));
+        assert!(
+            check_bytes("x", &[0u8; 100], 10)
+                .unwrap_err()
+                .to_string()
+                .contains("over the 10-byte limit")
+        );
     }
 }

@@ -30,7 +30,15 @@ pub(crate) fn product(p: wit::Product) -> t::Product {
         url: p.url,
         image_urls: p.image_urls,
         barcodes: p.barcodes,
-        attributes: p.attributes.into_iter().map(|a| t::Attribute { name: a.name, value: a.value, unit: a.unit }).collect(),
+        attributes: p
+            .attributes
+            .into_iter()
+            .map(|a| t::Attribute {
+                name: a.name,
+                value: a.value,
+                unit: a.unit,
+            })
+            .collect(),
         variant_group_id: p.variant_group_id,
     }
 }
@@ -62,7 +70,11 @@ pub(crate) fn product_to_wit(p: &t::Product) -> wit::Product {
         attributes: p
             .attributes
             .iter()
-            .map(|a| wit::Attribute { name: a.name.clone(), value: a.value.clone(), unit: a.unit.clone() })
+            .map(|a| wit::Attribute {
+                name: a.name.clone(),
+                value: a.value.clone(),
+                unit: a.unit.clone(),
+            })
             .collect(),
         variant_group_id: p.variant_group_id.clone(),
     }
@@ -92,16 +104,29 @@ pub(crate) fn approx_product_size(p: &wit::Product) -> u64 {
         + p.category_path.iter().map(String::len).sum::<usize>()
         + p.image_urls.iter().map(String::len).sum::<usize>()
         + p.barcodes.iter().map(String::len).sum::<usize>()
-        + p.attributes.iter().map(|a| a.name.len() + a.value.len() + opt(&a.unit)).sum::<usize>();
+        + p.attributes
+            .iter()
+            .map(|a| a.name.len() + a.value.len() + opt(&a.unit))
+            .sum::<usize>();
     total as u64
 }
 
 pub(crate) fn location(l: wit::Location) -> t::Location {
-    t::Location { byte_offset: l.byte_offset, line: l.line, column: l.column, record_index: l.record_index, path: l.path }
+    t::Location {
+        byte_offset: l.byte_offset,
+        line: l.line,
+        column: l.column,
+        record_index: l.record_index,
+        path: l.path,
+    }
 }
 
 pub(crate) fn warning(w: wit::Warning) -> t::Warning {
-    t::Warning { message: w.message, location: w.location.map(location), offer_id: w.offer_id }
+    t::Warning {
+        message: w.message,
+        location: w.location.map(location),
+        offer_id: w.offer_id,
+    }
 }
 
 pub(crate) fn module_error(e: wit::ModuleError) -> GuestError {
@@ -111,7 +136,15 @@ pub(crate) fn module_error(e: wit::ModuleError) -> GuestError {
             message: i.message,
             location: i.location.map(location),
         },
-        wit::ModuleError::Unsupported(m) => GuestError { kind: GuestErrorKind::Unsupported, message: m, location: None },
-        wit::ModuleError::Internal(m) => GuestError { kind: GuestErrorKind::Internal, message: m, location: None },
+        wit::ModuleError::Unsupported(m) => GuestError {
+            kind: GuestErrorKind::Unsupported,
+            message: m,
+            location: None,
+        },
+        wit::ModuleError::Internal(m) => GuestError {
+            kind: GuestErrorKind::Internal,
+            message: m,
+            location: None,
+        },
     }
 }

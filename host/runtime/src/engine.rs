@@ -14,7 +14,10 @@ use std::time::Duration;
 use contextworker_types::World;
 use sha2::{Digest as _, Sha256};
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, WasmBacktraceDetails};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+    WasmBacktraceDetails,
+};
 
 use crate::bindings;
 use crate::limits::MIB;
@@ -94,7 +97,12 @@ impl Engines {
     pub(crate) fn new(config: RuntimeConfig) -> Result<Self, String> {
         let epoch = build_sandbox(&config, Metering::Epoch)?;
         let ticker = Ticker::start(config.epoch_tick, epoch.engine.clone());
-        Ok(Self { config, epoch, fuel: OnceLock::new(), ticker })
+        Ok(Self {
+            config,
+            epoch,
+            fuel: OnceLock::new(),
+            ticker,
+        })
     }
 
     pub(crate) fn config(&self) -> &RuntimeConfig {
@@ -130,19 +138,34 @@ fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, 
             Ok(engine) => (engine, true),
             Err(e) => {
                 // Some environments cap virtual memory (ulimit -v) so the pool cannot be reserved.
-                tracing::warn!("pooling allocator unavailable ({e:#}); falling back to on-demand allocation");
+                tracing::warn!(
+                    "pooling allocator unavailable ({e:#}); falling back to on-demand allocation"
+                );
                 wasm.allocation_strategy(InstanceAllocationStrategy::OnDemand);
-                (Engine::new(&wasm).map_err(|e| format!("cannot create the wasm engine: {e:#}"))?, false)
+                (
+                    Engine::new(&wasm)
+                        .map_err(|e| format!("cannot create the wasm engine: {e:#}"))?,
+                    false,
+                )
             }
         }
     } else {
         wasm.allocation_strategy(InstanceAllocationStrategy::OnDemand);
-        (Engine::new(&wasm).map_err(|e| format!("cannot create the wasm engine: {e:#}"))?, false)
+        (
+            Engine::new(&wasm).map_err(|e| format!("cannot create the wasm engine: {e:#}"))?,
+            false,
+        )
     };
     let cache_key = cache_key(&engine, metering);
-    let linkers = [World::Transformer, World::Classifier, World::Code].map(|w| build_linker(&engine, w));
+    let linkers =
+        [World::Transformer, World::Classifier, World::Code].map(|w| build_linker(&engine, w));
     let [a, b, c] = linkers;
-    Ok(Sandbox { engine, cache_key, pooled, linkers: [a?, b?, c?] })
+    Ok(Sandbox {
+        engine,
+        cache_key,
+        pooled,
+        linkers: [a?, b?, c?],
+    })
 }
 
 fn engine_config(metering: Metering) -> Config {
@@ -181,14 +204,21 @@ fn pool_config(config: &RuntimeConfig) -> PoolingAllocationConfig {
 
 fn build_linker(engine: &Engine, world: World) -> Result<Linker<CallState>, String> {
     let mut linker = Linker::<CallState>::new(engine);
-    let link = |r: wasmtime::Result<()>| r.map_err(|e| format!("cannot build the {world} linker: {e:#}"));
+    let link =
+        |r: wasmtime::Result<()>| r.map_err(|e| format!("cannot build the {world} linker: {e:#}"));
     link(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
     match world {
         World::Transformer => {
-            link(bindings::transformer::Transformer::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |s| s))?;
+            link(bindings::transformer::Transformer::add_to_linker::<
+                _,
+                HasSelf<CallState>,
+            >(&mut linker, |s| s))?;
         }
         World::Classifier => {
-            link(bindings::classifier::Classifier::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |s| s))?;
+            link(bindings::classifier::Classifier::add_to_linker::<
+                _,
+                HasSelf<CallState>,
+            >(&mut linker, |s| s))?;
         }
         World::Code => {
             link(bindings::code::Code::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |s| s))?;
@@ -223,24 +253,39 @@ struct Ticker {
 
 impl Ticker {
     fn start(tick: Duration, first: Engine) -> Arc<Self> {
-        let ticker = Arc::new(Self { engines: Mutex::new(vec![first]), stop: AtomicBool::new(false) });
-        let shared = Arc::clone(&ticker);
-        let spawned = std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
-            while !shared.stop.load(Ordering::Relaxed) {
-                std::thread::sleep(tick);
-                for engine in shared.engines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
-                    engine.increment_epoch();
-                }
-            }
+        let ticker = Arc::new(Self {
+            engines: Mutex::new(vec![first]),
+            stop: AtomicBool::new(false),
         });
+        let shared = Arc::clone(&ticker);
+        let spawned = std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while !shared.stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    for engine in shared
+                        .engines
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .iter()
+                    {
+                        engine.increment_epoch();
+                    }
+                }
+            });
         if let Err(e) = spawned {
             // Without the ticker deadlines never fire; the outer wall-clock timer still does.
-            tracing::error!("cannot start the epoch thread: {e}; guest deadlines fall back to the outer timer");
+            tracing::error!(
+                "cannot start the epoch thread: {e}; guest deadlines fall back to the outer timer"
+            );
         }
         ticker
     }
 
     fn add(&self, engine: Engine) {
-        self.engines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(engine);
+        self.engines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(engine);
     }
 }

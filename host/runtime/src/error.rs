@@ -17,20 +17,30 @@ pub enum LoadError {
     },
     /// Over the size cap; nothing was compiled. Shrink the component or raise the cap.
     #[error("{origin}: {size} bytes is over the {limit}-byte limit for components")]
-    TooLarge { origin: String, size: u64, limit: u64 },
+    TooLarge {
+        origin: String,
+        size: u64,
+        limit: u64,
+    },
     /// Not WebAssembly at all, or a core module rather than a component.
     #[error("{origin}: not a WebAssembly component: {reason}")]
     NotAComponent { origin: String, reason: String },
     /// A precompiled artifact was offered; only `.wasm` components are accepted, because
     /// deserializing foreign machine code is not memory-safe.
-    #[error("{origin}: precompiled artifacts (.cwasm) are not accepted; pass the .wasm component itself")]
+    #[error(
+        "{origin}: precompiled artifacts (.cwasm) are not accepted; pass the .wasm component itself"
+    )]
     Precompiled { origin: String },
     /// wasmtime rejected the component (invalid or uses disabled features).
     #[error("{origin}: the component does not compile: {message}")]
     Compile { origin: String, message: String },
     /// The component implements another world than the caller needs.
     #[error("{origin}: {}", describe_wrong_world(*expected, *found))]
-    WrongWorld { origin: String, expected: World, found: Option<World> },
+    WrongWorld {
+        origin: String,
+        expected: World,
+        found: Option<World>,
+    },
     /// The component imports something this host does not grant (a filesystem-free host
     /// offers no `wasi:http`, for one).
     #[error("{origin}: cannot link: {message}")]
@@ -108,7 +118,11 @@ pub enum CallError {
     OutputTooLarge { limit: u64, attempted: u64 },
     /// The guest trapped (a panic, an unreachable, an out-of-bounds access). A guest bug.
     #[error("the guest trapped: {message}{}", stderr_tail.as_deref().map(|t| format!("\nguest stderr: {t}")).unwrap_or_default())]
-    Trap { message: String, backtrace: Option<String>, stderr_tail: Option<String> },
+    Trap {
+        message: String,
+        backtrace: Option<String>,
+        stderr_tail: Option<String>,
+    },
     /// The guest returned its own error.
     #[error("{0}")]
     Guest(GuestError),
@@ -155,6 +169,9 @@ impl CallError {
     /// Whether running the same call again may succeed. Limits and guest errors are
     /// deterministic for the same input and module; I/O and capacity are not.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::InputRead(_) | Self::SinkClosed | Self::Busy(_) | Self::Host(_) | Self::Cancelled)
+        matches!(
+            self,
+            Self::InputRead(_) | Self::SinkClosed | Self::Busy(_) | Self::Host(_) | Self::Cancelled
+        )
     }
 }

@@ -15,7 +15,12 @@ const MAX_LOG_MESSAGE: usize = 8 * 1024;
 impl types::Host for CallState {}
 
 impl log::Host for CallState {
-    fn log(&mut self, level: log::Level, mut message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
+    fn log(
+        &mut self,
+        level: log::Level,
+        mut message: String,
+        fields: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
         self.log_records = self.log_records.saturating_add(1);
         if self.log_records > MAX_LOG_RECORDS {
             if self.log_records == MAX_LOG_RECORDS + 1 {
@@ -24,18 +29,35 @@ impl log::Host for CallState {
             return Ok(());
         }
         if message.len() > MAX_LOG_MESSAGE {
-            let cut = (0..=MAX_LOG_MESSAGE).rev().find(|i| message.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=MAX_LOG_MESSAGE)
+                .rev()
+                .find(|i| message.is_char_boundary(*i))
+                .unwrap_or(0);
             message.truncate(cut);
             message.push_str(" …[truncated]");
         }
-        let fields = fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+        let fields = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let (module, version) = (self.label.module.as_str(), self.label.version.as_str());
         match level {
-            log::Level::Trace => tracing::trace!(target: "guest", module, version, fields, "{message}"),
-            log::Level::Debug => tracing::debug!(target: "guest", module, version, fields, "{message}"),
-            log::Level::Info => tracing::info!(target: "guest", module, version, fields, "{message}"),
-            log::Level::Warn => tracing::warn!(target: "guest", module, version, fields, "{message}"),
-            log::Level::Error => tracing::error!(target: "guest", module, version, fields, "{message}"),
+            log::Level::Trace => {
+                tracing::trace!(target: "guest", module, version, fields, "{message}")
+            }
+            log::Level::Debug => {
+                tracing::debug!(target: "guest", module, version, fields, "{message}")
+            }
+            log::Level::Info => {
+                tracing::info!(target: "guest", module, version, fields, "{message}")
+            }
+            log::Level::Warn => {
+                tracing::warn!(target: "guest", module, version, fields, "{message}")
+            }
+            log::Level::Error => {
+                tracing::error!(target: "guest", module, version, fields, "{message}")
+            }
         }
         Ok(())
     }
@@ -43,7 +65,11 @@ impl log::Host for CallState {
 
 impl config::Host for CallState {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.config.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
+        Ok(self
+            .config
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone()))
     }
 
     fn get_all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
@@ -111,7 +137,9 @@ impl CallState {
         // instead of letting parsed products pile up in host memory.
         if sink.tx.send(event).await.is_err() {
             self.stop = Some(HostStop::SinkClosed);
-            return Err(wasmtime::format_err!("the consumer of this call's products stopped"));
+            return Err(wasmtime::format_err!(
+                "the consumer of this call's products stopped"
+            ));
         }
         Ok(())
     }

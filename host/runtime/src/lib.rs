@@ -38,15 +38,23 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("config", self.engines.config()).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("config", self.engines.config())
+            .finish_non_exhaustive()
     }
 }
 
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> Result<Arc<Self>, LoadError> {
-        let cache = config.cache_dir.as_deref().map(cache::ArtifactCache::open).transpose()?;
-        let engines = engine::Engines::new(config)
-            .map_err(|reason| LoadError::Cache { path: Default::default(), reason })?;
+        let cache = config
+            .cache_dir
+            .as_deref()
+            .map(cache::ArtifactCache::open)
+            .transpose()?;
+        let engines = engine::Engines::new(config).map_err(|reason| LoadError::Cache {
+            path: Default::default(),
+            reason,
+        })?;
         Ok(Arc::new(Self { engines, cache }))
     }
 
@@ -63,7 +71,10 @@ impl Runtime {
     /// An identity of the engine for a metering class, stable for the life of the runtime;
     /// lets tests prove a hot swap never creates a new engine.
     pub fn engine_identity(&self, metering: Metering) -> Option<usize> {
-        self.engines.get(metering).ok().map(|s| std::ptr::from_ref(&s.engine) as usize)
+        self.engines
+            .get(metering)
+            .ok()
+            .map(|s| std::ptr::from_ref(&s.engine) as usize)
     }
 
     fn sandbox(&self, metering: Metering) -> Result<&engine::Sandbox, String> {

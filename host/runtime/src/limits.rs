@@ -46,7 +46,12 @@ impl Limits {
 
     /// Lower (never raise) these limits with a caller's request.
     #[must_use]
-    pub fn lowered_by(&self, memory_bytes: Option<u64>, timeout: Option<Duration>, fuel: Option<u64>) -> Self {
+    pub fn lowered_by(
+        &self,
+        memory_bytes: Option<u64>,
+        timeout: Option<Duration>,
+        fuel: Option<u64>,
+    ) -> Self {
         Self {
             memory_bytes: memory_bytes.map_or(self.memory_bytes, |m| m.min(self.memory_bytes)),
             timeout: timeout.map_or(self.timeout, |t| t.min(self.timeout)),
@@ -86,7 +91,12 @@ impl Limiter {
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
             self.memory_denied = true;
             return Ok(false);
@@ -95,7 +105,12 @@ impl wasmtime::ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.table_elements {
             self.table_denied = true;
             return Ok(false);
@@ -125,7 +140,10 @@ mod tests {
         let base = Limits::for_world(World::Code);
         let lowered = base.lowered_by(Some(8 * MIB), Some(Duration::from_secs(60)), Some(1000));
         assert_eq!(lowered.memory_bytes, 8 * MIB);
-        assert_eq!(lowered.timeout, base.timeout, "a longer timeout must not be granted");
+        assert_eq!(
+            lowered.timeout, base.timeout,
+            "a longer timeout must not be granted"
+        );
         assert_eq!(lowered.fuel, Some(1000));
         let raised = base.lowered_by(Some(1024 * MIB), None, None);
         assert_eq!(raised.memory_bytes, base.memory_bytes);
@@ -134,9 +152,15 @@ mod tests {
     #[test]
     fn limiter_denies_and_remembers() {
         use wasmtime::ResourceLimiter;
-        let mut l = Limiter::new(&Limits { memory_bytes: 2 * MIB, ..Limits::for_world(World::Code) });
+        let mut l = Limiter::new(&Limits {
+            memory_bytes: 2 * MIB,
+            ..Limits::for_world(World::Code)
+        });
         assert!(l.memory_growing(0, MIB as usize, None).unwrap_or(false));
-        assert!(!l.memory_growing(MIB as usize, 3 * MIB as usize, None).unwrap_or(true));
+        assert!(
+            !l.memory_growing(MIB as usize, 3 * MIB as usize, None)
+                .unwrap_or(true)
+        );
         assert!(l.memory_denied);
         assert_eq!(l.peak_memory, MIB as usize);
     }

@@ -73,7 +73,11 @@ pub(crate) struct CallState {
 }
 
 impl CallState {
-    pub(crate) fn new(label: Arc<CallLabel>, config: Arc<Vec<(String, String)>>, limits: &Limits) -> Self {
+    pub(crate) fn new(
+        label: Arc<CallLabel>,
+        config: Arc<Vec<(String, String)>>,
+        limits: &Limits,
+    ) -> Self {
         let stdout = CappedOutput::new(STDIO_CAPTURE_BYTES);
         let stderr = CappedOutput::new(STDIO_CAPTURE_BYTES);
         Self {
@@ -100,8 +104,14 @@ impl CallState {
         self.output_bytes = self.output_bytes.saturating_add(bytes);
         self.output_items = self.output_items.saturating_add(items);
         if self.output_bytes > self.max_output_bytes {
-            self.stop = Some(HostStop::OutputTooLarge { limit: self.max_output_bytes, attempted: self.output_bytes });
-            return Err(wasmtime::format_err!("output exceeds {} bytes", self.max_output_bytes));
+            self.stop = Some(HostStop::OutputTooLarge {
+                limit: self.max_output_bytes,
+                attempted: self.output_bytes,
+            });
+            return Err(wasmtime::format_err!(
+                "output exceeds {} bytes",
+                self.max_output_bytes
+            ));
         }
         Ok(())
     }
@@ -124,6 +134,9 @@ fn deny_all_wasi(stdout: &CappedOutput, stderr: &CappedOutput) -> WasiCtx {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }

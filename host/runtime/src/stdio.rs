@@ -34,27 +34,45 @@ pub(crate) struct CappedOutput {
 
 impl CappedOutput {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self { inner: Arc::new(Mutex::new(Captured::default())), capacity }
+        Self {
+            inner: Arc::new(Mutex::new(Captured::default())),
+            capacity,
+        }
     }
 
     fn append(&self, bytes: &[u8]) {
-        let mut captured = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut captured = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let room = self.capacity.saturating_sub(captured.bytes.len());
         if bytes.len() > room {
             captured.truncated = true;
         }
-        captured.bytes.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        captured
+            .bytes
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
     pub(crate) fn take(&self) -> Captured {
-        std::mem::take(&mut *self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        std::mem::take(
+            &mut *self
+                .inner
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// The last `n` bytes as text: where a guest's panic message is.
     pub(crate) fn tail(&self, n: usize) -> String {
-        let captured = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let captured = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let start = captured.bytes.len().saturating_sub(n);
-        String::from_utf8_lossy(&captured.bytes[start..]).trim().to_owned()
+        String::from_utf8_lossy(&captured.bytes[start..])
+            .trim()
+            .to_owned()
     }
 }
 
@@ -97,7 +115,11 @@ impl Pollable for CappedOutput {
 }
 
 impl AsyncWrite for CappedOutput {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.append(buf);
         Poll::Ready(Ok(buf.len()))
     }

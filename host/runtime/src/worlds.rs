@@ -4,12 +4,12 @@ use contextworker_types::Product;
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
+use crate::Runtime;
 use crate::call::{CallOutcome, CallSpec};
 use crate::component::{LoadedComponent, WorldPre};
 use crate::convert;
 use crate::error::CallError;
 use crate::state::{FeedState, SinkEvent, SinkState};
-use crate::Runtime;
 
 /// The feed a transformer reads: any async byte source, plus its size when known.
 pub struct FeedInput {
@@ -19,13 +19,21 @@ pub struct FeedInput {
 
 impl std::fmt::Debug for FeedInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FeedInput").field("size_hint", &self.size_hint).finish_non_exhaustive()
+        f.debug_struct("FeedInput")
+            .field("size_hint", &self.size_hint)
+            .finish_non_exhaustive()
     }
 }
 
 impl FeedInput {
-    pub fn from_reader(reader: impl AsyncRead + Send + Unpin + 'static, size_hint: Option<u64>) -> Self {
-        Self { reader: Box::new(reader), size_hint }
+    pub fn from_reader(
+        reader: impl AsyncRead + Send + Unpin + 'static,
+        size_hint: Option<u64>,
+    ) -> Self {
+        Self {
+            reader: Box::new(reader),
+            size_hint,
+        }
     }
 
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
@@ -36,7 +44,10 @@ impl FeedInput {
     pub async fn open(path: &std::path::Path) -> std::io::Result<Self> {
         let file = tokio::fs::File::open(path).await?;
         let len = file.metadata().await?.len();
-        Ok(Self::from_reader(tokio::io::BufReader::with_capacity(256 * 1024, file), Some(len)))
+        Ok(Self::from_reader(
+            tokio::io::BufReader::with_capacity(256 * 1024, file),
+            Some(len),
+        ))
     }
 }
 
@@ -78,7 +89,11 @@ pub struct Classification {
 fn wrong_pre<R>(component: &LoadedComponent) -> CallOutcome<R> {
     // Unreachable through the public API (a LoadedComponent's world fixes its pre), kept total.
     CallOutcome {
-        result: Err(CallError::Host(format!("{} is a {} component", component.origin(), component.world()))),
+        result: Err(CallError::Host(format!(
+            "{} is a {} component",
+            component.origin(),
+            component.world()
+        ))),
         receipt: contextworker_types::Receipt {
             module: String::new(),
             version: String::new(),
@@ -111,16 +126,24 @@ impl Runtime {
             component,
             spec,
             |state| {
-                state.feed = Some(FeedState { reader: input.reader, size_hint: input.size_hint, bytes_read: 0 });
+                state.feed = Some(FeedState {
+                    reader: input.reader,
+                    size_hint: input.size_hint,
+                    bytes_read: 0,
+                });
                 state.sink = Some(SinkState { tx: sink });
             },
             |store, pre| {
                 Box::pin(async move {
-                    let WorldPre::Transformer(pre) = pre else { unreachable_world() };
+                    let WorldPre::Transformer(pre) = pre else {
+                        unreachable_world()
+                    };
                     let instance = pre.instantiate_async(&mut *store).await?;
                     let result = instance.call_transform(&mut *store).await?;
                     Ok(result
-                        .map(|s| TransformSummary { records_seen: s.records_seen })
+                        .map(|s| TransformSummary {
+                            records_seen: s.records_seen,
+                        })
                         .map_err(convert::module_error))
                 })
             },
@@ -130,7 +153,12 @@ impl Runtime {
     }
 
     /// Run a `code` component on `input`.
-    pub async fn run_code(&self, component: &LoadedComponent, spec: &CallSpec, input: Data) -> CallOutcome<Data> {
+    pub async fn run_code(
+        &self,
+        component: &LoadedComponent,
+        spec: &CallSpec,
+        input: Data,
+    ) -> CallOutcome<Data> {
         if !matches!(component.pre, WorldPre::Code(_)) {
             return wrong_pre(component);
         }
@@ -140,7 +168,9 @@ impl Runtime {
             |_| {},
             |store, pre| {
                 Box::pin(async move {
-                    let WorldPre::Code(pre) = pre else { unreachable_world() };
+                    let WorldPre::Code(pre) = pre else {
+                        unreachable_world()
+                    };
                     let instance = pre.instantiate_async(&mut *store).await?;
                     let input = match input {
                         Data::Text(s) => crate::bindings::types::Data::Text(s),
@@ -177,7 +207,9 @@ impl Runtime {
             |_| {},
             |store, pre| {
                 Box::pin(async move {
-                    let WorldPre::Classifier(pre) = pre else { unreachable_world() };
+                    let WorldPre::Classifier(pre) = pre else {
+                        unreachable_world()
+                    };
                     let instance = pre.instantiate_async(&mut *store).await?;
                     let result = instance.call_classify(&mut *store, &products).await?;
                     Ok(result

@@ -1,6 +1,6 @@
 //! A guest has no ambient capabilities: every probe is denied and the host is unchanged.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
@@ -14,13 +14,18 @@ async fn probe(input: &str) -> String {
     let rt = runtime();
     let guest = hostile(&rt).await;
     let outcome = run(&rt, &guest, code_limits(5_000), input).await;
-    let Data::Text(report) = outcome.result.expect("probes report, they do not fail") else { panic!("text expected") };
+    let Data::Text(report) = outcome.result.expect("probes report, they do not fail") else {
+        panic!("text expected")
+    };
     assert_still_serves(&rt, &guest).await;
     report
 }
 
 fn assert_denied(report: &str) {
-    assert!(report.contains(r#""outcome":"denied""#), "capability was not denied: {report}");
+    assert!(
+        report.contains(r#""outcome":"denied""#),
+        "capability was not denied: {report}"
+    );
 }
 
 #[tokio::test]
@@ -37,7 +42,11 @@ async fn cannot_write_host_files() {
     let target = dir.join("pwned.txt");
     assert_denied(&probe(&format!("write-file:{}", target.display())).await);
     assert!(!target.exists(), "the guest created a file on the host");
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the host directory changed");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "the host directory changed"
+    );
 }
 
 #[tokio::test]
@@ -47,13 +56,20 @@ async fn cannot_open_sockets() {
     let addr = listener.local_addr().unwrap();
     assert_denied(&probe(&format!("socket:{addr}")).await);
     std::thread::sleep(Duration::from_millis(50));
-    assert!(listener.accept().is_err(), "the guest reached a host socket");
+    assert!(
+        listener.accept().is_err(),
+        "the guest reached a host socket"
+    );
 
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    udp.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    udp.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     assert_denied(&probe(&format!("udp:{}", udp.local_addr().unwrap())).await);
     let mut buf = [0u8; 8];
-    assert!(udp.recv_from(&mut buf).is_err(), "the guest sent a datagram");
+    assert!(
+        udp.recv_from(&mut buf).is_err(),
+        "the guest sent a datagram"
+    );
 
     assert_denied(&probe("dns:localhost").await);
 }

@@ -1,7 +1,7 @@
 //! CPU deadlines and cancellation. Kept in their own test binary: timing assertions should not
 //! share the process with memory-hungry tests.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
@@ -18,12 +18,19 @@ async fn an_infinite_loop_stops_within_its_deadline_plus_100ms() {
         let started = Instant::now();
         let outcome = run(&rt, &guest, code_limits(deadline_ms), "loop").await;
         let elapsed = started.elapsed();
-        assert!(matches!(outcome.result, Err(CallError::Timeout { .. })), "{:?}", outcome.result);
+        assert!(
+            matches!(outcome.result, Err(CallError::Timeout { .. })),
+            "{:?}",
+            outcome.result
+        );
         assert!(
             elapsed < Duration::from_millis(deadline_ms + 100),
             "stopped after {elapsed:?}, deadline {deadline_ms} ms"
         );
-        assert!(elapsed >= Duration::from_millis(deadline_ms), "stopped early: {elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_millis(deadline_ms),
+            "stopped early: {elapsed:?}"
+        );
     }
     assert_still_serves(&rt, &guest).await;
 }
@@ -42,7 +49,11 @@ async fn a_looping_guest_does_not_block_other_calls() {
     for _ in 0..5 {
         assert_still_serves(&rt, &guest).await;
     }
-    assert!(started.elapsed() < Duration::from_millis(1_000), "quick calls waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1_000),
+        "quick calls waited {:?}",
+        started.elapsed()
+    );
     let outcome = looping.await.expect("join");
     assert!(matches!(outcome.result, Err(CallError::Timeout { .. })));
 }
@@ -61,7 +72,15 @@ async fn cancellation_stops_a_running_guest() {
     let cancelled_at = Instant::now();
     cancel.cancel();
     let outcome = task.await.expect("join");
-    assert!(matches!(outcome.result, Err(CallError::Cancelled)), "{:?}", outcome.result);
-    assert!(cancelled_at.elapsed() < Duration::from_millis(100), "took {:?}", cancelled_at.elapsed());
+    assert!(
+        matches!(outcome.result, Err(CallError::Cancelled)),
+        "{:?}",
+        outcome.result
+    );
+    assert!(
+        cancelled_at.elapsed() < Duration::from_millis(100),
+        "took {:?}",
+        cancelled_at.elapsed()
+    );
     assert_still_serves(&rt, &guest).await;
 }

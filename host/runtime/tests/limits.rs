@@ -1,6 +1,6 @@
 //! Each limit stops a misbehaving guest with a typed error, and the next call works.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
@@ -13,7 +13,11 @@ async fn deep_recursion_traps_as_stack_overflow() {
     let guest = hostile(&rt).await;
     for behaviour in ["recurse", "recurse-frames"] {
         let outcome = run(&rt, &guest, code_limits(5_000), behaviour).await;
-        assert!(matches!(outcome.result, Err(CallError::StackOverflow)), "{behaviour}: {:?}", outcome.result);
+        assert!(
+            matches!(outcome.result, Err(CallError::StackOverflow)),
+            "{behaviour}: {:?}",
+            outcome.result
+        );
         assert_still_serves(&rt, &guest).await;
     }
 }
@@ -22,14 +26,25 @@ async fn deep_recursion_traps_as_stack_overflow() {
 async fn memory_bomb_stops_at_the_limit() {
     let rt = runtime();
     let guest = hostile(&rt).await;
-    let limits = Limits { memory_bytes: 32 * MIB, ..code_limits(10_000) };
+    let limits = Limits {
+        memory_bytes: 32 * MIB,
+        ..code_limits(10_000)
+    };
     let outcome = run(&rt, &guest, limits, "alloc").await;
     match &outcome.result {
         Err(CallError::OutOfMemory { limit }) => assert_eq!(*limit, 32 * MIB),
         other => panic!("expected OutOfMemory, got {other:?}"),
     }
-    assert!(outcome.receipt.peak_memory_bytes <= 32 * MIB, "{:?}", outcome.receipt);
-    assert!(outcome.receipt.peak_memory_bytes > 16 * MIB, "the guest really allocated: {:?}", outcome.receipt);
+    assert!(
+        outcome.receipt.peak_memory_bytes <= 32 * MIB,
+        "{:?}",
+        outcome.receipt
+    );
+    assert!(
+        outcome.receipt.peak_memory_bytes > 16 * MIB,
+        "the guest really allocated: {:?}",
+        outcome.receipt
+    );
     assert_still_serves(&rt, &guest).await;
 }
 
@@ -53,7 +68,10 @@ async fn chatty_stdout_is_capped_and_marked_truncated() {
     let rt = runtime();
     let guest = hostile(&rt).await;
     let outcome = run(&rt, &guest, code_limits(10_000), "huge-stdout:3").await;
-    assert_eq!(outcome.result.expect("printing too much is not an error"), Data::Text("printed".into()));
+    assert_eq!(
+        outcome.result.expect("printing too much is not an error"),
+        Data::Text("printed".into())
+    );
     assert!(outcome.stdout.truncated);
     assert_eq!(outcome.stdout.bytes.len(), STDIO_CAPTURE_BYTES);
 }
@@ -64,7 +82,10 @@ async fn a_panic_is_a_trap_that_carries_the_message() {
     let guest = hostile(&rt).await;
     let outcome = run(&rt, &guest, code_limits(5_000), "panic").await;
     match &outcome.result {
-        Err(CallError::Trap { stderr_tail: Some(tail), .. }) => {
+        Err(CallError::Trap {
+            stderr_tail: Some(tail),
+            ..
+        }) => {
             assert!(tail.contains("hostile guest panics on request"), "{tail}");
         }
         other => panic!("expected a trap with the panic message, got {other:?}"),
@@ -80,7 +101,9 @@ async fn guest_errors_are_typed() {
     let rt = runtime();
     let guest = hostile(&rt).await;
     let outcome = run(&rt, &guest, code_limits(5_000), "no-such-behaviour").await;
-    let err = outcome.result.expect_err("unknown behaviour is invalid input");
+    let err = outcome
+        .result
+        .expect_err("unknown behaviour is invalid input");
     assert_eq!(err.type_name(), "InvalidInput");
     assert!(err.to_string().contains("no-such-behaviour"), "{err}");
 }
@@ -94,5 +117,8 @@ async fn receipts_name_the_code_and_its_cost() {
     assert_eq!(receipt.module, "hostile");
     assert_eq!(receipt.digest, guest.digest());
     assert!(receipt.peak_memory_bytes > 0);
-    assert!(receipt.fuel_used.is_none(), "unmetered calls report no fuel");
+    assert!(
+        receipt.fuel_used.is_none(),
+        "unmetered calls report no fuel"
+    );
 }

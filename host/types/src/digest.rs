@@ -43,7 +43,9 @@ impl fmt::Debug for Digest {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("`{input}` is not a digest: expected `sha256:` followed by 64 hex digits (or a unique prefix where a prefix is accepted)")]
+#[error(
+    "`{input}` is not a digest: expected `sha256:` followed by 64 hex digits (or a unique prefix where a prefix is accepted)"
+)]
 pub struct DigestParseError {
     input: String,
 }
@@ -54,7 +56,9 @@ impl FromStr for Digest {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let hex_part = s.strip_prefix("sha256:").unwrap_or(s);
         let mut out = [0u8; 32];
-        hex::decode_to_slice(hex_part, &mut out).map_err(|_| DigestParseError { input: s.to_owned() })?;
+        hex::decode_to_slice(hex_part, &mut out).map_err(|_| DigestParseError {
+            input: s.to_owned(),
+        })?;
         Ok(Self(out))
     }
 }
@@ -79,7 +83,10 @@ mod tests {
     #[test]
     fn round_trips_through_text() {
         let d = Digest::of(b"hello");
-        assert_eq!(d.to_string(), "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(
+            d.to_string(),
+            "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
         assert_eq!(d.to_string().parse::<Digest>().ok(), Some(d));
         assert_eq!(d.hex().parse::<Digest>().ok(), Some(d));
     }

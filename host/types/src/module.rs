@@ -24,9 +24,15 @@ impl ModuleName {
         let name = name.into();
         let valid = (1..=64).contains(&name.len())
             && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !name.ends_with('-');
-        if valid { Ok(Self(name)) } else { Err(ModuleNameError { name }) }
+        if valid {
+            Ok(Self(name))
+        } else {
+            Err(ModuleNameError { name })
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -109,7 +115,10 @@ pub struct WorldParseError(String);
 impl FromStr for World {
     type Err = WorldParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        World::ALL.into_iter().find(|w| w.as_str() == s).ok_or_else(|| WorldParseError(s.to_owned()))
+        World::ALL
+            .into_iter()
+            .find(|w| w.as_str() == s)
+            .ok_or_else(|| WorldParseError(s.to_owned()))
     }
 }
 

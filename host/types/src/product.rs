@@ -125,14 +125,21 @@ mod tests {
             ..Product::default()
         };
         let json = serde_json::to_string(&p).expect("serializes");
-        assert_eq!(json, r#"{"offer_id":"1","name":"Kettle","price":"899.00","availability":"in_stock"}"#);
+        assert_eq!(
+            json,
+            r#"{"offer_id":"1","name":"Kettle","price":"899.00","availability":"in_stock"}"#
+        );
         let back: Product = serde_json::from_str(&json).expect("parses");
         assert_eq!(back, p);
     }
 
     #[test]
     fn location_display() {
-        let l = Location { line: Some(3), column: Some(7), ..Location::default() };
+        let l = Location {
+            line: Some(3),
+            column: Some(7),
+            ..Location::default()
+        };
         assert_eq!(l.to_string(), "line 3, column 7");
         assert_eq!(Location::default().to_string(), "unknown position");
     }

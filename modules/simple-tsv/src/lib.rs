@@ -4,26 +4,44 @@
 use std::io::BufRead;
 
 use contextworker_guest::{
-    Availability, Config, FeedReader, Location, ModuleError, Product, ProductSink, Transformer, Warning,
+    Availability, Config, FeedReader, Location, ModuleError, Product, ProductSink, Transformer,
+    Warning,
 };
 
 pub struct SimpleTsv;
 
 /// Product fields a header may name. Any other column becomes an attribute.
-const FIELDS: &[&str] = &["offer_id", "name", "price", "currency", "quantity", "category", "brand", "sku", "url"];
+const FIELDS: &[&str] = &[
+    "offer_id", "name", "price", "currency", "quantity", "category", "brand", "sku", "url",
+];
 
 impl Transformer for SimpleTsv {
-    fn transform(input: &mut FeedReader, out: &mut ProductSink, config: &Config) -> Result<(), ModuleError> {
+    fn transform(
+        input: &mut FeedReader,
+        out: &mut ProductSink,
+        config: &Config,
+    ) -> Result<(), ModuleError> {
         let delimiter = delimiter(config)?;
         let mut lines = input.buffered().lines();
         let header = match lines.next() {
             Some(line) => line.map_err(|e| read_error(&e, 1))?,
-            None => return Err(ModuleError::invalid_input("empty feed: expected a header row").at_line(1, 1)),
+            None => {
+                return Err(
+                    ModuleError::invalid_input("empty feed: expected a header row").at_line(1, 1),
+                );
+            }
         };
-        let columns: Vec<String> = header.trim_start_matches('\u{feff}').split(delimiter).map(str::to_owned).collect();
+        let columns: Vec<String> = header
+            .trim_start_matches('\u{feff}')
+            .split(delimiter)
+            .map(str::to_owned)
+            .collect();
         for required in ["offer_id", "name"] {
             if !columns.iter().any(|c| c == required) {
-                return Err(ModuleError::invalid_input(format!("header has no `{required}` column")).at_line(1, 1));
+                return Err(ModuleError::invalid_input(format!(
+                    "header has no `{required}` column"
+                ))
+                .at_line(1, 1));
             }
         }
         for (index, line) in lines.enumerate() {
@@ -51,7 +69,9 @@ fn delimiter(config: &Config) -> Result<char, ModuleError> {
     let mut chars = raw.chars();
     match (chars.next(), chars.next()) {
         (Some(c), None) => Ok(c),
-        _ => Err(ModuleError::invalid_input(format!("config key `delimiter` = {raw:?}: expected one character"))),
+        _ => Err(ModuleError::invalid_input(format!(
+            "config key `delimiter` = {raw:?}: expected one character"
+        ))),
     }
 }
 
@@ -69,19 +89,31 @@ fn parse_row(columns: &[String], line: &str, delimiter: char) -> Result<Product,
         match column.as_str() {
             "offer_id" => product.offer_id = value.to_owned(),
             "name" => product.name = value.to_owned(),
-            "price" => product.price = Some(decimal(value).ok_or_else(|| format!("price {value:?} is not a decimal"))?),
+            "price" => {
+                product.price = Some(
+                    decimal(value).ok_or_else(|| format!("price {value:?} is not a decimal"))?,
+                )
+            }
             "currency" => product.currency = Some(value.to_ascii_uppercase()),
             "quantity" => {
-                let q: i64 = value.parse().map_err(|_| format!("quantity {value:?} is not an integer"))?;
+                let q: i64 = value
+                    .parse()
+                    .map_err(|_| format!("quantity {value:?} is not an integer"))?;
                 product.quantity = Some(q);
-                product.availability = if q > 0 { Availability::InStock } else { Availability::OutOfStock };
+                product.availability = if q > 0 {
+                    Availability::InStock
+                } else {
+                    Availability::OutOfStock
+                };
             }
             "category" => product.category_path = value.split('/').map(str::to_owned).collect(),
             "brand" => product.brand = Some(value.to_owned()),
             "sku" => product.sku = Some(value.to_owned()),
             "url" => product.url = Some(value.to_owned()),
             other if !FIELDS.contains(&other) => {
-                product.attributes.push(contextworker_guest::Attribute::new(other, value));
+                product
+                    .attributes
+                    .push(contextworker_guest::Attribute::new(other, value));
             }
             _ => {}
         }
@@ -97,7 +129,11 @@ fn parse_row(columns: &[String], line: &str, delimiter: char) -> Result<Product,
 
 /// Normalize "1 299,50" or "45" to a plain decimal string without going through a float.
 fn decimal(raw: &str) -> Option<String> {
-    let cleaned: String = raw.chars().filter(|c| !c.is_whitespace()).map(|c| if c == ',' { '.' } else { c }).collect();
+    let cleaned: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| if c == ',' { '.' } else { c })
+        .collect();
     let (int, frac) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
     let valid = !int.is_empty()
         && int.chars().all(|c| c.is_ascii_digit())
@@ -133,8 +169,15 @@ mod tests {
         let run = run("offer_id\tname\tprice\n1\tA\t10\n2\tB\tten\n").expect("parses leniently");
         assert_eq!(run.products.len(), 1);
         assert_eq!(run.records_seen, 2);
-        assert_eq!(run.warnings[0].location.as_ref().and_then(|l| l.line), Some(3));
-        assert!(run.warnings[0].message.contains("not a decimal"), "{:?}", run.warnings);
+        assert_eq!(
+            run.warnings[0].location.as_ref().and_then(|l| l.line),
+            Some(3)
+        );
+        assert!(
+            run.warnings[0].message.contains("not a decimal"),
+            "{:?}",
+            run.warnings
+        );
     }
 
     #[test]

@@ -9,14 +9,18 @@ impl Code for TextStats {
         let text = match &input {
             Data::Text(s) => s.as_str(),
             Data::Binary(b) => std::str::from_utf8(b).map_err(|e| {
-                ModuleError::invalid_input(format!("input is not UTF-8: {e}")).at_offset(e.valid_up_to() as u64)
+                ModuleError::invalid_input(format!("input is not UTF-8: {e}"))
+                    .at_offset(e.valid_up_to() as u64)
             })?,
         };
         let lines = text.lines().count();
         let words = text.split_whitespace().count();
         println!("counted {lines} lines");
         contextworker_guest::info!("counted input"; lines = lines, words = words);
-        Ok(Data::Text(format!(r#"{{"lines":{lines},"words":{words},"bytes":{}}}"#, text.len())))
+        Ok(Data::Text(format!(
+            r#"{{"lines":{lines},"words":{words},"bytes":{}}}"#,
+            text.len()
+        )))
     }
 }
 
@@ -34,7 +38,8 @@ mod tests {
 
     #[test]
     fn binary_that_is_not_utf8_names_the_offset() {
-        let err = TextStats::run(Data::Binary(vec![b'a', 0xff]), &Config::default()).expect_err("fails");
+        let err =
+            TextStats::run(Data::Binary(vec![b'a', 0xff]), &Config::default()).expect_err("fails");
         assert!(err.to_string().contains("byte 1"), "{err}");
     }
 }

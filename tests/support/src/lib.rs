@@ -10,12 +10,16 @@ use std::sync::{Mutex, OnceLock};
 
 /// The repository root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root exists")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
 }
 
 /// Where cargo puts build output: `CARGO_TARGET_DIR` or `<root>/target`.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
 /// Build the guest crate `package` for wasm32-wasip2 (profile `module`) once per test process
@@ -23,7 +27,9 @@ pub fn target_dir() -> PathBuf {
 pub fn guest(package: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
-    let mut built = built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut built = built
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(path) = built.get(package) {
         return path.clone();
     }
@@ -32,12 +38,23 @@ pub fn guest(package: &str) -> PathBuf {
     let target = target_dir().join("guests");
     let status = Command::new(cargo)
         .current_dir(workspace_root())
-        .args(["build", "--quiet", "--profile", "module", "--target", "wasm32-wasip2", "-p", package])
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            "module",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            package,
+        ])
         .env("CARGO_TARGET_DIR", &target)
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building guest {package} failed");
-    let path = target.join("wasm32-wasip2/module").join(format!("{}.wasm", package.replace('-', "_")));
+    let path = target
+        .join("wasm32-wasip2/module")
+        .join(format!("{}.wasm", package.replace('-', "_")));
     assert!(path.is_file(), "{} missing after build", path.display());
     built.insert(package.to_owned(), path.clone());
     path

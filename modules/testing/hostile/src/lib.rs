@@ -53,22 +53,41 @@ impl Code for Hostile {
                 "printed".to_owned()
             }
             "panic" => panic!("hostile guest panics on request"),
-            "read-file" => probe("read-file", std::fs::read_to_string(arg).map(|s| format!("{} bytes", s.len()))),
-            "write-file" => probe("write-file", std::fs::write(arg, b"pwned").map(|()| "written".to_owned())),
-            "list-dir" => probe("list-dir", std::fs::read_dir(arg).map(|d| format!("{} entries", d.count()))),
-            "socket" => probe("socket", std::net::TcpStream::connect(arg).map(|_| "connected".to_owned())),
+            "read-file" => probe(
+                "read-file",
+                std::fs::read_to_string(arg).map(|s| format!("{} bytes", s.len())),
+            ),
+            "write-file" => probe(
+                "write-file",
+                std::fs::write(arg, b"pwned").map(|()| "written".to_owned()),
+            ),
+            "list-dir" => probe(
+                "list-dir",
+                std::fs::read_dir(arg).map(|d| format!("{} entries", d.count())),
+            ),
+            "socket" => probe(
+                "socket",
+                std::net::TcpStream::connect(arg).map(|_| "connected".to_owned()),
+            ),
             "udp" => probe(
                 "udp",
-                std::net::UdpSocket::bind("0.0.0.0:0").and_then(|s| s.send_to(b"x", arg)).map(|n| format!("sent {n}")),
+                std::net::UdpSocket::bind("0.0.0.0:0")
+                    .and_then(|s| s.send_to(b"x", arg))
+                    .map(|n| format!("sent {n}")),
             ),
             "dns" => probe(
                 "dns",
-                std::net::ToSocketAddrs::to_socket_addrs(&(arg, 80)).map(|a| format!("{} addresses", a.count())),
+                std::net::ToSocketAddrs::to_socket_addrs(&(arg, 80))
+                    .map(|a| format!("{} addresses", a.count())),
             ),
             "env" => {
                 let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
                 let args: Vec<String> = std::env::args().collect();
-                format!(r#"{{"probe":"env","vars":{},"args":{}}}"#, vars.len(), args.len().saturating_sub(1))
+                format!(
+                    r#"{{"probe":"env","vars":{},"args":{}}}"#,
+                    vars.len(),
+                    args.len().saturating_sub(1)
+                )
             }
             "busy" => {
                 let ms: u64 = arg.parse().unwrap_or(10);
@@ -78,7 +97,11 @@ impl Code for Hostile {
                 }
                 "done".to_owned()
             }
-            other => return Err(ModuleError::invalid_input(format!("unknown behaviour {other:?}"))),
+            other => {
+                return Err(ModuleError::invalid_input(format!(
+                    "unknown behaviour {other:?}"
+                )));
+            }
         };
         Ok(Data::Text(out))
     }
@@ -95,7 +118,10 @@ fn probe(name: &str, outcome: std::io::Result<String>) -> String {
         Ok(detail) => ("allowed", detail),
         Err(e) => ("denied", e.to_string()),
     };
-    format!(r#"{{"probe":"{name}","outcome":"{outcome}","detail":{:?}}}"#, detail)
+    format!(
+        r#"{{"probe":"{name}","outcome":"{outcome}","detail":{:?}}}"#,
+        detail
+    )
 }
 
 fn spin_forever() -> String {
@@ -119,12 +145,20 @@ fn allocate_forever() -> String {
 
 /// Plain values only: every frame lives on the wasm call stack, which wasmtime bounds.
 fn recurse(depth: u64) -> u64 {
-    if black_box(depth) == u64::MAX { 0 } else { recurse(depth + 1).wrapping_add(black_box(1)) }
+    if black_box(depth) == u64::MAX {
+        0
+    } else {
+        recurse(depth + 1).wrapping_add(black_box(1))
+    }
 }
 
 /// An array whose address escapes lives on Rust's shadow stack in linear memory, which
 /// grows down from 1 MiB toward address 0.
 fn recurse_frames(depth: u64) -> u64 {
     let frame = black_box([depth; 64]);
-    if black_box(depth) == u64::MAX { 0 } else { recurse_frames(depth + 1).wrapping_add(frame[3]) }
+    if black_box(depth) == u64::MAX {
+        0
+    } else {
+        recurse_frames(depth + 1).wrapping_add(frame[3])
+    }
 }

@@ -1,0 +1,44 @@
+//! One file per command. Each returns the process exit code.
+
+mod exec;
+mod modules;
+mod start;
+
+use crate::cli::{Cli, Command, ModulesCommand};
+
+/// The command did what was asked.
+pub const EXIT_OK: u8 = 0;
+/// The guest call or a check failed (a typed error was printed).
+pub const EXIT_FAILED: u8 = 1;
+/// The command could not start: bad arguments, a missing file, a component that does not load.
+pub const EXIT_SETUP: u8 = 2;
+
+pub async fn run(cli: Cli) -> u8 {
+    let result = match cli.command {
+        None => start::run(&cli.global).await,
+        Some(Command::Modules(ModulesCommand::List { json })) => {
+            modules::list(&cli.global, json).await
+        }
+        Some(Command::Modules(ModulesCommand::Validate)) => modules::validate(&cli.global).await,
+        Some(Command::Modules(ModulesCommand::Test(args))) => {
+            modules::test(&cli.global, args).await
+        }
+        Some(Command::Exec(args)) => exec::run(&cli.global, args).await,
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        EXIT_SETUP
+    })
+}
+
+/// A token cancelled on Ctrl-C, so an interrupted guest stops cleanly and still reports.
+fn cancel_on_ctrl_c() -> contextworker_runtime::CancellationToken {
+    let token = contextworker_runtime::CancellationToken::new();
+    let child = token.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            child.cancel();
+        }
+    });
+    token
+}

@@ -1,0 +1,281 @@
+//! `modules list | validate | test`.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use contextworker_registry::{Registry, RegistryError, run_self_tests};
+use contextworker_runtime::{CallSpec, FeedInput, Limits, Metering, Runtime, SinkEvent};
+use contextworker_types::World;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::cli::{GlobalArgs, TestArgs};
+use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_SETUP, cancel_on_ctrl_c};
+use crate::{context, report};
+
+#[derive(Serialize)]
+struct ModuleRow {
+    name: String,
+    version: String,
+    world: String,
+    digest: String,
+    description: String,
+    component: String,
+    load_ms: f64,
+    from_cache: bool,
+}
+
+pub async fn list(args: &GlobalArgs, json: bool) -> anyhow::Result<u8> {
+    let config = context::host_config(args)?;
+    let runtime = context::runtime(&config)?;
+    let discovery =
+        Registry::discover(&runtime, &config.modules_dir, config.modules.as_deref()).await?;
+    let rows: Vec<ModuleRow> = discovery
+        .registry
+        .modules()
+        .map(|m| ModuleRow {
+            name: m.name().to_string(),
+            version: m.manifest.version.to_string(),
+            world: m.manifest.world.to_string(),
+            digest: m.component.digest().to_string(),
+            description: m.manifest.description.clone(),
+            component: m.manifest.component.display().to_string(),
+            load_ms: m.component.stats().duration.as_secs_f64() * 1000.0,
+            from_cache: m.component.stats().from_cache,
+        })
+        .collect();
+    if json {
+        let refused: Vec<String> = discovery.failures.iter().map(ToString::to_string).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "modules": rows, "refused": refused })
+            )?
+        );
+    } else {
+        print_table(&rows);
+        for failure in &discovery.failures {
+            println!("refused: {failure}");
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn print_table(rows: &[ModuleRow]) {
+    let header = ["NAME", "VERSION", "WORLD", "DIGEST", "LOAD", "DESCRIPTION"];
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.name.clone(),
+                r.version.clone(),
+                r.world.clone(),
+                r.digest
+                    .trim_start_matches("sha256:")
+                    .chars()
+                    .take(12)
+                    .collect(),
+                format!(
+                    "{} {:.1} ms",
+                    if r.from_cache { "cached" } else { "compiled" },
+                    r.load_ms
+                ),
+                r.description.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: [&str; 6]| {
+        let mut out = String::new();
+        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
+            if i == 5 {
+                out.push_str(c);
+            } else {
+                out.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        out
+    };
+    println!("{}", line(header));
+    for row in &cells {
+        println!(
+            "{}",
+            line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]].map(String::as_str))
+        );
+    }
+}
+
+pub async fn validate(args: &GlobalArgs) -> anyhow::Result<u8> {
+    let config = context::host_config(args)?;
+    let runtime = context::runtime(&config)?;
+    let discovery =
+        Registry::discover(&runtime, &config.modules_dir, config.modules.as_deref()).await?;
+    let mut failed = discovery.failures.len();
+    for failure in &discovery.failures {
+        println!("FAIL {failure}");
+    }
+    for module in discovery.registry.modules() {
+        let label = format!("{}@{}", module.name(), module.manifest.version);
+        let outcomes = run_self_tests(&runtime, module).await;
+        if outcomes.is_empty() {
+            println!(
+                "ok   {label}: loads and implements `{}` (no self-tests)",
+                module.manifest.world
+            );
+        }
+        for outcome in outcomes {
+            let input = outcome.input.display();
+            match outcome.result {
+                Ok(what) => println!(
+                    "ok   {label}: {input}: {what} ({})",
+                    report::millis(outcome.wall_time)
+                ),
+                Err(why) => {
+                    failed += 1;
+                    println!("FAIL {label}: {input}: {why}");
+                }
+            }
+        }
+    }
+    println!(
+        "{} module(s) checked, {failed} failure(s)",
+        discovery.registry.len() + discovery.failures.len()
+    );
+    Ok(if failed == 0 { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// A transformer from the modules directory, or straight from a .wasm file.
+async fn resolve_transformer(
+    runtime: &Runtime,
+    modules_dir: &Path,
+    module: &str,
+) -> Result<(Arc<contextworker_runtime::LoadedComponent>, CallSpec), anyhow::Error> {
+    let as_path = Path::new(module);
+    if module.ends_with(".wasm") || as_path.is_file() {
+        let component = runtime
+            .load_file(as_path, World::Transformer, Metering::Epoch)
+            .await?;
+        let name = as_path
+            .file_stem()
+            .map_or_else(|| module.to_owned(), |s| s.to_string_lossy().into_owned());
+        return Ok((
+            component,
+            CallSpec::new(name, "file", Limits::for_world(World::Transformer)),
+        ));
+    }
+    let only = [module.to_owned()];
+    let discovery = Registry::discover(runtime, modules_dir, Some(&only)).await?;
+    if let Some(m) = discovery.registry.get(module) {
+        if m.manifest.world != World::Transformer {
+            anyhow::bail!(
+                "module `{module}` is a {} module; `modules test` runs transformers",
+                m.manifest.world
+            );
+        }
+        return Ok((Arc::clone(&m.component), m.call_spec(&[])));
+    }
+    let reason = discovery.failures.into_iter().next().map_or_else(
+        || {
+            RegistryError::NotFound {
+                name: module.to_owned(),
+                dir: modules_dir.to_path_buf(),
+            }
+            .to_string()
+        },
+        |e| e.to_string(),
+    );
+    anyhow::bail!("{reason}")
+}
+
+pub async fn test(args: &GlobalArgs, test: TestArgs) -> anyhow::Result<u8> {
+    let config = context::host_config(args)?;
+    let runtime = context::runtime(&config)?;
+    let (component, base_spec) =
+        match resolve_transformer(&runtime, &config.modules_dir, &test.module).await {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Ok(EXIT_SETUP);
+            }
+        };
+    let input = match FeedInput::open(&test.input).await {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!("error: cannot open the input {}: {e}", test.input.display());
+            return Ok(EXIT_SETUP);
+        }
+    };
+    let mut merged: std::collections::BTreeMap<String, String> =
+        base_spec.config.iter().cloned().collect();
+    merged.extend(test.config);
+    let spec = base_spec
+        .with_config(merged.into_iter().collect())
+        .with_cancel(cancel_on_ctrl_c());
+
+    let (tx, mut rx) = mpsc::channel(8);
+    // Products stream to stdout while the guest parses: a huge feed never sits in memory.
+    let printer = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64)> {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+        let (mut products, mut warnings) = (0u64, 0u64);
+        while let Some(event) = rx.blocking_recv() {
+            match event {
+                SinkEvent::Products(batch) => {
+                    for p in &batch {
+                        serde_json::to_writer(&mut out, p)?;
+                        out.write_all(b"\n")?;
+                    }
+                    products += batch.len() as u64;
+                }
+                SinkEvent::Warnings(batch) => {
+                    out.flush()?;
+                    for w in &batch {
+                        eprintln!("{}", report::warning_line(w));
+                    }
+                    warnings += batch.len() as u64;
+                }
+            }
+        }
+        out.flush()?;
+        Ok((products, warnings))
+    });
+    let outcome = runtime.transform(&component, &spec, input, tx).await;
+    let (products, warnings) = printer
+        .await
+        .context("the output task failed")?
+        .context("cannot write to stdout")?;
+    let receipt = &outcome.receipt;
+    report::print_guest_stream("stderr", &outcome.stderr);
+    match outcome.result {
+        Ok(summary) => {
+            let secs = receipt.wall_time.as_secs_f64().max(1e-9);
+            eprintln!(
+                "{}@{}: {products} products, {warnings} warnings from {} records; {:.2} MB in {} ({:.1} MB/s, {:.0} products/s); {}",
+                receipt.module,
+                receipt.version,
+                summary.records_seen,
+                receipt.input_bytes as f64 / 1e6,
+                report::millis(receipt.wall_time),
+                receipt.input_bytes as f64 / 1e6 / secs,
+                products as f64 / secs,
+                report::receipt_line(receipt)
+            );
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("{}", report::error_line(&e));
+            eprintln!(
+                "{products} products were emitted before the failure; {}",
+                report::receipt_line(receipt)
+            );
+            Ok(EXIT_FAILED)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Turning global flags into the resolved configuration, the logger and the sandbox.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use contextworker_config::{HostConfig, Overrides};
+use contextworker_runtime::{MIB, Runtime, RuntimeConfig};
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::GlobalArgs;
+
+pub fn init_tracing(args: &GlobalArgs) {
+    let default = match (args.quiet, args.verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info,wasmtime=warn,cranelift=warn",
+        (false, 1) => "debug,wasmtime=info,cranelift=info",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if args.log_json {
+        builder.json().init();
+    } else {
+        builder.with_target(false).compact().init();
+    }
+}
+
+pub fn host_config(args: &GlobalArgs) -> anyhow::Result<HostConfig> {
+    Ok(HostConfig::load(Overrides {
+        config_file: args.host_config.clone(),
+        data_dir: args.data_dir.clone(),
+        modules_dir: args.modules_dir.clone(),
+        modules: args.modules.clone(),
+    })?)
+}
+
+pub fn runtime(config: &HostConfig) -> anyhow::Result<Arc<Runtime>> {
+    let sandbox = &config.sandbox;
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: config.compile_cache_dir(),
+        max_concurrent_instances: sandbox.max_concurrent_instances,
+        max_memory_bytes: sandbox.max_memory_mb * MIB,
+        max_component_bytes: sandbox.max_component_mb * MIB,
+        epoch_tick: Duration::from_millis(sandbox.epoch_tick_ms),
+        pooling: sandbox.pooling,
+    })
+    .context("cannot start the sandbox")?;
+    Ok(runtime)
+}

@@ -1,0 +1,392 @@
+//! The CLI as a user runs it: exit codes, stdout, stderr.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use contextworker_test_support::{guest, workspace_root};
+
+struct Host {
+    data: tempfile::TempDir,
+    modules: tempfile::TempDir,
+}
+
+impl Host {
+    /// A host with a private data dir and a modules dir holding simple-tsv and text-stats.
+    fn new() -> Self {
+        let host = Self {
+            data: tempfile::tempdir().unwrap(),
+            modules: tempfile::tempdir().unwrap(),
+        };
+        host.add_module("simple-tsv", &guest("simple-tsv"), None);
+        host.add_module("text-stats", &guest("text-stats"), None);
+        host
+    }
+
+    /// Copy a repository module (manifest + fixtures) with `component` as its .wasm;
+    /// `manifest` replaces the manifest text when given.
+    fn add_module(&self, name: &str, component: &Path, manifest: Option<&str>) -> PathBuf {
+        let src = workspace_root().join("modules").join(name);
+        let dir = self.modules.path().join(name);
+        std::fs::create_dir_all(dir.join("fixtures")).unwrap();
+        let text = manifest.map_or_else(
+            || std::fs::read_to_string(src.join("module.toml")).unwrap(),
+            str::to_owned,
+        );
+        std::fs::write(dir.join("module.toml"), text).unwrap();
+        if let Ok(entries) = std::fs::read_dir(src.join("fixtures")) {
+            for entry in entries.flatten() {
+                std::fs::copy(entry.path(), dir.join("fixtures").join(entry.file_name())).unwrap();
+            }
+        }
+        std::fs::copy(component, dir.join(format!("{name}.wasm"))).unwrap();
+        dir
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_contextworker-host"))
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .arg("--modules-dir")
+            .arg(self.modules.path())
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env_remove("CONTEXTWORKER_CONFIG")
+            .output()
+            .expect("the binary runs")
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn fixture() -> PathBuf {
+    workspace_root().join("modules/simple-tsv/fixtures/sample.tsv")
+}
+
+#[test]
+fn modules_test_prints_ndjson_and_a_summary() {
+    let host = Host::new();
+    let out = host.run(&["modules", "test", "simple-tsv", fixture().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["offer_id"], "1001");
+    assert_eq!(lines[0]["price"], "899.00");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("3 products, 0 warnings from 3 records"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("receipt: simple-tsv@0.1.0"), "{stderr}");
+}
+
+#[test]
+fn modules_test_accepts_a_wasm_path_and_config_overrides() {
+    let host = Host::new();
+    let feed = host.data.path().join("semicolon.csv");
+    std::fs::write(&feed, "offer_id;name;price\n7;Lamp;10,5\n").unwrap();
+    let wasm = guest("simple-tsv");
+    let out = host.run(&[
+        "modules",
+        "test",
+        wasm.to_str().unwrap(),
+        feed.to_str().unwrap(),
+        "--config",
+        "delimiter=;",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(r#""price":"10.5""#),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn modules_test_errors_are_clear() {
+    let host = Host::new();
+    let missing = host.run(&["modules", "test", "simple-tsv", "/nonexistent/feed.tsv"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("cannot open the input /nonexistent/feed.tsv"),
+        "{}",
+        text(&missing.stderr)
+    );
+
+    let junk = host.data.path().join("junk.wasm");
+    std::fs::write(&junk, b"definitely not wasm").unwrap();
+    let not_component = host.run(&[
+        "modules",
+        "test",
+        junk.to_str().unwrap(),
+        fixture().to_str().unwrap(),
+    ]);
+    assert_eq!(not_component.status.code(), Some(2));
+    assert!(
+        text(&not_component.stderr).contains("not a WebAssembly component"),
+        "{}",
+        text(&not_component.stderr)
+    );
+
+    let code = guest("text-stats");
+    let wrong = host.run(&[
+        "modules",
+        "test",
+        code.to_str().unwrap(),
+        fixture().to_str().unwrap(),
+    ]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        text(&wrong.stderr).contains("implements the `code` world"),
+        "{}",
+        text(&wrong.stderr)
+    );
+
+    let unknown = host.run(&[
+        "modules",
+        "test",
+        "no-such-module",
+        fixture().to_str().unwrap(),
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("no module of that name"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
+    let bad_feed = host.data.path().join("bad.tsv");
+    std::fs::write(&bad_feed, "name\tprice\nA\t1\n").unwrap();
+    let invalid = host.run(&["modules", "test", "simple-tsv", bad_feed.to_str().unwrap()]);
+    assert_eq!(invalid.status.code(), Some(1));
+    let stderr = text(&invalid.stderr);
+    assert!(
+        stderr.contains("error[InvalidInput]") && stderr.contains("line 1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn exec_prints_output_receipt_and_typed_errors() {
+    let host = Host::new();
+    let stats = guest("text-stats");
+    let ok = host.run(&["exec", stats.to_str().unwrap(), "--input", "a b c"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert_eq!(
+        text(&ok.stdout).trim(),
+        r#"{"lines":1,"words":3,"bytes":5}"#
+    );
+    assert!(
+        text(&ok.stderr).contains("[guest stdout] counted 1 lines"),
+        "{}",
+        text(&ok.stderr)
+    );
+    assert!(
+        text(&ok.stderr).contains("receipt: text_stats@file"),
+        "{}",
+        text(&ok.stderr)
+    );
+
+    let input_file = host.data.path().join("in.txt");
+    std::fs::write(&input_file, "one\ntwo\n").unwrap();
+    let json = host.run(&[
+        "exec",
+        stats.to_str().unwrap(),
+        "--input",
+        &format!("@{}", input_file.display()),
+        "--json",
+    ]);
+    assert_eq!(json.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON document");
+    assert_eq!(doc["output"]["text"], r#"{"lines":2,"words":2,"bytes":8}"#);
+    assert!(
+        doc["receipt"]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+
+    let hostile = guest("hostile");
+    let looping = host.run(&[
+        "exec",
+        hostile.to_str().unwrap(),
+        "--input",
+        "loop",
+        "--timeout-ms",
+        "300",
+        "--json",
+    ]);
+    assert_eq!(looping.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&looping.stdout).unwrap();
+    assert_eq!(doc["error"]["type"], "GuestTimeout");
+    assert_eq!(doc["error"]["retryable"], false);
+
+    let fuel = host.run(&[
+        "exec",
+        hostile.to_str().unwrap(),
+        "--input",
+        "loop",
+        "--fuel",
+        "1000000",
+    ]);
+    assert_eq!(fuel.status.code(), Some(1));
+    assert!(
+        text(&fuel.stderr).contains("error[GuestOutOfFuel]"),
+        "{}",
+        text(&fuel.stderr)
+    );
+
+    let oom = host.run(&[
+        "exec",
+        hostile.to_str().unwrap(),
+        "--input",
+        "alloc",
+        "--memory-mb",
+        "16",
+    ]);
+    assert_eq!(oom.status.code(), Some(1));
+    assert!(
+        text(&oom.stderr)
+            .contains("error[GuestOutOfMemory]: the guest hit its memory limit of 16 MiB"),
+        "{}",
+        text(&oom.stderr)
+    );
+}
+
+#[test]
+fn exec_refuses_bad_components_with_a_reason() {
+    let host = Host::new();
+    let missing = host.run(&["exec", "/nonexistent/code.wasm"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("/nonexistent/code.wasm: cannot read the file"),
+        "{}",
+        text(&missing.stderr)
+    );
+
+    let junk = host.data.path().join("junk.wasm");
+    std::fs::write(&junk, b"\0asm\x01\0\0\0").unwrap();
+    let core = host.run(&["exec", junk.to_str().unwrap()]);
+    assert_eq!(core.status.code(), Some(2));
+    assert!(
+        text(&core.stderr).contains("core WebAssembly module"),
+        "{}",
+        text(&core.stderr)
+    );
+
+    let transformer = guest("simple-tsv");
+    let wrong = host.run(&["exec", transformer.to_str().unwrap()]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        text(&wrong.stderr).contains("implements the `transformer` world"),
+        "{}",
+        text(&wrong.stderr)
+    );
+}
+
+#[test]
+fn broken_modules_are_refused_by_name_while_good_ones_load() {
+    let host = Host::new();
+    let good =
+        std::fs::read_to_string(workspace_root().join("modules/simple-tsv/module.toml")).unwrap();
+    host.add_module(
+        "typo",
+        &guest("simple-tsv"),
+        Some(&good.replace("name = \"simple-tsv\"", "name = \"typo\"\ncolour = 1")),
+    );
+    host.add_module(
+        "liar",
+        &guest("text-stats"),
+        Some(&good.replace("name = \"simple-tsv\"", "name = \"liar\"")),
+    );
+    let junk = host.data.path().join("junk.wasm");
+    std::fs::write(&junk, b"not wasm").unwrap();
+    host.add_module(
+        "junk",
+        &junk,
+        Some(&good.replace("name = \"simple-tsv\"", "name = \"junk\"")),
+    );
+
+    let out = host.run(&["modules", "list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("simple-tsv") && stdout.contains("text-stats"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("typo/module.toml: line 2, column 1: unknown field `colour`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("liar/module.toml") && stdout.contains("implements the `code` world"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("junk/module.toml") && stdout.contains("not a WebAssembly component"),
+        "{stdout}"
+    );
+
+    let validate = host.run(&["modules", "validate"]);
+    assert_eq!(validate.status.code(), Some(1));
+    assert!(
+        text(&validate.stdout).contains("ok   simple-tsv@0.1.0"),
+        "{}",
+        text(&validate.stdout)
+    );
+
+    let only = host.run(&["modules", "list", "--modules", "text-stats"]);
+    let stdout = text(&only.stdout);
+    assert!(
+        stdout.contains("text-stats")
+            && !stdout.contains("simple-tsv")
+            && !stdout.contains("refused"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_failing_self_test_fails_validation() {
+    let host = Host::new();
+    let manifest =
+        std::fs::read_to_string(workspace_root().join("modules/simple-tsv/module.toml")).unwrap();
+    host.add_module(
+        "simple-tsv",
+        &guest("simple-tsv"),
+        Some(&manifest.replace("products = 3", "products = 4")),
+    );
+    let out = host.run(&["modules", "validate", "--modules", "simple-tsv"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("expected 4 products, got 3"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_second_start_loads_from_the_compiled_cache() {
+    let host = Host::new();
+    let first = host.run(&["modules", "list", "--json"]);
+    let second = host.run(&["modules", "list", "--json"]);
+    let rows = |o: &Output| -> Vec<serde_json::Value> {
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        doc["modules"].as_array().unwrap().clone()
+    };
+    let (cold, warm) = (rows(&first), rows(&second));
+    assert_eq!(cold.len(), 2);
+    for (c, w) in cold.iter().zip(&warm) {
+        assert_eq!(c["from_cache"], false, "{c}");
+        assert_eq!(w["from_cache"], true, "{w}");
+        assert!(
+            w["load_ms"].as_f64().unwrap() < c["load_ms"].as_f64().unwrap(),
+            "cold {c} warm {w}"
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! The TOML file as written, before validation.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::{ConfigError, SandboxSettings};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfigToml {
+    pub data_dir: Option<PathBuf>,
+    pub modules_dir: Option<PathBuf>,
+    pub modules: Option<Vec<String>>,
+    pub sandbox: Option<SandboxToml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxToml {
+    pub max_concurrent_instances: Option<u32>,
+    pub max_memory_mb: Option<u64>,
+    pub max_component_mb: Option<u64>,
+    pub epoch_tick_ms: Option<u64>,
+    pub pooling: Option<bool>,
+    pub compile_cache: Option<bool>,
+}
+
+impl HostConfigToml {
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: one_line(&text, &e),
+        })
+    }
+}
+
+/// "line L, column C: message", on one line.
+fn one_line(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_owned(),
+    }
+}
+
+impl SandboxToml {
+    pub(crate) fn resolve(self, path: &Path) -> Result<SandboxSettings, ConfigError> {
+        let check = |key: &'static str, value: u64, range: std::ops::RangeInclusive<u64>| {
+            if range.contains(&value) {
+                Ok(value)
+            } else {
+                Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key,
+                    value: value.to_string(),
+                    reason: format!("must be between {} and {}", range.start(), range.end()),
+                })
+            }
+        };
+        Ok(SandboxSettings {
+            max_concurrent_instances: u32::try_from(check(
+                "sandbox.max_concurrent_instances",
+                u64::from(self.max_concurrent_instances.unwrap_or(64)),
+                1..=10_000,
+            )?)
+            .unwrap_or(64),
+            max_memory_mb: check(
+                "sandbox.max_memory_mb",
+                self.max_memory_mb.unwrap_or(1024),
+                1..=4096,
+            )?,
+            max_component_mb: check(
+                "sandbox.max_component_mb",
+                self.max_component_mb.unwrap_or(64),
+                1..=1024,
+            )?,
+            epoch_tick_ms: check(
+                "sandbox.epoch_tick_ms",
+                self.epoch_tick_ms.unwrap_or(10),
+                1..=1000,
+            )?,
+            pooling: self.pooling.unwrap_or(true),
+            compile_cache: self.compile_cache.unwrap_or(true),
+        })
+    }
+}

@@ -1,0 +1,60 @@
+//! Registry errors. Each names the file it is about; the fix is in that file.
+
+use std::path::PathBuf;
+
+use contextworker_runtime::LoadError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The modules directory itself is missing or unreadable.
+    #[error("modules directory {}: {source}", path.display())]
+    Directory {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A manifest could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A manifest is not valid TOML or has unknown or mistyped keys.
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    /// A manifest value is out of range or inconsistent.
+    #[error("{}: `{field}`: {reason}", path.display())]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        reason: String,
+    },
+    /// The manifest's component file does not exist (the module was not built or copied).
+    #[error(
+        "{}: component file {} not found; build the module for wasm32-wasip2 and copy the .wasm there",
+        manifest.display(),
+        component.display()
+    )]
+    MissingComponent {
+        manifest: PathBuf,
+        component: PathBuf,
+    },
+    /// Two manifests claim the same module name.
+    #[error("{}: module `{name}` is already defined by {}", path.display(), first.display())]
+    Duplicate {
+        name: String,
+        path: PathBuf,
+        first: PathBuf,
+    },
+    /// `--modules` named a module the directory does not have.
+    #[error("module `{name}` was requested but {} has no module of that name", dir.display())]
+    NotFound { name: String, dir: PathBuf },
+    /// The component failed to load (not a component, wrong world, cannot link, ...).
+    #[error("{}: {source}", manifest.display())]
+    Load {
+        manifest: PathBuf,
+        #[source]
+        source: LoadError,
+    },
+}

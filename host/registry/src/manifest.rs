@@ -1,0 +1,371 @@
+//! `module.toml`: what a module is and needs. Parsed strictly (unknown keys are errors, so a
+//! typo never silently falls back to a default), then resolved into a validated [`Manifest`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use contextworker_runtime::{Limits, MIB, Metering};
+use contextworker_types::{ModuleName, World};
+use serde::Deserialize;
+
+use crate::RegistryError;
+
+pub const MANIFEST_FILE: &str = "module.toml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestToml {
+    name: String,
+    version: String,
+    world: String,
+    description: String,
+    component: Option<PathBuf>,
+    #[serde(default)]
+    limits: LimitsToml,
+    #[serde(default)]
+    config: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    self_test: Vec<SelfTestToml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsToml {
+    memory_mb: Option<u64>,
+    timeout_ms: Option<u64>,
+    fuel: Option<u64>,
+    max_output_mb: Option<u64>,
+    max_table_elements: Option<u32>,
+    max_instances: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SelfTestToml {
+    input: PathBuf,
+    products: Option<u64>,
+    warnings: Option<u64>,
+    output_contains: Option<String>,
+    #[serde(default)]
+    config: BTreeMap<String, toml::Value>,
+}
+
+/// A validated manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The `module.toml` file.
+    pub path: PathBuf,
+    pub name: ModuleName,
+    pub version: semver::Version,
+    pub world: World,
+    pub description: String,
+    /// Absolute or manifest-relative path of the component, resolved.
+    pub component: PathBuf,
+    pub limits: Limits,
+    /// Fuel metering is on when the manifest sets a fuel budget.
+    pub metering: Metering,
+    /// Configuration defaults; supplier or caller configuration overlays them.
+    pub config: Vec<(String, String)>,
+    pub self_tests: Vec<SelfTest>,
+}
+
+/// What a self-test expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelfTestExpectation {
+    /// A transformer yields exactly this many products (and warnings, when given).
+    Products {
+        products: u64,
+        warnings: Option<u64>,
+    },
+    /// A code module's output contains this text.
+    OutputContains(String),
+    /// The call succeeds.
+    Succeeds,
+}
+
+#[derive(Debug, Clone)]
+pub struct SelfTest {
+    pub input: PathBuf,
+    pub expect: SelfTestExpectation,
+    pub config: Vec<(String, String)>,
+}
+
+impl Manifest {
+    /// Read and validate `path`. `memory_ceiling` is the runtime's largest allowed memory.
+    pub fn read(path: &Path, memory_ceiling: u64) -> Result<Self, RegistryError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RegistryError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text, memory_ceiling)
+    }
+
+    pub fn parse(path: &Path, text: &str, memory_ceiling: u64) -> Result<Self, RegistryError> {
+        let raw: ManifestToml = toml::from_str(text).map_err(|e| RegistryError::Parse {
+            path: path.to_path_buf(),
+            message: toml_error(text, &e),
+        })?;
+        let invalid = |field: &str, reason: String| RegistryError::Invalid {
+            path: path.to_path_buf(),
+            field: field.to_owned(),
+            reason,
+        };
+        let name = ModuleName::new(raw.name).map_err(|e| invalid("name", e.to_string()))?;
+        let version = semver::Version::parse(&raw.version).map_err(|e| {
+            invalid(
+                "version",
+                format!(
+                    "{:?} is not a semantic version (like 1.2.0): {e}",
+                    raw.version
+                ),
+            )
+        })?;
+        let world: World = raw
+            .world
+            .parse()
+            .map_err(|e: contextworker_types::WorldParseError| invalid("world", e.to_string()))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let component = dir.join(
+            raw.component
+                .unwrap_or_else(|| PathBuf::from(format!("{name}.wasm"))),
+        );
+        let limits =
+            resolve_limits(&raw.limits, world, memory_ceiling).map_err(|(f, r)| invalid(f, r))?;
+        let metering = if limits.fuel.is_some() {
+            Metering::Fuel
+        } else {
+            Metering::Epoch
+        };
+        let config =
+            stringify_config(&raw.config).map_err(|(k, r)| invalid(&format!("config.{k}"), r))?;
+        let self_tests = raw
+            .self_test
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                resolve_self_test(t, world, dir)
+                    .map_err(|(f, r)| invalid(&format!("self_test[{i}].{f}"), r))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            name,
+            version,
+            world,
+            description: raw.description,
+            component,
+            limits,
+            metering,
+            config,
+            self_tests,
+        })
+    }
+
+    /// The manifest's configuration with `overrides` applied on top.
+    pub fn config_with(&self, overrides: &[(String, String)]) -> Vec<(String, String)> {
+        let mut merged: BTreeMap<String, String> = self.config.iter().cloned().collect();
+        merged.extend(overrides.iter().cloned());
+        merged.into_iter().collect()
+    }
+}
+
+/// "line L, column C: message" on one line (toml's own rendering spans several lines).
+pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_owned(),
+    }
+}
+
+fn resolve_limits(
+    raw: &LimitsToml,
+    world: World,
+    memory_ceiling: u64,
+) -> Result<Limits, (&'static str, String)> {
+    let mut limits = Limits::for_world(world);
+    if let Some(mb) = raw.memory_mb {
+        let bytes = mb.saturating_mul(MIB);
+        if mb == 0 || bytes > memory_ceiling {
+            return Err((
+                "limits.memory_mb",
+                format!(
+                    "{mb} is outside 1..={} (the host's sandbox.max_memory_mb)",
+                    memory_ceiling / MIB
+                ),
+            ));
+        }
+        limits.memory_bytes = bytes;
+    }
+    if let Some(ms) = raw.timeout_ms {
+        if !(1..=24 * 3600 * 1000).contains(&ms) {
+            return Err(("limits.timeout_ms", format!("{ms} is outside 1..=86400000")));
+        }
+        limits.timeout = Duration::from_millis(ms);
+    }
+    if let Some(fuel) = raw.fuel {
+        if fuel == 0 {
+            return Err((
+                "limits.fuel",
+                "must be positive; leave it out to run without fuel metering".to_owned(),
+            ));
+        }
+        limits.fuel = Some(fuel);
+    }
+    if let Some(mb) = raw.max_output_mb {
+        if mb == 0 {
+            return Err(("limits.max_output_mb", "must be positive".to_owned()));
+        }
+        limits.max_output_bytes = mb.saturating_mul(MIB);
+    }
+    if let Some(n) = raw.max_table_elements {
+        limits.max_table_elements = n;
+    }
+    if let Some(n) = raw.max_instances {
+        limits.max_instances = n;
+    }
+    Ok(limits)
+}
+
+/// Configuration values are strings to the guest; scalars are written in their TOML form.
+fn stringify_config(
+    raw: &BTreeMap<String, toml::Value>,
+) -> Result<Vec<(String, String)>, (String, String)> {
+    raw.iter()
+        .map(|(k, v)| {
+            let text = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err((
+                        k.clone(),
+                        format!(
+                            "a {} is not allowed: use a string, number or boolean",
+                            other.type_str()
+                        ),
+                    ));
+                }
+            };
+            Ok((k.clone(), text))
+        })
+        .collect()
+}
+
+fn resolve_self_test(
+    raw: SelfTestToml,
+    world: World,
+    dir: &Path,
+) -> Result<SelfTest, (&'static str, String)> {
+    let expect = match (world, raw.products, raw.output_contains) {
+        (World::Transformer, Some(products), None) => SelfTestExpectation::Products {
+            products,
+            warnings: raw.warnings,
+        },
+        (World::Transformer, None, _) => {
+            return Err((
+                "products",
+                "a transformer self-test must say how many products it expects".to_owned(),
+            ));
+        }
+        (World::Code, None, Some(text)) => SelfTestExpectation::OutputContains(text),
+        (World::Code | World::Classifier, None, None) => SelfTestExpectation::Succeeds,
+        (_, Some(_), _) => {
+            return Err((
+                "products",
+                format!("only transformers emit products; this is a {world} module"),
+            ));
+        }
+        (_, _, Some(_)) => {
+            return Err((
+                "output_contains",
+                "only code modules return output".to_owned(),
+            ));
+        }
+    };
+    let config = stringify_config(&raw.config).map_err(|(_, r)| ("config", r))?;
+    Ok(SelfTest {
+        input: dir.join(raw.input),
+        expect,
+        config,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, String> {
+        Manifest::parse(Path::new("/m/yml/module.toml"), text, 1024 * MIB)
+            .map_err(|e| e.to_string())
+    }
+
+    const MINIMAL: &str =
+        "name = \"yml\"\nversion = \"0.1.0\"\nworld = \"transformer\"\ndescription = \"d\"\n";
+
+    #[test]
+    fn a_minimal_manifest_gets_defaults() {
+        let m = parse(MINIMAL).expect("valid");
+        assert_eq!(m.component, PathBuf::from("/m/yml/yml.wasm"));
+        assert_eq!(m.limits, Limits::for_world(World::Transformer));
+        assert_eq!(m.metering, Metering::Epoch);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_field() {
+        let cases = [
+            (MINIMAL.replace("\"yml\"", "\"Y M L\""), "`name`"),
+            (MINIMAL.replace("0.1.0", "one"), "`version`"),
+            (MINIMAL.replace("transformer", "parser"), "`world`"),
+            (
+                format!("{MINIMAL}[limits]\nmemory_mb = 99999\n"),
+                "`limits.memory_mb`",
+            ),
+            (
+                format!("{MINIMAL}[limits]\nmemroy_mb = 1\n"),
+                "unknown field `memroy_mb`",
+            ),
+            (
+                format!("{MINIMAL}colour = \"red\"\n"),
+                "line 5, column 1: unknown field `colour`",
+            ),
+            (
+                format!("{MINIMAL}[config]\nmap = {{ a = 1 }}\n"),
+                "`config.map`",
+            ),
+            (
+                format!("{MINIMAL}[[self_test]]\ninput = \"x\"\n"),
+                "`self_test[0].products`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = parse(&text).expect_err("must be refused");
+            assert!(err.starts_with("/m/yml/module.toml"), "{err}");
+            assert!(err.contains(expected), "expected {expected:?} in {err}");
+        }
+    }
+
+    #[test]
+    fn fuel_turns_metering_on_and_config_overlays() {
+        let m = parse(&format!(
+            "{MINIMAL}[limits]\nfuel = 1000\n[config]\ndelimiter = \";\"\nskip = 2\n"
+        ))
+        .expect("valid");
+        assert_eq!(m.metering, Metering::Fuel);
+        let merged = m.config_with(&[("skip".into(), "3".into())]);
+        assert_eq!(
+            merged,
+            vec![
+                ("delimiter".into(), ";".into()),
+                ("skip".into(), "3".into())
+            ]
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! Running a module's self-tests: the manifest's own statement of what the module does.
+
+use std::time::Duration;
+
+use contextworker_runtime::{CallError, Data, FeedInput, Runtime, SinkEvent};
+use contextworker_types::World;
+use tokio::sync::mpsc;
+
+use crate::Module;
+use crate::manifest::{SelfTest, SelfTestExpectation};
+
+/// The result of one self-test.
+#[derive(Debug)]
+pub struct SelfTestOutcome {
+    pub input: std::path::PathBuf,
+    /// `Ok` with a short description of what matched, or `Err` with what went wrong.
+    pub result: Result<String, String>,
+    pub wall_time: Duration,
+}
+
+/// Run every self-test of `module`, in manifest order.
+pub async fn run_self_tests(runtime: &Runtime, module: &Module) -> Vec<SelfTestOutcome> {
+    let mut outcomes = Vec::new();
+    for test in &module.manifest.self_tests {
+        outcomes.push(run_one(runtime, module, test).await);
+    }
+    outcomes
+}
+
+async fn run_one(runtime: &Runtime, module: &Module, test: &SelfTest) -> SelfTestOutcome {
+    let spec = module.call_spec(&test.config);
+    let (result, wall_time) = match module.manifest.world {
+        World::Transformer => {
+            let input = match FeedInput::open(&test.input).await {
+                Ok(i) => i,
+                Err(e) => {
+                    return SelfTestOutcome {
+                        input: test.input.clone(),
+                        result: Err(format!("cannot open the input: {e}")),
+                        wall_time: Duration::ZERO,
+                    };
+                }
+            };
+            let (tx, mut rx) = mpsc::channel(16);
+            let counter = tokio::spawn(async move {
+                let (mut products, mut warnings) = (0u64, 0u64);
+                while let Some(event) = rx.recv().await {
+                    match event {
+                        SinkEvent::Products(p) => products += p.len() as u64,
+                        SinkEvent::Warnings(w) => warnings += w.len() as u64,
+                    }
+                }
+                (products, warnings)
+            });
+            let outcome = runtime.transform(&module.component, &spec, input, tx).await;
+            let (products, warnings) = counter.await.unwrap_or_default();
+            let result = outcome
+                .result
+                .map_err(|e| describe(&e))
+                .and_then(|_| check_counts(&test.expect, products, warnings));
+            (result, outcome.receipt.wall_time)
+        }
+        World::Code => {
+            let input = match tokio::fs::read(&test.input).await {
+                Ok(bytes) => String::from_utf8(bytes)
+                    .map_or_else(|e| Data::Binary(e.into_bytes()), Data::Text),
+                Err(e) => {
+                    return SelfTestOutcome {
+                        input: test.input.clone(),
+                        result: Err(format!("cannot read the input: {e}")),
+                        wall_time: Duration::ZERO,
+                    };
+                }
+            };
+            let outcome = runtime.run_code(&module.component, &spec, input).await;
+            let result = outcome
+                .result
+                .map_err(|e| describe(&e))
+                .and_then(|out| check_output(&test.expect, &out));
+            (result, outcome.receipt.wall_time)
+        }
+        World::Classifier => (
+            Err("classifier self-tests are not supported yet".to_owned()),
+            Duration::ZERO,
+        ),
+    };
+    SelfTestOutcome {
+        input: test.input.clone(),
+        result,
+        wall_time,
+    }
+}
+
+fn describe(e: &CallError) -> String {
+    format!("{} ({})", e, e.type_name())
+}
+
+fn check_counts(
+    expect: &SelfTestExpectation,
+    products: u64,
+    warnings: u64,
+) -> Result<String, String> {
+    match expect {
+        SelfTestExpectation::Products {
+            products: want,
+            warnings: want_warnings,
+        } => {
+            if products != *want {
+                return Err(format!("expected {want} products, got {products}"));
+            }
+            if let Some(w) = want_warnings
+                && warnings != *w
+            {
+                return Err(format!("expected {w} warnings, got {warnings}"));
+            }
+            Ok(format!("{products} products, {warnings} warnings"))
+        }
+        _ => Ok(format!("{products} products")),
+    }
+}
+
+fn check_output(expect: &SelfTestExpectation, out: &Data) -> Result<String, String> {
+    let text = match out {
+        Data::Text(s) => s.clone(),
+        Data::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+    };
+    match expect {
+        SelfTestExpectation::OutputContains(needle) if !text.contains(needle.as_str()) => {
+            Err(format!("output does not contain {needle:?}: {text:?}"))
+        }
+        _ => Ok(format!("{} bytes of output", text.len())),
+    }
+}
