@@ -1,0 +1,1 @@
+//! csv transformer (in progress)

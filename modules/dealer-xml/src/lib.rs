@@ -1,0 +1,1 @@
+//! dealer-xml transformer (in progress)

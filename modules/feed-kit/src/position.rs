@@ -1,0 +1,123 @@
+//! A `BufRead` that knows where it is: byte offset, line and column of everything consumed,
+//! so parse errors can say "line 812, column 14" instead of "somewhere".
+
+use std::io::{self, BufRead, Read};
+
+use contextworker_guest::Location;
+
+const BUFFER: usize = 64 * 1024;
+
+pub struct Tracked<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    filled: usize,
+    offset: u64,
+    line: u32,
+    /// Characters since the last newline.
+    column: u32,
+    line_start: u64,
+}
+
+impl<R> std::fmt::Debug for Tracked<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracked").field("offset", &self.offset).field("line", &self.line).finish_non_exhaustive()
+    }
+}
+
+impl<R: Read> Tracked<R> {
+    pub fn new(inner: R) -> Self {
+        Self { inner, buf: vec![0; BUFFER], pos: 0, filled: 0, offset: 0, line: 1, column: 0, line_start: 0 }
+    }
+
+    /// Where the next unconsumed byte is.
+    pub fn location(&self) -> Location {
+        Location {
+            byte_offset: Some(self.offset),
+            line: Some(self.line),
+            column: Some(self.column + 1),
+            ..Location::default()
+        }
+    }
+
+    /// Best effort for an earlier offset (a parser's error position): exact line and byte
+    /// column on the current line, byte offset only before it.
+    pub fn location_at(&self, offset: u64) -> Location {
+        if offset >= self.line_start && offset <= self.offset {
+            Location {
+                byte_offset: Some(offset),
+                line: Some(self.line),
+                column: Some(u32::try_from(offset - self.line_start).unwrap_or(u32::MAX) + 1),
+                ..Location::default()
+            }
+        } else {
+            Location { byte_offset: Some(offset), ..Location::default() }
+        }
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Tracked<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.filled {
+            self.filled = self.inner.read(&mut self.buf)?;
+            self.pos = 0;
+        }
+        Ok(&self.buf[self.pos..self.filled])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        let amt = amt.min(self.filled - self.pos);
+        let consumed = &self.buf[self.pos..self.pos + amt];
+        let mut last_newline = None;
+        for i in memchr::memchr_iter(b'\n', consumed) {
+            self.line = self.line.saturating_add(1);
+            last_newline = Some(i);
+        }
+        let tail = match last_newline {
+            Some(i) => {
+                self.column = 0;
+                self.line_start = self.offset + i as u64 + 1;
+                &consumed[i + 1..]
+            }
+            None => consumed,
+        };
+        // Count characters, not bytes: skip UTF-8 continuation bytes.
+        let chars = tail.iter().filter(|b| (**b & 0xc0) != 0x80).count();
+        self.column = self.column.saturating_add(u32::try_from(chars).unwrap_or(u32::MAX));
+        self.pos += amt;
+        self.offset += amt as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracks_lines_and_character_columns() {
+        let mut t = Tracked::new(io::Cursor::new("ab\nцін\nx".as_bytes().to_vec()));
+        let mut line = String::new();
+        t.read_line(&mut line).expect("read");
+        t.read_line(&mut line).expect("read");
+        let mut one = [0u8; 1];
+        t.read_exact(&mut one).expect("read");
+        let l = t.location();
+        assert_eq!((l.line, l.column, l.byte_offset), (Some(3), Some(2), Some(11)));
+        assert_eq!(t.location_at(10).column, Some(1));
+        assert_eq!(t.location_at(2).line, None);
+    }
+}

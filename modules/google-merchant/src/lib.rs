@@ -1,0 +1,1 @@
+//! google-merchant transformer (in progress)

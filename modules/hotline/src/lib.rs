@@ -1,0 +1,1 @@
+//! hotline transformer (in progress)

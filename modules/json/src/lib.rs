@@ -1,0 +1,1 @@
+//! json transformer (in progress)

@@ -1,0 +1,1 @@
+//! yml transformer (in progress)
