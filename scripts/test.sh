@@ -10,7 +10,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== guest components (built and linted for wasm32-wasip2, one module per invocation)"
 "$root/scripts/build-modules.sh"
-for package in $(sed -n 's|^ *"modules/\(.*\)",$|\1|p' Cargo.toml | xargs -n1 basename); do
+for dir in $(sed -n 's|^ *"\(modules/.*\)",$|\1|p' Cargo.toml); do
+  package="$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1)"
   CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/guests" \
     cargo clippy --quiet --profile module --target wasm32-wasip2 -p "$package" -- -D warnings
 done

@@ -73,6 +73,14 @@ impl FeedReader {
         }
     }
 
+    /// Move the feed out, leaving an empty one: for parsers that need an owned `'static`
+    /// reader (a decoding adapter, a boxed stream). The SDK never reads `input` after
+    /// `transform` returns, so nothing is lost.
+    #[must_use]
+    pub fn take(&mut self) -> FeedReader {
+        std::mem::replace(self, FeedReader::from_bytes(Vec::new()))
+    }
+
     /// A buffered view for line- or token-oriented parsers.
     pub fn buffered(&mut self) -> BufReader<&mut Self> {
         BufReader::with_capacity(64 * 1024, self)

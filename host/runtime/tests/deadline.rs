@@ -84,3 +84,40 @@ async fn cancellation_stops_a_running_guest() {
     );
     assert_still_serves(&rt, &guest).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhausted_instance_pool_is_a_retryable_busy_error() {
+    use contextworker_runtime::{Metering, Runtime, RuntimeConfig};
+    use contextworker_types::World;
+    let rt = Runtime::new(RuntimeConfig {
+        max_concurrent_instances: 2,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let guest = rt
+        .load_file(
+            &contextworker_test_support::guest("hostile"),
+            World::Code,
+            Metering::Epoch,
+        )
+        .await
+        .unwrap();
+    let busy: Vec<_> = (0..2)
+        .map(|_| {
+            let (rt, guest) = (rt.clone(), guest.clone());
+            tokio::spawn(async move { run(&rt, &guest, code_limits(5_000), "busy:700").await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let outcome = run(&rt, &guest, code_limits(5_000), "ok").await;
+    let err = outcome.result.expect_err("no slot is free");
+    assert!(matches!(err, CallError::Busy(_)), "{err:?}");
+    assert!(err.is_retryable());
+    for task in busy {
+        assert_eq!(
+            task.await.unwrap().result.unwrap(),
+            Data::Text("done".into())
+        );
+    }
+    assert_still_serves(&rt, &guest).await;
+}

@@ -37,7 +37,11 @@ impl Duplicates {
 
 fn describe(l: &Location) -> String {
     let text = l.to_string();
-    if text.is_empty() { "an unknown position".to_owned() } else { text }
+    if text.is_empty() {
+        "an unknown position".to_owned()
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]
@@ -47,11 +51,18 @@ mod tests {
     #[test]
     fn reports_both_positions() {
         let mut d = Duplicates::default();
-        let at = |line| Location { line: Some(line), ..Location::default() };
+        let at = |line| Location {
+            line: Some(line),
+            ..Location::default()
+        };
         assert!(d.check("a", &at(3)).is_none());
         assert!(d.check("b", &at(5)).is_none());
         let w = d.check("a", &at(9)).expect("duplicate");
-        assert!(w.message.contains("first at line 3, again at line 9"), "{}", w.message);
+        assert!(
+            w.message.contains("first at line 3, again at line 9"),
+            "{}",
+            w.message
+        );
         assert_eq!(w.offer_id.as_deref(), Some("a"));
         assert_eq!(d.distinct(), 2);
     }

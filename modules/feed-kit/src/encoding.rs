@@ -33,14 +33,24 @@ pub struct Decoded {
 
 impl std::fmt::Debug for Decoded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Decoded").field("encoding", &self.encoding).field("warnings", &self.warnings).finish_non_exhaustive()
+        f.debug_struct("Decoded")
+            .field("encoding", &self.encoding)
+            .field("warnings", &self.warnings)
+            .finish_non_exhaustive()
     }
 }
 
 /// Decode `input` to UTF-8. `config_encoding` is the supplier's `encoding` setting, if any.
-pub fn decode(mut input: impl Read + 'static, kind: TextKind, config_encoding: Option<&str>) -> Result<Decoded, ModuleError> {
+pub fn decode(
+    mut input: impl Read + 'static,
+    kind: TextKind,
+    config_encoding: Option<&str>,
+) -> Result<Decoded, ModuleError> {
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
-    (&mut input).take(SNIFF_BYTES as u64).read_to_end(&mut prefix).map_err(read_error)?;
+    (&mut input)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| read_error(&e))?;
     let mut warnings = Vec::new();
 
     let forced = match config_encoding {
@@ -63,10 +73,17 @@ pub fn decode(mut input: impl Read + 'static, kind: TextKind, config_encoding: O
         })?),
         None => None,
     };
-    let mut encoding = forced.or(bom.map(|(e, _)| e)).or(declared_encoding).unwrap_or(UTF_8);
+    let mut encoding = forced
+        .or(bom.map(|(e, _)| e))
+        .or(declared_encoding)
+        .unwrap_or(UTF_8);
     // A single-byte declaration over bytes that are really UTF-8 would turn every letter into
     // two wrong ones. Trust the bytes when the config did not insist.
-    if forced.is_none() && bom.is_none() && encoding.is_single_byte() && looks_like_utf8_text(&prefix) {
+    if forced.is_none()
+        && bom.is_none()
+        && encoding.is_single_byte()
+        && looks_like_utf8_text(&prefix)
+    {
         warnings.push(Warning::new(format!(
             "the feed declares {} but its bytes are UTF-8; reading it as UTF-8 (set config `encoding` to override)",
             encoding.name()
@@ -89,10 +106,14 @@ pub fn decode(mut input: impl Read + 'static, kind: TextKind, config_encoding: O
         eof: false,
         strict_utf8: encoding == UTF_8,
     };
-    Ok(Decoded { reader: Box::new(reader), encoding: name, warnings })
+    Ok(Decoded {
+        reader: Box::new(reader),
+        encoding: name,
+        warnings,
+    })
 }
 
-fn read_error(e: io::Error) -> ModuleError {
+fn read_error(e: &io::Error) -> ModuleError {
     ModuleError::invalid_input(format!("cannot read the feed: {e}"))
 }
 
@@ -103,7 +124,10 @@ fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
     let decl = text.trim_start().strip_prefix("<?xml")?;
     let decl = &decl[..decl.find("?>")?];
     let at = decl.find("encoding")?;
-    let rest = decl[at + "encoding".len()..].trim_start().strip_prefix('=')?.trim_start();
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
     let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let value = &rest[1..];
     Some(value[..value.find(quote)?].trim().to_owned())
@@ -144,10 +168,16 @@ impl DecodingReader {
             }
             let src = &self.pending[self.pending_pos..];
             let last = self.eof;
-            let capacity = self.decoder.max_utf8_buffer_length(src.len()).unwrap_or(src.len() * 3 + 16).max(16);
+            let capacity = self
+                .decoder
+                .max_utf8_buffer_length(src.len())
+                .unwrap_or(src.len() * 3 + 16)
+                .max(16);
             self.out.resize(capacity, 0);
             let (read, written) = if self.strict_utf8 {
-                let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(src, &mut self.out, last);
+                let (result, read, written) =
+                    self.decoder
+                        .decode_to_utf8_without_replacement(src, &mut self.out, last);
                 if let DecoderResult::Malformed(bad, _) = result {
                     let offset = self.input_offset + read as u64 - u64::from(bad);
                     return Err(io::Error::new(
@@ -160,8 +190,12 @@ impl DecodingReader {
                 }
                 (read, written)
             } else {
-                let (result, read, written, _) = self.decoder.decode_to_utf8(src, &mut self.out, last);
-                debug_assert!(matches!(result, CoderResult::InputEmpty | CoderResult::OutputFull));
+                let (result, read, written, _) =
+                    self.decoder.decode_to_utf8(src, &mut self.out, last);
+                debug_assert!(matches!(
+                    result,
+                    CoderResult::InputEmpty | CoderResult::OutputFull
+                ));
                 (read, written)
             };
             self.out.truncate(written);
@@ -196,8 +230,13 @@ pub fn io_error(e: &io::Error, location: Location) -> ModuleError {
 mod tests {
     use super::*;
 
-    fn read_all(bytes: &[u8], kind: TextKind, config: Option<&str>) -> Result<(String, &'static str, usize), String> {
-        let decoded = decode(io::Cursor::new(bytes.to_vec()), kind, config).map_err(|e| e.to_string())?;
+    fn read_all(
+        bytes: &[u8],
+        kind: TextKind,
+        config: Option<&str>,
+    ) -> Result<(String, &'static str, usize), String> {
+        let decoded =
+            decode(io::Cursor::new(bytes.to_vec()), kind, config).map_err(|e| e.to_string())?;
         let mut out = String::new();
         let mut reader = decoded.reader;
         reader.read_to_string(&mut out).map_err(|e| e.to_string())?;
@@ -228,8 +267,12 @@ mod tests {
         bytes.push(0xcf);
         bytes.extend_from_slice(b"xyz\n");
         let err = read_all(&bytes, TextKind::Text, None).expect_err("refused");
-        assert!(err.contains("not valid UTF-8 at byte 15") && err.contains("`encoding`"), "{err}");
-        let (text, _, _) = read_all(&bytes, TextKind::Text, Some("windows-1251")).expect("config wins");
+        assert!(
+            err.contains("not valid UTF-8 at byte 15") && err.contains("`encoding`"),
+            "{err}"
+        );
+        let (text, _, _) =
+            read_all(&bytes, TextKind::Text, Some("windows-1251")).expect("config wins");
         assert!(text.contains("abc;Пxyz"), "{text}");
     }
 

@@ -33,7 +33,10 @@ pub fn mutations(seed: &[u8], count: usize, salt: u64) -> impl Iterator<Item = V
                     4 => b"]]>",
                     _ => b"\n;|,\t",
                 };
-                bytes.splice(at.min(bytes.len())..at.min(bytes.len()), junk.iter().copied());
+                bytes.splice(
+                    at.min(bytes.len())..at.min(bytes.len()),
+                    junk.iter().copied(),
+                );
             }
             3 => {
                 let a = (next() % len) as usize;
@@ -67,6 +70,11 @@ mod tests {
         let a: Vec<_> = mutations(b"<a><b>1</b></a>", 50, 7).collect();
         let b: Vec<_> = mutations(b"<a><b>1</b></a>", 50, 7).collect();
         assert_eq!(a, b);
-        assert!(a.iter().filter(|m| m.as_slice() != b"<a><b>1</b></a>").count() > 40);
+        assert!(
+            a.iter()
+                .filter(|m| m.as_slice() != b"<a><b>1</b></a>")
+                .count()
+                > 40
+        );
     }
 }

@@ -4,12 +4,14 @@
 //!
 //! Plain Rust over `std::io`: it compiles natively and for wasm32 alike.
 
+pub mod amounts;
 pub mod availability;
 pub mod dedup;
 pub mod encoding;
 pub mod fuzz;
 pub mod position;
 pub mod price;
+pub mod xml;
 
 pub use availability::parse_availability;
 pub use dedup::Duplicates;

@@ -21,13 +21,25 @@ pub struct Tracked<R> {
 
 impl<R> std::fmt::Debug for Tracked<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tracked").field("offset", &self.offset).field("line", &self.line).finish_non_exhaustive()
+        f.debug_struct("Tracked")
+            .field("offset", &self.offset)
+            .field("line", &self.line)
+            .finish_non_exhaustive()
     }
 }
 
 impl<R: Read> Tracked<R> {
     pub fn new(inner: R) -> Self {
-        Self { inner, buf: vec![0; BUFFER], pos: 0, filled: 0, offset: 0, line: 1, column: 0, line_start: 0 }
+        Self {
+            inner,
+            buf: vec![0; BUFFER],
+            pos: 0,
+            filled: 0,
+            offset: 0,
+            line: 1,
+            column: 0,
+            line_start: 0,
+        }
     }
 
     /// Where the next unconsumed byte is.
@@ -51,7 +63,10 @@ impl<R: Read> Tracked<R> {
                 ..Location::default()
             }
         } else {
-            Location { byte_offset: Some(offset), ..Location::default() }
+            Location {
+                byte_offset: Some(offset),
+                ..Location::default()
+            }
         }
     }
 
@@ -97,7 +112,9 @@ impl<R: Read> BufRead for Tracked<R> {
         };
         // Count characters, not bytes: skip UTF-8 continuation bytes.
         let chars = tail.iter().filter(|b| (**b & 0xc0) != 0x80).count();
-        self.column = self.column.saturating_add(u32::try_from(chars).unwrap_or(u32::MAX));
+        self.column = self
+            .column
+            .saturating_add(u32::try_from(chars).unwrap_or(u32::MAX));
         self.pos += amt;
         self.offset += amt as u64;
     }
@@ -116,7 +133,10 @@ mod tests {
         let mut one = [0u8; 1];
         t.read_exact(&mut one).expect("read");
         let l = t.location();
-        assert_eq!((l.line, l.column, l.byte_offset), (Some(3), Some(2), Some(11)));
+        assert_eq!(
+            (l.line, l.column, l.byte_offset),
+            (Some(3), Some(2), Some(11))
+        );
         assert_eq!(t.location_at(10).column, Some(1));
         assert_eq!(t.location_at(2).line, None);
     }

@@ -48,21 +48,35 @@ const CURRENCY_ALIASES: &[(&str, &str)] = &[
 /// Parse a price that may carry a currency before or after the number.
 pub fn parse_price(raw: &str) -> Result<Money, PriceError> {
     let trimmed = raw.trim();
-    let split = trimmed.find(|c: char| c.is_ascii_digit()).zip(trimmed.rfind(|c: char| c.is_ascii_digit()));
+    let split = trimmed
+        .find(|c: char| c.is_ascii_digit())
+        .zip(trimmed.rfind(|c: char| c.is_ascii_digit()));
     let Some((first, last)) = split else {
-        return Err(PriceError { raw: raw.to_owned(), reason: "has no digits" });
+        return Err(PriceError {
+            raw: raw.to_owned(),
+            reason: "has no digits",
+        });
     };
     let last = last + 1;
     let (before, number, after) = (&trimmed[..first], &trimmed[first..last], &trimmed[last..]);
     if before.trim_end().ends_with('-') {
-        return Err(PriceError { raw: raw.to_owned(), reason: "is negative" });
+        return Err(PriceError {
+            raw: raw.to_owned(),
+            reason: "is negative",
+        });
     }
     let currency_text = format!("{}{}", before.trim(), after.trim());
-    let amount = parse_decimal(number).map_err(|reason| PriceError { raw: raw.to_owned(), reason })?;
+    let amount = parse_decimal(number).map_err(|reason| PriceError {
+        raw: raw.to_owned(),
+        reason,
+    })?;
     let currency = if currency_text.is_empty() {
         None
     } else {
-        Some(currency_code(&currency_text).ok_or(PriceError { raw: raw.to_owned(), reason: "has an unknown currency" })?)
+        Some(currency_code(&currency_text).ok_or(PriceError {
+            raw: raw.to_owned(),
+            reason: "has an unknown currency",
+        })?)
     };
     Ok(Money { amount, currency })
 }
@@ -72,10 +86,17 @@ pub fn currency_code(text: &str) -> Option<String> {
     let text = text.trim();
     if text.len() == 3 && text.chars().all(|c| c.is_ascii_alphabetic()) {
         let upper = text.to_ascii_uppercase();
-        return Some(if upper == "RUR" { "RUB".to_owned() } else { upper });
+        return Some(if upper == "RUR" {
+            "RUB".to_owned()
+        } else {
+            upper
+        });
     }
     let lower = text.to_lowercase();
-    CURRENCY_ALIASES.iter().find(|(alias, _)| *alias == lower).map(|(_, code)| (*code).to_owned())
+    CURRENCY_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == lower)
+        .map(|(_, code)| (*code).to_owned())
 }
 
 /// Normalize a decimal number: thousands separators (space, NBSP, thin space, apostrophe)
@@ -95,7 +116,10 @@ pub fn parse_decimal(raw: &str) -> Result<String, &'static str> {
         return Err("is negative");
     }
     let cleaned = cleaned.trim_start_matches('+');
-    if !cleaned.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+    if !cleaned
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+    {
         return Err("is not a decimal number");
     }
     let last_dot = cleaned.rfind('.');
@@ -141,7 +165,10 @@ mod tests {
         assert_eq!(money("599 CZK"), ("599".into(), Some("CZK".into())));
         assert_eq!(money("32.0 USD"), ("32.0".into(), Some("USD".into())));
         assert_eq!(money("0.0000"), ("0.0000".into(), None));
-        assert_eq!(money("1 299,50 грн"), ("1299.50".into(), Some("UAH".into())));
+        assert_eq!(
+            money("1 299,50 грн"),
+            ("1299.50".into(), Some("UAH".into()))
+        );
         assert_eq!(money("1.299,50"), ("1299.50".into(), None));
         assert_eq!(money("1,299.50"), ("1299.50".into(), None));
         assert_eq!(money("$12"), ("12".into(), Some("USD".into())));
@@ -153,7 +180,10 @@ mod tests {
     fn bad_prices_say_why() {
         assert_eq!(parse_price("n/a").unwrap_err().reason, "has no digits");
         assert_eq!(parse_price("-5").unwrap_err().reason, "is negative");
-        assert_eq!(parse_price("12 zorkmids").unwrap_err().reason, "has an unknown currency");
+        assert_eq!(
+            parse_price("12 zorkmids").unwrap_err().reason,
+            "has an unknown currency"
+        );
         assert_eq!(parse_decimal("1e5"), Err("is not a decimal number"));
         assert_eq!(parse_decimal(","), Err("is not a decimal number"));
         assert_eq!(parse_decimal(".5").as_deref(), Ok("0.5"));

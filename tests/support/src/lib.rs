@@ -3,6 +3,8 @@
 
 #![allow(clippy::panic, clippy::expect_used)]
 
+pub mod feedgen;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

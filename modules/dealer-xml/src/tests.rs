@@ -1,0 +1,149 @@
+use contextworker_guest::native::{self, TransformRun};
+use contextworker_guest::{Availability, Config, ModuleError, Product};
+
+use super::DealerXml;
+
+const PRICE: &[u8] = include_bytes!("../fixtures/price.xml");
+
+fn run_with(feed: &[u8], config: &[(&str, &str)]) -> Result<TransformRun, ModuleError> {
+    native::transform::<DealerXml>(
+        std::io::Cursor::new(feed.to_vec()),
+        &Config::new(config.iter().copied()),
+    )
+}
+
+fn run(feed: &[u8]) -> Result<TransformRun, ModuleError> {
+    run_with(feed, &[])
+}
+
+fn attr<'a>(p: &'a Product, name: &str) -> Option<&'a str> {
+    p.attributes
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.value.as_str())
+}
+
+#[test]
+fn recursive_groups_become_the_category_path() {
+    let run = run(PRICE).expect("parses");
+    assert_eq!(run.products.len(), 3);
+    assert_eq!(
+        run.products[0].category_path,
+        ["ОПАЛЕННЯ, БОЙЛЕРИ", "БОЙЛЕРИ ЕЛЕКТРИЧНІ"]
+    );
+    assert_eq!(
+        run.products[1].category_path,
+        ["ОПАЛЕННЯ, БОЙЛЕРИ", "РАДІАТОРИ"]
+    );
+    assert_eq!(run.products[2].category_path, ["Аксесуари"]);
+}
+
+#[test]
+fn retail_tier_is_the_price_and_every_tier_is_kept() {
+    let run = run_with(PRICE, &[("currency", "USD")]).expect("parses");
+    let boiler = &run.products[0];
+    assert_eq!(boiler.offer_id, "111");
+    assert_eq!(boiler.price.as_deref(), Some("169"));
+    assert_eq!(boiler.currency.as_deref(), Some("USD"));
+    assert_eq!(attr(boiler, "cena_dyler"), Some("146"));
+    assert_eq!(attr(boiler, "cena_gurt"), Some("148"));
+    assert_eq!(attr(boiler, "cena_dribnyj_gurt"), Some("151"));
+    assert_eq!(attr(boiler, "cena_rozdrib"), Some("169"));
+    assert_eq!(run.products[1].price.as_deref(), Some("9.1"));
+    let dealer = run_with(PRICE, &[("price_tier", "cena_dyler")]).expect("parses");
+    assert_eq!(dealer.products[0].price.as_deref(), Some("146"));
+    assert_eq!(
+        dealer.products[0].currency, None,
+        "the feed states no currency"
+    );
+    assert!(run_with(PRICE, &[("price_tier", "cena_vip")]).is_err());
+}
+
+#[test]
+fn warehouse_stock_is_summed_and_kept() {
+    let run = run(PRICE).expect("parses");
+    let boiler = &run.products[0];
+    assert_eq!(boiler.quantity, Some(3));
+    assert_eq!(boiler.availability, Availability::InStock);
+    assert_eq!(attr(boiler, "stock_lviv"), Some("2"));
+    assert_eq!(attr(boiler, "stock_kyyiv"), Some("1"));
+    assert_eq!(attr(boiler, "stock_odesa"), Some("0"));
+    assert_eq!(run.products[1].availability, Availability::OutOfStock);
+    assert_eq!(run.products[2].quantity, Some(5));
+}
+
+#[test]
+fn fields_and_windows_1251_text() {
+    let run = run(PRICE).expect("parses");
+    let boiler = &run.products[0];
+    assert_eq!(boiler.name, "Бойлер Electrolux EWH 100");
+    assert_eq!(boiler.vendor_code.as_deref(), Some("EWH 100"));
+    assert_eq!(boiler.brand.as_deref(), Some("Electrolux"));
+    assert_eq!(
+        boiler.description.as_deref(),
+        Some("Бойлер Electrolux EWH 100 Тип накопичувальний Обєм 100 л")
+    );
+    assert_eq!(attr(boiler, "warranty"), Some("24"));
+    assert_eq!(
+        attr(&run.products[1], "name_ru"),
+        Some("Радиатор алюминиевый 500/85")
+    );
+    assert_eq!(run.products[1].vendor_code, None, "empty <partnumber/>");
+}
+
+#[test]
+fn bad_prices_and_missing_fields_are_errors_or_skips() {
+    let feed = b"<root><node kod=\"1\" isgroup=\"1\"><name>G</name>\n<node kod=\"2\" isgroup=\"0\" cena_rozdrib=\"n/a\"><name>A</name></node>\n<node isgroup=\"0\"><name>B</name></node>\n<node kod=\"4\" isgroup=\"0\" cena_rozdrib=\"5\"><name>C</name></node></node></root>";
+    let err = run(feed).expect_err("bad price");
+    match &err {
+        ModuleError::InvalidInput {
+            message,
+            location: Some(l),
+        } => {
+            assert!(message.contains("cena_rozdrib"), "{message}");
+            assert_eq!(l.line, Some(2));
+        }
+        other => panic!("{other:?}"),
+    }
+    let run = run_with(feed, &[("lenient", "true")]).expect("skips");
+    assert_eq!((run.products.len(), run.records_seen), (1, 3));
+    assert!(run.warnings.iter().any(|w| w.message.contains("no kod")));
+}
+
+#[test]
+fn duplicates_wrong_formats_truncation_and_entities() {
+    let dup = b"<root><node kod=\"1\" isgroup=\"0\"><name>A</name></node><node kod=\"1\" isgroup=\"0\"><name>B</name></node></root>";
+    let dups = run(dup).expect("parses");
+    assert_eq!((dups.products.len(), dups.warnings.len()), (2, 1));
+
+    let err = run(b"<price><items/></price>").expect_err("hotline feed");
+    assert!(
+        matches!(err, ModuleError::Unsupported(_)) && err.to_string().contains("`hotline`"),
+        "{err}"
+    );
+
+    let err = run(&PRICE[..PRICE.len() - b"</root>\n".len()]).expect_err("truncated");
+    assert!(err.to_string().contains("truncated"), "{err}");
+
+    let err = run(b"<!DOCTYPE root [<!ENTITY e \"x\">]><root><node kod=\"1\" isgroup=\"0\"><name>&e;</name></node></root>").expect_err("entity");
+    assert!(err.to_string().contains("&e;"), "{err}");
+}
+
+#[test]
+fn mutated_fixtures_never_panic() {
+    let mut cases = 0;
+    for feed in feed_kit::fuzz::mutations(PRICE, 2000, 21) {
+        let outcome = std::panic::catch_unwind(|| run(&feed));
+        match outcome {
+            Ok(Ok(_)) => {}
+            Ok(Err(ModuleError::InvalidInput { .. } | ModuleError::Unsupported(_))) => {}
+            Ok(Err(other)) => panic!("unexpected error kind {other:?}"),
+            Err(_) => panic!(
+                "panicked on mutation {cases}: {:?}",
+                String::from_utf8_lossy(&feed)
+            ),
+        }
+        cases += 1;
+    }
+    assert!(cases >= 2000);
+}

@@ -1,0 +1,235 @@
+use contextworker_guest::native::{self, TransformRun};
+use contextworker_guest::{Availability, Config, ModuleError};
+
+use super::Hotline;
+
+const SAMPLE: &[u8] = include_bytes!("../fixtures/sample.xml");
+const CP1251: &[u8] = include_bytes!("../fixtures/cp1251.xml");
+const MALFORMED: &[u8] = include_bytes!("../fixtures/malformed.xml");
+
+fn run_with(feed: &[u8], config: &[(&str, &str)]) -> Result<TransformRun, ModuleError> {
+    native::transform::<Hotline>(
+        std::io::Cursor::new(feed.to_vec()),
+        &Config::new(config.iter().copied()),
+    )
+}
+
+fn run(feed: &[u8]) -> Result<TransformRun, ModuleError> {
+    run_with(feed, &[])
+}
+
+fn attr<'a>(p: &'a contextworker_guest::Product, name: &str) -> Option<&'a str> {
+    p.attributes
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.value.as_str())
+}
+
+fn location(err: &ModuleError) -> (Option<u32>, Option<u32>, Option<u64>) {
+    match err {
+        ModuleError::InvalidInput {
+            location: Some(l), ..
+        } => (l.line, l.column, l.byte_offset),
+        other => panic!("expected invalid input with a location, got {other:?}"),
+    }
+}
+
+#[test]
+fn element_style_categories_become_a_path() {
+    let run = run(SAMPLE).expect("parses");
+    assert_eq!(run.products.len(), 3);
+    let axe = &run.products[0];
+    assert_eq!(axe.offer_id, "1001");
+    assert_eq!(axe.category_path, ["Сад", "Сокири & колуни"]);
+    assert_eq!(axe.category_id.as_deref(), Some("2"));
+    assert_eq!(run.products[1].category_path, ["Сад"]);
+    // An unknown category keeps its id and gets no path.
+    assert!(run.products[2].category_path.is_empty());
+    assert_eq!(run.products[2].category_id.as_deref(), Some("99"));
+}
+
+#[test]
+fn item_fields_prices_and_params() {
+    let run = run(SAMPLE).expect("parses");
+    let axe = &run.products[0];
+    assert_eq!(axe.vendor_code.as_deref(), Some("A18"));
+    assert_eq!(attr(axe, "vendorCode"), Some("1052045"));
+    assert_eq!(axe.brand.as_deref(), Some("Fiskars"));
+    assert_eq!(axe.barcodes, ["6411501310835"]);
+    assert_eq!(axe.image_urls.len(), 2);
+    assert_eq!(axe.image_urls[1], "https://example.com/a18 2.jpg");
+    assert_eq!(axe.price.as_deref(), Some("2187.00"));
+    assert_eq!(axe.old_price.as_deref(), Some("2499"));
+    assert_eq!(axe.currency.as_deref(), Some("UAH"));
+    assert_eq!(axe.availability, Availability::InStock);
+    assert_eq!(attr(axe, "Вага, кг"), Some("1,2"));
+    assert_eq!(
+        attr(axe, "Колір"),
+        Some("чорний"),
+        "param names are trimmed"
+    );
+    assert_eq!(attr(axe, "guarantee"), Some("24"));
+    assert_eq!(
+        axe.description.as_deref(),
+        Some("<p>Колун &mdash; <b>сталь</b></p>")
+    );
+}
+
+#[test]
+fn id_attribute_price_tag_and_markup_inside_description() {
+    let run = run(SAMPLE).expect("parses");
+    let spade = &run.products[1];
+    assert_eq!(spade.offer_id, "1002");
+    assert_eq!(spade.price.as_deref(), Some("0.0000"));
+    assert_eq!(spade.availability, Availability::OutOfStock);
+    let description = spade.description.as_deref().unwrap_or_default();
+    assert!(
+        description.contains("<br></br>і розміткою <p>всередині</p>"),
+        "{description}"
+    );
+    let rakes = &run.products[2];
+    assert_eq!(
+        (rakes.price.as_deref(), rakes.currency.as_deref()),
+        (Some("599"), Some("UAH"))
+    );
+    assert_eq!(rakes.availability, Availability::InStock);
+}
+
+#[test]
+fn windows_1251_is_decoded() {
+    let run = run(CP1251).expect("parses");
+    assert_eq!(run.products.len(), 2);
+    let p = &run.products[0];
+    assert_eq!(p.name, "Видеодомофон Commax CDV-71AM");
+    assert_eq!(p.category_path, ["Домофоны", "Видеодомофоны"]);
+    assert_eq!(p.price.as_deref(), Some("178"));
+    assert_eq!(p.availability, Availability::InStock);
+    assert!(
+        p.description
+            .as_deref()
+            .unwrap_or_default()
+            .contains("7&quot; дисплей")
+    );
+    assert_eq!(
+        p.image_urls,
+        ["http://example.com/image/Commax CDV-71AM-600x600.jpg"]
+    );
+    assert_eq!(run.products[1].availability, Availability::OnOrder);
+}
+
+#[test]
+fn not_well_formed_is_an_error_with_line_and_column() {
+    let err = run(MALFORMED).expect_err("raw & is not XML");
+    assert!(err.to_string().contains("not well-formed"), "{err}");
+    let (line, column, offset) = location(&err);
+    assert_eq!(line, Some(6));
+    assert!(column.is_some() && offset.is_some());
+}
+
+#[test]
+fn lenient_mode_recovers_raw_ampersands_and_unclosed_html() {
+    let run = run_with(MALFORMED, &[("lenient", "true")]).expect("recovers");
+    assert_eq!(run.products.len(), 2);
+    let pump = &run.products[0];
+    assert_eq!(
+        pump.url.as_deref(),
+        Some("https://example.com/index.php?route=product&path=&product_id=1")
+    );
+    assert_eq!(pump.vendor_code.as_deref(), Some("000249756"));
+    assert_eq!(
+        (pump.price.as_deref(), pump.currency.as_deref()),
+        (Some("715.0000"), Some("UAH"))
+    );
+    assert_eq!(pump.quantity, Some(3));
+    assert_eq!(pump.availability, Availability::InStock);
+    assert_eq!(run.products[1].old_price.as_deref(), Some("900.0000"));
+    assert!(!run.warnings.is_empty(), "each recovery is reported");
+}
+
+#[test]
+fn truncated_feed_is_an_error() {
+    let cut = &SAMPLE[..SAMPLE.len() / 2];
+    let err = run(cut).expect_err("truncated");
+    assert!(matches!(err, ModuleError::InvalidInput { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("truncated") || err.to_string().contains("not well-formed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_yml_feed_names_the_right_module() {
+    let err = run(b"<?xml version=\"1.0\"?><yml_catalog><shop/></yml_catalog>")
+        .expect_err("wrong format");
+    let text = err.to_string();
+    assert!(matches!(err, ModuleError::Unsupported(_)), "{err:?}");
+    assert!(
+        text.contains("<yml_catalog>") && text.contains("`yml`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn dtd_entities_are_never_expanded() {
+    let feed = br#"<?xml version="1.0"?>
+<!DOCTYPE price [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>
+<price><items><item><id>1</id><name>&b;</name></item></items></price>"#;
+    let err = run(feed).expect_err("refused");
+    assert!(err.to_string().contains("&b;"), "{err}");
+    assert_eq!(location(&err).0, Some(3));
+}
+
+#[test]
+fn missing_name_is_an_error_or_a_skip_in_lenient_mode() {
+    let feed = b"<price><items><item><id>1</id></item><item><id>2</id><name>B</name></item></items></price>";
+    let err = run(feed).expect_err("no name");
+    assert!(err.to_string().contains("no <name>"), "{err}");
+    let run = run_with(feed, &[("lenient", "yes")]).expect("skips");
+    assert_eq!(run.products.len(), 1);
+    assert_eq!(run.records_seen, 2);
+}
+
+#[test]
+fn duplicate_ids_warn_and_every_record_is_emitted() {
+    let feed = b"<price><items>\n<item><id>1</id><name>A</name></item>\n<item><id>1</id><name>B</name></item>\n</items></price>";
+    let run = run(feed).expect("parses");
+    assert_eq!(run.products.len(), 2);
+    assert_eq!(run.warnings.len(), 1);
+    assert!(
+        run.warnings[0].message.contains("first at line 2"),
+        "{}",
+        run.warnings[0].message
+    );
+}
+
+#[test]
+fn config_currency_applies_when_the_feed_has_none() {
+    let feed =
+        b"<price><items><item><id>1</id><name>A</name><price>10</price></item></items></price>";
+    let run = run_with(feed, &[("currency", "usd")]).expect("parses");
+    assert_eq!(run.products[0].currency.as_deref(), Some("USD"));
+    assert!(run_with(feed, &[("currency", "zorkmid")]).is_err());
+}
+
+#[test]
+fn mutated_fixtures_never_panic() {
+    let mut cases = 0;
+    for (salt, seed) in [SAMPLE, CP1251, MALFORMED].into_iter().enumerate() {
+        for feed in feed_kit::fuzz::mutations(seed, 700, salt as u64 + 1) {
+            for lenient in ["false", "true"] {
+                let outcome = std::panic::catch_unwind(|| run_with(&feed, &[("lenient", lenient)]));
+                match outcome {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(ModuleError::InvalidInput { .. } | ModuleError::Unsupported(_))) => {}
+                    Ok(Err(other)) => panic!("unexpected error kind {other:?}"),
+                    Err(_) => panic!(
+                        "panicked on mutation {cases}: {:?}",
+                        String::from_utf8_lossy(&feed)
+                    ),
+                }
+            }
+            cases += 1;
+        }
+    }
+    assert!(cases >= 2000);
+}

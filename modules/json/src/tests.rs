@@ -1,0 +1,314 @@
+use contextworker_guest::native::{self, TransformRun};
+
+use super::*;
+
+fn run(bytes: &[u8], config: &[(&str, &str)]) -> Result<TransformRun, ModuleError> {
+    native::transform::<Json>(
+        std::io::Cursor::new(bytes.to_vec()),
+        &Config::new(config.iter().copied()),
+    )
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).expect(&path)
+}
+
+fn attr<'a>(p: &'a Product, name: &str) -> Option<&'a str> {
+    p.attributes
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.value.as_str())
+}
+
+#[test]
+fn non_english_keys_numbers_stay_exact_and_duplicates_warn() {
+    let config = [
+        ("map.name", "nome"),
+        ("map.price", "preco"),
+        ("map.image_urls", "imagem"),
+        ("map.category", "liga"),
+        ("currency", "BRL"),
+    ];
+    let run = run(&fixture("supplier-pt.json"), &config).expect("parses");
+    assert_eq!(run.products.len(), 3);
+    let p = &run.products[0];
+    assert_eq!(
+        (p.offer_id.as_str(), p.price.as_deref()),
+        ("302582757", Some("75.0"))
+    );
+    assert_eq!(p.currency.as_deref(), Some("BRL"));
+    assert_eq!(p.category_path, ["Clubes"]);
+    assert_eq!(attr(p, "tamanhos"), Some("P, M, G, GG, 2XL"));
+    assert_eq!(attr(p, "cor1"), Some("#0E2B1D"));
+    assert_eq!(run.products[1].name, "Camisa Flamengo \"Retrô\" é");
+    assert_eq!(run.products[1].price.as_deref(), Some("79.99"));
+    // Far beyond f64 precision: a float would have rounded it.
+    assert_eq!(
+        run.products[2].price.as_deref(),
+        Some("12345678901234567.89")
+    );
+    assert_eq!(run.warnings.len(), 1);
+    assert!(
+        run.warnings[0].message.contains("record 0"),
+        "{:?}",
+        run.warnings
+    );
+}
+
+#[test]
+fn nested_paths_arrays_and_an_items_path() {
+    let config = [
+        ("items_path", "data.items"),
+        ("map.offer_id", "код"),
+        ("map.name", "назва.uk"),
+        ("map.price", "prices.current"),
+        ("map.old_price", "prices.old"),
+        ("map.image_urls", "images[].src"),
+        ("map.category", "categories[].name"),
+        ("map.quantity", "stock.qty"),
+        ("currency", "UAH"),
+    ];
+    let run = run(&fixture("nested.json"), &config).expect("parses");
+    assert_eq!(run.products.len(), 2);
+    let p = &run.products[0];
+    assert_eq!(p.name, "Чайник");
+    assert_eq!(
+        (p.price.as_deref(), p.old_price.as_deref()),
+        (Some("1299.50"), Some("1499.00"))
+    );
+    assert_eq!(p.category_path, ["Кухня", "Чайники"]);
+    assert_eq!(p.image_urls.len(), 2);
+    assert_eq!(p.availability, Availability::InStock);
+    assert_eq!(run.products[1].availability, Availability::OutOfStock);
+    assert_eq!(run.products[1].price.as_deref(), Some("599"));
+    let err = self::run(&fixture("nested.json"), &[("items_path", "data.products")])
+        .expect_err("wrong path");
+    let text = err.to_string();
+    assert!(
+        text.contains("no key `products`") && text.contains("items, page"),
+        "{text}"
+    );
+    let err = self::run(&fixture("nested.json"), &[]).expect_err("no default key");
+    assert!(err.to_string().contains("items_path"), "{err}");
+}
+
+#[test]
+fn shopify_products_json_gives_one_product_per_variant() {
+    let run = run(&fixture("shopify.json"), &[("preset", "shopify")]).expect("parses");
+    assert_eq!(run.products.len(), 3);
+    let s = &run.products[0];
+    assert_eq!(s.offer_id, "9001");
+    assert_eq!(s.variant_group_id.as_deref(), Some("7001"));
+    assert_eq!(s.name, "SOPHIE TOP");
+    assert_eq!(
+        (s.price.as_deref(), s.old_price.as_deref()),
+        (Some("89.00"), Some("99.00"))
+    );
+    assert_eq!(s.image_urls[0], "https://cdn.example/s2.jpg");
+    assert_eq!(s.image_urls.len(), 2);
+    assert_eq!(attr(s, "Size"), Some("S"));
+    assert_eq!(s.availability, Availability::InStock);
+    assert_eq!(run.products[1].availability, Availability::OutOfStock);
+    let gift = &run.products[2];
+    assert_eq!(gift.offer_id, "9003");
+    assert!(attr(gift, "Title").is_none());
+    assert_eq!(attr(gift, "tags"), Some("gift"));
+}
+
+#[test]
+fn woocommerce_rest_dump_and_expanded_variations() {
+    let config = [("preset", "woocommerce"), ("currency", "RSD")];
+    let run = run(&fixture("woocommerce.json"), &config).expect("parses");
+    assert_eq!(run.products.len(), 2);
+    let p = &run.products[0];
+    assert_eq!(
+        (p.offer_id.as_str(), p.price.as_deref()),
+        ("994268", Some("2890"))
+    );
+    assert_eq!(p.variant_group_id.as_deref(), Some("994268"));
+    assert_eq!(p.category_path, ["Dečaci"]);
+    assert_eq!(
+        p.image_urls,
+        ["https://shop.example/a.webp", "https://shop.example/b.webp"]
+    );
+    assert_eq!(p.currency.as_deref(), Some("RSD"));
+    let k = &run.products[1];
+    assert_eq!(
+        (k.price.as_deref(), k.old_price.as_deref()),
+        (Some("900"), Some("1200"))
+    );
+    assert_eq!(attr(k, "Boja"), Some("plava, crvena"));
+    assert_eq!(k.image_urls, ["https://shop.example/k.webp"]);
+    assert_eq!(k.availability, Availability::InStock);
+
+    let mut expanded = config.to_vec();
+    expanded.push(("expand_variations", "true"));
+    let run = self::run(&fixture("woocommerce.json"), &expanded).expect("parses");
+    assert_eq!(run.products.len(), 3);
+    let v = &run.products[0];
+    assert_eq!(
+        (v.offer_id.as_str(), v.name.as_str()),
+        ("994271", "REEBOK Set majica i šorc")
+    );
+    assert_eq!(v.variant_group_id.as_deref(), Some("994268"));
+    assert_eq!(
+        v.price.as_deref(),
+        Some("2890"),
+        "inherits the parent's price"
+    );
+    assert_eq!(attr(v, "Veličina"), Some("24m"));
+}
+
+#[test]
+fn scraped_glued_prices_and_placeholder_skus() {
+    let config = [("map.offer_id", "url"), ("map.name", "title")];
+    let run = run(&fixture("scraped.json"), &config).expect("parses");
+    assert_eq!(run.products.len(), 3);
+    let p = &run.products[0];
+    assert_eq!(
+        (p.price.as_deref(), p.old_price.as_deref()),
+        (Some("2023.00"), Some("2890.00"))
+    );
+    assert_eq!(p.currency.as_deref(), Some("RSD"));
+    assert_eq!(p.sku.as_deref(), Some("SKU"));
+    let k = &run.products[1];
+    assert_eq!(
+        (k.price.as_deref(), k.old_price.as_deref()),
+        (Some("990.00"), Some("1490.00"))
+    );
+    assert_eq!(run.warnings.len(), 1, "the repeated url is a duplicate");
+}
+
+#[test]
+fn a_root_object_of_products_keyed_by_id() {
+    let run = run(
+        &fixture("keyed.json"),
+        &[("items_path", ""), ("map.offer_id", "$key")],
+    )
+    .expect("parses");
+    assert_eq!(run.products.len(), 2);
+    assert_eq!(run.products[1].offer_id, "A-2");
+    assert_eq!(run.products[1].currency.as_deref(), Some("EUR"));
+}
+
+#[test]
+fn truncated_and_malformed_documents_name_line_and_column() {
+    let err = run(&fixture("truncated.json"), &[]).expect_err("truncated");
+    let text = err.to_string();
+    assert!(matches!(err, ModuleError::InvalidInput { .. }));
+    assert!(
+        text.contains("truncated") && text.contains("line 3"),
+        "{text}"
+    );
+    let err = run(b"[{\"id\": \"1\", \"name\": \"A\"} {\"id\": 2}]", &[]).expect_err("comma");
+    assert!(err.to_string().contains("line 1, column 27"), "{err}");
+    let err = run(b"[{\"id\": \"1\", \"name\": \"A\"}] trailing", &[]).expect_err("trailing");
+    assert!(err.to_string().contains("after the end"), "{err}");
+}
+
+#[test]
+fn missing_required_fields_name_record_and_path() {
+    let err = run(b"[{\"id\": 1, \"name\": \"A\"}, {\"id\": 2}]", &[]).expect_err("no name");
+    let text = err.to_string();
+    assert!(
+        text.contains("record 1") && text.contains("$[1]") && text.contains("no name"),
+        "{text}"
+    );
+    let lenient = run(
+        b"[{\"id\": 1, \"name\": \"A\"}, {\"id\": 2}, 7]",
+        &[("lenient", "true")],
+    )
+    .expect("lenient");
+    assert_eq!(lenient.products.len(), 1);
+    assert_eq!(lenient.records_seen, 3);
+    assert!(
+        lenient.warnings[1].message.contains("a number"),
+        "{:?}",
+        lenient.warnings
+    );
+    let err = run(b"[{\"id\": 1, \"name\": \"A\", \"price\": \"cheap\"}]", &[]).expect_err("price");
+    assert!(err.to_string().contains("`price`"), "{err}");
+}
+
+#[test]
+fn wrong_formats_are_named() {
+    let xml = run(b"<?xml version=\"1.0\"?><yml_catalog/>", &[]).expect_err("xml");
+    assert!(
+        matches!(xml, ModuleError::Unsupported(ref m) if m.contains("XML")),
+        "{xml}"
+    );
+    let mut cp1251 = b"<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n<a>".to_vec();
+    cp1251.extend_from_slice(&[0xcf, 0xf0]);
+    let xml = run(&cp1251, &[]).expect_err("xml");
+    assert!(
+        matches!(xml, ModuleError::Unsupported(ref m) if m.contains("XML")),
+        "{xml}"
+    );
+    let csv = run(b"id;name\n1;A\n", &[]).expect_err("csv");
+    assert!(
+        matches!(csv, ModuleError::Unsupported(ref m) if m.contains("csv")),
+        "{csv}"
+    );
+    let empty = run(b"  \n", &[]).expect_err("empty");
+    assert!(empty.to_string().contains("empty"), "{empty}");
+    let err = run(b"[]", &[("map.prise", "x")]).expect_err("typo");
+    assert!(err.to_string().contains("unknown field `prise`"), "{err}");
+    assert!(run(b"[]", &[]).expect("empty array").products.is_empty());
+}
+
+#[test]
+fn mutated_fixtures_never_panic() {
+    let fixtures: [(&str, &[(&str, &str)]); 6] = [
+        (
+            "supplier-pt.json",
+            &[("map.name", "nome"), ("map.price", "preco")],
+        ),
+        (
+            "nested.json",
+            &[
+                ("items_path", "data.items"),
+                ("map.offer_id", "код"),
+                ("map.name", "назва.uk"),
+            ],
+        ),
+        ("shopify.json", &[("preset", "shopify")]),
+        (
+            "woocommerce.json",
+            &[("preset", "woocommerce"), ("expand_variations", "true")],
+        ),
+        (
+            "scraped.json",
+            &[
+                ("map.offer_id", "url"),
+                ("map.name", "title"),
+                ("lenient", "true"),
+            ],
+        ),
+        (
+            "keyed.json",
+            &[("items_path", ""), ("map.offer_id", "$key")],
+        ),
+    ];
+    let mut cases = 0;
+    for (salt, (name, config)) in fixtures.iter().enumerate() {
+        let seed = fixture(name);
+        for input in feed_kit::fuzz::mutations(&seed, 340, salt as u64 + 11) {
+            let config = config.to_vec();
+            let outcome = std::panic::catch_unwind(move || run(&input, &config));
+            match outcome {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => assert!(
+                    matches!(
+                        e,
+                        ModuleError::InvalidInput { .. } | ModuleError::Unsupported(_)
+                    ),
+                    "{name}: {e:?}"
+                ),
+                Err(_) => unreachable!("{name}: a mutated input panicked"),
+            }
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 2040);
+}
