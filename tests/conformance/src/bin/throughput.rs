@@ -1,0 +1,124 @@
+//! Parser throughput, the same transformer compiled natively and run as a wasm component in
+//! the host, measured in one run on the same generated feed, interleaved (native, wasm,
+//! native, wasm, ...) so machine noise hits both alike.
+//!
+//! `cargo run --release -p contextworker-conformance --bin throughput [OFFERS] [PAIRS]`
+
+#![allow(clippy::expect_used, clippy::print_stdout)]
+
+use std::io::BufWriter;
+use std::path::Path;
+use std::time::Instant;
+
+use contextworker_conformance::{run_file, runtime, transformer};
+use contextworker_guest::{Config, Transformer, native};
+use contextworker_test_support::feedgen;
+
+struct Sample {
+    secs: f64,
+    products: u64,
+}
+
+fn native_run<T: Transformer>(path: &Path, config: &Config) -> Sample {
+    let started = Instant::now();
+    let file = std::fs::File::open(path).expect("feed opens");
+    let products = native::transform_streaming::<T>(file, config, |p| {
+        std::hint::black_box(p);
+    })
+    .expect("native parse succeeds");
+    Sample {
+        secs: started.elapsed().as_secs_f64(),
+        products,
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let offers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let pairs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(3);
+    let dir = contextworker_test_support::target_dir().join("throughput");
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let rt = runtime();
+
+    println!(
+        "| module | feed | native MB/s | wasm MB/s | native products/s | wasm products/s | wasm/native (median of pair ratios) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    type Native = fn(&Path, &Config) -> Sample;
+    let cases: [(
+        &str,
+        &str,
+        Native,
+        Vec<(&str, &str)>,
+        fn(BufWriter<std::fs::File>, usize, u64) -> std::io::Result<()>,
+    ); 3] = [
+        (
+            "yml",
+            "xml",
+            native_run::<yml::Yml>,
+            vec![],
+            feedgen::write_yml,
+        ),
+        (
+            "google-merchant",
+            "xml",
+            native_run::<google_merchant::GoogleMerchant>,
+            vec![],
+            feedgen::write_gmc_rss,
+        ),
+        (
+            "csv-module",
+            "csv",
+            native_run::<csv_module::Csv>,
+            vec![("delimiter", ";")],
+            feedgen::write_csv,
+        ),
+    ];
+    for (module, ext, native_fn, config, generate) in cases {
+        let path = dir.join(format!("{module}.{ext}"));
+        generate(
+            BufWriter::new(std::fs::File::create(&path).expect("create")),
+            offers,
+            7,
+        )
+        .expect("generate");
+        let mb = std::fs::metadata(&path).expect("stat").len() as f64 / 1e6;
+        let native_config = Config::new(config.iter().copied());
+        let component = transformer(&rt, module).await;
+        let (mut ratios, mut native_mbs, mut wasm_mbs, mut native_pps, mut wasm_pps) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for _ in 0..pairs {
+            let n = tokio::task::block_in_place(|| native_fn(&path, &native_config));
+            let started = Instant::now();
+            let w = run_file(&rt, &component, module, &path, &config).await;
+            let wasm_secs = started.elapsed().as_secs_f64();
+            w.result.expect("wasm parse succeeds");
+            assert_eq!(
+                n.products, w.products,
+                "native and wasm disagree on {module}"
+            );
+            ratios.push(n.secs / wasm_secs);
+            native_mbs.push(mb / n.secs);
+            wasm_mbs.push(mb / wasm_secs);
+            native_pps.push(n.products as f64 / n.secs);
+            wasm_pps.push(w.products as f64 / wasm_secs);
+        }
+        println!(
+            "| {module} | {offers} offers, {mb:.1} MB | {:.1} | {:.1} | {:.0} | {:.0} | {:.2}× (min {:.2}, max {:.2}) |",
+            median(native_mbs),
+            median(wasm_mbs),
+            median(native_pps),
+            median(wasm_pps),
+            median(ratios.clone()),
+            ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            ratios.iter().copied().fold(0.0, f64::max),
+        );
+        let _ = std::fs::remove_file(&path);
+    }
+}
