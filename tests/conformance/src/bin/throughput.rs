@@ -32,6 +32,15 @@ fn native_run<T: Transformer>(path: &Path, config: &Config) -> Sample {
     }
 }
 
+/// One transformer to compare: its module, a feed generator and the native entry point.
+struct Case {
+    module: &'static str,
+    ext: &'static str,
+    native: fn(&Path, &Config) -> Sample,
+    config: Vec<(&'static str, &'static str)>,
+    generate: fn(BufWriter<std::fs::File>, usize, u64) -> std::io::Result<()>,
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -50,37 +59,37 @@ async fn main() {
         "| module | feed | native MB/s | wasm MB/s | native products/s | wasm products/s | wasm/native (median of pair ratios) |"
     );
     println!("|---|---|---|---|---|---|---|");
-    type Native = fn(&Path, &Config) -> Sample;
-    let cases: [(
-        &str,
-        &str,
-        Native,
-        Vec<(&str, &str)>,
-        fn(BufWriter<std::fs::File>, usize, u64) -> std::io::Result<()>,
-    ); 3] = [
-        (
-            "yml",
-            "xml",
-            native_run::<yml::Yml>,
-            vec![],
-            feedgen::write_yml,
-        ),
-        (
-            "google-merchant",
-            "xml",
-            native_run::<google_merchant::GoogleMerchant>,
-            vec![],
-            feedgen::write_gmc_rss,
-        ),
-        (
-            "csv-module",
-            "csv",
-            native_run::<csv_module::Csv>,
-            vec![("delimiter", ";")],
-            feedgen::write_csv,
-        ),
+    let cases = [
+        Case {
+            module: "yml",
+            ext: "xml",
+            native: native_run::<yml::Yml>,
+            config: vec![],
+            generate: feedgen::write_yml,
+        },
+        Case {
+            module: "google-merchant",
+            ext: "xml",
+            native: native_run::<google_merchant::GoogleMerchant>,
+            config: vec![],
+            generate: feedgen::write_gmc_rss,
+        },
+        Case {
+            module: "csv-module",
+            ext: "csv",
+            native: native_run::<csv_module::Csv>,
+            config: vec![("delimiter", ";")],
+            generate: feedgen::write_csv,
+        },
     ];
-    for (module, ext, native_fn, config, generate) in cases {
+    for Case {
+        module,
+        ext,
+        native: native_fn,
+        config,
+        generate,
+    } in cases
+    {
         let path = dir.join(format!("{module}.{ext}"));
         generate(
             BufWriter::new(std::fs::File::create(&path).expect("create")),
