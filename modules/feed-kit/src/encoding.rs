@@ -95,13 +95,18 @@ pub fn decode(
         _ => 0,
     };
     let name = encoding.name();
+    let pending_len = prefix.len();
+    let mut pending = prefix;
+    pending.resize(pending_len.max(SNIFF_BYTES), 0);
     let reader = DecodingReader {
         inner: Box::new(input),
         decoder: encoding.new_decoder_without_bom_handling(),
-        pending: prefix,
+        pending_len,
+        pending,
         pending_pos: skip,
         input_offset: skip as u64,
         out: Vec::new(),
+        out_len: 0,
         out_pos: 0,
         eof: false,
         strict_utf8: encoding == UTF_8,
@@ -145,10 +150,14 @@ fn looks_like_utf8_text(sample: &[u8]) -> bool {
 struct DecodingReader {
     inner: Box<dyn Read>,
     decoder: encoding_rs::Decoder,
+    /// Raw input; `pending_len` bytes of it are valid.
     pending: Vec<u8>,
+    pending_len: usize,
     pending_pos: usize,
     input_offset: u64,
+    /// Decoded output; `out_len` bytes of it are valid.
     out: Vec<u8>,
+    out_len: usize,
     out_pos: usize,
     eof: bool,
     strict_utf8: bool,
@@ -156,24 +165,26 @@ struct DecodingReader {
 
 impl DecodingReader {
     fn refill(&mut self) -> io::Result<()> {
-        self.out.clear();
+        self.out_len = 0;
         self.out_pos = 0;
-        while self.out.is_empty() && !(self.eof && self.pending_pos >= self.pending.len()) {
-            if self.pending_pos >= self.pending.len() && !self.eof {
-                self.pending.resize(64 * 1024, 0);
+        while self.out_len == 0 && !(self.eof && self.pending_pos >= self.pending_len) {
+            if self.pending_pos >= self.pending_len && !self.eof {
+                // The buffers keep their size between refills: no zeroing per chunk.
                 let n = self.inner.read(&mut self.pending)?;
-                self.pending.truncate(n);
+                self.pending_len = n;
                 self.pending_pos = 0;
                 self.eof = n == 0;
             }
-            let src = &self.pending[self.pending_pos..];
+            let src = &self.pending[self.pending_pos..self.pending_len];
             let last = self.eof;
-            let capacity = self
+            let needed = self
                 .decoder
                 .max_utf8_buffer_length(src.len())
                 .unwrap_or(src.len() * 3 + 16)
                 .max(16);
-            self.out.resize(capacity, 0);
+            if self.out.len() < needed {
+                self.out.resize(needed, 0);
+            }
             let (read, written) = if self.strict_utf8 {
                 let (result, read, written) =
                     self.decoder
@@ -198,10 +209,10 @@ impl DecodingReader {
                 ));
                 (read, written)
             };
-            self.out.truncate(written);
+            self.out_len = written;
             self.pending_pos += read;
             self.input_offset += read as u64;
-            if self.eof && self.pending_pos >= self.pending.len() {
+            if self.eof && self.pending_pos >= self.pending_len {
                 break;
             }
         }
@@ -211,10 +222,10 @@ impl DecodingReader {
 
 impl Read for DecodingReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.out_pos >= self.out.len() {
+        if self.out_pos >= self.out_len {
             self.refill()?;
         }
-        let n = buf.len().min(self.out.len() - self.out_pos);
+        let n = buf.len().min(self.out_len - self.out_pos);
         buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
         self.out_pos += n;
         Ok(n)
@@ -284,6 +295,31 @@ mod tests {
         let (text, encoding, _) = read_all(&bytes, TextKind::Text, None).expect("decodes");
         assert_eq!(encoding, "UTF-8");
         assert_eq!(text, body);
+    }
+
+    /// Hands out one byte per read: every multi-byte character is split across reads.
+    struct Trickle(Vec<u8>, usize);
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.1 >= self.0.len() || buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = self.0[self.1];
+            self.1 += 1;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn split_characters_and_empty_feeds_decode() {
+        let text = "ціна;ß;€;😀\n".repeat(20_000);
+        let decoded = decode(Trickle(text.as_bytes().to_vec(), 0), TextKind::Text, None).expect("decodes");
+        let mut out = String::new();
+        let mut reader = decoded.reader;
+        reader.read_to_string(&mut out).expect("reads");
+        assert_eq!(out, text);
+        let (empty, _, _) = read_all(b"", TextKind::Xml, None).expect("an empty feed decodes to nothing");
+        assert!(empty.is_empty());
     }
 
     #[test]
