@@ -313,12 +313,14 @@ mod tests {
     #[test]
     fn split_characters_and_empty_feeds_decode() {
         let text = "ціна;ß;€;😀\n".repeat(20_000);
-        let decoded = decode(Trickle(text.as_bytes().to_vec(), 0), TextKind::Text, None).expect("decodes");
+        let decoded =
+            decode(Trickle(text.as_bytes().to_vec(), 0), TextKind::Text, None).expect("decodes");
         let mut out = String::new();
         let mut reader = decoded.reader;
         reader.read_to_string(&mut out).expect("reads");
         assert_eq!(out, text);
-        let (empty, _, _) = read_all(b"", TextKind::Xml, None).expect("an empty feed decodes to nothing");
+        let (empty, _, _) =
+            read_all(b"", TextKind::Xml, None).expect("an empty feed decodes to nothing");
         assert!(empty.is_empty());
     }
 
