@@ -145,18 +145,7 @@ impl Settings {
             preset,
             attributes: config.flag("attributes", true)?,
             lenient: config.flag("lenient", false)?,
-            currency: match config
-                .get("currency")
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
-                None => None,
-                Some(raw) => Some(feed_kit::price::currency_code(raw).ok_or_else(|| {
-                    ModuleError::invalid_input(format!(
-                        "config key `currency` = {raw:?}: not a currency code"
-                    ))
-                })?),
-            },
+            currency: feed_kit::price::configured_currency(config)?,
             category_separator: config
                 .get("category_separator")
                 .or(default_separator)

@@ -397,26 +397,13 @@ fn mutated_fixtures_never_panic() {
             &[("preset", "woocommerce"), ("lenient", "true")],
         ),
     ];
-    let mut cases = 0;
-    for (salt, (name, config)) in fixtures.iter().enumerate() {
-        let seed = fixture(name);
-        for input in feed_kit::fuzz::mutations(&seed, 340, salt as u64 + 1) {
-            let config = config.to_vec();
-            let outcome = std::panic::catch_unwind(move || run(&input, &config));
-            match outcome {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => assert!(
-                    matches!(
-                        e,
-                        ModuleError::InvalidInput { .. } | ModuleError::Unsupported(_)
-                    ),
-                    "{name}: {e:?}"
-                ),
-                Err(_) => unreachable!("{name}: a mutated input panicked"),
-            }
-            cases += 1;
-        }
-    }
+    let seeds: Vec<Vec<u8>> = fixtures.iter().map(|(name, _)| fixture(name)).collect();
+    let cases: Vec<feed_kit::fuzz::Seed<'_>> = seeds
+        .iter()
+        .zip(fixtures.iter())
+        .map(|(seed, (_, config))| (seed.as_slice(), *config))
+        .collect();
+    let cases = feed_kit::fuzz::assert_never_panics::<Csv>(&cases, 340);
     assert_eq!(cases, 2040);
 }
 

@@ -61,6 +61,48 @@ pub fn mutations(seed: &[u8], count: usize, salt: u64) -> impl Iterator<Item = V
     })
 }
 
+/// A seed input and the configuration to parse its mutations with.
+pub type Seed<'a> = (&'a [u8], &'a [(&'a str, &'a str)]);
+
+/// Run `per_seed` mutations of each seed (with its config) through transformer `T` natively
+/// and fail loudly if any panics or returns an error other than `InvalidInput`/`Unsupported`:
+/// bad bytes are the feed's fault, never the module's. Returns the number of cases run.
+///
+/// For modules' own tests: a panic in the native build is a trap in the component.
+#[allow(clippy::panic)] // a test assertion, called only from tests
+pub fn assert_never_panics<T: contextworker_guest::Transformer>(
+    seeds: &[Seed<'_>],
+    per_seed: usize,
+) -> usize {
+    use contextworker_guest::{Config, ModuleError, native};
+    let mut cases = 0;
+    for (salt, (seed, config)) in seeds.iter().enumerate() {
+        let config = Config::new(config.iter().copied());
+        for input in mutations(seed, per_seed, salt as u64 + 1) {
+            let copy = input.clone();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                native::transform::<T>(std::io::Cursor::new(copy), &config)
+            }));
+            match outcome {
+                Ok(Ok(_) | Err(ModuleError::InvalidInput { .. } | ModuleError::Unsupported(_))) => {
+                }
+                Ok(Err(other)) => {
+                    panic!(
+                        "seed {salt}, case {cases}: unexpected error kind {other:?} for {:?}",
+                        String::from_utf8_lossy(&input)
+                    )
+                }
+                Err(_) => panic!(
+                    "seed {salt}, case {cases}: the parser panicked on {:?}",
+                    String::from_utf8_lossy(&input)
+                ),
+            }
+            cases += 1;
+        }
+    }
+    cases
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,6 +99,21 @@ pub fn currency_code(text: &str) -> Option<String> {
         .map(|(_, code)| (*code).to_owned())
 }
 
+/// The supplier config's `currency` key as an ISO code: `None` when unset or empty, an
+/// `invalid-input` error naming the key when it is not a currency.
+pub fn configured_currency(
+    config: &contextworker_guest::Config,
+) -> Result<Option<String>, contextworker_guest::ModuleError> {
+    match config.get("currency").map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => currency_code(raw).map(Some).ok_or_else(|| {
+            contextworker_guest::ModuleError::invalid_input(format!(
+                "config key `currency` = {raw:?} is not a currency code (try UAH, USD, EUR)"
+            ))
+        }),
+    }
+}
+
 /// Normalize a decimal number: thousands separators (space, NBSP, thin space, apostrophe)
 /// removed, a decimal comma turned into a point. "1.299,50" and "1,299.50" both give
 /// "1299.50"; a lone separator followed by exactly three digits ("1,299") is read as thousands

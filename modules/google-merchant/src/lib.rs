@@ -48,14 +48,7 @@ struct Settings {
 
 impl Settings {
     fn from_config(config: &Config) -> Result<Self, ModuleError> {
-        let currency = match config.get("currency").map(str::trim) {
-            None | Some("") => None,
-            Some(c) => Some(feed_kit::price::currency_code(c).ok_or_else(|| {
-                ModuleError::invalid_input(format!(
-                    "config key `currency` = {c:?} is not a currency code"
-                ))
-            })?),
-        };
+        let currency = feed_kit::price::configured_currency(config)?;
         Ok(Self {
             lenient: config.flag("lenient", false)?,
             currency,

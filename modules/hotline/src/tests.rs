@@ -213,23 +213,12 @@ fn config_currency_applies_when_the_feed_has_none() {
 
 #[test]
 fn mutated_fixtures_never_panic() {
-    let mut cases = 0;
-    for (salt, seed) in [SAMPLE, CP1251, MALFORMED].into_iter().enumerate() {
-        for feed in feed_kit::fuzz::mutations(seed, 700, salt as u64 + 1) {
-            for lenient in ["false", "true"] {
-                let outcome = std::panic::catch_unwind(|| run_with(&feed, &[("lenient", lenient)]));
-                match outcome {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(ModuleError::InvalidInput { .. } | ModuleError::Unsupported(_))) => {}
-                    Ok(Err(other)) => panic!("unexpected error kind {other:?}"),
-                    Err(_) => panic!(
-                        "panicked on mutation {cases}: {:?}",
-                        String::from_utf8_lossy(&feed)
-                    ),
-                }
-            }
-            cases += 1;
-        }
-    }
+    let strict: &[(&str, &str)] = &[("lenient", "false")];
+    let lenient: &[(&str, &str)] = &[("lenient", "true")];
+    let seeds: Vec<feed_kit::fuzz::Seed<'_>> = [SAMPLE, CP1251, MALFORMED]
+        .into_iter()
+        .flat_map(|seed| [(seed, strict), (seed, lenient)])
+        .collect();
+    let cases = feed_kit::fuzz::assert_never_panics::<Hotline>(&seeds, 350);
     assert!(cases >= 2000);
 }

@@ -251,18 +251,7 @@ impl Settings {
                 .map(str::to_owned)
                 .collect()
         });
-        let currency = match config
-            .get("currency")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            None => None,
-            Some(raw) => Some(feed_kit::price::currency_code(raw).ok_or_else(|| {
-                ModuleError::invalid_input(format!(
-                    "config key `currency` = {raw:?}: not a currency code"
-                ))
-            })?),
-        };
+        let currency = feed_kit::price::configured_currency(config)?;
         Ok(Self {
             items_path,
             preset,

@@ -29,14 +29,7 @@ pub(crate) struct Options {
 impl Options {
     fn from_config(config: &Config) -> Result<Self, ModuleError> {
         let language = text::normalize_language(config.get_or("language", "uk"));
-        let currency = match config.get("currency").map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => Some(feed_kit::price::currency_code(raw).ok_or_else(|| {
-                ModuleError::invalid_input(format!(
-                    "config key `currency` = {raw:?} is not a currency code (try UAH, USD, EUR)"
-                ))
-            })?),
-        };
+        let currency = feed_kit::price::configured_currency(config)?;
         Ok(Self {
             language,
             currency,
