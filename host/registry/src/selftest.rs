@@ -113,9 +113,21 @@ fn check_counts(
             {
                 return Err(format!("expected {w} warnings, got {warnings}"));
             }
-            Ok(format!("{products} products, {warnings} warnings"))
+            Ok(format!(
+                "{}, {}",
+                plural(products, "product"),
+                plural(warnings, "warning")
+            ))
         }
-        _ => Ok(format!("{products} products")),
+        _ => Ok(plural(products, "product")),
+    }
+}
+
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
