@@ -41,6 +41,14 @@ pub struct GlobalArgs {
         value_name = "DIR"
     )]
     pub modules_dir: Option<PathBuf>,
+    /// The directory of supplier files (`<code>.toml`).
+    #[arg(
+        long,
+        global = true,
+        env = "CONTEXTWORKER_SUPPLIERS_DIR",
+        value_name = "DIR"
+    )]
+    pub suppliers_dir: Option<PathBuf>,
     /// Load only these modules (space- or comma-separated names).
     #[arg(long, global = true, num_args = 1.., value_delimiter = ',', value_name = "NAME")]
     pub modules: Option<Vec<String>>,
@@ -60,6 +68,9 @@ pub enum Command {
     /// Inspect, validate and try modules.
     #[command(subcommand)]
     Modules(ModulesCommand),
+    /// Inspect and check supplier configurations.
+    #[command(subcommand)]
+    Suppliers(SuppliersCommand),
     /// Run a `code` component in the sandbox and print its output, error and receipt
     /// (the local twin of the ExecuteCode RPC).
     Exec(ExecArgs),
@@ -77,6 +88,20 @@ pub enum ModulesCommand {
     Validate,
     /// Run a transformer on a local feed: products as NDJSON on stdout, a summary on stderr.
     Test(TestArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuppliersCommand {
+    /// List the suppliers: code, tenant, module, source, enabled.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every supplier: the file parses, its module exists and is a transformer, the
+    /// environment variables its credentials name are set, and a local (file:) feed parses
+    /// with its configuration. Exits non-zero if any check fails.
+    Validate,
 }
 
 #[derive(Debug, Args)]

@@ -34,6 +34,7 @@ pub fn host_config(args: &GlobalArgs) -> anyhow::Result<HostConfig> {
         config_file: args.host_config.clone(),
         data_dir: args.data_dir.clone(),
         modules_dir: args.modules_dir.clone(),
+        suppliers_dir: args.suppliers_dir.clone(),
         modules: args.modules.clone(),
     })?)
 }

@@ -390,3 +390,78 @@ fn a_second_start_loads_from_the_compiled_cache() {
         );
     }
 }
+
+/// A host whose suppliers directory holds the repository's demo supplier and its feed.
+fn host_with_demo_supplier() -> (Host, tempfile::TempDir) {
+    let host = Host::new();
+    host.add_module("yml", &guest("yml"), None);
+    let suppliers = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(suppliers.path().join("feeds")).unwrap();
+    let src = workspace_root().join("suppliers");
+    std::fs::copy(src.join("demo.toml"), suppliers.path().join("demo.toml")).unwrap();
+    std::fs::copy(
+        src.join("feeds/demo.xml"),
+        suppliers.path().join("feeds/demo.xml"),
+    )
+    .unwrap();
+    (host, suppliers)
+}
+
+#[test]
+fn suppliers_validate_parses_local_feeds_with_their_config() {
+    let (host, suppliers) = host_with_demo_supplier();
+    let dir = suppliers.path().to_str().unwrap();
+    let out = host.run(&["--suppliers-dir", dir, "suppliers", "validate"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("ok   demo: yml parses")
+            && text(&out.stdout).contains("into 3 products"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let list = host.run(&["--suppliers-dir", dir, "suppliers", "list", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(doc["suppliers"][0]["code"], "demo");
+    assert_eq!(doc["suppliers"][0]["module"], "yml");
+}
+
+#[test]
+fn suppliers_validate_names_each_problem() {
+    let (host, suppliers) = host_with_demo_supplier();
+    let dir = suppliers.path();
+    std::fs::write(dir.join("typo.toml"), "code = \"typo\"\nname = \"T\"\ntenant = \"t\"\nurl = \"https://x.example/f\"\nmodule = \"yml\"\nmodul = 1\n").unwrap();
+    std::fs::write(
+        dir.join("secret.toml"),
+        "code = \"secret\"\nname = \"S\"\ntenant = \"t\"\nurl = \"https://x.example/f\"\nmodule = \"yml\"\n[auth]\nbearer_token_env = \"CW_TEST_UNSET_TOKEN\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("nomod.toml"), "code = \"nomod\"\nname = \"N\"\ntenant = \"t\"\nurl = \"file:feeds/demo.xml\"\nmodule = \"no-such\"\n").unwrap();
+    let out = host.run(&[
+        "--suppliers-dir",
+        dir.to_str().unwrap(),
+        "suppliers",
+        "validate",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("typo.toml: line 6, column 1: unknown field `modul`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL secret: environment variable(s) CW_TEST_UNSET_TOKEN not set"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL nomod: module `no-such` is not loaded"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok   demo"), "{stdout}");
+}

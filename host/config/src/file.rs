@@ -11,6 +11,7 @@ use crate::{ConfigError, SandboxSettings};
 pub struct HostConfigToml {
     pub data_dir: Option<PathBuf>,
     pub modules_dir: Option<PathBuf>,
+    pub suppliers_dir: Option<PathBuf>,
     pub modules: Option<Vec<String>>,
     pub sandbox: Option<SandboxToml>,
 }
@@ -34,22 +35,8 @@ impl HostConfigToml {
         })?;
         toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: one_line(&text, &e),
+            message: crate::toml_util::one_line_error(&text, &e),
         })
-    }
-}
-
-/// "line L, column C: message", on one line.
-fn one_line(text: &str, e: &toml::de::Error) -> String {
-    let message = e.message().trim();
-    match e.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!("line {line}, column {column}: {message}")
-        }
-        None => message.to_owned(),
     }
 }
 

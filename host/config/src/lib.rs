@@ -10,6 +10,7 @@
 //! | `CONTEXTWORKER_CONFIG`         | `--config`            |                               | `contextworker.toml` if present |
 //! | `CONTEXTWORKER_DATA_DIR`       | `--data-dir`          | `data_dir`                    | `data/` beside the config file |
 //! | `CONTEXTWORKER_MODULES_DIR`    | `--modules-dir`       | `modules_dir`                 | `modules/`         |
+//! | `CONTEXTWORKER_SUPPLIERS_DIR`  | `--suppliers-dir`     | `suppliers_dir`               | `suppliers/`       |
 //! |                                | `--modules a b`       | `modules = ["a", "b"]`        | all                |
 //! |                                |                       | `[sandbox] max_concurrent_instances` | 64          |
 //! |                                |                       | `[sandbox] max_memory_mb`     | 1024               |
@@ -20,10 +21,14 @@
 //! | `RUST_LOG`                     | `-v`, `-q`            |                               | `info`             |
 
 mod file;
+mod supplier;
+mod toml_util;
 
 use std::path::{Path, PathBuf};
 
 pub use file::{HostConfigToml, SandboxToml};
+pub use supplier::{Credentials, FeedSource, Supplier, SupplierError};
+pub use toml_util::{one_line_error, scalar_table};
 
 /// Errors reading the host configuration. Each names the file; fix the file and restart.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +56,7 @@ pub struct Overrides {
     pub config_file: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
     pub modules_dir: Option<PathBuf>,
+    pub suppliers_dir: Option<PathBuf>,
     pub modules: Option<Vec<String>>,
 }
 
@@ -72,6 +78,8 @@ pub struct HostConfig {
     pub source: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub modules_dir: PathBuf,
+    /// One `<code>.toml` per supplier.
+    pub suppliers_dir: PathBuf,
     /// Load only these modules (`None`: all).
     pub modules: Option<Vec<String>>,
     pub sandbox: SandboxSettings,
@@ -113,6 +121,10 @@ impl HostConfig {
             .modules_dir
             .or_else(|| from_file(file.modules_dir.clone()))
             .unwrap_or_else(|| base.join("modules"));
+        let suppliers_dir = overrides
+            .suppliers_dir
+            .or_else(|| from_file(file.suppliers_dir.clone()))
+            .unwrap_or_else(|| base.join("suppliers"));
         let sandbox = file
             .sandbox
             .unwrap_or_default()
@@ -121,6 +133,7 @@ impl HostConfig {
             source,
             data_dir,
             modules_dir,
+            suppliers_dir,
             modules: overrides.modules.or(file.modules),
             sandbox,
         })

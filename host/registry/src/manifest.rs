@@ -104,7 +104,7 @@ impl Manifest {
     pub fn parse(path: &Path, text: &str, memory_ceiling: u64) -> Result<Self, RegistryError> {
         let raw: ManifestToml = toml::from_str(text).map_err(|e| RegistryError::Parse {
             path: path.to_path_buf(),
-            message: toml_error(text, &e),
+            message: contextworker_config::one_line_error(text, &e),
         })?;
         let invalid = |field: &str, reason: String| RegistryError::Invalid {
             path: path.to_path_buf(),
@@ -137,8 +137,8 @@ impl Manifest {
         } else {
             Metering::Epoch
         };
-        let config =
-            stringify_config(&raw.config).map_err(|(k, r)| invalid(&format!("config.{k}"), r))?;
+        let config = contextworker_config::scalar_table(&raw.config)
+            .map_err(|(k, r)| invalid(&format!("config.{k}"), r))?;
         let self_tests = raw
             .self_test
             .into_iter()
@@ -167,20 +167,6 @@ impl Manifest {
         let mut merged: BTreeMap<String, String> = self.config.iter().cloned().collect();
         merged.extend(overrides.iter().cloned());
         merged.into_iter().collect()
-    }
-}
-
-/// "line L, column C: message" on one line (toml's own rendering spans several lines).
-pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
-    let message = e.message().trim();
-    match e.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!("line {line}, column {column}: {message}")
-        }
-        None => message.to_owned(),
     }
 }
 
@@ -233,32 +219,6 @@ fn resolve_limits(
     Ok(limits)
 }
 
-/// Configuration values are strings to the guest; scalars are written in their TOML form.
-fn stringify_config(
-    raw: &BTreeMap<String, toml::Value>,
-) -> Result<Vec<(String, String)>, (String, String)> {
-    raw.iter()
-        .map(|(k, v)| {
-            let text = match v {
-                toml::Value::String(s) => s.clone(),
-                toml::Value::Integer(i) => i.to_string(),
-                toml::Value::Float(f) => f.to_string(),
-                toml::Value::Boolean(b) => b.to_string(),
-                other => {
-                    return Err((
-                        k.clone(),
-                        format!(
-                            "a {} is not allowed: use a string, number or boolean",
-                            other.type_str()
-                        ),
-                    ));
-                }
-            };
-            Ok((k.clone(), text))
-        })
-        .collect()
-}
-
 fn resolve_self_test(
     raw: SelfTestToml,
     world: World,
@@ -290,7 +250,7 @@ fn resolve_self_test(
             ));
         }
     };
-    let config = stringify_config(&raw.config).map_err(|(_, r)| ("config", r))?;
+    let config = contextworker_config::scalar_table(&raw.config).map_err(|(_, r)| ("config", r))?;
     Ok(SelfTest {
         input: dir.join(raw.input),
         expect,

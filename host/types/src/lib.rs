@@ -5,11 +5,13 @@
 //! it without pulling in wasmtime.
 
 mod digest;
+mod ids;
 mod module;
 mod product;
 mod receipt;
 
 pub use digest::{Digest, DigestParseError};
+pub use ids::{IdError, SupplierCode, TenantId};
 pub use module::{ModuleName, ModuleNameError, World, WorldParseError};
 pub use product::{Attribute, Availability, Location, Product, Warning};
 pub use receipt::Receipt;

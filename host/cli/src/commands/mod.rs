@@ -3,8 +3,9 @@
 mod exec;
 mod modules;
 mod start;
+mod suppliers;
 
-use crate::cli::{Cli, Command, ModulesCommand};
+use crate::cli::{Cli, Command, ModulesCommand, SuppliersCommand};
 
 /// The command did what was asked.
 pub const EXIT_OK: u8 = 0;
@@ -22,6 +23,12 @@ pub async fn run(cli: Cli) -> u8 {
         Some(Command::Modules(ModulesCommand::Validate)) => modules::validate(&cli.global).await,
         Some(Command::Modules(ModulesCommand::Test(args))) => {
             modules::test(&cli.global, args).await
+        }
+        Some(Command::Suppliers(SuppliersCommand::List { json })) => {
+            suppliers::list(&cli.global, json)
+        }
+        Some(Command::Suppliers(SuppliersCommand::Validate)) => {
+            suppliers::validate(&cli.global).await
         }
         Some(Command::Exec(args)) => exec::run(&cli.global, args).await,
     };
