@@ -52,6 +52,16 @@ pub struct GlobalArgs {
     /// Load only these modules (space- or comma-separated names).
     #[arg(long, global = true, num_args = 1.., value_delimiter = ',', value_name = "NAME")]
     pub modules: Option<Vec<String>>,
+    /// Start a local Temporal dev server (`temporal server start-dev`) with its database in the
+    /// data directory, and stop it on exit.
+    #[arg(long, global = true)]
+    pub dev: bool,
+    /// The dev server's gRPC port.
+    #[arg(long, global = true, default_value_t = 7233)]
+    pub dev_port: u16,
+    /// The dev server's web UI port.
+    #[arg(long, global = true, default_value_t = 8233)]
+    pub dev_ui_port: u16,
     /// More log output (-v debug, -vv trace). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -22,12 +22,14 @@
 
 mod file;
 mod supplier;
+mod temporal;
 mod toml_util;
 
 use std::path::{Path, PathBuf};
 
 pub use file::{HostConfigToml, SandboxToml};
 pub use supplier::{Credentials, FeedSource, Supplier, SupplierError};
+pub use temporal::{TemporalAuth, TemporalConfigError, TemporalInput, TemporalSettings};
 pub use toml_util::{one_line_error, scalar_table};
 
 /// Errors reading the host configuration. Each names the file; fix the file and restart.
