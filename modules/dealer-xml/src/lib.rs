@@ -36,15 +36,9 @@ impl Transformer for DealerXml {
         config: &Config,
     ) -> Result<(), ModuleError> {
         let settings = Settings::from_config(config)?;
-        // `feed_kit::decode` wants an owned reader; the SDK does not touch the feed after
-        // `transform`, so the reader is moved out and an empty one left in its place.
-        let feed = input.take();
-        let mut xml = Xml::new(feed, config.get("encoding"), settings.lenient)?;
-        let result = parse(&mut xml, out, &settings);
-        for warning in xml.warnings.drain(..) {
-            out.warn(warning);
-        }
-        result
+        Xml::run(input, out, config, settings.lenient, |xml, out| {
+            parse(xml, out, &settings)
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 use std::io::Read;
 
 use crate::{TextKind, Tracked};
-use contextworker_guest::{Location, ModuleError, Warning};
+use contextworker_guest::{Config, FeedReader, Location, ModuleError, ProductSink, Warning};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
@@ -77,6 +77,25 @@ impl std::fmt::Debug for Xml {
 }
 
 impl Xml {
+    /// The shape of every XML transformer's `transform`: take the feed out of the SDK's reader
+    /// (decoding needs an owned reader; the SDK never reads it after `transform`), run `parse`,
+    /// and hand on the reader's own warnings (encoding fallbacks, lenient recoveries) whether
+    /// or not the parse succeeded.
+    pub fn run<T>(
+        input: &mut FeedReader,
+        out: &mut ProductSink,
+        config: &Config,
+        lenient: bool,
+        parse: impl FnOnce(&mut Xml, &mut ProductSink) -> Result<T, ModuleError>,
+    ) -> Result<T, ModuleError> {
+        let mut xml = Self::new(input.take(), config.get("encoding"), lenient)?;
+        let result = parse(&mut xml, out);
+        for warning in xml.warnings.drain(..) {
+            out.warn(warning);
+        }
+        result
+    }
+
     /// Decode `input` (declared encoding, BOM, or the `encoding` override) and set up the reader.
     pub fn new(
         input: impl Read + 'static,
