@@ -201,7 +201,7 @@ fn refuse_binary(magic: &[u8]) -> Result<(), ModuleError> {
         "gzip-compressed data"
     } else if magic.starts_with(b"%PDF") {
         "a PDF document"
-    } else if looks_like_xml(magic) {
+    } else if feed_kit::encoding::looks_like_xml(magic) {
         // Checked before decoding: a windows-1251 XML feed would otherwise be reported as
         // invalid UTF-8 instead of as the wrong format.
         return Err(ModuleError::unsupported(
@@ -214,20 +214,6 @@ fn refuse_binary(magic: &[u8]) -> Result<(), ModuleError> {
     Err(ModuleError::unsupported(format!(
         "the feed is {what}, not delimited text; export it as CSV first"
     )))
-}
-
-/// `<?xml` or a tag at the start, after a BOM and whitespace.
-fn looks_like_xml(raw: &[u8]) -> bool {
-    let raw = raw.strip_prefix(b"\xef\xbb\xbf").unwrap_or(raw);
-    let start = raw
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(raw.len());
-    match &raw[start..] {
-        [b'<', b'?', b'x', b'm', b'l', ..] => true,
-        [b'<', next, ..] => next.is_ascii_alphabetic() || *next == b'!',
-        _ => false,
-    }
 }
 
 fn refuse_other_formats(sample: &[u8]) -> Result<(), ModuleError> {

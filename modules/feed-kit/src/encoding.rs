@@ -122,6 +122,22 @@ fn read_error(e: &io::Error) -> ModuleError {
     ModuleError::invalid_input(format!("cannot read the feed: {e}"))
 }
 
+/// `<?xml` or a tag at the start, after a BOM and whitespace: lets the text modules name an
+/// XML feed sent to them before decoding (a windows-1251 XML feed would otherwise be reported
+/// as invalid UTF-8 instead of as the wrong format).
+pub fn looks_like_xml(raw: &[u8]) -> bool {
+    let raw = raw.strip_prefix(b"\xef\xbb\xbf").unwrap_or(raw);
+    let start = raw
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(raw.len());
+    match &raw[start..] {
+        [b'<', b'?', b'x', b'm', b'l', ..] => true,
+        [b'<', next, ..] => next.is_ascii_alphabetic() || *next == b'!',
+        _ => false,
+    }
+}
+
 /// `encoding="..."` from an XML declaration at the very start.
 fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
     let head = &bytes[..bytes.len().min(512)];

@@ -290,7 +290,7 @@ impl Transformer for Json {
             .map_err(|e| ModuleError::invalid_input(format!("cannot read the feed: {e}")))?;
         // Checked before decoding: a windows-1251 XML feed would otherwise be reported as
         // invalid UTF-8 instead of as the wrong format.
-        if looks_like_xml(&prefix) {
+        if feed_kit::encoding::looks_like_xml(&prefix) {
             return Err(ModuleError::unsupported(
                 "the feed is XML, not JSON; use the yml, google-merchant or hotline module",
             ));
@@ -977,20 +977,6 @@ fn woo_product(v: &Value, parent: Option<&Product>) -> Result<Product, String> {
         None => {}
     }
     Ok(p)
-}
-
-/// `<?xml` or a tag at the start, after a BOM and whitespace.
-fn looks_like_xml(raw: &[u8]) -> bool {
-    let raw = raw.strip_prefix(b"\xef\xbb\xbf").unwrap_or(raw);
-    let start = raw
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(raw.len());
-    match &raw[start..] {
-        [b'<', b'?', b'x', b'm', b'l', ..] => true,
-        [b'<', next, ..] => next.is_ascii_alphabetic() || *next == b'!',
-        _ => false,
-    }
 }
 
 fn split(text: &str, separator: &str) -> Vec<String> {
