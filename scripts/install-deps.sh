@@ -13,3 +13,8 @@ if ! temporal --version 2>/dev/null | grep -q "temporal version 1.9.1"; then
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 fi
 temporal --version >/dev/null
+# The Python SDK for the cross-language tests (a Python client and workflow against the Rust
+# worker), the version the research notes checked against.
+if ! python3 -c 'import temporalio, sys; sys.exit(temporalio.__version__ != "1.35.0")' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check temporalio==1.35.0
+fi

@@ -10,8 +10,9 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "Runs supplier feed parsers, classifiers and submitted code as sandboxed WebAssembly components",
     long_about = "Runs supplier feed parsers, classifiers and submitted code as sandboxed WebAssembly components.\n\n\
-                  Without a command it starts the host: discovers the modules directory, validates and loads every \
-                  module, and reports one line per module."
+                  Without a command it runs the Temporal worker: loads the modules, opens the staging database and \
+                  serves the harvest workflows and every module as an activity until SIGINT/SIGTERM. With --dev it \
+                  first starts a local Temporal dev server and harvests every enabled supplier once."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -62,6 +63,21 @@ pub struct GlobalArgs {
     /// The dev server's web UI port.
     #[arg(long, global = true, default_value_t = 8233)]
     pub dev_ui_port: u16,
+    /// With --dev: stop after the initial harvest instead of serving until Ctrl-C.
+    #[arg(long, global = true)]
+    pub once: bool,
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
+    /// The staging database: sqlite:PATH or postgres://USER@HOST/DB. Default: an SQLite file in
+    /// the data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// More log output (-v debug, -vv trace). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -71,6 +87,60 @@ pub struct GlobalArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, global = true)]
     pub log_json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TemporalArgs {
+    /// Temporal frontend host:port (TEMPORAL_HOST is read too, the original worker's name).
+    #[arg(
+        long,
+        global = true,
+        env = "TEMPORAL_ADDRESS",
+        value_name = "HOST:PORT"
+    )]
+    pub temporal_address: Option<String>,
+    /// Temporal namespace.
+    #[arg(long, global = true, env = "TEMPORAL_NAMESPACE", value_name = "NAME")]
+    pub temporal_namespace: Option<String>,
+    /// Temporal Cloud API key (turns TLS on).
+    #[arg(
+        long,
+        global = true,
+        env = "TEMPORAL_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub temporal_api_key: Option<String>,
+    /// Client certificate (PEM) for mTLS.
+    #[arg(long, global = true, env = "TEMPORAL_TLS_CERT", value_name = "FILE")]
+    pub temporal_tls_cert: Option<PathBuf>,
+    /// Client private key (PEM) for mTLS.
+    #[arg(long, global = true, env = "TEMPORAL_TLS_KEY", value_name = "FILE")]
+    pub temporal_tls_key: Option<PathBuf>,
+    /// Task queue(s) the worker polls, comma-separated.
+    #[arg(
+        long = "task-queue",
+        global = true,
+        env = "WORKER_TASK_QUEUE",
+        value_delimiter = ',',
+        value_name = "QUEUE"
+    )]
+    pub task_queues: Option<Vec<String>>,
+    /// Activities running at once (per task queue).
+    #[arg(long, global = true, env = "WORKER_MAX_CONCURRENT", value_name = "N")]
+    pub max_concurrent: Option<usize>,
+    /// On SIGINT/SIGTERM, how long running activities may finish before they are cancelled
+    /// (and retried elsewhere).
+    #[arg(
+        long,
+        global = true,
+        env = "WORKER_SHUTDOWN_GRACE_SECS",
+        value_name = "SECS"
+    )]
+    pub shutdown_grace_secs: Option<u64>,
+    /// Worker identity shown in Temporal. Default: <pid>@<hostname>.
+    #[arg(long, global = true, env = "WORKER_IDENTITY", value_name = "NAME")]
+    pub identity: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +154,72 @@ pub enum Command {
     /// Run a `code` component in the sandbox and print its output, error and receipt
     /// (the local twin of the ExecuteCode RPC).
     Exec(ExecArgs),
+    /// Start HarvestWorkflow for a supplier (fetch → parse → stage) on a running worker.
+    Harvest(HarvestArgs),
+    /// Start HarvesterImportWorkflow: import one feed URL ad hoc.
+    Import(ImportArgs),
+    /// Workflows: status and results.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Wait for the workflow to finish, print its result, and exit non-zero if it failed.
+    #[arg(long)]
+    pub wait: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The Temporal web UI, for links in the output.
+    #[arg(long, env = "TEMPORAL_UI_URL", default_value = "http://localhost:8233")]
+    pub ui_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HarvestArgs {
+    /// The supplier code (a file suppliers/<code>.toml on the worker).
+    pub supplier: String,
+    /// Tenant (default: the supplier file's tenant).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Workflow id (default harvest-<supplier>-<tenant>, so one harvest per catalog runs at a time).
+    #[arg(long)]
+    pub workflow_id: Option<String>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The feed URL (http, https, or file:// under the data directory's import/ folder).
+    pub url: String,
+    /// The transformer module (default: detected from the feed's content).
+    #[arg(long)]
+    pub module: Option<String>,
+    /// Tenant (default `default`).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Workflow id (default import-<hash of the URL>-<time>).
+    #[arg(long)]
+    pub workflow_id: Option<String>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// Status of a workflow, with its result or failure once it has finished.
+    Status {
+        /// Workflow id.
+        id: String,
+        /// Wait for it to finish first.
+        #[arg(long)]
+        wait: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

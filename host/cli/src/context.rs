@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use contextworker_config::{HostConfig, Overrides};
+use contextworker_config::{HostConfig, Overrides, TemporalInput};
 use contextworker_runtime::{MIB, Runtime, RuntimeConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -36,7 +36,35 @@ pub fn host_config(args: &GlobalArgs) -> anyhow::Result<HostConfig> {
         modules_dir: args.modules_dir.clone(),
         suppliers_dir: args.suppliers_dir.clone(),
         modules: args.modules.clone(),
+        database_url: args.database_url.clone(),
+        temporal: TemporalInput {
+            // TEMPORAL_HOST is what the original Python worker read.
+            address: args.temporal.temporal_address.clone().or_else(|| {
+                std::env::var("TEMPORAL_HOST")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+            }),
+            namespace: args.temporal.temporal_namespace.clone(),
+            api_key: args.temporal.temporal_api_key.clone(),
+            tls_cert: args.temporal.temporal_tls_cert.clone(),
+            tls_key: args.temporal.temporal_tls_key.clone(),
+        },
+        task_queues: args.temporal.task_queues.clone(),
+        max_concurrent: args.temporal.max_concurrent,
+        graceful_shutdown_secs: args.temporal.shutdown_grace_secs,
+        identity: args.temporal.identity.clone(),
     })?)
+}
+
+/// Validate the Temporal settings and connect.
+pub async fn temporal_client(config: &HostConfig) -> anyhow::Result<contextworker_worker::Client> {
+    let settings = config.temporal.clone().resolve()?;
+    let identity = config
+        .worker
+        .identity
+        .clone()
+        .unwrap_or_else(contextworker_worker::default_identity);
+    Ok(contextworker_worker::connect(&settings, &identity).await?)
 }
 
 pub fn runtime(config: &HostConfig) -> anyhow::Result<Arc<Runtime>> {

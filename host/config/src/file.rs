@@ -14,6 +14,31 @@ pub struct HostConfigToml {
     pub suppliers_dir: Option<PathBuf>,
     pub modules: Option<Vec<String>>,
     pub sandbox: Option<SandboxToml>,
+    /// `sqlite:PATH` or `postgres://…`; default an SQLite file in the data directory.
+    pub database_url: Option<String>,
+    pub temporal: Option<TemporalToml>,
+    pub worker: Option<WorkerToml>,
+}
+
+/// `[temporal]`: where the server is. Paths are relative to the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemporalToml {
+    pub address: Option<String>,
+    pub namespace: Option<String>,
+    pub api_key: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+/// `[worker]`: what this host serves.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerToml {
+    pub task_queues: Option<Vec<String>>,
+    pub max_concurrent: Option<usize>,
+    pub graceful_shutdown_secs: Option<u64>,
+    pub identity: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

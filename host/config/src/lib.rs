@@ -18,6 +18,15 @@
 //! |                                |                       | `[sandbox] epoch_tick_ms`     | 10                 |
 //! |                                |                       | `[sandbox] pooling`           | true               |
 //! |                                |                       | `[sandbox] compile_cache`     | true               |
+//! | `DATABASE_URL`                 | `--database-url`      | `database_url`                | `sqlite:<data>/staging.db` |
+//! | `TEMPORAL_ADDRESS` (`TEMPORAL_HOST`) | `--temporal-address` | `[temporal] address`     | `localhost:7233`   |
+//! | `TEMPORAL_NAMESPACE`           | `--temporal-namespace`| `[temporal] namespace`        | `default`          |
+//! | `TEMPORAL_API_KEY`             | `--temporal-api-key`  | `[temporal] api_key`          | none               |
+//! | `TEMPORAL_TLS_CERT`, `TEMPORAL_TLS_KEY` | `--temporal-tls-cert`, `--temporal-tls-key` | `[temporal] tls_cert`, `tls_key` | none |
+//! | `WORKER_TASK_QUEUE` (comma-separated) | `--task-queue`  | `[worker] task_queues`        | `harvester-tasks`  |
+//! | `WORKER_MAX_CONCURRENT`        | `--max-concurrent`    | `[worker] max_concurrent`     | 10                 |
+//! | `WORKER_SHUTDOWN_GRACE_SECS`   | `--shutdown-grace-secs` | `[worker] graceful_shutdown_secs` | 30          |
+//! | `WORKER_IDENTITY`              | `--identity`          | `[worker] identity`           | `<pid>@<hostname>` |
 //! | `RUST_LOG`                     | `-v`, `-q`            |                               | `info`             |
 
 mod file;
@@ -27,7 +36,7 @@ mod toml_util;
 
 use std::path::{Path, PathBuf};
 
-pub use file::{HostConfigToml, SandboxToml};
+pub use file::{HostConfigToml, SandboxToml, TemporalToml, WorkerToml};
 pub use supplier::{Credentials, FeedSource, Supplier, SupplierError};
 pub use temporal::{TemporalAuth, TemporalConfigError, TemporalInput, TemporalSettings};
 pub use toml_util::{one_line_error, scalar_table};
@@ -60,6 +69,26 @@ pub struct Overrides {
     pub modules_dir: Option<PathBuf>,
     pub suppliers_dir: Option<PathBuf>,
     pub modules: Option<Vec<String>>,
+    pub database_url: Option<String>,
+    /// Temporal settings from flags and environment (each `None` falls through to the file).
+    pub temporal: TemporalInput,
+    pub task_queues: Option<Vec<String>>,
+    pub max_concurrent: Option<usize>,
+    pub graceful_shutdown_secs: Option<u64>,
+    pub identity: Option<String>,
+}
+
+/// The original worker's harvest queue.
+pub const DEFAULT_TASK_QUEUE: &str = "harvester-tasks";
+
+/// What this host's worker serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConfig {
+    pub task_queues: Vec<String>,
+    pub max_concurrent: usize,
+    pub graceful_shutdown: std::time::Duration,
+    /// `None`: `<pid>@<hostname>`.
+    pub identity: Option<String>,
 }
 
 /// Sandbox sizing, validated.
@@ -85,6 +114,11 @@ pub struct HostConfig {
     /// Load only these modules (`None`: all).
     pub modules: Option<Vec<String>>,
     pub sandbox: SandboxSettings,
+    /// `None`: an SQLite file in the data directory.
+    pub database_url: Option<String>,
+    /// Unvalidated until used: commands that never connect do not fail on them.
+    pub temporal: TemporalInput,
+    pub worker: WorkerConfig,
 }
 
 impl HostConfig {
@@ -127,10 +161,60 @@ impl HostConfig {
             .suppliers_dir
             .or_else(|| from_file(file.suppliers_dir.clone()))
             .unwrap_or_else(|| base.join("suppliers"));
-        let sandbox = file
-            .sandbox
-            .unwrap_or_default()
-            .resolve(source.as_deref().unwrap_or(Path::new("(defaults)")))?;
+        let file_path = source
+            .as_deref()
+            .unwrap_or(Path::new("(defaults)"))
+            .to_path_buf();
+        let sandbox = file.sandbox.unwrap_or_default().resolve(&file_path)?;
+        let temporal_file = file.temporal.unwrap_or_default();
+        let flags = overrides.temporal;
+        let temporal = TemporalInput {
+            address: flags.address.or(temporal_file.address),
+            namespace: flags.namespace.or(temporal_file.namespace),
+            api_key: flags.api_key.or(temporal_file.api_key),
+            tls_cert: flags.tls_cert.or_else(|| from_file(temporal_file.tls_cert)),
+            tls_key: flags.tls_key.or_else(|| from_file(temporal_file.tls_key)),
+        };
+        let worker_file = file.worker.unwrap_or_default();
+        let task_queues: Vec<String> = overrides
+            .task_queues
+            .or(worker_file.task_queues)
+            .unwrap_or_else(|| vec![DEFAULT_TASK_QUEUE.to_owned()])
+            .into_iter()
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty())
+            .collect();
+        if task_queues.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: file_path,
+                key: "worker.task_queues",
+                value: "[]".to_owned(),
+                reason: "name at least one task queue".to_owned(),
+            });
+        }
+        let max_concurrent = overrides
+            .max_concurrent
+            .or(worker_file.max_concurrent)
+            .unwrap_or(10);
+        if !(1..=10_000).contains(&max_concurrent) {
+            return Err(ConfigError::Invalid {
+                path: file_path,
+                key: "worker.max_concurrent",
+                value: max_concurrent.to_string(),
+                reason: "must be between 1 and 10000".to_owned(),
+            });
+        }
+        let worker = WorkerConfig {
+            task_queues,
+            max_concurrent,
+            graceful_shutdown: std::time::Duration::from_secs(
+                overrides
+                    .graceful_shutdown_secs
+                    .or(worker_file.graceful_shutdown_secs)
+                    .unwrap_or(30),
+            ),
+            identity: overrides.identity.or(worker_file.identity),
+        };
         Ok(Self {
             source,
             data_dir,
@@ -138,6 +222,9 @@ impl HostConfig {
             suppliers_dir,
             modules: overrides.modules.or(file.modules),
             sandbox,
+            database_url: overrides.database_url.or(file.database_url),
+            temporal,
+            worker,
         })
     }
 }
@@ -168,6 +255,51 @@ mod tests {
             config.compile_cache_dir(),
             Some(dir.path().join("state/compiled"))
         );
+    }
+
+    #[test]
+    fn temporal_and_worker_settings_merge_flags_over_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("host.toml");
+        std::fs::write(
+            &path,
+            "database_url = \"postgres://db/x\"\n[temporal]\naddress = \"temporal:7233\"\nnamespace = \"prod\"\ntls_cert = \"c.pem\"\n\
+             [worker]\ntask_queues = [\"a\", \"b\"]\nmax_concurrent = 4\n",
+        )
+        .expect("write");
+        let config = HostConfig::load(Overrides {
+            config_file: Some(path.clone()),
+            temporal: TemporalInput {
+                namespace: Some("staging".into()),
+                ..TemporalInput::default()
+            },
+            max_concurrent: Some(2),
+            ..Overrides::default()
+        })
+        .expect("loads");
+        assert_eq!(config.temporal.address.as_deref(), Some("temporal:7233"));
+        assert_eq!(config.temporal.namespace.as_deref(), Some("staging"));
+        assert_eq!(config.temporal.tls_cert, Some(dir.path().join("c.pem")));
+        assert_eq!(config.worker.task_queues, ["a", "b"]);
+        assert_eq!(config.worker.max_concurrent, 2);
+        assert_eq!(config.database_url.as_deref(), Some("postgres://db/x"));
+        // The defaults when nothing is set.
+        let defaults = HostConfig::load(Overrides {
+            config_file: Some(dir.path().join("none.toml")),
+            ..Overrides::default()
+        });
+        assert!(
+            defaults.is_err(),
+            "a named config file that is missing is an error"
+        );
+        std::fs::write(&path, "").expect("write");
+        let config = HostConfig::load(Overrides {
+            config_file: Some(path),
+            ..Overrides::default()
+        })
+        .expect("loads");
+        assert_eq!(config.worker.task_queues, [DEFAULT_TASK_QUEUE]);
+        assert_eq!(config.worker.max_concurrent, 10);
     }
 
     #[test]

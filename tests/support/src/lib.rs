@@ -3,6 +3,7 @@
 
 #![allow(clippy::panic, clippy::expect_used)]
 
+pub mod feed_server;
 pub mod feedgen;
 
 use std::collections::HashMap;

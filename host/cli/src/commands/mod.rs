@@ -4,8 +4,9 @@ mod exec;
 mod modules;
 mod start;
 mod suppliers;
+mod workflow;
 
-use crate::cli::{Cli, Command, ModulesCommand, SuppliersCommand};
+use crate::cli::{Cli, Command, ModulesCommand, SuppliersCommand, WorkflowCommand};
 
 /// The command did what was asked.
 pub const EXIT_OK: u8 = 0;
@@ -31,6 +32,11 @@ pub async fn run(cli: Cli) -> u8 {
             suppliers::validate(&cli.global).await
         }
         Some(Command::Exec(args)) => exec::run(&cli.global, args).await,
+        Some(Command::Harvest(args)) => workflow::harvest(&cli.global, args).await,
+        Some(Command::Import(args)) => workflow::import(&cli.global, args).await,
+        Some(Command::Workflow(WorkflowCommand::Status { id, wait, json })) => {
+            workflow::status(&cli.global, &id, wait, json).await
+        }
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

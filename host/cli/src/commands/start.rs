@@ -1,15 +1,22 @@
-//! Starting the host: optionally the embedded Temporal dev server, then the modules.
+//! Running the host: optionally the embedded Temporal dev server, then the modules, the
+//! staging database and the Temporal worker until SIGINT/SIGTERM.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use contextworker_config::{HostConfig, Supplier};
+use contextworker_runtime::CancellationToken;
 use contextworker_temporal::{DevServer, DevServerOptions};
+use contextworker_worker::messages::names;
+use contextworker_worker::{Services, WorkerSettings, starter};
+use serde_json::json;
 
 use crate::cli::GlobalArgs;
-use crate::commands::{EXIT_OK, EXIT_SETUP};
+use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_SETUP, workflow};
 use crate::context;
 
 pub async fn run(args: &GlobalArgs) -> anyhow::Result<u8> {
-    let config = context::host_config(args)?;
+    let mut config = context::host_config(args)?;
     let dev = if args.dev {
         let server = DevServer::start(DevServerOptions::new(
             &config.data_dir,
@@ -23,11 +30,25 @@ pub async fn run(args: &GlobalArgs) -> anyhow::Result<u8> {
             server.namespace(),
             server.ui_url()
         );
+        config.temporal.address = Some(server.address().to_owned());
+        config.temporal.namespace = Some(server.namespace().to_owned());
         Some(server)
     } else {
         None
     };
-    let runtime = context::runtime(&config)?;
+    let result = serve(args, &config, dev.as_ref()).await;
+    if let Some(server) = dev {
+        server.stop(Duration::from_secs(10)).await;
+    }
+    result
+}
+
+async fn serve(
+    args: &GlobalArgs,
+    config: &HostConfig,
+    dev: Option<&DevServer>,
+) -> anyhow::Result<u8> {
+    let runtime = context::runtime(config)?;
     tracing::info!(
         modules_dir = %config.modules_dir.display(),
         data_dir = %config.data_dir.display(),
@@ -42,23 +63,129 @@ pub async fn run(args: &GlobalArgs) -> anyhow::Result<u8> {
     )
     .await?;
     let (loaded, refused) = (discovery.registry.len(), discovery.failures.len());
-    tracing::info!(loaded, refused, "modules ready");
-    // The Temporal worker (issue #4) and the gRPC service (issue #5) start here once they
-    // exist; until then starting the host loads and reports the modules.
-    eprintln!(
-        "{loaded} module(s) loaded, {refused} refused. No worker is configured in this build yet: \
-         use `contextworker-host modules test` or `contextworker-host exec` to run modules."
-    );
-    if let Some(server) = dev {
-        eprintln!("The dev server runs until Ctrl-C.");
-        wait_for_shutdown_signal().await;
-        server.stop(Duration::from_secs(10)).await;
+    for failure in &discovery.failures {
+        eprintln!("module refused: {failure}");
     }
-    Ok(if loaded == 0 && refused > 0 {
-        EXIT_SETUP
-    } else {
-        EXIT_OK
-    })
+    if loaded == 0 && refused > 0 {
+        eprintln!("no module loaded; fix the modules above");
+        return Ok(EXIT_SETUP);
+    }
+    let services = Services::open(
+        config,
+        runtime,
+        discovery.registry,
+        config.database_url.as_deref(),
+    )
+    .await?;
+    tracing::info!(
+        loaded,
+        refused,
+        staging = services.staging.url(),
+        "modules and staging ready"
+    );
+    let client = context::temporal_client(config).await?;
+    let identity = config
+        .worker
+        .identity
+        .clone()
+        .unwrap_or_else(contextworker_worker::default_identity);
+    let settings = WorkerSettings {
+        task_queues: config.worker.task_queues.clone(),
+        max_concurrent_activities: config.worker.max_concurrent,
+        identity,
+        graceful_shutdown: config.worker.graceful_shutdown,
+    };
+    eprintln!(
+        "worker {} serving task queue(s) {} with {loaded} module(s); Ctrl-C or SIGTERM stops it",
+        settings.identity,
+        settings.task_queues.join(", ")
+    );
+
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        wait_for_shutdown_signal().await;
+        on_signal.cancel();
+    });
+    let harvest_outcome = Arc::new(std::sync::atomic::AtomicU8::new(EXIT_OK));
+    if let Some(server) = dev {
+        let (client, queue) = (client.clone(), settings.task_queues[0].clone());
+        let suppliers_dir = config.suppliers_dir.clone();
+        let ui = server.ui_url();
+        let namespace = server.namespace().to_owned();
+        let (stop, once, outcome) = (stop.clone(), args.once, harvest_outcome.clone());
+        tokio::spawn(async move {
+            let ok = initial_harvest(&client, &suppliers_dir, &queue, &ui, &namespace).await;
+            if !ok {
+                outcome.store(EXIT_FAILED, std::sync::atomic::Ordering::SeqCst);
+            }
+            if once {
+                stop.cancel();
+            } else {
+                eprintln!("The worker keeps serving; Ctrl-C stops it and the dev server.");
+            }
+        });
+    }
+    let shutdown = {
+        let stop = stop.clone();
+        async move { stop.cancelled().await }
+    };
+    contextworker_worker::serve(client, services.clone(), &settings, shutdown).await?;
+    services.staging.close().await;
+    Ok(harvest_outcome.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+/// With --dev: harvest every enabled supplier once and print the results. Returns whether
+/// all of them completed.
+async fn initial_harvest(
+    client: &contextworker_worker::Client,
+    suppliers_dir: &std::path::Path,
+    queue: &str,
+    ui: &str,
+    namespace: &str,
+) -> bool {
+    let suppliers = match Supplier::load_dir(suppliers_dir) {
+        Ok((ok, failed)) => {
+            for f in failed {
+                eprintln!("supplier refused: {f}");
+            }
+            ok
+        }
+        Err(e) => {
+            eprintln!("no initial harvest: {e}");
+            return false;
+        }
+    };
+    let mut all_ok = true;
+    for supplier in suppliers.into_iter().filter(|s| s.enabled) {
+        let code = supplier.code.as_str().to_owned();
+        let id = format!("harvest-{code}-{}", supplier.tenant.as_str());
+        let started =
+            match starter::start(client, names::HARVEST_WORKFLOW, &[json!(code)], &id, queue).await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("harvest {code}: {e}");
+                    all_ok = false;
+                    continue;
+                }
+            };
+        match starter::wait(client, &started.workflow_id).await {
+            Ok(status) => {
+                workflow::print_status(&status, false);
+                println!(
+                    "  see it in the Temporal UI: {}",
+                    workflow::ui_link(ui, namespace, &status.workflow_id, &status.run_id)
+                );
+                all_ok &= status.status == "completed";
+            }
+            Err(e) => {
+                eprintln!("harvest {code}: {e}");
+                all_ok = false;
+            }
+        }
+    }
+    all_ok
 }
 
 async fn wait_for_shutdown_signal() {

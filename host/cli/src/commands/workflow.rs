@@ -1,0 +1,201 @@
+//! `harvest`, `import`, `workflow status`: start workflows on a running worker and report.
+
+use contextworker_worker::messages::{HarvestResult, names};
+use contextworker_worker::starter::{self, Status};
+use serde_json::json;
+
+use crate::cli::{GlobalArgs, HarvestArgs, ImportArgs, WaitArgs};
+use crate::commands::{EXIT_FAILED, EXIT_OK};
+use crate::context;
+
+pub async fn harvest(args: &GlobalArgs, harvest: HarvestArgs) -> anyhow::Result<u8> {
+    let config = context::host_config(args)?;
+    // The default id matches the original worker, and makes a second harvest of the same
+    // catalog while one runs fail to start instead of racing it.
+    let tenant_for_id = match &harvest.tenant {
+        Some(t) => t.clone(),
+        None => contextworker_config::Supplier::load(&config.suppliers_dir, &harvest.supplier)
+            .map(|s| s.tenant.as_str().to_owned())
+            .unwrap_or_else(|_| "default".to_owned()),
+    };
+    let id = harvest
+        .workflow_id
+        .unwrap_or_else(|| format!("harvest-{}-{tenant_for_id}", harvest.supplier));
+    let mut positional = vec![json!(harvest.supplier)];
+    if let Some(t) = &harvest.tenant {
+        positional.push(json!(t));
+    }
+    let client = context::temporal_client(&config).await?;
+    let queue = &config.worker.task_queues[0];
+    let started = starter::start(&client, names::HARVEST_WORKFLOW, &positional, &id, queue).await?;
+    finish(
+        &client,
+        &started,
+        config.temporal.namespace.as_deref().unwrap_or("default"),
+        &harvest.wait,
+    )
+    .await
+}
+
+pub async fn import(args: &GlobalArgs, import: ImportArgs) -> anyhow::Result<u8> {
+    let config = context::host_config(args)?;
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let id = import.workflow_id.unwrap_or_else(|| {
+        format!(
+            "import-{}-{millis}",
+            contextworker_types::Digest::of(import.url.as_bytes()).short()
+        )
+    });
+    let input = json!({
+        "url": import.url,
+        "module": import.module,
+        "tenant_id": import.tenant,
+    });
+    let client = context::temporal_client(&config).await?;
+    let queue = &config.worker.task_queues[0];
+    let started = starter::start(&client, names::IMPORT_WORKFLOW, &[input], &id, queue).await?;
+    finish(
+        &client,
+        &started,
+        config.temporal.namespace.as_deref().unwrap_or("default"),
+        &import.wait,
+    )
+    .await
+}
+
+pub async fn status(args: &GlobalArgs, id: &str, wait: bool, json: bool) -> anyhow::Result<u8> {
+    let config = context::host_config(args)?;
+    let client = context::temporal_client(&config).await?;
+    let status = if wait {
+        starter::wait(&client, id).await?
+    } else {
+        starter::status(&client, id).await?
+    };
+    print_status(&status, json);
+    Ok(exit_for(&status))
+}
+
+async fn finish(
+    client: &contextworker_worker::Client,
+    started: &starter::Started,
+    namespace: &str,
+    wait: &WaitArgs,
+) -> anyhow::Result<u8> {
+    let link = ui_link(
+        &wait.ui_url,
+        namespace,
+        &started.workflow_id,
+        &started.run_id,
+    );
+    if !wait.wait {
+        if wait.json {
+            println!(
+                "{}",
+                json!({ "workflow_id": started.workflow_id, "run_id": started.run_id, "ui": link })
+            );
+        } else {
+            println!(
+                "started {} {} (run {}) on {}\n  {link}",
+                started.workflow_type, started.workflow_id, started.run_id, started.task_queue
+            );
+        }
+        return Ok(EXIT_OK);
+    }
+    let status = starter::wait(client, &started.workflow_id).await?;
+    print_status(&status, wait.json);
+    if !wait.json {
+        println!("  {link}");
+    }
+    Ok(exit_for(&status))
+}
+
+pub fn ui_link(ui: &str, namespace: &str, id: &str, run: &str) -> String {
+    format!(
+        "{}/namespaces/{namespace}/workflows/{id}/{run}/history",
+        ui.trim_end_matches('/')
+    )
+}
+
+fn exit_for(status: &Status) -> u8 {
+    match status.status.as_str() {
+        "completed" | "running" => EXIT_OK,
+        _ => EXIT_FAILED,
+    }
+}
+
+pub fn print_status(status: &Status, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(status).unwrap_or_default()
+        );
+        return;
+    }
+    println!(
+        "{} {} (run {}): {}",
+        status.workflow_type, status.workflow_id, status.run_id, status.status
+    );
+    if let Some(result) = &status.result {
+        match serde_json::from_value::<HarvestResult>(result.clone()) {
+            Ok(h) => print_harvest(&h),
+            Err(_) => println!(
+                "  result: {}",
+                serde_json::to_string_pretty(result).unwrap_or_default()
+            ),
+        }
+    }
+    if let Some(f) = &status.failure {
+        println!(
+            "  failed: {}{}",
+            f.type_name
+                .as_deref()
+                .map(|t| format!("{t}: "))
+                .unwrap_or_default(),
+            f.message
+        );
+        for (depth, link) in f
+            .chain
+            .iter()
+            .enumerate()
+            .take(f.chain.len().saturating_sub(1))
+        {
+            println!("  {}caused by {link}", "  ".repeat(depth));
+        }
+    }
+}
+
+pub fn print_harvest(h: &HarvestResult) {
+    println!(
+        "  supplier {} (tenant {}), {}: {} bytes from {}",
+        h.supplier, h.tenant, h.status, h.fetched_bytes, h.url
+    );
+    if h.status == "not_modified" {
+        println!("  the server said the feed has not changed since the last harvest");
+        return;
+    }
+    if let Some(m) = &h.module {
+        println!(
+            "  parsed {} products with {} {} ({}), {} warnings, {} duplicates",
+            h.parsed,
+            m.name,
+            m.version,
+            m.digest.short(),
+            h.warnings,
+            h.duplicates
+        );
+    }
+    for w in &h.warning_samples {
+        println!("    warning: {}", w.message);
+    }
+    println!(
+        "  staged: {} created, {} updated, {} unchanged, {} missing",
+        h.created, h.updated, h.unchanged, h.missing
+    );
+    println!(
+        "  took {} ms (fetch {} ms, parse {} ms, stage {} ms)",
+        h.timings.total_ms, h.timings.fetch_ms, h.timings.parse_ms, h.timings.stage_ms
+    );
+}

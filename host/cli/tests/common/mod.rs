@@ -1,0 +1,248 @@
+//! A Temporal dev server, a modules directory, suppliers and worker processes for the worker's
+//! integration tests. Everything lives in a temporary directory; ports are picked free.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use contextworker_temporal::{DevServer, DevServerOptions};
+use contextworker_test_support::{guest, workspace_root};
+
+pub const QUEUE: &str = "harvester-tasks";
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub dev: DevServer,
+    pub address: String,
+}
+
+impl Harness {
+    /// A dev server and a modules directory with yml, text-stats and the hostile test guest.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["modules", "suppliers", "data"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        let dev = DevServer::start(DevServerOptions::new(
+            dir.path().join("temporal"),
+            free_port(),
+            free_port(),
+        ))
+        .await
+        .expect("dev server starts (is the temporal CLI installed? scripts/install-deps.sh)");
+        let address = dev.address();
+        let h = Self { dir, dev, address };
+        h.add_module("yml", "yml", None);
+        h.add_module("text-stats", "text-stats", None);
+        h.add_module(
+            "hostile",
+            "hostile",
+            Some(
+                "name = \"hostile\"\nversion = \"0.1.0\"\nworld = \"code\"\ndescription = \"misbehaves on request\"\n\
+                 [limits]\nmemory_mb = 32\ntimeout_ms = 300\n",
+            ),
+        );
+        h
+    }
+
+    pub fn path(&self, sub: &str) -> PathBuf {
+        self.dir.path().join(sub)
+    }
+
+    fn add_module(&self, name: &str, package: &str, manifest: Option<&str>) {
+        let dir = self.path("modules").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = manifest.map_or_else(
+            || {
+                let text = std::fs::read_to_string(
+                    workspace_root()
+                        .join("modules")
+                        .join(name)
+                        .join("module.toml"),
+                )
+                .unwrap();
+                // Self-tests need fixtures; the worker does not run them.
+                text.split("[[self_test]]").next().unwrap().to_owned()
+            },
+            str::to_owned,
+        );
+        std::fs::write(dir.join("module.toml"), text).unwrap();
+        std::fs::copy(guest(package), dir.join(format!("{name}.wasm"))).unwrap();
+    }
+
+    pub fn write_supplier(&self, code: &str, tenant: &str, url: &str) {
+        std::fs::write(
+            self.path("suppliers").join(format!("{code}.toml")),
+            format!(
+                "code = \"{code}\"\nname = \"{code} test\"\ntenant = \"{tenant}\"\nurl = \"{url}\"\nmodule = \"yml\"\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_contextworker-host"));
+        cmd.arg("--modules-dir")
+            .arg(self.path("modules"))
+            .arg("--suppliers-dir")
+            .arg(self.path("suppliers"))
+            .arg("--data-dir")
+            .arg(self.path("data"))
+            .arg("--temporal-address")
+            .arg(&self.address)
+            .env_remove("DATABASE_URL")
+            .env_remove("WORKER_TASK_QUEUE")
+            .env(
+                "RUST_LOG",
+                "info,temporalio_sdk_core=warn,temporalio_sdk=warn",
+            );
+        cmd
+    }
+
+    /// Run a CLI command to completion.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    /// Start a worker process; returns once it says it is serving. Its stderr goes to
+    /// `worker-<label>.log` in the temporary directory.
+    pub fn worker(&self, label: &str, extra: &[&str], env: &[(&str, &str)]) -> Worker {
+        let log = self.path(&format!("worker-{label}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let mut cmd = self.command();
+        cmd.args(extra).stdout(Stdio::null()).stderr(file);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let worker = Worker { child, log };
+        worker.wait_for_log("serving task queue", Duration::from_secs(120));
+        worker
+    }
+}
+
+pub struct Worker {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Worker {
+    pub fn log_text(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.log_text().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "worker log has no {needle:?} after {timeout:?}:\n{}",
+            self.log_text()
+        );
+    }
+
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).unwrap()
+    }
+
+    /// Send `signal` and wait for the process to exit, up to `timeout`; returns how long it took.
+    pub fn signal_and_wait(&mut self, signal: &str, timeout: Duration) -> Option<Duration> {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.child.try_wait().unwrap().is_some() {
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parse a command's stdout as JSON, with its stderr in the panic message.
+pub fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// `temporal workflow show` events of a workflow, as JSON.
+pub fn history(address: &str, id: &str) -> Vec<serde_json::Value> {
+    let cli = std::env::var("TEMPORAL_CLI").unwrap_or_else(|_| "temporal".to_owned());
+    let out = Command::new(cli)
+        .args([
+            "workflow",
+            "show",
+            "--address",
+            address,
+            "-w",
+            id,
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["events"].as_array().cloned().unwrap_or_default()
+}
+
+/// A YML feed with `n` offers whose prices are `base + i`.
+pub fn yml_feed(n: usize, base: u32) -> String {
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<yml_catalog date=\"2026-01-01 00:00\"><shop>\
+         <currencies><currency id=\"UAH\" rate=\"1\"/></currencies>\
+         <categories><category id=\"1\">Tents</category></categories><offers>\n",
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            "<offer id=\"sku-{i}\" available=\"true\"><name>Tent {i}</name><price>{}</price>\
+             <currencyId>UAH</currencyId><categoryId>1</categoryId></offer>\n",
+            base as usize + i
+        ));
+    }
+    s.push_str("</offers></shop></yml_catalog>\n");
+    s
+}
+
+pub fn assert_path_exists(p: &Path) {
+    assert!(p.exists(), "{} missing", p.display());
+}

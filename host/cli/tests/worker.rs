@@ -1,0 +1,310 @@
+//! The worker against a real `temporal server start-dev`: harvests end to end on SQLite and
+//! PostgreSQL, failures with their types, a Python client and a Python workflow, a worker
+//! killed mid-harvest, and a graceful shutdown.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Harness, QUEUE, history, json_of};
+use contextworker_staging::{FeedKey, Staging};
+use contextworker_test_support::feed_server::FeedServer;
+
+fn postgres_url() -> String {
+    std::env::var("CONTEXTWORKER_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn unique(label: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{label}-{nanos}")
+}
+
+/// A YML feed with these (offer id, price) pairs.
+fn yml(offers: &[(&str, &str)]) -> String {
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<yml_catalog date=\"2026-01-01 00:00\"><shop>\
+         <currencies><currency id=\"UAH\" rate=\"1\"/></currencies><offers>\n",
+    );
+    for (id, price) in offers {
+        s.push_str(&format!(
+            "<offer id=\"{id}\" available=\"true\"><name>Tent {id}</name><price>{price}</price>\
+             <currencyId>UAH</currencyId></offer>\n"
+        ));
+    }
+    s.push_str("</offers></shop></yml_catalog>\n");
+    s
+}
+
+fn harvest(h: &Harness, supplier: &str, tenant: &str) -> serde_json::Value {
+    let out = h.cli(&["harvest", supplier, "--tenant", tenant, "--wait", "--json"]);
+    let v = json_of(&out);
+    assert!(
+        out.status.success(),
+        "harvest failed: {v:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    v["result"].clone()
+}
+
+fn counts(result: &serde_json::Value) -> [u64; 4] {
+    ["created", "updated", "unchanged", "missing"].map(|k| result[k].as_u64().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn harvests_end_to_end_on_sqlite_and_postgres() {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    h.write_supplier("shop", "acme", &server.url());
+    let sqlite_url = Staging::sqlite_url(&h.path("data/staging.db"));
+    for (backend, db_url) in [("sqlite", sqlite_url), ("postgres", postgres_url())] {
+        let env: Vec<(&str, &str)> = if backend == "postgres" {
+            vec![("DATABASE_URL", db_url.as_str())]
+        } else {
+            vec![]
+        };
+        let _worker = h.worker(backend, &[], &env);
+        let tenant = unique(backend);
+        let key = FeedKey {
+            tenant: tenant.clone(),
+            supplier: "shop".into(),
+        };
+        server.set_body(yml(&[("a", "10"), ("b", "20"), ("c", "30")]), None);
+
+        let first = harvest(&h, "shop", &tenant);
+        assert_eq!(counts(&first), [3, 0, 0, 0], "{first:#}");
+        assert_eq!(first["parsed"], 3);
+        assert_eq!(first["module"]["name"], "yml");
+        assert!(
+            first["module"]["digest"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256:")
+        );
+        let staging = Staging::open(&db_url).await.unwrap();
+        let rows = staging.rows(&key).await.unwrap();
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.sku.as_str(), r.price.as_deref()))
+                .collect::<Vec<_>>(),
+            [("a", Some("10")), ("b", Some("20")), ("c", Some("30"))],
+            "{backend}"
+        );
+        assert!(rows.iter().all(|r| r.enrichment_status == "pending"));
+
+        let second = harvest(&h, "shop", &tenant);
+        assert_eq!(counts(&second), [0, 0, 3, 0], "{second:#}");
+
+        // b changes price, c leaves, d and e arrive.
+        server.set_body(
+            yml(&[("a", "10"), ("b", "25"), ("d", "40"), ("e", "50")]),
+            Some("\"v3\""),
+        );
+        let third = harvest(&h, "shop", &tenant);
+        assert_eq!(counts(&third), [2, 1, 1, 1], "{third:#}");
+        let rows = staging.rows(&key).await.unwrap();
+        assert_eq!(rows.len(), 5, "missing rows are marked, not deleted");
+        let c = rows.iter().find(|r| r.sku == "c").unwrap();
+        assert!(c.missing_since_run.is_some());
+
+        // The server now sends an ETag; the next harvest asks with If-None-Match and stops.
+        let fourth = harvest(&h, "shop", &tenant);
+        assert_eq!(fourth["status"], "not_modified", "{fourth:#}");
+        staging.delete_catalog(&key).await.unwrap();
+        staging.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_feed_fails_once_with_a_typed_non_retryable_error() {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    server.set_body(
+        "<yml_catalog><shop><offers><offer id=\"1\"><name>x</name></offer><offer id=\"2\"><name>y</nam",
+        None,
+    );
+    h.write_supplier("broken", "acme", &server.url());
+    let _worker = h.worker("w", &[], &[]);
+    let id = unique("broken");
+    let out = h.cli(&[
+        "harvest",
+        "broken",
+        "--workflow-id",
+        &id,
+        "--wait",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "a failed workflow exits 1");
+    let v = json_of(&out);
+    assert_eq!(v["status"], "failed", "{v:#}");
+    assert_eq!(v["failure"]["type_name"], "InvalidFeed", "{v:#}");
+    assert_eq!(v["failure"]["non_retryable"], true);
+    let parse_attempts: Vec<u64> = history(&h.address, &id)
+        .iter()
+        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
+        .filter_map(|a| a.get("attempt").and_then(serde_json::Value::as_u64))
+        .collect();
+    // resolve_supplier, download_feed, parse_products: each started exactly once.
+    assert_eq!(parse_attempts, [1, 1, 1], "one attempt per step");
+
+    let out = h.cli(&["harvest", "nobody", "--tenant", "t", "--wait", "--json"]);
+    assert_eq!(json_of(&out)["failure"]["type_name"], "UnknownSupplier");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_starts_a_harvest_and_calls_modules_by_name() {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    server.set_body(yml(&[("a", "1"), ("b", "2")]), None);
+    h.write_supplier("pyshop", "acme", &server.url());
+    let mut worker = h.worker("w", &[], &[]);
+    let script =
+        contextworker_test_support::workspace_root().join("tests/python/cross_language.py");
+    let tenant = unique("py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args([&h.address, QUEUE, "pyshop", &tenant])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\nworker log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        worker.log_text()
+    );
+    let v = json_of(&out);
+    assert_eq!(v["harvest"]["created"], 2, "{v:#}");
+    assert_eq!(v["harvest"]["status"], "completed");
+    assert_eq!(
+        v["modules"]["text_stats"],
+        serde_json::json!({"lines": 2, "words": 4, "bytes": 18})
+    );
+    assert_eq!(
+        v["modules"]["hostile"]["loop"]["type"], "GuestTimeout",
+        "{v:#}"
+    );
+    assert_eq!(v["modules"]["hostile"]["loop"]["non_retryable"], true);
+    assert_eq!(
+        v["modules"]["hostile"]["ok"], "ok",
+        "the worker keeps serving"
+    );
+    assert!(
+        worker.child.try_wait().unwrap().is_none(),
+        "worker still running"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_and_crash_mid_harvest_lose_nothing() {
+    const OFFERS: usize = 60_000;
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    let offers: Vec<(String, String)> = (0..OFFERS)
+        .map(|i| (format!("sku-{i:06}"), format!("{}.00", 100 + i)))
+        .collect();
+    let refs: Vec<(&str, &str)> = offers
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    server.set_body(yml(&refs), None);
+    h.write_supplier("big", "acme", &server.url());
+    let staging = Staging::open(&Staging::sqlite_url(&h.path("data/staging.db")))
+        .await
+        .unwrap();
+
+    // SIGTERM while an activity runs, with a grace period shorter than the activity: the
+    // activity is cancelled, the process leaves within the grace period (plus a little), and
+    // another worker finishes the workflow.
+    let mut first = h.worker("term", &["--shutdown-grace-secs", "0"], &[]);
+    let tenant = unique("term");
+    let id = unique("term");
+    let term_key = FeedKey {
+        tenant: tenant.clone(),
+        supplier: "big".into(),
+    };
+    let out = h.cli(&["harvest", "big", "--tenant", &tenant, "--workflow-id", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_until_staging(&staging, &term_key, &first).await;
+    let took = first
+        .signal_and_wait("TERM", Duration::from_secs(5))
+        .unwrap_or_else(|| {
+            panic!(
+                "no exit within grace + 5 s of SIGTERM:\n{}",
+                first.log_text()
+            )
+        });
+    assert!(
+        first
+            .log_text()
+            .contains("activity cancelled; stopping its work"),
+        "the running activity is cancelled at the end of the grace period:\n{}",
+        first.log_text()
+    );
+    eprintln!("SIGTERM exit took {took:?}");
+    let _second = h.worker("after-term", &[], &[]);
+    let out = h.cli(&["workflow", "status", &id, "--wait", "--json"]);
+    let v = json_of(&out);
+    assert_eq!(v["status"], "completed", "{v:#}");
+    assert_eq!(v["result"]["created"], OFFERS as u64);
+    drop(_second);
+
+    // kill -9 while products are being staged: a second worker resumes and the table holds
+    // each product exactly once.
+    let mut third = h.worker("kill", &[], &[]);
+    let tenant = unique("kill");
+    let id = unique("kill");
+    let key = FeedKey {
+        tenant: tenant.clone(),
+        supplier: "big".into(),
+    };
+    let out = h.cli(&["harvest", "big", "--tenant", &tenant, "--workflow-id", &id]);
+    assert!(out.status.success());
+    let start = std::time::Instant::now();
+    while staging.listed_count(&key).await.unwrap() == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "staging never started:\n{}",
+            third.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    third
+        .signal_and_wait("KILL", Duration::from_secs(10))
+        .unwrap();
+    let partial = staging.listed_count(&key).await.unwrap();
+    eprintln!("killed with {partial} of {OFFERS} products staged");
+    let _fourth = h.worker("after-kill", &[], &[]);
+    let out = h.cli(&["workflow", "status", &id, "--wait", "--json"]);
+    let v = json_of(&out);
+    assert_eq!(v["status"], "completed", "{v:#}");
+    assert_eq!(v["result"]["created"], OFFERS as u64, "{v:#}");
+    let rows = staging.rows(&key).await.unwrap();
+    let distinct: std::collections::HashSet<&str> = rows.iter().map(|r| r.sku.as_str()).collect();
+    assert_eq!(
+        (rows.len(), distinct.len()),
+        (OFFERS, OFFERS),
+        "partial before kill: {partial}"
+    );
+}
+
+/// Poll until the worker has staged its first batch for `key`.
+async fn wait_until_staging(staging: &Staging, key: &FeedKey, worker: &common::Worker) {
+    let start = std::time::Instant::now();
+    while staging.listed_count(key).await.unwrap() == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "staging never started:\n{}",
+            worker.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

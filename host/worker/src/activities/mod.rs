@@ -1,0 +1,133 @@
+//! One dispatcher for every activity this host offers, native or module, chosen by the
+//! activity type string at run time.
+//!
+//! Native activities are the harvest steps (under their current and original names); every
+//! loaded module is also an activity under its own name, callable from any Temporal SDK with
+//! JSON arguments. The SDK registers activities by type, so the names reach it through
+//! numbered slots (see `slots.rs`); all slots land here.
+
+mod module;
+mod pipeline;
+mod supervise;
+
+use std::sync::Arc;
+
+use temporalio_common::data_converters::RawValue;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+use crate::failure::Failure;
+use crate::messages::names;
+use crate::services::Services;
+
+pub use supervise::HEARTBEAT_EVERY;
+
+/// The activity implementer every slot shares.
+#[derive(Debug)]
+pub struct ActivityHost {
+    services: Arc<Services>,
+}
+
+impl ActivityHost {
+    pub fn new(services: Arc<Services>) -> Self {
+        Self { services }
+    }
+
+    /// The names this host serves: the native steps and one per loaded module.
+    pub fn activity_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = names::NATIVE.iter().map(|s| (*s).to_owned()).collect();
+        for module in self.services.registry().modules() {
+            let name = module.name().as_str();
+            if names::NATIVE.contains(&name) {
+                // A module cannot shadow a pipeline step; it stays reachable through
+                // parse_products and the other steps, not by name.
+                tracing::warn!(
+                    module = name,
+                    "module name collides with a native activity; not registered by name"
+                );
+            } else {
+                out.push(name.to_owned());
+            }
+        }
+        out
+    }
+
+    pub(crate) async fn dispatch(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: RawValue,
+    ) -> Result<RawValue, ActivityError> {
+        let info = ctx.info();
+        let name = info.activity_type.clone();
+        let span = tracing::info_span!(
+            "activity",
+            activity = %name,
+            workflow_id = info.workflow_id.as_deref().unwrap_or(""),
+            attempt = info.attempt,
+        );
+        let services = self.services.clone();
+        let result = tracing::Instrument::instrument(
+            async move {
+                match name.as_str() {
+                    names::RESOLVE_SUPPLIER => pipeline::resolve_supplier(&services, &input).await,
+                    names::DOWNLOAD_FEED | names::FETCH_VENDOR_DATA => {
+                        pipeline::download_feed(&services, &ctx, &input).await
+                    }
+                    names::PARSE_PRODUCTS | names::PARSE_RAW_PAYLOAD => {
+                        pipeline::parse_products(&services, &ctx, &input).await
+                    }
+                    names::STORE_PRODUCTS | names::UPDATE_STAGING_BUFFER => {
+                        pipeline::store_products(&services, &ctx, &input).await
+                    }
+                    module => module::call(&services, &ctx, module, &input).await,
+                }
+            },
+            span.clone(),
+        )
+        .await;
+        match result {
+            Ok(value) => Ok(value),
+            Err(Outcome::Cancelled) => Err(ActivityError::cancelled()),
+            Err(Outcome::Failed(failure)) => {
+                span.in_scope(|| {
+                    tracing::warn!(
+                        failure_type = failure.type_name,
+                        retryable = failure.retryable,
+                        "activity failed: {}",
+                        failure.message
+                    );
+                });
+                Err(failure.into_activity_error())
+            }
+        }
+    }
+}
+
+/// How an activity ends when it does not return a value.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Failed(Failure),
+    Cancelled,
+}
+
+/// `?` on any part's error fails the activity with that part's type name.
+macro_rules! failed_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for Outcome {
+            fn from(e: $error) -> Self {
+                Self::Failed(e.into())
+            }
+        }
+    )*};
+}
+failed_from!(
+    Failure,
+    crate::args::ArgError,
+    contextworker_fetch::FetchError,
+    contextworker_staging::StagingError
+);
+
+impl From<supervise::Cancelled> for Outcome {
+    fn from(_: supervise::Cancelled) -> Self {
+        Self::Cancelled
+    }
+}

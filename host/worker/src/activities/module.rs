@@ -1,0 +1,289 @@
+//! A module called as an activity by its own name, with JSON in and JSON out, so workflows in
+//! any Temporal SDK can use it without knowing about blobs or WIT:
+//!
+//! | world | arguments | result |
+//! |---|---|---|
+//! | `code` | one value: a string is passed as text, bytes (`binary/plain`) as binary, anything else as its JSON text | the output parsed as JSON when it is JSON, else a string; binary output as bytes |
+//! | `transformer` | the feed as a string, or `{"feed": "...", "config": {...}}`, or `{"feed_blob": {digest, size}}` | `{"products": [...], "warnings": [...], "records_seen", "module"}`; products over 192 KiB come back as `products_blob` instead |
+//! | `classifier` | a list of products, or `{"products": [...]}` | a list of classifications |
+
+use std::collections::BTreeMap;
+
+use contextworker_registry::Module;
+use contextworker_runtime::{CallError, CancellationToken, Data, FeedInput, SinkEvent};
+use contextworker_storage::BlobRef;
+use contextworker_types::{Product, Warning, World};
+use serde::{Deserialize, Serialize};
+use temporalio_common::data_converters::RawValue;
+use temporalio_sdk::activities::ActivityContext;
+
+use super::Outcome;
+use super::supervise::{Progress, supervise};
+use crate::args::{ArgError, binary_payload, decode, encode};
+use crate::failure::{Failure, InputKind};
+use crate::messages::ModuleUsed;
+use crate::services::Services;
+
+/// Inline products above this size go to the blob store instead (Temporal warns at 256 KiB).
+const INLINE_PRODUCTS_BYTES: usize = 192 * 1024;
+
+type Result<T> = std::result::Result<T, Outcome>;
+
+pub(super) async fn call(
+    services: &Services,
+    ctx: &ActivityContext,
+    name: &str,
+    input: &RawValue,
+) -> Result<RawValue> {
+    let module = services.module(name).ok_or_else(|| {
+        Failure::fatal(
+            "UnknownModule",
+            format!("no activity or module `{name}` on this worker"),
+        )
+    })?;
+    match module.manifest.world {
+        World::Code => code(services, ctx, &module, input).await,
+        World::Transformer => transform(services, ctx, &module, input).await,
+        World::Classifier => classify(services, ctx, &module, input).await,
+    }
+}
+
+fn one_argument(input: &RawValue) -> std::result::Result<(), ArgError> {
+    if input.payloads.len() == 1 {
+        Ok(())
+    } else {
+        Err(ArgError::Shape {
+            reason: format!("{} arguments given", input.payloads.len()),
+            expected: "exactly one argument",
+        })
+    }
+}
+
+fn call_failed(e: CallError, kind: InputKind) -> Outcome {
+    match e {
+        CallError::Cancelled => Outcome::Cancelled,
+        e => Failure::from_call(&e, kind).into(),
+    }
+}
+
+async fn code(
+    services: &Services,
+    ctx: &ActivityContext,
+    module: &Module,
+    input: &RawValue,
+) -> Result<RawValue> {
+    one_argument(input)?;
+    let is_binary = input.payloads[0]
+        .metadata
+        .get("encoding")
+        .is_some_and(|e| e == b"binary/plain");
+    let data = if is_binary {
+        Data::Binary(input.payloads[0].data.clone())
+    } else {
+        match decode(input)?.remove(0) {
+            serde_json::Value::String(s) => Data::Text(s),
+            other => Data::Text(other.to_string()),
+        }
+    };
+    let cancel = CancellationToken::new();
+    let spec = module.call_spec(&[]).with_cancel(cancel.clone());
+    let outcome = supervise(
+        ctx,
+        "code",
+        &Progress::default(),
+        &cancel,
+        services.runtime.run_code(&module.component, &spec, data),
+    )
+    .await?;
+    match outcome
+        .result
+        .map_err(|e| call_failed(e, InputKind::Data))?
+    {
+        Data::Binary(bytes) => Ok(binary_payload(bytes)),
+        Data::Text(text) => Ok(match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(value) => encode(&value),
+            Err(_) => encode(&text),
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransformArgs {
+    #[serde(default)]
+    feed: Option<String>,
+    #[serde(default)]
+    feed_blob: Option<BlobRef>,
+    #[serde(default)]
+    config: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct TransformOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    products: Option<Vec<Product>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    products_blob: Option<BlobRef>,
+    products_count: u64,
+    warnings: Vec<Warning>,
+    records_seen: u64,
+    module: ModuleUsed,
+}
+
+async fn transform(
+    services: &Services,
+    ctx: &ActivityContext,
+    module: &Module,
+    input: &RawValue,
+) -> Result<RawValue> {
+    one_argument(input)?;
+    let args = match decode(input)?.remove(0) {
+        serde_json::Value::String(feed) => TransformArgs {
+            feed: Some(feed),
+            feed_blob: None,
+            config: BTreeMap::new(),
+        },
+        other => serde_json::from_value(other).map_err(|e| ArgError::Shape {
+            reason: e.to_string(),
+            expected: "the feed as a string, or {feed | feed_blob, config?}",
+        })?,
+    };
+    let feed = match (args.feed, args.feed_blob) {
+        (Some(text), None) => FeedInput::from_bytes(text.into_bytes()),
+        (None, Some(blob)) => {
+            let reader = services
+                .blobs
+                .open(&blob)
+                .await
+                .map_err(|e| Failure::from_blob(&e))?;
+            FeedInput::from_reader(reader, Some(blob.size))
+        }
+        _ => {
+            return Err(ArgError::Shape {
+                reason: "give exactly one of feed and feed_blob".to_owned(),
+                expected: "{feed | feed_blob, config?}",
+            }
+            .into());
+        }
+    };
+    let config: Vec<(String, String)> = args
+        .config
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, v)
+        })
+        .collect();
+    let cancel = CancellationToken::new();
+    let spec = module.call_spec(&config).with_cancel(cancel.clone());
+    let progress = Progress::default();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let call = services
+        .runtime
+        .transform(&module.component, &spec, feed, tx);
+    let collect = async {
+        let (mut products, mut warnings) = (Vec::new(), Vec::new());
+        while let Some(event) = rx.recv().await {
+            match event {
+                SinkEvent::Products(batch) => {
+                    progress.add(batch.len() as u64);
+                    products.extend(batch);
+                }
+                SinkEvent::Warnings(batch) => warnings.extend(batch),
+            }
+        }
+        (products, warnings)
+    };
+    let (outcome, (products, mut warnings)) =
+        supervise(ctx, "transform", &progress, &cancel, async {
+            tokio::join!(call, collect)
+        })
+        .await?;
+    let summary = outcome
+        .result
+        .map_err(|e| call_failed(e, InputKind::Feed))?;
+    warnings.truncate(crate::messages::WARNING_SAMPLES);
+    let mut ndjson = Vec::new();
+    for p in &products {
+        serde_json::to_writer(&mut ndjson, p)
+            .map_err(|e| Failure::retryable("HostError", e.to_string()))?;
+        ndjson.push(b'\n');
+    }
+    let count = products.len() as u64;
+    let (inline, blob) = if ndjson.len() <= INLINE_PRODUCTS_BYTES {
+        (Some(products), None)
+    } else {
+        let blob = services
+            .blobs
+            .put(Box::new(std::io::Cursor::new(ndjson)), u64::MAX)
+            .await
+            .map_err(|e| Failure::from_blob(&e))?;
+        (None, Some(blob))
+    };
+    Ok(encode(&TransformOutput {
+        products: inline,
+        products_blob: blob,
+        products_count: count,
+        warnings,
+        records_seen: summary.records_seen,
+        module: used(module),
+    }))
+}
+
+async fn classify(
+    services: &Services,
+    ctx: &ActivityContext,
+    module: &Module,
+    input: &RawValue,
+) -> Result<RawValue> {
+    one_argument(input)?;
+    let value = decode(input)?.remove(0);
+    let value = match value {
+        serde_json::Value::Object(mut map) if map.contains_key("products") => {
+            map.remove("products").unwrap_or_default()
+        }
+        other => other,
+    };
+    let products: Vec<Product> = serde_json::from_value(value).map_err(|e| ArgError::Shape {
+        reason: e.to_string(),
+        expected: "a list of products, or {products: [...]}",
+    })?;
+    let cancel = CancellationToken::new();
+    let spec = module.call_spec(&[]).with_cancel(cancel.clone());
+    let outcome = supervise(
+        ctx,
+        "classify",
+        &Progress::default(),
+        &cancel,
+        services
+            .runtime
+            .classify(&module.component, &spec, &products),
+    )
+    .await?;
+    let classifications = outcome
+        .result
+        .map_err(|e| call_failed(e, InputKind::Data))?;
+    let out: Vec<serde_json::Value> = classifications
+        .into_iter()
+        .map(|c| {
+            serde_json::json!({
+                "offer_id": c.offer_id,
+                "category_path": c.category_path,
+                "category_id": c.category_id,
+                "confidence": c.confidence,
+            })
+        })
+        .collect();
+    Ok(encode(&out))
+}
+
+fn used(module: &Module) -> ModuleUsed {
+    ModuleUsed {
+        name: module.manifest.name.as_str().to_owned(),
+        version: module.manifest.version.to_string(),
+        digest: module.component.digest(),
+    }
+}

@@ -1,0 +1,505 @@
+//! The harvest steps: resolve the supplier, fetch the feed, parse it in the sandbox, stage
+//! the products. Feeds and products travel between steps as blob references, so no payload
+//! grows with the feed.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Instant;
+
+use contextworker_config::{Credentials, FeedSource, Supplier, SupplierError};
+use contextworker_fetch::{Auth, FetchOutcome, FetchRequest, Validators};
+use contextworker_runtime::{CancellationToken, FeedInput, SinkEvent};
+use contextworker_staging::{FeedKey, FeedState};
+use contextworker_storage::BlobRef;
+use contextworker_types::{Product, SupplierCode, Warning, World};
+use temporalio_common::data_converters::RawValue;
+use temporalio_sdk::activities::ActivityContext;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+
+use super::Outcome;
+use super::supervise::{Progress, supervise};
+use crate::args::{encode, from_args};
+use crate::detect::{SNIFF_BYTES, detect_module};
+use crate::failure::{Failure, InputKind};
+use crate::messages::{
+    AuthRef, FetchInput, FetchOutput, HarvestArgs, ModuleUsed, ParseInput, ParseOutput, StageInput,
+    StageOutput, SupplierPlan, WARNING_SAMPLES,
+};
+use crate::services::Services;
+
+type Result<T> = std::result::Result<T, Outcome>;
+
+fn millis(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+pub(super) async fn resolve_supplier(services: &Services, input: &RawValue) -> Result<RawValue> {
+    let args: HarvestArgs = from_args(
+        input,
+        &["supplier_code", "tenant_id"],
+        "(supplier_code, tenant_id?)",
+    )?;
+    // The code becomes a file name: refuse anything that is not a plain code first.
+    let code = SupplierCode::new(args.supplier_code.as_str()).map_err(|e| {
+        Failure::fatal(
+            "UnknownSupplier",
+            format!("supplier code {:?}: {e}", args.supplier_code),
+        )
+    })?;
+    let supplier = Supplier::load(&services.suppliers_dir, code.as_str()).map_err(|e| match e {
+        SupplierError::NotFound { .. } => Failure::fatal("UnknownSupplier", e.to_string()),
+        SupplierError::Directory { .. } | SupplierError::Read { .. } => {
+            Failure::retryable("SupplierConfigUnreadable", e.to_string())
+        }
+        SupplierError::Parse { .. } | SupplierError::Invalid { .. } => {
+            Failure::fatal("InvalidSupplierConfig", e.to_string())
+        }
+    })?;
+    if !supplier.enabled {
+        return Err(Failure::fatal(
+            "SupplierDisabled",
+            format!(
+                "supplier `{}` is disabled (enabled = false in {})",
+                supplier.code.as_str(),
+                supplier.path.display()
+            ),
+        )
+        .into());
+    }
+    let url = match &supplier.source {
+        FeedSource::Http(url) => url.clone(),
+        FeedSource::File(path) => file_url(path)?,
+    };
+    let plan = SupplierPlan {
+        supplier: supplier.code.as_str().to_owned(),
+        name: supplier.name.clone(),
+        tenant: args
+            .tenant_id
+            .unwrap_or_else(|| supplier.tenant.as_str().to_owned()),
+        url,
+        module: Some(supplier.module.as_str().to_owned()),
+        config: supplier.config.clone(),
+        auth: match &supplier.credentials {
+            Credentials::None => AuthRef::None,
+            Credentials::Bearer { token_env } => AuthRef::Bearer {
+                token_env: token_env.clone(),
+            },
+            Credentials::Basic {
+                user_env,
+                password_env,
+            } => AuthRef::Basic {
+                user_env: user_env.clone(),
+                password_env: password_env.clone(),
+            },
+        },
+        header_envs: supplier.header_envs.clone(),
+        max_bytes: supplier.max_bytes,
+        timeout_secs: supplier.timeout.as_secs().max(1),
+    };
+    Ok(encode(&plan))
+}
+
+fn file_url(path: &Path) -> std::result::Result<String, Failure> {
+    let absolute = path.canonicalize().map_err(|e| {
+        Failure::fatal(
+            "FeedFileUnreadable",
+            format!("feed file {}: {e}", path.display()),
+        )
+    })?;
+    url::Url::from_file_path(&absolute)
+        .map(|u| u.to_string())
+        .map_err(|()| {
+            Failure::fatal(
+                "InvalidFeedUrl",
+                format!("{} is not a local path", absolute.display()),
+            )
+        })
+}
+
+fn env_secret(var: &str) -> std::result::Result<String, Failure> {
+    std::env::var(var).map_err(|_| {
+        Failure::fatal(
+            "MissingCredential",
+            format!(
+                "environment variable {var} (named by the supplier file) is not set on this worker"
+            ),
+        )
+    })
+}
+
+pub(super) async fn download_feed(
+    services: &Services,
+    ctx: &ActivityContext,
+    input: &RawValue,
+) -> Result<RawValue> {
+    let args: FetchInput = from_args(input, &["url"], "(url) or a FetchInput object")?;
+    let auth = match &args.auth {
+        AuthRef::None => Auth::None,
+        AuthRef::Bearer { token_env } => Auth::Bearer(env_secret(token_env)?),
+        AuthRef::Basic {
+            user_env,
+            password_env,
+        } => Auth::Basic {
+            user: env_secret(user_env)?,
+            password: env_secret(password_env)?,
+        },
+    };
+    let headers = args
+        .header_envs
+        .iter()
+        .map(|(name, var)| Ok((name.clone(), env_secret(var)?)))
+        .collect::<std::result::Result<Vec<_>, Failure>>()?;
+    let previous = match (&args.tenant, &args.supplier) {
+        (Some(tenant), Some(supplier)) => services
+            .staging
+            .feed_state(&FeedKey {
+                tenant: tenant.clone(),
+                supplier: supplier.clone(),
+            })
+            .await?
+            .filter(|state| state.url == args.url)
+            .map(|state| Validators {
+                etag: state.etag,
+                last_modified: state.last_modified,
+            })
+            .unwrap_or_default(),
+        _ => Validators::default(),
+    };
+    let request = FetchRequest {
+        url: args.url.clone(),
+        auth,
+        headers,
+        max_bytes: args.max_bytes,
+        timeout: std::time::Duration::from_secs(args.timeout_secs.max(1)),
+        previous,
+    };
+    let started = Instant::now();
+    let cancel = CancellationToken::new();
+    let outcome = supervise(
+        ctx,
+        "download_feed",
+        &Progress::default(),
+        &cancel,
+        services.fetcher.fetch(&request),
+    )
+    .await??;
+    let output = match outcome {
+        FetchOutcome::NotModified => FetchOutput {
+            not_modified: true,
+            feed: None,
+            bytes: 0,
+            etag: request.previous.etag,
+            last_modified: request.previous.last_modified,
+            content_type: None,
+            duration_ms: millis(started),
+        },
+        FetchOutcome::Fetched(f) => FetchOutput {
+            not_modified: false,
+            feed: Some(f.blob),
+            bytes: f.blob.size,
+            etag: f.validators.etag,
+            last_modified: f.validators.last_modified,
+            content_type: f.content_type,
+            duration_ms: millis(started),
+        },
+    };
+    tracing::info!(
+        url = %args.url,
+        bytes = output.bytes,
+        not_modified = output.not_modified,
+        "feed fetched"
+    );
+    Ok(encode(&output))
+}
+
+async fn sniff(services: &Services, feed: &BlobRef) -> std::result::Result<Vec<u8>, Failure> {
+    let reader = services
+        .blobs
+        .open(feed)
+        .await
+        .map_err(|e| Failure::from_blob(&e))?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    reader
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .await
+        .map_err(|e| Failure::retryable("BlobStoreError", e.to_string()))?;
+    Ok(head)
+}
+
+pub(super) async fn parse_products(
+    services: &Services,
+    ctx: &ActivityContext,
+    input: &RawValue,
+) -> Result<RawValue> {
+    let args: ParseInput = from_args(
+        input,
+        &["feed", "module", "config"],
+        "(feed, module?, config?)",
+    )?;
+    let name = match args.module {
+        Some(name) => name,
+        None => detect_module(&sniff(services, &args.feed).await?)
+            .ok_or_else(|| {
+                Failure::fatal(
+                    "ModuleNotDetected",
+                    "the feed's format was not recognised; name the module (--module, or `module` in the arguments)",
+                )
+            })?
+            .to_owned(),
+    };
+    let module = services.module(&name).ok_or_else(|| {
+        Failure::fatal(
+            "UnknownModule",
+            format!("no module `{name}` is loaded on this worker"),
+        )
+    })?;
+    if module.manifest.world != World::Transformer {
+        return Err(Failure::fatal(
+            "WrongModuleKind",
+            format!(
+                "module `{name}` is a {} module; parsing needs a transformer",
+                module.manifest.world.as_str()
+            ),
+        )
+        .into());
+    }
+    let reader = services
+        .blobs
+        .open(&args.feed)
+        .await
+        .map_err(|e| Failure::from_blob(&e))?;
+    let feed = FeedInput::from_reader(reader, Some(args.feed.size));
+    let cancel = CancellationToken::new();
+    let spec = module.call_spec(&args.config).with_cancel(cancel.clone());
+    let progress = Progress::default();
+    let started = Instant::now();
+    let scratch = tempfile::NamedTempFile::new_in(&services.scratch_dir)
+        .map_err(|e| Failure::retryable("HostError", format!("scratch file: {e}")))?;
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let collect = collect_products(rx, scratch.path(), &progress);
+    let call = services
+        .runtime
+        .transform(&module.component, &spec, feed, tx);
+    let (outcome, collected) = supervise(ctx, "parse_products", &progress, &cancel, async {
+        tokio::join!(call, collect)
+    })
+    .await?;
+    let collected = collected?;
+    if let Err(e) = outcome.result {
+        return Err(match e {
+            contextworker_runtime::CallError::Cancelled => Outcome::Cancelled,
+            e => Failure::from_call(&e, InputKind::Feed).into(),
+        });
+    }
+    let file = tokio::fs::File::open(scratch.path())
+        .await
+        .map_err(|e| Failure::retryable("HostError", format!("scratch file: {e}")))?;
+    let products = services
+        .blobs
+        .put(Box::new(file), u64::MAX)
+        .await
+        .map_err(|e| Failure::from_blob(&e))?;
+    let output = ParseOutput {
+        products,
+        parsed: collected.products,
+        duplicates: collected.duplicates,
+        warnings: collected.warnings,
+        warning_samples: collected.samples,
+        module: ModuleUsed {
+            name: module.manifest.name.as_str().to_owned(),
+            version: module.manifest.version.to_string(),
+            digest: module.component.digest(),
+        },
+        fuel_used: outcome.receipt.fuel_used,
+        peak_memory_bytes: outcome.receipt.peak_memory_bytes,
+        duration_ms: millis(started),
+    };
+    tracing::info!(
+        module = %output.module.name,
+        parsed = output.parsed,
+        duplicates = output.duplicates,
+        warnings = output.warnings,
+        "feed parsed"
+    );
+    Ok(encode(&output))
+}
+
+#[derive(Debug, Default)]
+struct Collected {
+    products: u64,
+    duplicates: u64,
+    warnings: u64,
+    samples: Vec<Warning>,
+}
+
+/// Write products as NDJSON, keeping the first of each offer id (later ones are counted as
+/// duplicates, and the module has usually warned about them).
+async fn collect_products(
+    mut rx: tokio::sync::mpsc::Receiver<SinkEvent>,
+    path: &Path,
+    progress: &Progress,
+) -> std::result::Result<Collected, Failure> {
+    let io = |e: std::io::Error| Failure::retryable("HostError", format!("scratch file: {e}"));
+    let file = tokio::fs::File::create(path).await.map_err(io)?;
+    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut collected = Collected::default();
+    let mut line = Vec::with_capacity(1024);
+    while let Some(event) = rx.recv().await {
+        match event {
+            SinkEvent::Products(batch) => {
+                for product in batch {
+                    if !seen.insert(product.offer_id.clone()) {
+                        collected.duplicates += 1;
+                        continue;
+                    }
+                    line.clear();
+                    serde_json::to_writer(&mut line, &product)
+                        .map_err(|e| Failure::retryable("HostError", e.to_string()))?;
+                    line.push(b'\n');
+                    out.write_all(&line).await.map_err(io)?;
+                    collected.products += 1;
+                }
+                progress.set(collected.products);
+            }
+            SinkEvent::Warnings(batch) => {
+                collected.warnings += batch.len() as u64;
+                let room = WARNING_SAMPLES.saturating_sub(collected.samples.len());
+                collected.samples.extend(batch.into_iter().take(room));
+            }
+        }
+    }
+    out.flush().await.map_err(io)?;
+    Ok(collected)
+}
+
+pub(super) async fn store_products(
+    services: &Services,
+    ctx: &ActivityContext,
+    input: &RawValue,
+) -> Result<RawValue> {
+    let args: StageInput = from_args(
+        input,
+        &["tenant", "supplier", "run_id", "products"],
+        "a StageInput object {tenant, supplier, products, run_id?, url?, etag?, last_modified?}",
+    )?;
+    let info = ctx.info();
+    let run_id = args
+        .run_id
+        .clone()
+        .or_else(|| info.workflow_run_id.clone())
+        .unwrap_or_else(|| info.activity_id.clone());
+    let key = FeedKey {
+        tenant: args.tenant.clone(),
+        supplier: args.supplier.clone(),
+    };
+    let started = Instant::now();
+    let progress = Progress::default();
+    let cancel = CancellationToken::new();
+    let staged = supervise(
+        ctx,
+        "store_products",
+        &progress,
+        &cancel,
+        stage_blob(services, &key, &run_id, &args.products, &progress),
+    )
+    .await??;
+    if staged == 0 && services.staging.listed_count(&key).await? > 0 {
+        // Marking a whole catalog missing because a feed came back empty is almost always a
+        // supplier outage, not a real clearance: refuse and keep the catalog.
+        return Err(Failure::fatal(
+            "EmptyFeed",
+            format!(
+                "the feed has no products, but {}/{} has listed products; nothing was marked missing",
+                key.tenant, key.supplier
+            ),
+        )
+        .into());
+    }
+    let counts = services
+        .staging
+        .finish_run(
+            &key,
+            &run_id,
+            &FeedState {
+                url: args.url.clone().unwrap_or_default(),
+                etag: args.etag.clone(),
+                last_modified: args.last_modified.clone(),
+                feed_digest: args.feed_digest.map(|d| d.to_string()),
+            },
+        )
+        .await?;
+    let output = StageOutput {
+        run_id,
+        staged,
+        created: counts.created,
+        updated: counts.updated,
+        unchanged: counts.unchanged,
+        missing: counts.missing,
+        duration_ms: millis(started),
+    };
+    tracing::info!(
+        tenant = %key.tenant,
+        supplier = %key.supplier,
+        staged,
+        created = output.created,
+        updated = output.updated,
+        unchanged = output.unchanged,
+        missing = output.missing,
+        "products staged"
+    );
+    Ok(encode(&output))
+}
+
+/// Stream the NDJSON blob into the staging database in batches; returns the product count.
+async fn stage_blob(
+    services: &Services,
+    key: &FeedKey,
+    run_id: &str,
+    products: &BlobRef,
+    progress: &Progress,
+) -> Result<u64> {
+    let reader = services
+        .blobs
+        .open(products)
+        .await
+        .map_err(|e| Failure::from_blob(&e))?;
+    let mut lines = tokio::io::BufReader::with_capacity(256 * 1024, reader).lines();
+    let mut batch: Vec<Product> = Vec::with_capacity(contextworker_staging::BATCH_ROWS);
+    let mut seen: HashSet<String> = HashSet::new();
+    let (mut staged, mut line_no) = (0u64, 0u64);
+    loop {
+        let line = lines
+            .next_line()
+            .await
+            .map_err(|e| Failure::retryable("BlobStoreError", e.to_string()))?;
+        let Some(line) = line else { break };
+        line_no += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let product: Product = serde_json::from_str(&line).map_err(|e| {
+            Failure::fatal(
+                "InvalidProducts",
+                format!("products blob {}, line {line_no}: {e}", products.digest),
+            )
+        })?;
+        if !seen.insert(product.offer_id.clone()) {
+            continue;
+        }
+        batch.push(product);
+        if batch.len() == contextworker_staging::BATCH_ROWS {
+            services.staging.stage_batch(key, run_id, &batch).await?;
+            staged += batch.len() as u64;
+            progress.add(batch.len() as u64);
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        services.staging.stage_batch(key, run_id, &batch).await?;
+        staged += batch.len() as u64;
+        progress.add(batch.len() as u64);
+    }
+    Ok(staged)
+}

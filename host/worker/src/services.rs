@@ -1,0 +1,107 @@
+//! What activities work with: the sandbox and its modules, the blob store, the fetcher, the
+//! staging database, the supplier files. Built once per process and shared.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use contextworker_config::HostConfig;
+use contextworker_fetch::Fetcher;
+use contextworker_registry::{Module, Registry};
+use contextworker_runtime::Runtime;
+use contextworker_staging::Staging;
+use contextworker_storage::{BlobStore, FsBlobStore};
+
+/// The environment variable that selects the staging database.
+pub const DATABASE_URL_ENV: &str = "DATABASE_URL";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServicesError {
+    #[error("data directory {}: {source}", path.display())]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Staging(#[from] contextworker_staging::StagingError),
+}
+
+pub struct Services {
+    pub runtime: Arc<Runtime>,
+    registry: RwLock<Arc<Registry>>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub fetcher: Fetcher,
+    pub staging: Staging,
+    pub suppliers_dir: PathBuf,
+    /// Temporary files of running activities (parsed products before they become a blob).
+    pub scratch_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("staging", &self.staging.url())
+            .field("suppliers_dir", &self.suppliers_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Services {
+    /// Open the blob store and the staging database (`database_url`, else an SQLite file in
+    /// the data directory) for a host configured by `config`.
+    pub async fn open(
+        config: &HostConfig,
+        runtime: Arc<Runtime>,
+        registry: Registry,
+        database_url: Option<&str>,
+    ) -> Result<Arc<Self>, ServicesError> {
+        let data_dir = &config.data_dir;
+        std::fs::create_dir_all(data_dir).map_err(|source| ServicesError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(data_dir.join("blobs")));
+        // file:// feeds may come from the suppliers directory (the demo's local feed) or
+        // from <data>/import, where operators drop files for ad-hoc imports.
+        let import_dir = data_dir.join("import");
+        std::fs::create_dir_all(&import_dir).map_err(|source| ServicesError::DataDir {
+            path: import_dir.clone(),
+            source,
+        })?;
+        let fetcher = Fetcher::new(
+            blobs.clone(),
+            vec![config.suppliers_dir.clone(), import_dir],
+        );
+        let scratch_dir = data_dir.join("tmp");
+        std::fs::create_dir_all(&scratch_dir).map_err(|source| ServicesError::DataDir {
+            path: scratch_dir.clone(),
+            source,
+        })?;
+        let url = match database_url {
+            Some(url) => url.to_owned(),
+            None => Staging::sqlite_url(&data_dir.join("staging.db")),
+        };
+        let staging = Staging::open(&url).await?;
+        Ok(Arc::new(Self {
+            runtime,
+            registry: RwLock::new(Arc::new(registry)),
+            blobs,
+            fetcher,
+            staging,
+            suppliers_dir: config.suppliers_dir.clone(),
+            scratch_dir,
+        }))
+    }
+
+    /// The modules as they are now. A call keeps the snapshot it started with.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    pub fn module(&self, name: &str) -> Option<Arc<Module>> {
+        self.registry().get(name)
+    }
+}

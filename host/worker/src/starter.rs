@@ -1,0 +1,198 @@
+//! Starting workflows and reading their outcome: what `harvest`, `import` and
+//! `workflow status` do, and what the gRPC service will do next.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use temporalio_client::errors::WorkflowGetResultError;
+use temporalio_client::{
+    Client, UntypedWorkflow, WorkflowExecutionStatus, WorkflowGetResultOptions,
+    WorkflowStartOptions,
+};
+use temporalio_common::data_converters::RawValue;
+use temporalio_common::error::IncomingError;
+
+use crate::args::{decode, json_payload};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("starting {workflow} ({id}): {reason}")]
+    Start {
+        workflow: String,
+        id: String,
+        reason: String,
+    },
+    #[error("workflow {id}: {reason}")]
+    Query { id: String, reason: String },
+}
+
+/// A started workflow.
+#[derive(Debug, Clone, Serialize)]
+pub struct Started {
+    pub workflow_id: String,
+    pub run_id: String,
+    pub workflow_type: String,
+    pub task_queue: String,
+}
+
+/// Start `workflow` with positional JSON `args`.
+pub async fn start(
+    client: &Client,
+    workflow: &str,
+    args: &[serde_json::Value],
+    workflow_id: &str,
+    task_queue: &str,
+) -> Result<Started, StartError> {
+    let input = RawValue::new(args.iter().map(json_payload).collect());
+    let handle = client
+        .start_workflow(
+            UntypedWorkflow::new(workflow),
+            input,
+            WorkflowStartOptions::new(task_queue, workflow_id)
+                .execution_timeout(Duration::from_secs(24 * 3600))
+                .build(),
+        )
+        .await
+        .map_err(|e| StartError::Start {
+            workflow: workflow.to_owned(),
+            id: workflow_id.to_owned(),
+            reason: crate::connect::error_chain(&e),
+        })?;
+    let info = handle.info();
+    Ok(Started {
+        workflow_id: info.workflow_id.clone(),
+        run_id: info
+            .run_id
+            .clone()
+            .or_else(|| info.first_execution_run_id.clone())
+            .unwrap_or_default(),
+        workflow_type: workflow.to_owned(),
+        task_queue: task_queue.to_owned(),
+    })
+}
+
+/// How a workflow ended, or that it has not.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub workflow_id: String,
+    pub run_id: String,
+    pub workflow_type: String,
+    /// `running`, `completed`, `failed`, `cancelled`, `terminated`, `timed_out`,
+    /// `continued_as_new`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureSummary>,
+}
+
+/// The failure chain of a failed workflow, outermost first; `type_name` of the root cause is
+/// what callers match on (e.g. `InvalidFeed`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FailureSummary {
+    pub message: String,
+    pub type_name: Option<String>,
+    pub non_retryable: bool,
+    pub chain: Vec<String>,
+}
+
+impl FailureSummary {
+    fn from_error(e: &IncomingError) -> Self {
+        let mut chain = Vec::new();
+        let (mut type_name, mut non_retryable) = (None, false);
+        let mut current = Some(e);
+        while let Some(err) = current {
+            let failure = err.failure();
+            let label = match err {
+                IncomingError::Application(app) => {
+                    if let Some(t) = app.type_name() {
+                        type_name = Some(t.to_owned());
+                        non_retryable = app.is_non_retryable();
+                    }
+                    format!(
+                        "{}: {}",
+                        app.type_name().unwrap_or("ApplicationError"),
+                        failure.message
+                    )
+                }
+                _ => failure.message.clone(),
+            };
+            chain.push(label);
+            current = err.cause();
+        }
+        Self {
+            message: chain.last().cloned().unwrap_or_default(),
+            type_name,
+            non_retryable,
+            chain,
+        }
+    }
+}
+
+fn status_name(status: WorkflowExecutionStatus) -> &'static str {
+    match status {
+        WorkflowExecutionStatus::Running => "running",
+        WorkflowExecutionStatus::Completed => "completed",
+        WorkflowExecutionStatus::Failed => "failed",
+        WorkflowExecutionStatus::Canceled => "cancelled",
+        WorkflowExecutionStatus::Terminated => "terminated",
+        WorkflowExecutionStatus::ContinuedAsNew => "continued_as_new",
+        WorkflowExecutionStatus::TimedOut => "timed_out",
+        _ => "unknown",
+    }
+}
+
+/// Describe workflow `id` (its latest run); for a closed run, include its result or failure.
+pub async fn status(client: &Client, id: &str) -> Result<Status, StartError> {
+    let query = |e: &dyn std::error::Error| StartError::Query {
+        id: id.to_owned(),
+        reason: crate::connect::error_chain(e),
+    };
+    let handle = client.get_workflow_handle::<UntypedWorkflow>(id);
+    let description = handle
+        .describe(Default::default())
+        .await
+        .map_err(|e| query(&e))?;
+    let mut out = Status {
+        workflow_id: description.id().to_owned(),
+        run_id: description.run_id().to_owned(),
+        workflow_type: description.workflow_type().to_owned(),
+        status: status_name(description.status()).to_owned(),
+        result: None,
+        failure: None,
+    };
+    if description.status() != WorkflowExecutionStatus::Running {
+        fill_outcome(client, id, &mut out).await?;
+    }
+    Ok(out)
+}
+
+/// Wait for workflow `id` to close and report how.
+pub async fn wait(client: &Client, id: &str) -> Result<Status, StartError> {
+    let handle = client.get_workflow_handle::<UntypedWorkflow>(id);
+    // Waiting first and describing after gives the final run's identity.
+    let _ = handle.get_result(WorkflowGetResultOptions::default()).await;
+    status(client, id).await
+}
+
+async fn fill_outcome(client: &Client, id: &str, out: &mut Status) -> Result<(), StartError> {
+    let handle = client.get_workflow_handle::<UntypedWorkflow>(id);
+    match handle.get_result(WorkflowGetResultOptions::default()).await {
+        Ok(raw) => {
+            out.result = decode(&raw)
+                .ok()
+                .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)));
+        }
+        Err(WorkflowGetResultError::Failed(e)) => {
+            out.failure = Some(FailureSummary::from_error(&e));
+        }
+        Err(WorkflowGetResultError::NotFound(e)) => {
+            return Err(StartError::Query {
+                id: id.to_owned(),
+                reason: e.message().to_owned(),
+            });
+        }
+        Err(_) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! The harvest workflows. Deterministic: every effect (files, network, database, sandbox)
+//! happens in an activity, called by name so the same steps serve Rust and Python callers.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use temporalio_common::RetryPolicy;
+use temporalio_common::UntypedActivity;
+use temporalio_common::data_converters::RawValue;
+use temporalio_common::error::ApplicationFailure;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{ActivityOptions, WorkflowContext, WorkflowResult, WorkflowTermination};
+
+use crate::args::{decode, encode, from_args};
+use crate::messages::{
+    FetchInput, FetchOutput, HarvestArgs, HarvestResult, ImportArgs, ParseInput, ParseOutput,
+    StageInput, StageOutput, SupplierPlan, Timings, names,
+};
+
+fn fail(type_name: &str, message: impl Into<String>) -> WorkflowTermination {
+    ApplicationFailure::builder(message.into())
+        .type_name(type_name.to_owned())
+        .non_retryable(true)
+        .build()
+        .into()
+}
+
+/// Per-step timeouts and retries. Heartbeat timeouts bound how long a step stays with a
+/// worker that died: its next attempt starts elsewhere after that long.
+fn options(step: &str, fetch_timeout_secs: u64) -> ActivityOptions {
+    let (start_to_close, heartbeat, attempts) = match step {
+        names::RESOLVE_SUPPLIER => (Duration::from_secs(30), None, 3),
+        names::DOWNLOAD_FEED => (
+            Duration::from_secs(fetch_timeout_secs.saturating_add(60)),
+            Some(Duration::from_secs(20)),
+            5,
+        ),
+        names::PARSE_PRODUCTS => (Duration::from_secs(3600), Some(Duration::from_secs(20)), 3),
+        _ => (Duration::from_secs(3600), Some(Duration::from_secs(20)), 10),
+    };
+    let mut opts = ActivityOptions::with_start_to_close_timeout(start_to_close)
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(30))
+                .maximum_attempts(attempts)
+                .build(),
+        )
+        .build();
+    opts.heartbeat_timeout = heartbeat;
+    opts
+}
+
+/// Run one step by name and read its JSON result.
+async fn step<W, I: Serialize, O: DeserializeOwned>(
+    ctx: &WorkflowContext<W>,
+    name: &str,
+    input: &I,
+    opts: ActivityOptions,
+) -> WorkflowResult<O> {
+    let raw: RawValue = ctx
+        .execute_activity(UntypedActivity::new(name.to_owned()), encode(input), opts)
+        .await?;
+    let value = decode(&raw)
+        .ok()
+        .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
+        .unwrap_or(serde_json::Value::Null);
+    serde_json::from_value(value)
+        .map_err(|e| fail("InvalidActivityResult", format!("{name} returned {e}")))
+}
+
+fn elapsed_ms(from: Option<SystemTime>, to: Option<SystemTime>) -> u64 {
+    match (from, to) {
+        (Some(a), Some(b)) => b
+            .duration_since(a)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// fetch → parse → stage for a resolved plan.
+async fn harvest<W>(
+    ctx: &WorkflowContext<W>,
+    plan: &SupplierPlan,
+    conditional: bool,
+) -> WorkflowResult<HarvestResult> {
+    let started = ctx.workflow_time();
+    let fetch: FetchOutput = step(
+        ctx,
+        names::DOWNLOAD_FEED,
+        &FetchInput {
+            url: plan.url.clone(),
+            auth: plan.auth.clone(),
+            header_envs: plan.header_envs.clone(),
+            max_bytes: plan.max_bytes,
+            timeout_secs: plan.timeout_secs,
+            tenant: conditional.then(|| plan.tenant.clone()),
+            supplier: conditional.then(|| plan.supplier.clone()),
+        },
+        options(names::DOWNLOAD_FEED, plan.timeout_secs),
+    )
+    .await?;
+    let mut result = HarvestResult {
+        status: "completed".to_owned(),
+        supplier: plan.supplier.clone(),
+        tenant: plan.tenant.clone(),
+        url: plan.url.clone(),
+        workflow_id: ctx.workflow_id().to_owned(),
+        run_id: ctx.run_id().to_owned(),
+        fetched_bytes: fetch.bytes,
+        parsed: 0,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        missing: 0,
+        duplicates: 0,
+        warnings: 0,
+        warning_samples: Vec::new(),
+        module: None,
+        timings: Timings {
+            fetch_ms: fetch.duration_ms,
+            ..Timings::default()
+        },
+    };
+    let Some(feed) = fetch.feed.filter(|_| !fetch.not_modified) else {
+        result.status = "not_modified".to_owned();
+        result.timings.total_ms = elapsed_ms(started, ctx.workflow_time());
+        return Ok(result);
+    };
+    let parsed: ParseOutput = step(
+        ctx,
+        names::PARSE_PRODUCTS,
+        &ParseInput {
+            feed,
+            module: plan.module.clone(),
+            config: plan.config.clone(),
+        },
+        options(names::PARSE_PRODUCTS, 0),
+    )
+    .await?;
+    let staged: StageOutput = step(
+        ctx,
+        names::STORE_PRODUCTS,
+        &StageInput {
+            tenant: plan.tenant.clone(),
+            supplier: plan.supplier.clone(),
+            run_id: Some(ctx.run_id().to_owned()),
+            products: parsed.products,
+            url: Some(plan.url.clone()),
+            etag: fetch.etag.clone(),
+            last_modified: fetch.last_modified.clone(),
+            feed_digest: Some(feed.digest),
+        },
+        options(names::STORE_PRODUCTS, 0),
+    )
+    .await?;
+    result.parsed = parsed.parsed;
+    result.duplicates = parsed.duplicates;
+    result.warnings = parsed.warnings;
+    result.warning_samples = parsed.warning_samples;
+    result.module = Some(parsed.module);
+    result.created = staged.created;
+    result.updated = staged.updated;
+    result.unchanged = staged.unchanged;
+    result.missing = staged.missing;
+    result.timings.parse_ms = parsed.duration_ms;
+    result.timings.stage_ms = staged.duration_ms;
+    result.timings.total_ms = elapsed_ms(started, ctx.workflow_time());
+    Ok(result)
+}
+
+/// `HarvestWorkflow(supplier_code, tenant_id?)`: harvest one configured supplier.
+#[workflow]
+#[derive(Default)]
+pub struct HarvestWorkflow;
+
+#[workflow_methods]
+impl HarvestWorkflow {
+    #[run(name = "HarvestWorkflow")]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: RawValue,
+    ) -> WorkflowResult<HarvestResult> {
+        let args: HarvestArgs = from_args(
+            &input,
+            &["supplier_code", "tenant_id"],
+            "(supplier_code, tenant_id?)",
+        )
+        .map_err(|e| fail("InvalidArguments", e.to_string()))?;
+        let plan: SupplierPlan = step(
+            ctx,
+            names::RESOLVE_SUPPLIER,
+            &args,
+            options(names::RESOLVE_SUPPLIER, 0),
+        )
+        .await?;
+        harvest(ctx, &plan, true).await
+    }
+}
+
+/// `HarvesterImportWorkflow(url)`: the original worker's ad-hoc import. The module comes from
+/// the arguments or is detected from the feed; products are staged under the catalog
+/// `supplier_code` (default `import-<hash of the URL>`, so re-importing a URL updates the
+/// same catalog) for tenant `tenant_id` (default `default`).
+#[workflow]
+#[derive(Default)]
+pub struct HarvesterImportWorkflow;
+
+#[workflow_methods]
+impl HarvesterImportWorkflow {
+    #[run(name = "HarvesterImportWorkflow")]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: RawValue,
+    ) -> WorkflowResult<HarvestResult> {
+        let args: ImportArgs = from_args(
+            &input,
+            &["url", "module", "tenant_id", "supplier_code"],
+            "(url, module?, tenant_id?, supplier_code?)",
+        )
+        .map_err(|e| fail("InvalidArguments", e.to_string()))?;
+        let supplier = args.supplier_code.clone().unwrap_or_else(|| {
+            format!(
+                "import-{}",
+                contextworker_types::Digest::of(args.url.as_bytes()).short()
+            )
+        });
+        let plan = SupplierPlan {
+            supplier: supplier.clone(),
+            name: supplier,
+            tenant: args.tenant_id.unwrap_or_else(|| "default".to_owned()),
+            url: args.url,
+            module: args.module,
+            config: args.config,
+            auth: Default::default(),
+            header_envs: Vec::new(),
+            max_bytes: 256 * 1024 * 1024,
+            timeout_secs: 120,
+        };
+        harvest(ctx, &plan, false).await
+    }
+}

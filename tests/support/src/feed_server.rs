@@ -1,0 +1,183 @@
+//! A small HTTP/1.1 feed server on loopback for tests: serves one body at `/feed` (and any
+//! other path with 404), honours `If-None-Match`, can require a bearer token, answer with a
+//! forced status, and counts requests. Plain `std` so any test can use it, async or not.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Default)]
+struct State {
+    body: Vec<u8>,
+    etag: Option<String>,
+    token: Option<String>,
+    status: Option<u16>,
+    delay: Option<Duration>,
+}
+
+/// A running server; stops when dropped.
+#[derive(Debug)]
+pub struct FeedServer {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    requests: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FeedServer {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local addr");
+        let state = Arc::new(Mutex::new(State::default()));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, r, st) = (state.clone(), requests.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if st.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (s, r) = (s.clone(), r.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &s, &r);
+                });
+            }
+        });
+        Self {
+            addr,
+            state,
+            requests,
+            stop,
+        }
+    }
+
+    /// The feed's URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/feed", self.addr)
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Serve `body` from now on, with `etag` if given (then `If-None-Match` gets a 304).
+    pub fn set_body(&self, body: impl Into<Vec<u8>>, etag: Option<&str>) {
+        let mut state = self.state.lock().expect("lock");
+        state.body = body.into();
+        state.etag = etag.map(str::to_owned);
+    }
+
+    /// Answer 401 unless `Authorization: Bearer <token>` is sent.
+    pub fn require_bearer(&self, token: &str) {
+        self.state.lock().expect("lock").token = Some(token.to_owned());
+    }
+
+    /// Answer every request with this status (and an empty body).
+    pub fn force_status(&self, status: Option<u16>) {
+        self.state.lock().expect("lock").status = status;
+    }
+
+    /// Wait this long before answering.
+    pub fn delay(&self, delay: Option<Duration>) {
+        self.state.lock().expect("lock").delay = delay;
+    }
+
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FeedServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn serve(stream: TcpStream, state: &Mutex<State>, requests: &AtomicUsize) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let length: usize = header(&headers, "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut discard = vec![0; length];
+    reader.read_exact(&mut discard)?;
+    requests.fetch_add(1, Ordering::SeqCst);
+
+    let (body, etag, token, status, delay) = {
+        let s = state.lock().expect("lock");
+        (
+            s.body.clone(),
+            s.etag.clone(),
+            s.token.clone(),
+            s.status,
+            s.delay,
+        )
+    };
+    if let Some(delay) = delay {
+        std::thread::sleep(delay);
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let (code, body, extra): (u16, Vec<u8>, Vec<String>) = if let Some(code) = status {
+        (code, Vec::new(), vec![])
+    } else if path.split('?').next() != Some("/feed") {
+        (404, b"not found".to_vec(), vec![])
+    } else if token
+        .is_some_and(|t| header(&headers, "authorization") != Some(&format!("Bearer {t}")))
+    {
+        (401, b"unauthorized".to_vec(), vec![])
+    } else if etag.is_some() && header(&headers, "if-none-match") == etag.as_deref() {
+        (304, Vec::new(), vec![])
+    } else {
+        let extra = etag.map(|e| format!("ETag: {e}")).into_iter().collect();
+        (200, body, extra)
+    };
+    let mut out = stream;
+    let mut head = format!(
+        "HTTP/1.1 {code} {}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n",
+        reason(code),
+        body.len()
+    );
+    for line in extra {
+        head.push_str(&line);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes())?;
+    out.write_all(&body)?;
+    out.flush()
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn reason(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        304 => "Not Modified",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
