@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The first command of the README: install what is missing, build the host and the modules,
-# and run the main job (validate every module and supplier, parse the demo feed, run a code module).
+# check them, and run the main command once: a local Temporal dev server, the worker, and a
+# harvest of the demo supplier (fetch → parse in the sandbox → stage into SQLite).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -22,4 +23,8 @@ echo "== exec modules/text-stats/text-stats.wasm"
 "$host" exec modules/text-stats/text-stats.wasm --input "the quick brown fox
 jumps over the lazy dog"
 echo
-echo "The host binary is $host"
+echo "== contextworker-host --dev --once (dev server + worker; harvests the demo supplier, then stops)"
+"$host" --modules-dir modules --suppliers-dir suppliers --dev --once -q
+echo
+echo "The host binary is $host. Run \`$host --dev\` to keep the worker serving (Ctrl-C stops it)."
+

@@ -465,3 +465,54 @@ fn suppliers_validate_names_each_problem() {
     );
     assert!(stdout.contains("ok   demo"), "{stdout}");
 }
+
+#[test]
+fn temporal_settings_are_checked_before_connecting() {
+    let host = Host::new();
+    let pem = host.data.path().join("client.pem");
+    std::fs::write(&pem, "not really a certificate").unwrap();
+    let pem = pem.to_str().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &[
+                "--temporal-api-key",
+                "k",
+                "--temporal-tls-cert",
+                pem,
+                "--temporal-tls-key",
+                pem,
+            ],
+            "not both",
+        ),
+        (&["--temporal-tls-cert", pem], "TEMPORAL_TLS_KEY is not"),
+        (&["--temporal-address", "localhost"], "not host:port"),
+    ];
+    for (flags, expected) in cases {
+        let mut args = flags.to_vec();
+        args.extend(["workflow", "status", "x"]);
+        let out = host.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_named_with_the_way_to_start_one() {
+    let host = Host::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let out = host.run(&["--temporal-address", &address, "harvest", "demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot reach the Temporal server at {address}"))
+            && stderr.contains("temporal server start-dev")
+            && stderr.contains("--dev"),
+        "{stderr}"
+    );
+}

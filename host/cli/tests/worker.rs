@@ -74,11 +74,18 @@ async fn harvests_end_to_end_on_sqlite_and_postgres() {
             tenant: tenant.clone(),
             supplier: "shop".into(),
         };
-        server.set_body(yml(&[("a", "10"), ("b", "20"), ("c", "30")]), None);
+        // b appears twice: the later one wins and is staged once.
+        server.set_body(
+            yml(&[("a", "10"), ("b", "19"), ("c", "30"), ("b", "20")]),
+            None,
+        );
 
         let first = harvest(&h, "shop", &tenant);
         assert_eq!(counts(&first), [3, 0, 0, 0], "{first:#}");
-        assert_eq!(first["parsed"], 3);
+        assert_eq!(
+            (first["parsed"].as_u64(), first["duplicates"].as_u64()),
+            (Some(3), Some(1))
+        );
         assert_eq!(first["module"]["name"], "yml");
         assert!(
             first["module"]["digest"]

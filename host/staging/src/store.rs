@@ -193,9 +193,9 @@ impl Staging {
         }
     }
 
-    /// Stage one batch of products for `run`, in one transaction. Products must have distinct
-    /// offer ids within the batch (later duplicates are dropped here as a safeguard); across
-    /// batches the caller keeps them distinct.
+    /// Stage products for `run`, a transaction per [`BATCH_ROWS`]. A repeated offer id keeps
+    /// the later product's content, within a batch and across batches of the same run, and is
+    /// counted once.
     pub async fn stage_batch(
         &self,
         key: &FeedKey,
@@ -214,12 +214,15 @@ impl Staging {
         run: &str,
         products: &[Product],
     ) -> Result<(), StagingError> {
+        // One row per offer id (an upsert cannot touch a row twice), the last one winning.
         let mut seen = std::collections::HashSet::new();
-        let rows: Vec<NewRow<'_>> = products
+        let mut rows: Vec<NewRow<'_>> = products
             .iter()
+            .rev()
             .filter(|p| seen.insert(p.offer_id.as_str()))
             .map(NewRow::from_product)
             .collect();
+        rows.reverse();
         if rows.is_empty() {
             return Ok(());
         }

@@ -227,7 +227,11 @@ async fn duplicates_in_a_batch_are_merged_and_enrichment_resets_on_change() {
             .expect("finish");
         assert_eq!(counts.created, 1);
         let rows = staging.rows(&key).await.expect("rows");
-        assert_eq!((rows.len(), rows[0].name.as_str()), (1, "A"));
+        assert_eq!(
+            (rows.len(), rows[0].name.as_str()),
+            (1, "A again"),
+            "the later one wins"
+        );
         assert_eq!(rows[0].enrichment_status, "pending");
         staging.delete_catalog(&key).await.expect("cleanup");
     }

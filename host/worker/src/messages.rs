@@ -150,7 +150,7 @@ pub const WARNING_SAMPLES: usize = 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ParseOutput {
-    /// NDJSON products, one per offer id (first occurrence kept).
+    /// NDJSON products, one per offer id (a repeated id keeps its last product).
     pub products: BlobRef,
     pub parsed: u64,
     pub duplicates: u64,

@@ -2,7 +2,7 @@
 //! the products. Feeds and products travel between steps as blob references, so no payload
 //! grows with the feed.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -274,8 +274,7 @@ pub(super) async fn parse_products(
     let spec = module.call_spec(&args.config).with_cancel(cancel.clone());
     let progress = Progress::default();
     let started = Instant::now();
-    let scratch = tempfile::NamedTempFile::new_in(&services.scratch_dir)
-        .map_err(|e| Failure::retryable("HostError", format!("scratch file: {e}")))?;
+    let scratch = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let collect = collect_products(rx, scratch.path(), &progress);
     let call = services
@@ -292,9 +291,16 @@ pub(super) async fn parse_products(
             e => Failure::from_call(&e, InputKind::Feed).into(),
         });
     }
-    let file = tokio::fs::File::open(scratch.path())
+    let final_path = if collected.duplicates > 0 {
+        let deduped = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
+        keep_lines(scratch.path(), &collected.keep, deduped.path()).await?;
+        deduped.into_temp_path()
+    } else {
+        scratch.into_temp_path()
+    };
+    let file = tokio::fs::File::open(&final_path)
         .await
-        .map_err(|e| Failure::retryable("HostError", format!("scratch file: {e}")))?;
+        .map_err(scratch_io)?;
     let products = services
         .blobs
         .put(Box::new(file), u64::MAX)
@@ -327,41 +333,44 @@ pub(super) async fn parse_products(
 
 #[derive(Debug, Default)]
 struct Collected {
+    /// Distinct offer ids.
     products: u64,
+    /// Per emitted product: false when a later product has the same offer id.
+    keep: Vec<bool>,
     duplicates: u64,
     warnings: u64,
     samples: Vec<Warning>,
 }
 
-/// Write products as NDJSON, keeping the first of each offer id (later ones are counted as
-/// duplicates, and the module has usually warned about them).
+/// Write every product as NDJSON and note, for each, whether a later product has the same
+/// offer id (the later one wins, as the README promises; the module has usually warned).
 async fn collect_products(
     mut rx: tokio::sync::mpsc::Receiver<SinkEvent>,
     path: &Path,
     progress: &Progress,
 ) -> std::result::Result<Collected, Failure> {
-    let io = |e: std::io::Error| Failure::retryable("HostError", format!("scratch file: {e}"));
-    let file = tokio::fs::File::create(path).await.map_err(io)?;
+    let file = tokio::fs::File::create(path).await.map_err(scratch_io)?;
     let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut last: HashMap<String, usize> = HashMap::new();
     let mut collected = Collected::default();
     let mut line = Vec::with_capacity(1024);
     while let Some(event) = rx.recv().await {
         match event {
             SinkEvent::Products(batch) => {
                 for product in batch {
-                    if !seen.insert(product.offer_id.clone()) {
+                    let index = collected.keep.len();
+                    if let Some(earlier) = last.insert(product.offer_id.clone(), index) {
+                        collected.keep[earlier] = false;
                         collected.duplicates += 1;
-                        continue;
                     }
+                    collected.keep.push(true);
                     line.clear();
                     serde_json::to_writer(&mut line, &product)
                         .map_err(|e| Failure::retryable("HostError", e.to_string()))?;
                     line.push(b'\n');
-                    out.write_all(&line).await.map_err(io)?;
-                    collected.products += 1;
+                    out.write_all(&line).await.map_err(scratch_io)?;
                 }
-                progress.set(collected.products);
+                progress.set(collected.keep.len() as u64);
             }
             SinkEvent::Warnings(batch) => {
                 collected.warnings += batch.len() as u64;
@@ -370,8 +379,30 @@ async fn collect_products(
             }
         }
     }
-    out.flush().await.map_err(io)?;
+    out.flush().await.map_err(scratch_io)?;
+    collected.products = last.len() as u64;
     Ok(collected)
+}
+
+fn scratch_io(e: impl std::fmt::Display) -> Failure {
+    Failure::retryable("HostError", format!("scratch file: {e}"))
+}
+
+/// Copy the lines of `from` whose `keep` flag is set to `to`.
+async fn keep_lines(from: &Path, keep: &[bool], to: &Path) -> std::result::Result<(), Failure> {
+    let input = tokio::fs::File::open(from).await.map_err(scratch_io)?;
+    let mut lines = tokio::io::BufReader::with_capacity(256 * 1024, input).lines();
+    let output = tokio::fs::File::create(to).await.map_err(scratch_io)?;
+    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, output);
+    let mut index = 0;
+    while let Some(line) = lines.next_line().await.map_err(scratch_io)? {
+        if keep.get(index).copied().unwrap_or(false) {
+            out.write_all(line.as_bytes()).await.map_err(scratch_io)?;
+            out.write_all(b"\n").await.map_err(scratch_io)?;
+        }
+        index += 1;
+    }
+    out.flush().await.map_err(scratch_io)
 }
 
 pub(super) async fn store_products(
@@ -467,7 +498,6 @@ async fn stage_blob(
         .map_err(|e| Failure::from_blob(&e))?;
     let mut lines = tokio::io::BufReader::with_capacity(256 * 1024, reader).lines();
     let mut batch: Vec<Product> = Vec::with_capacity(contextworker_staging::BATCH_ROWS);
-    let mut seen: HashSet<String> = HashSet::new();
     let (mut staged, mut line_no) = (0u64, 0u64);
     loop {
         let line = lines
@@ -485,9 +515,6 @@ async fn stage_blob(
                 format!("products blob {}, line {line_no}: {e}", products.digest),
             )
         })?;
-        if !seen.insert(product.offer_id.clone()) {
-            continue;
-        }
         batch.push(product);
         if batch.len() == contextworker_staging::BATCH_ROWS {
             services.staging.stage_batch(key, run_id, &batch).await?;
