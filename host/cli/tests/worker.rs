@@ -128,7 +128,8 @@ async fn harvests_end_to_end_on_sqlite_and_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_malformed_feed_fails_once_with_a_typed_non_retryable_error() {
+async fn a_malformed_feed_fails_once_with_a_typed_non_retryable_error_and_imports_detect_their_module()
+ {
     let h = Harness::start().await;
     let server = FeedServer::start();
     server.set_body(
@@ -161,6 +162,19 @@ async fn a_malformed_feed_fails_once_with_a_typed_non_retryable_error() {
 
     let out = h.cli(&["harvest", "nobody", "--tenant", "t", "--wait", "--json"]);
     assert_eq!(json_of(&out)["failure"]["type_name"], "UnknownSupplier");
+
+    // The ad-hoc import: the module is detected from the content.
+    server.set_body(yml(&[("x", "1"), ("y", "2")]), None);
+    let out = h.cli(&["import", &server.url(), "--wait", "--json"]);
+    let v = json_of(&out);
+    assert!(out.status.success(), "{v:#}");
+    assert_eq!(v["workflow_type"], "HarvesterImportWorkflow");
+    assert_eq!(v["result"]["module"]["name"], "yml", "{v:#}");
+    assert_eq!(v["result"]["created"], 2);
+    // Content no transformer claims asks for a module name.
+    server.set_body("just words", None);
+    let out = h.cli(&["import", &server.url(), "--wait", "--json"]);
+    assert_eq!(json_of(&out)["failure"]["type_name"], "ModuleNotDetected");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -208,7 +222,7 @@ async fn python_starts_a_harvest_and_calls_modules_by_name() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_and_crash_mid_harvest_lose_nothing() {
-    const OFFERS: usize = 60_000;
+    const OFFERS: usize = 100_000;
     let h = Harness::start().await;
     let server = FeedServer::start();
     let offers: Vec<(String, String)> = (0..OFFERS)
@@ -262,6 +276,12 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
     let v = json_of(&out);
     assert_eq!(v["status"], "completed", "{v:#}");
     assert_eq!(v["result"]["created"], OFFERS as u64);
+    // Products travel by reference: no payload of a 100,000-product harvest comes near
+    // Temporal's 256 KB warning threshold.
+    for event in history(&h.address, &id) {
+        let size = event.to_string().len();
+        assert!(size < 16 * 1024, "a {size}-byte history event: {event}");
+    }
     drop(_second);
 
     // kill -9 while products are being staged: a second worker resumes and the table holds
