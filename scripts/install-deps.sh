@@ -18,3 +18,7 @@ temporal --version >/dev/null
 if ! python3 -c 'import temporalio, sys; sys.exit(temporalio.__version__ != "1.35.0")' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check temporalio==1.35.0
 fi
+# grpcio-tools generates the Python gRPC client of the gRPC tests from proto/.
+if ! python3 -c 'import grpc_tools, grpc, sys; sys.exit(grpc.__version__ != "1.85.1")' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check grpcio-tools==1.85.1
+fi

@@ -68,6 +68,8 @@ pub struct GlobalArgs {
     pub once: bool,
     #[command(flatten)]
     pub temporal: TemporalArgs,
+    #[command(flatten)]
+    pub grpc: GrpcArgs,
     /// The staging database: sqlite:PATH or postgres://USER@HOST/DB. Default: an SQLite file in
     /// the data directory.
     #[arg(
@@ -87,6 +89,45 @@ pub struct GlobalArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, global = true)]
     pub log_json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GrpcArgs {
+    /// Where the gRPC WorkerService listens.
+    #[arg(
+        long,
+        global = true,
+        env = "WORKER_GRPC_ADDR",
+        default_value = "[::]:50052",
+        value_name = "ADDR"
+    )]
+    pub grpc_addr: std::net::SocketAddr,
+    /// Do not serve gRPC (run only the Temporal worker).
+    #[arg(long, global = true)]
+    pub no_grpc: bool,
+    /// Do not run the Temporal worker (serve only gRPC; StartWorkflow and GetTaskStatus answer
+    /// `unavailable`).
+    #[arg(long, global = true)]
+    pub no_temporal: bool,
+    /// Accept unsigned tokens (kid `unsigned`): development only; a warning is logged at start.
+    #[arg(long, global = true, env = "WORKER_ALLOW_UNSIGNED_TOKENS")]
+    pub allow_unsigned_tokens: bool,
+    /// An HMAC-SHA256 token key: KID=ENV_VAR, the secret read from that environment variable
+    /// (repeatable).
+    #[arg(long = "token-hmac-key", global = true, value_name = "KID=ENV_VAR", value_parser = parse_key_value)]
+    pub token_hmac_keys: Vec<(String, String)>,
+    /// An Ed25519 token key: KID=PUBLIC_KEY (standard base64 of the 32-byte key; repeatable).
+    #[arg(long = "token-ed25519-key", global = true, value_name = "KID=BASE64", value_parser = parse_key_value)]
+    pub token_ed25519_keys: Vec<(String, String)>,
+    /// ExecuteCode calls running at once; more wait briefly, then get RESOURCE_EXHAUSTED.
+    #[arg(
+        long,
+        global = true,
+        env = "WORKER_EXEC_CONCURRENCY",
+        default_value_t = 8,
+        value_name = "N"
+    )]
+    pub exec_concurrency: usize,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +202,30 @@ pub enum Command {
     /// Workflows: status and results.
     #[command(subcommand)]
     Workflow(WorkflowCommand),
+    /// Mint a ContextUnity token for the gRPC service (HMAC-signed, or unsigned for development).
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Key id (must match a --token-hmac-key of the server).
+    #[arg(long, default_value = "local")]
+    pub kid: String,
+    /// The environment variable holding the HMAC secret.
+    #[arg(long, value_name = "ENV_VAR", required_unless_present = "unsigned")]
+    pub secret_env: Option<String>,
+    /// Mint an unsigned development token instead (accepted only with --allow-unsigned-tokens).
+    #[arg(long)]
+    pub unsigned: bool,
+    /// Permissions (repeatable).
+    #[arg(long = "permission", default_values = ["worker:execute", "worker:read"])]
+    pub permissions: Vec<String>,
+    /// Tenants the token may act for (repeatable); the first is the default.
+    #[arg(long = "tenant", required = true)]
+    pub tenants: Vec<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl_secs: u64,
 }
 
 #[derive(Debug, Args)]

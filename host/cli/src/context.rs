@@ -80,3 +80,31 @@ pub fn runtime(config: &HostConfig) -> anyhow::Result<Arc<Runtime>> {
     .context("cannot start the sandbox")?;
     Ok(runtime)
 }
+
+/// The token verifier from --token-hmac-key / --token-ed25519-key.
+pub fn token_verifier(
+    args: &crate::cli::GrpcArgs,
+) -> anyhow::Result<contextworker_grpc::auth::Verifier> {
+    use base64::Engine as _;
+    use contextworker_grpc::auth::{Key, Verifier};
+    let mut keys = std::collections::HashMap::new();
+    for (kid, var) in &args.token_hmac_keys {
+        let secret = std::env::var(var).map_err(|_| {
+            anyhow::anyhow!("--token-hmac-key {kid}={var}: environment variable {var} is not set")
+        })?;
+        keys.insert(kid.clone(), Key::Hmac(secret.into_bytes()));
+    }
+    for (kid, public) in &args.token_ed25519_keys {
+        let bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
+            .decode(public)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                anyhow::anyhow!("--token-ed25519-key {kid}: not base64 of a 32-byte key")
+            })?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .map_err(|e| anyhow::anyhow!("--token-ed25519-key {kid}: {e}"))?;
+        keys.insert(kid.clone(), Key::Ed25519(key));
+    }
+    Ok(Verifier::new(keys, args.allow_unsigned_tokens))
+}

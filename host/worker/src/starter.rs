@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use temporalio_client::errors::WorkflowGetResultError;
+use temporalio_client::errors::{WorkflowGetResultError, WorkflowStartError};
 use temporalio_client::{
     Client, UntypedWorkflow, WorkflowExecutionStatus, WorkflowGetResultOptions,
-    WorkflowStartOptions,
+    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
 };
+use temporalio_common::MemoValues;
 use temporalio_common::data_converters::RawValue;
 use temporalio_common::error::IncomingError;
 
@@ -43,32 +44,78 @@ pub async fn start(
     workflow_id: &str,
     task_queue: &str,
 ) -> Result<Started, StartError> {
+    start_with(
+        client,
+        workflow,
+        args,
+        workflow_id,
+        task_queue,
+        &StartExtras::default(),
+    )
+    .await
+}
+
+/// Options beyond the workflow and its arguments.
+#[derive(Debug, Clone, Default)]
+pub struct StartExtras {
+    /// Memo fields (the gRPC service records `tenant_id` and `trace_id` here).
+    pub memo: Vec<(String, serde_json::Value)>,
+    /// A start with an id that exists (running or closed) returns that run instead of a
+    /// new one: the same request retried never starts a second run.
+    pub idempotent: bool,
+}
+
+pub async fn start_with(
+    client: &Client,
+    workflow: &str,
+    args: &[serde_json::Value],
+    workflow_id: &str,
+    task_queue: &str,
+    extras: &StartExtras,
+) -> Result<Started, StartError> {
     let input = RawValue::new(args.iter().map(json_payload).collect());
-    let handle = client
-        .start_workflow(
-            UntypedWorkflow::new(workflow),
-            input,
-            WorkflowStartOptions::new(task_queue, workflow_id)
-                .execution_timeout(Duration::from_secs(24 * 3600))
-                .build(),
-        )
+    let mut memo = MemoValues::new();
+    for (k, v) in &extras.memo {
+        memo.insert(k.clone(), v.clone());
+    }
+    let mut options = WorkflowStartOptions::new(task_queue, workflow_id)
+        .execution_timeout(Duration::from_secs(24 * 3600))
+        .maybe_memo((!extras.memo.is_empty()).then_some(memo))
+        .build();
+    if extras.idempotent {
+        options.id_conflict_policy = WorkflowIdConflictPolicy::UseExisting;
+        options.id_reuse_policy = WorkflowIdReusePolicy::RejectDuplicate;
+    }
+    let started = |run_id: String| Started {
+        workflow_id: workflow_id.to_owned(),
+        run_id,
+        workflow_type: workflow.to_owned(),
+        task_queue: task_queue.to_owned(),
+    };
+    match client
+        .start_workflow(UntypedWorkflow::new(workflow), input, options)
         .await
-        .map_err(|e| StartError::Start {
+    {
+        Ok(handle) => {
+            let info = handle.info();
+            Ok(started(
+                info.run_id
+                    .clone()
+                    .or_else(|| info.first_execution_run_id.clone())
+                    .unwrap_or_default(),
+            ))
+        }
+        // A closed run with this id: the earlier start of the same request.
+        Err(WorkflowStartError::AlreadyStarted { .. }) if extras.idempotent => {
+            let described = status(client, workflow_id).await?;
+            Ok(started(described.run_id))
+        }
+        Err(e) => Err(StartError::Start {
             workflow: workflow.to_owned(),
             id: workflow_id.to_owned(),
             reason: crate::connect::error_chain(&e),
-        })?;
-    let info = handle.info();
-    Ok(Started {
-        workflow_id: info.workflow_id.clone(),
-        run_id: info
-            .run_id
-            .clone()
-            .or_else(|| info.first_execution_run_id.clone())
-            .unwrap_or_default(),
-        workflow_type: workflow.to_owned(),
-        task_queue: task_queue.to_owned(),
-    })
+        }),
+    }
 }
 
 /// How a workflow ended, or that it has not.
@@ -84,6 +131,9 @@ pub struct Status {
     pub result: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailureSummary>,
+    /// The memo's string fields (`tenant_id`, `trace_id` for workflows started over gRPC).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub memo: std::collections::BTreeMap<String, String>,
 }
 
 /// The failure chain of a failed workflow, outermost first; `type_name` of the root cause is
@@ -160,7 +210,14 @@ pub async fn status(client: &Client, id: &str) -> Result<Status, StartError> {
         status: status_name(description.status()).to_owned(),
         result: None,
         failure: None,
+        memo: Default::default(),
     };
+    let memo = description.memo();
+    for key in memo.keys().map(str::to_owned).collect::<Vec<_>>() {
+        if let Ok(Some(value)) = memo.get::<String>(&key) {
+            out.memo.insert(key, value);
+        }
+    }
     if description.status() != WorkflowExecutionStatus::Running {
         fill_outcome(client, id, &mut out).await?;
     }

@@ -4,6 +4,7 @@ mod exec;
 mod modules;
 mod start;
 mod suppliers;
+mod token;
 mod workflow;
 
 use crate::cli::{Cli, Command, ModulesCommand, SuppliersCommand, WorkflowCommand};
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> u8 {
         Some(Command::Exec(args)) => exec::run(&cli.global, args).await,
         Some(Command::Harvest(args)) => workflow::harvest(&cli.global, args).await,
         Some(Command::Import(args)) => workflow::import(&cli.global, args).await,
+        Some(Command::Token(args)) => token::run(&args),
         Some(Command::Workflow(WorkflowCommand::Status { id, wait, json })) => {
             workflow::status(&cli.global, &id, wait, json).await
         }

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use contextworker_config::{HostConfig, Supplier};
+use contextworker_grpc::exec::{ExecCaps, Executor};
+use contextworker_grpc::{ServerSettings, Service, TemporalSide};
 use contextworker_runtime::CancellationToken;
 use contextworker_temporal::{DevServer, DevServerOptions};
 use contextworker_worker::messages::names;
@@ -83,7 +85,11 @@ async fn serve(
         staging = services.staging.url(),
         "modules and staging ready"
     );
-    let client = context::temporal_client(config).await?;
+    let client = if args.grpc.no_temporal {
+        None
+    } else {
+        Some(context::temporal_client(config).await?)
+    };
     let identity = config
         .worker
         .identity
@@ -95,11 +101,6 @@ async fn serve(
         identity,
         graceful_shutdown: config.worker.graceful_shutdown,
     };
-    eprintln!(
-        "worker {} serving task queue(s) {} with {loaded} module(s); Ctrl-C or SIGTERM stops it",
-        settings.identity,
-        settings.task_queues.join(", ")
-    );
 
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
@@ -107,30 +108,89 @@ async fn serve(
         wait_for_shutdown_signal().await;
         on_signal.cancel();
     });
-    let harvest_outcome = Arc::new(std::sync::atomic::AtomicU8::new(EXIT_OK));
-    if let Some(server) = dev {
-        let (client, queue) = (client.clone(), settings.task_queues[0].clone());
-        let suppliers_dir = config.suppliers_dir.clone();
-        let ui = server.ui_url();
-        let namespace = server.namespace().to_owned();
-        let (stop, once, outcome) = (stop.clone(), args.once, harvest_outcome.clone());
-        tokio::spawn(async move {
-            let ok = initial_harvest(&client, &suppliers_dir, &queue, &ui, &namespace).await;
-            if !ok {
-                outcome.store(EXIT_FAILED, std::sync::atomic::Ordering::SeqCst);
-            }
-            if once {
-                stop.cancel();
-            } else {
-                eprintln!("The worker keeps serving; Ctrl-C stops it and the dev server.");
-            }
-        });
-    }
-    let shutdown = {
-        let stop = stop.clone();
-        async move { stop.cancelled().await }
+    let grpc = if args.grpc.no_grpc {
+        None
+    } else {
+        let listener = contextworker_grpc::bind(args.grpc.grpc_addr)?;
+        let verifier = context::token_verifier(&args.grpc)?;
+        if verifier.allows_unsigned() {
+            tracing::warn!(
+                "unsigned tokens are accepted (--allow-unsigned-tokens): development only"
+            );
+        }
+        let executor = Arc::new(Executor::new(
+            services.runtime.clone(),
+            ExecCaps {
+                max_concurrent: args.grpc.exec_concurrency.max(1),
+                ..ExecCaps::default()
+            },
+        ));
+        let service = Service::new(
+            client.clone().map(|client| TemporalSide {
+                client,
+                default_queue: settings.task_queues[0].clone(),
+            }),
+            executor,
+            Arc::new(verifier),
+        );
+        let shutdown = {
+            let stop = stop.clone();
+            async move { stop.cancelled().await }
+        };
+        eprintln!("gRPC WorkerService on {}", args.grpc.grpc_addr);
+        Some(tokio::spawn(contextworker_grpc::serve(
+            listener,
+            ServerSettings { tls: None },
+            service,
+            shutdown,
+        )))
     };
-    contextworker_worker::serve(client, services.clone(), &settings, shutdown).await?;
+
+    let harvest_outcome = Arc::new(std::sync::atomic::AtomicU8::new(EXIT_OK));
+    match client {
+        Some(client) => {
+            eprintln!(
+                "worker {} serving task queue(s) {} with {loaded} module(s); Ctrl-C or SIGTERM stops it",
+                settings.identity,
+                settings.task_queues.join(", ")
+            );
+            if let Some(server) = dev {
+                let (client, queue) = (client.clone(), settings.task_queues[0].clone());
+                let suppliers_dir = config.suppliers_dir.clone();
+                let ui = server.ui_url();
+                let namespace = server.namespace().to_owned();
+                let (stop, once, outcome) = (stop.clone(), args.once, harvest_outcome.clone());
+                tokio::spawn(async move {
+                    let ok =
+                        initial_harvest(&client, &suppliers_dir, &queue, &ui, &namespace).await;
+                    if !ok {
+                        outcome.store(EXIT_FAILED, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    if once {
+                        stop.cancel();
+                    } else {
+                        eprintln!("The worker keeps serving; Ctrl-C stops it and the dev server.");
+                    }
+                });
+            }
+            let shutdown = {
+                let stop = stop.clone();
+                async move { stop.cancelled().await }
+            };
+            let served =
+                contextworker_worker::serve(client, services.clone(), &settings, shutdown).await;
+            // Whatever ended the worker ends the gRPC side too.
+            stop.cancel();
+            served?;
+        }
+        None => {
+            eprintln!("no Temporal worker (--no-temporal); Ctrl-C or SIGTERM stops the host");
+            stop.cancelled().await;
+        }
+    }
+    if let Some(grpc) = grpc {
+        grpc.await??;
+    }
     services.staging.close().await;
     Ok(harvest_outcome.load(std::sync::atomic::Ordering::SeqCst))
 }

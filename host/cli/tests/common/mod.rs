@@ -121,13 +121,22 @@ impl Harness {
         let log = self.path(&format!("worker-{label}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let mut cmd = self.command();
+        if !extra.contains(&"--grpc-addr") {
+            // Tests run workers side by side: only the gRPC tests open a (free) gRPC port.
+            cmd.arg("--no-grpc");
+        }
         cmd.args(extra).stdout(Stdio::null()).stderr(file);
         for (k, v) in env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().unwrap();
         let worker = Worker { child, log };
-        worker.wait_for_log("serving task queue", Duration::from_secs(120));
+        let ready = if extra.contains(&"--no-temporal") {
+            "no Temporal worker"
+        } else {
+            "serving task queue"
+        };
+        worker.wait_for_log(ready, Duration::from_secs(120));
         worker
     }
 }

@@ -1,0 +1,420 @@
+//! The gRPC WorkerService of a running host: authentication on every RPC, ExecuteCode against
+//! hostile code, idempotent StartWorkflow and per-tenant GetTaskStatus, and a Python client
+//! generated with grpcio-tools.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::{Harness, free_port};
+use contextworker_grpc::auth::{Claims, mint_hmac, mint_unsigned};
+use contextworker_grpc::pb::core::ContextUnit;
+use contextworker_grpc::pb::worker::worker_service_client::WorkerServiceClient;
+use contextworker_grpc::tonic::transport::Channel;
+use contextworker_grpc::tonic::{Code, Request};
+use contextworker_grpc::unit::{json_to_struct, struct_to_json};
+use contextworker_test_support::{feed_server::FeedServer, guest};
+use serde_json::{Value, json};
+
+const SECRET_ENV: &str = "CW_TEST_TOKEN_SECRET";
+const SECRET: &str = "test-secret-with-enough-entropy";
+
+fn claims(tenants: &[&str], permissions: &[&str], exp: Option<f64>) -> Claims {
+    Claims {
+        token_id: "test".into(),
+        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        allowed_tenants: tenants.iter().map(|t| (*t).to_owned()).collect(),
+        exp_unix: exp,
+        user_id: None,
+        agent_id: None,
+        revocation_id: None,
+    }
+}
+
+fn token(tenants: &[&str]) -> String {
+    mint_hmac(
+        "test.v1",
+        SECRET.as_bytes(),
+        &claims(tenants, &["worker:*"], Some(4e9)),
+    )
+}
+
+struct Rpc {
+    client: WorkerServiceClient<Channel>,
+}
+
+impl Rpc {
+    async fn connect(port: u16) -> Self {
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if let Ok(client) = WorkerServiceClient::connect(url.clone()).await {
+                return Self {
+                    client: client
+                        .max_decoding_message_size(8 << 20)
+                        .max_encoding_message_size(8 << 20),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no gRPC server on {url}");
+    }
+
+    fn request(token: Option<&str>, payload: &Value) -> Request<ContextUnit> {
+        let mut r = Request::new(ContextUnit {
+            unit_id: uuid_like(),
+            trace_id: "trace-abc".into(),
+            payload: Some(json_to_struct(payload.as_object().unwrap())),
+            ..ContextUnit::default()
+        });
+        if let Some(t) = token {
+            r.metadata_mut()
+                .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        }
+        r
+    }
+
+    async fn call(
+        &mut self,
+        rpc: &str,
+        token: Option<&str>,
+        payload: &Value,
+    ) -> Result<Value, Code> {
+        let req = Self::request(token, payload);
+        let resp = match rpc {
+            "start" => self.client.start_workflow(req).await,
+            "status" => self.client.get_task_status(req).await,
+            _ => self.client.execute_code(req).await,
+        };
+        match resp {
+            Ok(r) => {
+                let unit = r.into_inner();
+                assert_eq!(unit.trace_id, "trace-abc", "the trace id is kept");
+                assert!(unit.provenance.iter().any(|p| p.starts_with("worker:")));
+                Ok(Value::Object(
+                    unit.payload
+                        .as_ref()
+                        .map(struct_to_json)
+                        .unwrap_or_default(),
+                ))
+            }
+            Err(status) => Err(status.code()),
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+fn grpc_host<'a>(h: &'a Harness, label: &str, port: u16, extra: &[&'a str]) -> common::Worker {
+    let addr = format!("127.0.0.1:{port}");
+    let mut args: Vec<&str> = vec![
+        "--grpc-addr",
+        Box::leak(addr.into_boxed_str()),
+        "--token-hmac-key",
+        "test.v1=CW_TEST_TOKEN_SECRET",
+        "--exec-concurrency",
+        "8",
+    ];
+    args.extend_from_slice(extra);
+    h.worker(label, &args, &[(SECRET_ENV, SECRET)])
+}
+
+fn code(package: &str) -> String {
+    STANDARD.encode(std::fs::read(guest(package)).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_rpc_refuses_bad_tokens_and_accepts_the_right_one() {
+    let h = Harness::start().await;
+    let port = free_port();
+    let _host = grpc_host(&h, "auth", port, &["--no-temporal"]);
+    let mut rpc = Rpc::connect(port).await;
+    let hostile = code("hostile");
+    let expired = mint_hmac(
+        "test.v1",
+        SECRET.as_bytes(),
+        &claims(&["acme"], &["worker:*"], Some(1000.0)),
+    );
+    let forged = mint_hmac(
+        "test.v1",
+        b"wrong secret",
+        &claims(&["acme"], &["worker:*"], None),
+    );
+    let unsigned = mint_unsigned(&claims(&["acme"], &["worker:*"], None));
+    let good = token(&["acme"]);
+    let read_only = mint_hmac(
+        "test.v1",
+        SECRET.as_bytes(),
+        &claims(&["acme"], &["worker:read"], None),
+    );
+    let payloads = [
+        (
+            "start",
+            json!({"workflow_type": "harvest", "supplier_code": "demo", "tenant_id": "acme"}),
+        ),
+        ("status", json!({"workflow_id": "x", "tenant_id": "acme"})),
+        (
+            "exec",
+            json!({"code": hostile, "input": "ok", "tenant_id": "acme"}),
+        ),
+    ];
+    for (name, payload) in &payloads {
+        for bad in [
+            None,
+            Some("not-a-token"),
+            Some(expired.as_str()),
+            Some(forged.as_str()),
+            Some(unsigned.as_str()),
+        ] {
+            assert_eq!(
+                rpc.call(name, bad, payload).await.err(),
+                Some(Code::Unauthenticated),
+                "{name} with {bad:?}"
+            );
+        }
+        // A valid token for another tenant: answered, but refused.
+        let mut other = payload.clone();
+        other["tenant_id"] = json!("other-tenant");
+        let v = rpc.call(name, Some(&good), &other).await.unwrap();
+        assert_eq!(v["error_type"], "permission_denied", "{name}: {v}");
+    }
+    // The right token passes: ExecuteCode runs, the Temporal RPCs say Temporal is off here.
+    let v = rpc.call("exec", Some(&good), &payloads[2].1).await.unwrap();
+    assert_eq!(v["result"], "ok", "{v}");
+    let v = rpc
+        .call("start", Some(&good), &payloads[0].1)
+        .await
+        .unwrap();
+    assert_eq!(v["error_type"], "unavailable", "{v}");
+    // A token without worker:execute cannot run code.
+    let v = rpc
+        .call("exec", Some(&read_only), &payloads[2].1)
+        .await
+        .unwrap();
+    assert_eq!(v["error_type"], "permission_denied", "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn execute_code_contains_hostile_code_and_keeps_serving() {
+    let h = Harness::start().await;
+    let port = free_port();
+    let _host = grpc_host(&h, "exec", port, &["--no-temporal"]);
+    let mut rpc = Rpc::connect(port).await;
+    let t = token(&["acme"]);
+    let hostile = code("hostile");
+    let run = |input: &str, extra: Value| {
+        let mut p = json!({"code": hostile, "input": input, "timeout_ms": 500});
+        if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        p
+    };
+    let cases = [
+        (run("loop", json!({})), "timeout"),
+        (
+            run("alloc", json!({"limits": {"memory_mb": 16}})),
+            "out_of_memory",
+        ),
+        (run("huge-output:4", json!({})), "output_too_large"),
+        (run("recurse", json!({})), "stack_overflow"),
+        (
+            json!({"code": STANDARD.encode(b"\0asm garbage bytes"), "input": "ok"}),
+            "invalid_component",
+        ),
+        (
+            json!({"code": STANDARD.encode(std::fs::read("/bin/true").unwrap()), "input": "ok"}),
+            "precompiled_refused",
+        ),
+        (
+            json!({"code": code("simple-tsv"), "input": "ok"}),
+            "wrong_world",
+        ),
+        (
+            json!({"code": hostile, "language": "cobol"}),
+            "unsupported_language",
+        ),
+    ];
+    for (payload, expected) in &cases {
+        let v = rpc.call("exec", Some(&t), payload).await.unwrap();
+        assert_eq!(v["error_type"], *expected, "{v}");
+        // And the server keeps serving after each.
+        let ok = rpc
+            .call("exec", Some(&t), &run("ok", json!({})))
+            .await
+            .unwrap();
+        assert_eq!(ok["result"], "ok");
+    }
+    // Limits can be lowered, never raised: a 10-minute timeout request still stops at the cap.
+    let v = rpc
+        .call(
+            "exec",
+            Some(&t),
+            &run("busy:100", json!({"timeout_ms": 600_000})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["result"], "done", "{v}");
+    assert!(v["receipt"]["code_sha256"].as_str().unwrap().len() == 64);
+    // A request over 4 MiB is refused by the transport.
+    let big = json!({"code": "A".repeat(4 * 1024 * 1024 + 1)});
+    let err = rpc.call("exec", Some(&t), &big).await.err();
+    assert!(
+        matches!(
+            err,
+            Some(Code::OutOfRange | Code::ResourceExhausted | Code::InvalidArgument)
+        ),
+        "{err:?}"
+    );
+
+    // 100 concurrent calls with a cap of 8: each either runs or is told to come back.
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let mut client = rpc.client.clone();
+        let req = Rpc::request(Some(&t), &run("busy:300", json!({"timeout_ms": 2000})));
+        tasks.push(tokio::spawn(async move {
+            client
+                .execute_code(req)
+                .await
+                .map(|_| ())
+                .map_err(|s| s.code())
+        }));
+    }
+    let (mut ok, mut busy) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(Code::ResourceExhausted) => busy += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok + busy, 100);
+    assert!(ok >= 8 && busy > 0, "ok {ok}, busy {busy}");
+    let v = rpc
+        .call("exec", Some(&t), &run("ok", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(v["result"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    server.set_body(
+        "<yml_catalog><shop><offers><offer id=\"a\"><name>A</name><price>1</price><currencyId>UAH</currencyId></offer></offers></shop></yml_catalog>",
+        None,
+    );
+    h.write_supplier("rpcshop", "acme", &server.url());
+    let port = free_port();
+    let _host = grpc_host(&h, "start", port, &[]);
+    let rpc = Rpc::connect(port).await;
+    let t = token(&["acme"]);
+    let payload =
+        json!({"workflow_type": "harvest", "supplier_code": "rpcshop", "request_id": "req-1"});
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (mut rpc, t, payload) = (
+            Rpc {
+                client: rpc.client.clone(),
+            },
+            t.clone(),
+            payload.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            rpc.call("start", Some(&t), &payload).await.unwrap()
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        let v = task.await.unwrap();
+        assert_eq!(v["status"], "started", "{v}");
+        ids.insert((
+            v["workflow_id"].as_str().unwrap().to_owned(),
+            v["run_id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert_eq!(
+        ids.len(),
+        1,
+        "ten concurrent starts of one request: one run ({ids:?})"
+    );
+    let (workflow_id, run_id) = ids.into_iter().next().unwrap();
+
+    let mut rpc = Rpc {
+        client: rpc.client.clone(),
+    };
+    let status = json!({"workflow_id": workflow_id});
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = rpc.call("status", Some(&t), &status).await.unwrap();
+        if last["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(last["status"], "completed", "{last}");
+    assert_eq!(last["run_id"], run_id.as_str());
+    assert_eq!(last["result"]["created"], 1, "{last}");
+    // Another tenant's token cannot see it.
+    let other = token(&["beta"]);
+    let v = rpc.call("status", Some(&other), &status).await.unwrap();
+    assert_eq!(v["error_type"], "not_found", "{v}");
+    // The same request after completion still names the same run.
+    let v = rpc.call("start", Some(&t), &payload).await.unwrap();
+    assert_eq!(
+        (v["workflow_id"].as_str(), v["run_id"].as_str()),
+        (Some(workflow_id.as_str()), Some(run_id.as_str()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_client_generated_from_the_protos_calls_all_three_rpcs() {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    server.set_body(
+        "<yml_catalog><shop><offers><offer id=\"p\"><name>P</name><price>5</price><currencyId>UAH</currencyId></offer></offers></shop></yml_catalog>",
+        None,
+    );
+    h.write_supplier("pyrpc", "acme", &server.url());
+    let port = free_port();
+    let _host = grpc_host(&h, "py", port, &[]);
+    let root = contextworker_test_support::workspace_root();
+    let wasm = guest("text-stats");
+    let out = std::process::Command::new("python3")
+        .arg(root.join("tests/python/grpc_client.py"))
+        .args([
+            root.join("proto").to_str().unwrap(),
+            &format!("127.0.0.1:{port}"),
+            &token(&["acme"]),
+            "pyrpc",
+            wasm.to_str().unwrap(),
+            h.path("pygen").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["start"]["status"], "started", "{v}");
+    assert_eq!(v["final"]["status"], "completed", "{v}");
+    assert_eq!(v["final"]["result"]["created"], 1.0, "{v}");
+    assert_eq!(
+        v["exec"]["result"], "{\"lines\":1,\"words\":2,\"bytes\":11}",
+        "{v}"
+    );
+    assert_eq!(v["exec_trace_id"], "py-trace", "{v}");
+}

@@ -1,0 +1,295 @@
+//! ExecuteCode: caller code in the sandbox's `code` world, within the server's caps.
+//!
+//! Code arrives as base64 of a WebAssembly component (only `.wasm` component bytes: the runtime
+//! refuses core modules and precompiled artifacts). It is size-checked before anything else,
+//! compiled once per sha256 (an in-memory map in front of the runtime's on-disk cache), and run
+//! with limits the request may lower but never raise. A server-wide semaphore bounds concurrent
+//! calls; a call that cannot get a slot soon is refused with RESOURCE_EXHAUSTED.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use contextworker_runtime::{
+    CallError, CallSpec, CancellationToken, Data, Limits, LoadError, LoadedComponent, MIB,
+    Metering, Runtime,
+};
+use contextworker_types::{Digest, World};
+use serde_json::{Map, Value, json};
+use tokio::sync::Semaphore;
+
+/// The server's ceilings for ExecuteCode.
+#[derive(Debug, Clone)]
+pub struct ExecCaps {
+    /// Largest component accepted, checked on the decoded bytes before compiling.
+    pub max_code_bytes: usize,
+    pub max_timeout: Duration,
+    pub default_timeout: Duration,
+    pub max_memory_bytes: u64,
+    pub max_output_bytes: u64,
+    /// Calls running at once, server-wide.
+    pub max_concurrent: usize,
+    /// How long a call may wait for a free slot before RESOURCE_EXHAUSTED.
+    pub queue_wait: Duration,
+    /// Compiled components kept in memory.
+    pub cached_components: usize,
+}
+
+impl Default for ExecCaps {
+    fn default() -> Self {
+        Self {
+            max_code_bytes: 3 * 1024 * 1024,
+            max_timeout: Duration::from_secs(30),
+            default_timeout: Duration::from_secs(5),
+            max_memory_bytes: 64 * MIB,
+            max_output_bytes: MIB,
+            max_concurrent: 8,
+            queue_wait: Duration::from_millis(200),
+            cached_components: 64,
+        }
+    }
+}
+
+/// Why an ExecuteCode request was not run or failed.
+#[derive(Debug)]
+pub enum ExecOutcome {
+    /// Ran (successfully or with a guest error): the payload to return.
+    Done(Map<String, Value>),
+    /// The request itself is wrong: `{error, error_type}`.
+    Refused {
+        error_type: &'static str,
+        message: String,
+    },
+    /// No slot within the queue wait.
+    Busy,
+}
+
+pub struct Executor {
+    runtime: Arc<Runtime>,
+    caps: ExecCaps,
+    slots: Semaphore,
+    compiled: Mutex<HashMap<(Digest, bool), Arc<LoadedComponent>>>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("caps", &self.caps)
+            .finish_non_exhaustive()
+    }
+}
+
+fn refused(error_type: &'static str, message: impl Into<String>) -> ExecOutcome {
+    ExecOutcome::Refused {
+        error_type,
+        message: message.into(),
+    }
+}
+
+fn as_u64(v: Option<&Value>) -> Option<u64> {
+    v.and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)))
+}
+
+impl Executor {
+    pub fn new(runtime: Arc<Runtime>, caps: ExecCaps) -> Self {
+        let slots = Semaphore::new(caps.max_concurrent.max(1));
+        Self {
+            runtime,
+            caps,
+            slots,
+            compiled: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn caps(&self) -> &ExecCaps {
+        &self.caps
+    }
+
+    /// Run one request. `deadline` is the gRPC deadline, if the client set one; `cancel`
+    /// fires when the client goes away.
+    pub async fn execute(
+        &self,
+        payload: &Map<String, Value>,
+        deadline: Option<Duration>,
+        cancel: CancellationToken,
+    ) -> ExecOutcome {
+        let language = payload
+            .get("language")
+            .and_then(Value::as_str)
+            .unwrap_or("wasm");
+        if language != "wasm" {
+            return refused(
+                "unsupported_language",
+                format!(
+                    "language {language:?}: this host runs `wasm` components (JavaScript is not available yet)"
+                ),
+            );
+        }
+        let Some(code) = payload.get("code").and_then(Value::as_str) else {
+            return refused(
+                "validation",
+                "payload.code (base64 of a WebAssembly component) is required",
+            );
+        };
+        // Base64 is 4/3 of the bytes: refuse before decoding anything too large.
+        if code.len() / 4 * 3 > self.caps.max_code_bytes + 3 {
+            return refused(
+                "code_too_large",
+                format!("code is over the {}-byte limit", self.caps.max_code_bytes),
+            );
+        }
+        let Ok(bytes) = STANDARD.decode(code.trim()) else {
+            return refused("validation", "payload.code is not standard base64");
+        };
+        if bytes.len() > self.caps.max_code_bytes {
+            return refused(
+                "code_too_large",
+                format!("code is over the {}-byte limit", self.caps.max_code_bytes),
+            );
+        }
+        let input = match payload.get("input") {
+            None | Some(Value::Null) => Data::Text(String::new()),
+            Some(Value::String(s)) => Data::Text(s.clone()),
+            Some(other) => Data::Text(other.to_string()),
+        };
+        let limits = payload.get("limits").and_then(Value::as_object);
+        let fuel = as_u64(limits.and_then(|l| l.get("fuel")));
+        let memory = as_u64(limits.and_then(|l| l.get("memory_mb"))).map(|m| m.saturating_mul(MIB));
+        let requested = as_u64(payload.get("timeout_ms")).map(Duration::from_millis);
+        let mut timeout = requested
+            .unwrap_or(self.caps.default_timeout)
+            .min(self.caps.max_timeout);
+        if let Some(d) = deadline {
+            timeout = timeout.min(d);
+        }
+        let limits = Limits {
+            memory_bytes: memory.map_or(self.caps.max_memory_bytes, |m| {
+                m.min(self.caps.max_memory_bytes)
+            }),
+            timeout,
+            fuel,
+            max_output_bytes: as_u64(limits.and_then(|l| l.get("max_output_bytes")))
+                .map_or(self.caps.max_output_bytes, |m| {
+                    m.min(self.caps.max_output_bytes)
+                }),
+            ..Limits::for_world(World::Code)
+        };
+
+        let Ok(Ok(_permit)) =
+            tokio::time::timeout(self.caps.queue_wait, self.slots.acquire()).await
+        else {
+            return ExecOutcome::Busy;
+        };
+        let metering = if fuel.is_some() {
+            Metering::Fuel
+        } else {
+            Metering::Epoch
+        };
+        let component = match self.load(bytes, metering).await {
+            Ok(c) => c,
+            Err(e) => return refused(load_error_type(&e), e.to_string()),
+        };
+        let spec = CallSpec::new("submitted-code", "sha256", limits).with_cancel(cancel);
+        let outcome = self.runtime.run_code(&component, &spec, input).await;
+        let mut out = Map::new();
+        match outcome.result {
+            Ok(Data::Text(text)) => {
+                out.insert("result".into(), Value::String(text));
+            }
+            Ok(Data::Binary(bytes)) => {
+                out.insert(
+                    "result_base64".into(),
+                    Value::String(STANDARD.encode(bytes)),
+                );
+            }
+            Err(e) => {
+                out.insert("error".into(), Value::String(e.to_string()));
+                out.insert(
+                    "error_type".into(),
+                    Value::String(call_error_type(&e).to_owned()),
+                );
+            }
+        }
+        out.insert("stdout".into(), Value::String(outcome.stdout.text()));
+        out.insert(
+            "stdout_truncated".into(),
+            Value::Bool(outcome.stdout.truncated),
+        );
+        out.insert("stderr".into(), Value::String(outcome.stderr.text()));
+        out.insert(
+            "stderr_truncated".into(),
+            Value::Bool(outcome.stderr.truncated),
+        );
+        let r = &outcome.receipt;
+        out.insert(
+            "receipt".into(),
+            json!({
+                "code_sha256": r.digest.hex(),
+                "duration_ms": r.wall_time.as_secs_f64() * 1000.0,
+                "fuel_used": r.fuel_used,
+                "peak_memory_bytes": r.peak_memory_bytes,
+                "compiled_from_cache": component.stats().from_cache,
+            }),
+        );
+        ExecOutcome::Done(out)
+    }
+
+    async fn load(
+        &self,
+        bytes: Vec<u8>,
+        metering: Metering,
+    ) -> Result<Arc<LoadedComponent>, LoadError> {
+        let key = (Digest::of(&bytes), metering == Metering::Fuel);
+        if let Some(hit) = self.lock().get(&key) {
+            return Ok(hit.clone());
+        }
+        let loaded = self
+            .runtime
+            .load("submitted code", bytes, World::Code, metering)
+            .await?;
+        let mut map = self.lock();
+        if map.len() >= self.caps.cached_components {
+            // Any entry will do: the disk cache makes a reload cheap.
+            if let Some(victim) = map.keys().next().copied() {
+                map.remove(&victim);
+            }
+        }
+        map.insert(key, loaded.clone());
+        Ok(loaded)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Digest, bool), Arc<LoadedComponent>>> {
+        self.compiled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Snake-case error types in the clients' convention.
+pub fn call_error_type(e: &CallError) -> &'static str {
+    match e.type_name() {
+        "GuestTimeout" => "timeout",
+        "GuestOutOfMemory" => "out_of_memory",
+        "GuestStackOverflow" => "stack_overflow",
+        "GuestOutOfFuel" => "out_of_fuel",
+        "GuestOutputTooLarge" => "output_too_large",
+        "GuestTrap" => "trap",
+        "InvalidInput" => "invalid_input",
+        "UnsupportedInput" => "unsupported_input",
+        "GuestInternalError" => "guest_error",
+        "Cancelled" => "cancelled",
+        "SandboxBusy" => "resource_exhausted",
+        _ => "internal",
+    }
+}
+
+fn load_error_type(e: &LoadError) -> &'static str {
+    match e {
+        LoadError::WrongWorld { .. } => "wrong_world",
+        LoadError::TooLarge { .. } => "code_too_large",
+        LoadError::Precompiled { .. } => "precompiled_refused",
+        _ => "invalid_component",
+    }
+}

@@ -1,0 +1,27 @@
+//! The gRPC `contextunity.worker.WorkerService`: `StartWorkflow`, `GetTaskStatus` and
+//! `ExecuteCode`, each `ContextUnit` → `ContextUnit`, wire-compatible with the ContextUnity
+//! clients (protos in `proto/`). Authentication is the ecosystem's signed token; ExecuteCode is
+//! the sandbox's `code` world behind server-wide caps.
+
+pub mod auth;
+pub mod exec;
+mod server;
+mod service;
+pub mod unit;
+
+/// Generated from `proto/` by `build.rs`.
+pub mod pb {
+    pub mod core {
+        #![allow(clippy::all, clippy::pedantic, unused_qualifications, missing_docs)]
+        tonic::include_proto!("contextunity.core");
+    }
+    pub mod worker {
+        #![allow(clippy::all, clippy::pedantic, unused_qualifications, missing_docs)]
+        tonic::include_proto!("contextunity.worker");
+    }
+}
+
+pub use server::{MAX_MESSAGE_BYTES, ServeError, ServerSettings, bind, serve};
+pub use service::{Service, TemporalSide};
+/// The tonic version the generated client and server use.
+pub use tonic;
