@@ -1,6 +1,7 @@
 """A ContextUnity-style client generated from proto/ with grpcio-tools, run by
 host/cli/tests/grpc.rs against a running host: StartWorkflow (a harvest), GetTaskStatus until
-it completes, ExecuteCode with a wasm component. Prints one JSON document.
+it completes, ExecuteCode with a wasm component and with a JavaScript snippet. Prints one JSON
+document.
 
 Usage: grpc_client.py PROTO_DIR ADDRESS TOKEN SUPPLIER WASM OUT_DIR
 """
@@ -68,11 +69,16 @@ def main() -> None:
         unit({"code": code, "language": "wasm", "input": "hello world", "timeout_ms": 2000}),
         metadata=metadata, timeout=30,
     )
+    js = stub.ExecuteCode(
+        unit({"code": "input.map(x => x * 2)", "language": "javascript", "input": [1, 2, 3]}),
+        metadata=metadata, timeout=30,
+    )
     print(json.dumps({
         "start": start,
         "final": final,
         "exec": payload(executed),
         "exec_trace_id": executed.trace_id,
+        "js": payload(js),
     }))
 
 

@@ -119,6 +119,24 @@ pub struct GrpcArgs {
     /// An Ed25519 token key: KID=PUBLIC_KEY (standard base64 of the 32-byte key; repeatable).
     #[arg(long = "token-ed25519-key", global = true, value_name = "KID=BASE64", value_parser = parse_key_value)]
     pub token_ed25519_keys: Vec<(String, String)>,
+    /// Serve gRPC over TLS with this certificate (PEM; needs --grpc-tls-key).
+    #[arg(
+        long,
+        global = true,
+        env = "WORKER_GRPC_TLS_CERT",
+        value_name = "FILE",
+        requires = "grpc_tls_key"
+    )]
+    pub grpc_tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --grpc-tls-cert.
+    #[arg(
+        long,
+        global = true,
+        env = "WORKER_GRPC_TLS_KEY",
+        value_name = "FILE",
+        requires = "grpc_tls_cert"
+    )]
+    pub grpc_tls_key: Option<PathBuf>,
     /// ExecuteCode calls running at once; more wait briefly, then get RESOURCE_EXHAUSTED.
     #[arg(
         long,
@@ -204,6 +222,44 @@ pub enum Command {
     Workflow(WorkflowCommand),
     /// Mint a ContextUnity token for the gRPC service (HMAC-signed, or unsigned for development).
     Token(TokenArgs),
+    /// Call a running host's gRPC WorkerService.
+    Rpc(RpcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RpcArgs {
+    /// The service's address.
+    #[arg(
+        long,
+        env = "CONTEXTWORKER_RPC_ADDR",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    pub addr: String,
+    /// The token (see `token`).
+    #[arg(long, env = "CONTEXTWORKER_TOKEN", hide_env_values = true)]
+    pub token: String,
+    #[command(subcommand)]
+    pub call: RpcCall,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RpcCall {
+    /// StartWorkflow with this payload (JSON), e.g. '{"workflow_type":"harvest","supplier_code":"demo"}'.
+    Start { payload: String },
+    /// GetTaskStatus of a workflow.
+    Status { workflow_id: String },
+    /// ExecuteCode: a .wasm component, or a .js file (JavaScript).
+    Exec {
+        file: PathBuf,
+        /// Input: a string, or JSON with --json-input.
+        #[arg(long, default_value = "")]
+        input: String,
+        /// Parse --input as JSON.
+        #[arg(long)]
+        json_input: bool,
+        #[arg(long)]
+        timeout_ms: Option<u64>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -255,6 +255,40 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
             .unwrap();
         assert_eq!(ok["result"], "ok");
     }
+    // JavaScript runs in the js module, inside the same limits.
+    let js = |source: &str, input: Value| json!({"code": source, "language": "javascript", "input": input, "timeout_ms": 1000});
+    let v = rpc
+        .call(
+            "exec",
+            Some(&t),
+            &js(
+                "console.log('sum'); input.a + input.b",
+                json!({"a": 2, "b": 3}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (v["result"].as_str(), v["stdout"].as_str()),
+        (Some("5"), Some("sum\n")),
+        "{v}"
+    );
+    let v = rpc
+        .call("exec", Some(&t), &js("while (true) {}", Value::Null))
+        .await
+        .unwrap();
+    assert_eq!(v["error_type"], "timeout", "{v}");
+    let v = rpc
+        .call(
+            "exec",
+            Some(&t),
+            &js("throw new Error('bad input')", Value::Null),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["error_type"], "invalid_input", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("bad input"), "{v}");
+
     // Limits can be lowered, never raised: a 10-minute timeout request still stops at the cap.
     let v = rpc
         .call(
@@ -417,4 +451,5 @@ async fn a_python_client_generated_from_the_protos_calls_all_three_rpcs() {
         "{v}"
     );
     assert_eq!(v["exec_trace_id"], "py-trace", "{v}");
+    assert_eq!(v["js"]["result"], "[2,4,6]", "{v}");
 }

@@ -69,6 +69,8 @@ pub enum ExecOutcome {
 pub struct Executor {
     runtime: Arc<Runtime>,
     caps: ExecCaps,
+    /// The JavaScript engine component (the `js` module), when the modules directory has it.
+    js_engine: Option<Arc<Vec<u8>>>,
     slots: Semaphore,
     compiled: Mutex<HashMap<(Digest, bool), Arc<LoadedComponent>>>,
 }
@@ -93,11 +95,14 @@ fn as_u64(v: Option<&Value>) -> Option<u64> {
 }
 
 impl Executor {
-    pub fn new(runtime: Arc<Runtime>, caps: ExecCaps) -> Self {
+    /// `js_engine`: the bytes of the JavaScript engine component that runs `javascript`
+    /// requests (compiled once, like any submitted component).
+    pub fn new(runtime: Arc<Runtime>, caps: ExecCaps, js_engine: Option<Vec<u8>>) -> Self {
         let slots = Semaphore::new(caps.max_concurrent.max(1));
         Self {
             runtime,
             caps,
+            js_engine: js_engine.map(Arc::new),
             slots,
             compiled: Mutex::new(HashMap::new()),
         }
@@ -119,40 +124,59 @@ impl Executor {
             .get("language")
             .and_then(Value::as_str)
             .unwrap_or("wasm");
-        if language != "wasm" {
-            return refused(
-                "unsupported_language",
-                format!(
-                    "language {language:?}: this host runs `wasm` components (JavaScript is not available yet)"
-                ),
-            );
-        }
         let Some(code) = payload.get("code").and_then(Value::as_str) else {
             return refused(
                 "validation",
-                "payload.code (base64 of a WebAssembly component) is required",
+                "payload.code is required (base64 of a WebAssembly component, or JavaScript source)",
             );
         };
-        // Base64 is 4/3 of the bytes: refuse before decoding anything too large.
-        if code.len() / 4 * 3 > self.caps.max_code_bytes + 3 {
-            return refused(
+        let too_large = || {
+            refused(
                 "code_too_large",
                 format!("code is over the {}-byte limit", self.caps.max_code_bytes),
-            );
-        }
-        let Ok(bytes) = STANDARD.decode(code.trim()) else {
-            return refused("validation", "payload.code is not standard base64");
+            )
         };
-        if bytes.len() > self.caps.max_code_bytes {
-            return refused(
-                "code_too_large",
-                format!("code is over the {}-byte limit", self.caps.max_code_bytes),
-            );
-        }
-        let input = match payload.get("input") {
-            None | Some(Value::Null) => Data::Text(String::new()),
-            Some(Value::String(s)) => Data::Text(s.clone()),
-            Some(other) => Data::Text(other.to_string()),
+        let (bytes, input) = match language {
+            "wasm" => {
+                // Base64 is 4/3 of the bytes: refuse before decoding anything too large.
+                if code.len() / 4 * 3 > self.caps.max_code_bytes + 3 {
+                    return too_large();
+                }
+                let Ok(bytes) = STANDARD.decode(code.trim()) else {
+                    return refused("validation", "payload.code is not standard base64");
+                };
+                if bytes.len() > self.caps.max_code_bytes {
+                    return too_large();
+                }
+                let input = match payload.get("input") {
+                    None | Some(Value::Null) => Data::Text(String::new()),
+                    Some(Value::String(s)) => Data::Text(s.clone()),
+                    Some(other) => Data::Text(other.to_string()),
+                };
+                (bytes, input)
+            }
+            "javascript" | "js" => {
+                if code.len() > self.caps.max_code_bytes {
+                    return too_large();
+                }
+                let Some(engine) = &self.js_engine else {
+                    return refused(
+                        "unsupported_language",
+                        "javascript needs the `js` module in the modules directory",
+                    );
+                };
+                let request = json!({
+                    "source": code,
+                    "input": payload.get("input").cloned().unwrap_or(Value::Null),
+                });
+                (engine.as_ref().clone(), Data::Text(request.to_string()))
+            }
+            other => {
+                return refused(
+                    "unsupported_language",
+                    format!("language {other:?}: use `wasm` or `javascript`"),
+                );
+            }
         };
         let limits = payload.get("limits").and_then(Value::as_object);
         let fuel = as_u64(limits.and_then(|l| l.get("fuel")));

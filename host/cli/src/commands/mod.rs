@@ -2,6 +2,7 @@
 
 mod exec;
 mod modules;
+mod rpc;
 mod start;
 mod suppliers;
 mod token;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> u8 {
         Some(Command::Harvest(args)) => workflow::harvest(&cli.global, args).await,
         Some(Command::Import(args)) => workflow::import(&cli.global, args).await,
         Some(Command::Token(args)) => token::run(&args),
+        Some(Command::Rpc(args)) => rpc::run(args).await,
         Some(Command::Workflow(WorkflowCommand::Status { id, wait, json })) => {
             workflow::status(&cli.global, &id, wait, json).await
         }

@@ -111,6 +111,13 @@ async fn serve(
     let grpc = if args.grpc.no_grpc {
         None
     } else {
+        let tls = match (&args.grpc.grpc_tls_cert, &args.grpc.grpc_tls_key) {
+            (Some(cert), Some(key)) => Some((
+                std::fs::read(cert).map_err(|e| anyhow::anyhow!("{}: {e}", cert.display()))?,
+                std::fs::read(key).map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?,
+            )),
+            _ => None,
+        };
         let listener = contextworker_grpc::bind(args.grpc.grpc_addr)?;
         let verifier = context::token_verifier(&args.grpc)?;
         if verifier.allows_unsigned() {
@@ -118,12 +125,19 @@ async fn serve(
                 "unsigned tokens are accepted (--allow-unsigned-tokens): development only"
             );
         }
+        let js_engine = match services.module("js") {
+            Some(m) if m.manifest.world == contextworker_types::World::Code => {
+                Some(tokio::fs::read(&m.manifest.component).await?)
+            }
+            _ => None,
+        };
         let executor = Arc::new(Executor::new(
             services.runtime.clone(),
             ExecCaps {
                 max_concurrent: args.grpc.exec_concurrency.max(1),
                 ..ExecCaps::default()
             },
+            js_engine,
         ));
         let service = Service::new(
             client.clone().map(|client| TemporalSide {
@@ -140,7 +154,7 @@ async fn serve(
         eprintln!("gRPC WorkerService on {}", args.grpc.grpc_addr);
         Some(tokio::spawn(contextworker_grpc::serve(
             listener,
-            ServerSettings { tls: None },
+            ServerSettings { tls },
             service,
             shutdown,
         )))

@@ -45,6 +45,7 @@ impl Harness {
         let h = Self { dir, dev, address };
         h.add_module("yml", "yml", None);
         h.add_module("text-stats", "text-stats", None);
+        h.add_module("js", "js-engine", None);
         h.add_module(
             "hostile",
             "hostile",
@@ -77,8 +78,16 @@ impl Harness {
             },
             str::to_owned,
         );
-        std::fs::write(dir.join("module.toml"), text).unwrap();
-        std::fs::copy(guest(package), dir.join(format!("{name}.wasm"))).unwrap();
+        std::fs::write(dir.join("module.toml"), &text).unwrap();
+        let component = text
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("component = \"")?
+                    .strip_suffix('"')
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| format!("{name}.wasm"));
+        std::fs::copy(guest(package), dir.join(component)).unwrap();
     }
 
     pub fn write_supplier(&self, code: &str, tenant: &str, url: &str) {
