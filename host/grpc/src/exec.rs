@@ -70,7 +70,8 @@ pub struct Executor {
     runtime: Arc<Runtime>,
     caps: ExecCaps,
     /// The JavaScript engine component (the `js` module), when the modules directory has it.
-    js_engine: Option<Arc<Vec<u8>>>,
+    /// Its bytes are hashed once here, not on every call.
+    js_engine: Option<(Digest, Arc<Vec<u8>>)>,
     slots: Semaphore,
     compiled: Mutex<HashMap<(Digest, bool), Arc<LoadedComponent>>>,
 }
@@ -81,6 +82,13 @@ impl std::fmt::Debug for Executor {
             .field("caps", &self.caps)
             .finish_non_exhaustive()
     }
+}
+
+/// What to run: submitted bytes (hashed per call), or a component the server holds with its
+/// digest already known.
+enum Code {
+    Submitted(Vec<u8>),
+    Known(Digest, Arc<Vec<u8>>),
 }
 
 fn refused(error_type: &'static str, message: impl Into<String>) -> ExecOutcome {
@@ -102,7 +110,7 @@ impl Executor {
         Self {
             runtime,
             caps,
-            js_engine: js_engine.map(Arc::new),
+            js_engine: js_engine.map(|bytes| (Digest::of(&bytes), Arc::new(bytes))),
             slots,
             compiled: Mutex::new(HashMap::new()),
         }
@@ -148,6 +156,7 @@ impl Executor {
                 if bytes.len() > self.caps.max_code_bytes {
                     return too_large();
                 }
+                let bytes = Code::Submitted(bytes);
                 let input = match payload.get("input") {
                     None | Some(Value::Null) => Data::Text(String::new()),
                     Some(Value::String(s)) => Data::Text(s.clone()),
@@ -169,7 +178,10 @@ impl Executor {
                     "source": code,
                     "input": payload.get("input").cloned().unwrap_or(Value::Null),
                 });
-                (engine.as_ref().clone(), Data::Text(request.to_string()))
+                (
+                    Code::Known(engine.0, engine.1.clone()),
+                    Data::Text(request.to_string()),
+                )
             }
             other => {
                 return refused(
@@ -262,13 +274,21 @@ impl Executor {
 
     async fn load(
         &self,
-        bytes: Vec<u8>,
+        code: Code,
         metering: Metering,
     ) -> Result<Arc<LoadedComponent>, LoadError> {
-        let key = (Digest::of(&bytes), metering == Metering::Fuel);
+        let digest = match &code {
+            Code::Submitted(bytes) => Digest::of(bytes),
+            Code::Known(digest, _) => *digest,
+        };
+        let key = (digest, metering == Metering::Fuel);
         if let Some(hit) = self.lock().get(&key) {
             return Ok(hit.clone());
         }
+        let bytes = match code {
+            Code::Submitted(bytes) => bytes,
+            Code::Known(_, bytes) => bytes.as_ref().clone(),
+        };
         let loaded = self
             .runtime
             .load("submitted code", bytes, World::Code, metering)

@@ -22,10 +22,18 @@ pub struct ServerSettings {
 
 /// Bind the listening socket first, so a port in use is reported before anything else starts.
 pub fn bind(addr: SocketAddr) -> Result<TcpIncoming, ServeError> {
-    TcpIncoming::bind(addr).map_err(|e| ServeError::Serve {
-        addr,
-        reason: e.to_string(),
-    })
+    TcpIncoming::bind(addr)
+        .map(|incoming| {
+            // Without TCP_NODELAY a small response waits for the client's delayed ACK:
+            // measured ~40 ms per ExecuteCode call instead of ~2 (BENCHMARKS.md).
+            incoming
+                .with_nodelay(Some(true))
+                .with_keepalive(Some(Duration::from_secs(60)))
+        })
+        .map_err(|e| ServeError::Serve {
+            addr,
+            reason: e.to_string(),
+        })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +59,7 @@ pub async fn serve(
     let mut builder = Server::builder()
         .timeout(Duration::from_secs(120))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .tcp_keepalive(Some(Duration::from_secs(60)));
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)));
     if let Some((cert, key)) = settings.tls {
         builder = builder
             .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
