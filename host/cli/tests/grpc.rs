@@ -400,6 +400,13 @@ async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
     assert_eq!(last["status"], "completed", "{last}");
     assert_eq!(last["run_id"], run_id.as_str());
     assert_eq!(last["result"]["created"], 1, "{last}");
+    // The request's trace id reached the activities' log lines.
+    let log = _host.log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("products staged") && l.contains("trace_id=trace-abc")),
+        "{log}"
+    );
     // Another tenant's token cannot see it.
     let other = token(&["beta"]);
     let v = rpc.call("status", Some(&other), &status).await.unwrap();

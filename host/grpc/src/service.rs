@@ -173,7 +173,10 @@ impl Service {
         let extras = StartExtras {
             memo: vec![
                 ("tenant_id".to_owned(), json!(tenant)),
-                ("trace_id".to_owned(), json!(request.trace_id)),
+                (
+                    contextworker_worker::TRACE_ID.to_owned(),
+                    json!(request.trace_id),
+                ),
             ],
             idempotent: request_id.is_some(),
         };

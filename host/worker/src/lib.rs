@@ -14,6 +14,7 @@ pub mod messages;
 mod services;
 mod slots;
 pub mod starter;
+mod trace;
 mod worker;
 mod workflows;
 
@@ -23,5 +24,6 @@ pub use detect::detect_module;
 pub use services::{DATABASE_URL_ENV, Services, ServicesError};
 pub use slots::MAX_ACTIVITIES;
 pub use temporalio_client::Client;
+pub use trace::TRACE_ID;
 pub use worker::{DEFAULT_TASK_QUEUE, WorkerError, WorkerSettings, serve};
 pub use workflows::{HarvestWorkflow, HarvesterImportWorkflow};

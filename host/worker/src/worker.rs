@@ -75,6 +75,7 @@ pub async fn serve(
                     .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(1))
                     .build(),
             )
+            .workflow_interceptor(crate::trace::interceptor())
             .graceful_shutdown_period(settings.graceful_shutdown)
             .client_identity_override(settings.identity.clone())
             .build();

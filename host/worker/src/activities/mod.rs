@@ -58,11 +58,13 @@ impl ActivityHost {
     ) -> Result<RawValue, ActivityError> {
         let info = ctx.info();
         let name = info.activity_type.clone();
+        let trace_id = crate::trace::from_headers(ctx.headers()).unwrap_or_default();
         let span = tracing::info_span!(
             "activity",
             activity = %name,
             workflow_id = info.workflow_id.as_deref().unwrap_or(""),
             attempt = info.attempt,
+            trace_id = %trace_id,
         );
         let services = self.services.clone();
         let result = tracing::Instrument::instrument(
