@@ -93,15 +93,9 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Args)]
 pub struct GrpcArgs {
-    /// Where the gRPC WorkerService listens.
-    #[arg(
-        long,
-        global = true,
-        env = "WORKER_GRPC_ADDR",
-        default_value = "[::]:50052",
-        value_name = "ADDR"
-    )]
-    pub grpc_addr: std::net::SocketAddr,
+    /// Where the gRPC WorkerService listens (default [::]:50052).
+    #[arg(long, global = true, env = "WORKER_GRPC_ADDR", value_name = "ADDR")]
+    pub grpc_addr: Option<std::net::SocketAddr>,
     /// Do not serve gRPC (run only the Temporal worker).
     #[arg(long, global = true)]
     pub no_grpc: bool,
@@ -137,15 +131,10 @@ pub struct GrpcArgs {
         requires = "grpc_tls_cert"
     )]
     pub grpc_tls_key: Option<PathBuf>,
-    /// ExecuteCode calls running at once; more wait briefly, then get RESOURCE_EXHAUSTED.
-    #[arg(
-        long,
-        global = true,
-        env = "WORKER_EXEC_CONCURRENCY",
-        default_value_t = 8,
-        value_name = "N"
-    )]
-    pub exec_concurrency: usize,
+    /// ExecuteCode calls running at once (default 8); more wait briefly, then get
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, global = true, env = "WORKER_EXEC_CONCURRENCY", value_name = "N")]
+    pub exec_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -385,7 +374,13 @@ pub struct TestArgs {
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// The `code` component to run (.wasm).
-    pub component: PathBuf,
+    #[arg(required_unless_present = "js")]
+    pub component: Option<PathBuf>,
+    /// Run this JavaScript file instead, in the modules directory's `js` module (the engine
+    /// behind ExecuteCode's `javascript`); --input is given to it as `input` (parsed as JSON
+    /// when it is JSON).
+    #[arg(long, value_name = "FILE", conflicts_with = "component")]
+    pub js: Option<PathBuf>,
     /// Input: a string, or @FILE to read a file (bytes that are not UTF-8 are passed as binary).
     #[arg(long, value_name = "STRING|@FILE")]
     pub input: Option<String>,

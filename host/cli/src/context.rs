@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use contextworker_config::{HostConfig, Overrides, TemporalInput};
+use contextworker_config::{GrpcConfig, GrpcOverrides, HostConfig, Overrides, TemporalInput};
 use contextworker_runtime::{MIB, Runtime, RuntimeConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -53,6 +53,16 @@ pub fn host_config(args: &GlobalArgs) -> anyhow::Result<HostConfig> {
         max_concurrent: args.temporal.max_concurrent,
         graceful_shutdown_secs: args.temporal.shutdown_grace_secs,
         identity: args.temporal.identity.clone(),
+        grpc: GrpcOverrides {
+            addr: args.grpc.grpc_addr,
+            disabled: args.grpc.no_grpc,
+            allow_unsigned_tokens: args.grpc.allow_unsigned_tokens,
+            hmac_keys: args.grpc.token_hmac_keys.clone(),
+            ed25519_keys: args.grpc.token_ed25519_keys.clone(),
+            exec_concurrency: args.grpc.exec_concurrency,
+            tls_cert: args.grpc.grpc_tls_cert.clone(),
+            tls_key: args.grpc.grpc_tls_key.clone(),
+        },
     })?)
 }
 
@@ -81,20 +91,18 @@ pub fn runtime(config: &HostConfig) -> anyhow::Result<Arc<Runtime>> {
     Ok(runtime)
 }
 
-/// The token verifier from --token-hmac-key / --token-ed25519-key.
-pub fn token_verifier(
-    args: &crate::cli::GrpcArgs,
-) -> anyhow::Result<contextworker_grpc::auth::Verifier> {
+/// The token verifier from the configured keys (flags, then the file's `[grpc]` tables).
+pub fn token_verifier(args: &GrpcConfig) -> anyhow::Result<contextworker_grpc::auth::Verifier> {
     use base64::Engine as _;
     use contextworker_grpc::auth::{Key, Verifier};
     let mut keys = std::collections::HashMap::new();
-    for (kid, var) in &args.token_hmac_keys {
+    for (kid, var) in &args.hmac_keys {
         let secret = std::env::var(var).map_err(|_| {
             anyhow::anyhow!("--token-hmac-key {kid}={var}: environment variable {var} is not set")
         })?;
         keys.insert(kid.clone(), Key::Hmac(secret.into_bytes()));
     }
-    for (kid, public) in &args.token_ed25519_keys {
+    for (kid, public) in &args.ed25519_keys {
         let bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
             .decode(public)
             .ok()

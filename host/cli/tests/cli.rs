@@ -516,3 +516,35 @@ fn an_unreachable_server_is_named_with_the_way_to_start_one() {
         "{stderr}"
     );
 }
+
+#[test]
+fn exec_runs_a_javascript_file_in_the_js_module() {
+    let host = Host::new();
+    host.add_module("js", &guest("js-engine"), None);
+    let script = host.data.path().join("double.js");
+    std::fs::write(&script, "console.log('doubling'); input.map(x => x * 2)").unwrap();
+    let out = host.run(&[
+        "exec",
+        "--js",
+        script.to_str().unwrap(),
+        "--input",
+        "[1, 2, 3]",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "[2,4,6]");
+    assert!(text(&out.stderr).contains("doubling"));
+    std::fs::write(&script, "while (true) {}").unwrap();
+    let out = host.run(&[
+        "exec",
+        "--js",
+        script.to_str().unwrap(),
+        "--timeout-ms",
+        "300",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("GuestTimeout"),
+        "{}",
+        text(&out.stderr)
+    );
+}

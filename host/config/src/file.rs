@@ -18,6 +18,26 @@ pub struct HostConfigToml {
     pub database_url: Option<String>,
     pub temporal: Option<TemporalToml>,
     pub worker: Option<WorkerToml>,
+    pub grpc: Option<GrpcToml>,
+}
+
+/// `[grpc]`: the WorkerService. Key material by reference: HMAC secrets are named environment
+/// variables, Ed25519 keys are public.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcToml {
+    pub addr: Option<String>,
+    pub enabled: Option<bool>,
+    pub allow_unsigned_tokens: Option<bool>,
+    /// kid → the environment variable holding its HMAC-SHA256 secret.
+    #[serde(default)]
+    pub hmac_keys: std::collections::BTreeMap<String, String>,
+    /// kid → standard base64 of its 32-byte Ed25519 public key.
+    #[serde(default)]
+    pub ed25519_keys: std::collections::BTreeMap<String, String>,
+    pub exec_concurrency: Option<usize>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[temporal]`: where the server is. Paths are relative to the config file.

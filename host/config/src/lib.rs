@@ -27,6 +27,12 @@
 //! | `WORKER_MAX_CONCURRENT`        | `--max-concurrent`    | `[worker] max_concurrent`     | 10                 |
 //! | `WORKER_SHUTDOWN_GRACE_SECS`   | `--shutdown-grace-secs` | `[worker] graceful_shutdown_secs` | 30          |
 //! | `WORKER_IDENTITY`              | `--identity`          | `[worker] identity`           | `<pid>@<hostname>` |
+//! | `WORKER_GRPC_ADDR`             | `--grpc-addr`, `--no-grpc` | `[grpc] addr`, `enabled` | `[::]:50052`       |
+//! |                                | `--token-hmac-key KID=ENV` | `[grpc.hmac_keys] KID = "ENV"` | none        |
+//! |                                | `--token-ed25519-key KID=B64` | `[grpc.ed25519_keys] KID = "B64"` | none   |
+//! | `WORKER_ALLOW_UNSIGNED_TOKENS` | `--allow-unsigned-tokens` | `[grpc] allow_unsigned_tokens` | false      |
+//! | `WORKER_EXEC_CONCURRENCY`      | `--exec-concurrency`  | `[grpc] exec_concurrency`     | 8                  |
+//! | `WORKER_GRPC_TLS_CERT`, `_KEY` | `--grpc-tls-cert`, `--grpc-tls-key` | `[grpc] tls_cert`, `tls_key` | plaintext |
 //! | `RUST_LOG`                     | `-v`, `-q`            |                               | `info`             |
 
 mod file;
@@ -36,7 +42,7 @@ mod toml_util;
 
 use std::path::{Path, PathBuf};
 
-pub use file::{HostConfigToml, SandboxToml, TemporalToml, WorkerToml};
+pub use file::{GrpcToml, HostConfigToml, SandboxToml, TemporalToml, WorkerToml};
 pub use supplier::{Credentials, FeedSource, Supplier, SupplierError};
 pub use temporal::{TemporalAuth, TemporalConfigError, TemporalInput, TemporalSettings};
 pub use toml_util::{one_line_error, scalar_table};
@@ -76,7 +82,38 @@ pub struct Overrides {
     pub max_concurrent: Option<usize>,
     pub graceful_shutdown_secs: Option<u64>,
     pub identity: Option<String>,
+    pub grpc: GrpcOverrides,
 }
+
+/// gRPC settings from flags and environment.
+#[derive(Debug, Clone, Default)]
+pub struct GrpcOverrides {
+    pub addr: Option<std::net::SocketAddr>,
+    pub disabled: bool,
+    pub allow_unsigned_tokens: bool,
+    pub hmac_keys: Vec<(String, String)>,
+    pub ed25519_keys: Vec<(String, String)>,
+    pub exec_concurrency: Option<usize>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+/// The gRPC service's settings, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcConfig {
+    pub enabled: bool,
+    pub addr: std::net::SocketAddr,
+    pub allow_unsigned_tokens: bool,
+    /// (kid, environment variable of the HMAC secret), flags first.
+    pub hmac_keys: Vec<(String, String)>,
+    /// (kid, base64 Ed25519 public key).
+    pub ed25519_keys: Vec<(String, String)>,
+    pub exec_concurrency: usize,
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// The original worker's gRPC port.
+pub const DEFAULT_GRPC_ADDR: &str = "[::]:50052";
 
 /// The original worker's harvest queue.
 pub const DEFAULT_TASK_QUEUE: &str = "harvester-tasks";
@@ -119,6 +156,7 @@ pub struct HostConfig {
     /// Unvalidated until used: commands that never connect do not fail on them.
     pub temporal: TemporalInput,
     pub worker: WorkerConfig,
+    pub grpc: GrpcConfig,
 }
 
 impl HostConfig {
@@ -215,6 +253,53 @@ impl HostConfig {
             ),
             identity: overrides.identity.or(worker_file.identity),
         };
+        let grpc_file = file.grpc.unwrap_or_default();
+        let flags = overrides.grpc;
+        let addr = match flags.addr {
+            Some(a) => a,
+            None => {
+                let text = grpc_file.addr.as_deref().unwrap_or(DEFAULT_GRPC_ADDR);
+                text.parse().map_err(|_| ConfigError::Invalid {
+                    path: file_path.clone(),
+                    key: "grpc.addr",
+                    value: text.to_owned(),
+                    reason: "not an address like [::]:50052 or 127.0.0.1:50052".to_owned(),
+                })?
+            }
+        };
+        let mut hmac_keys = flags.hmac_keys;
+        hmac_keys.extend(grpc_file.hmac_keys);
+        let mut ed25519_keys = flags.ed25519_keys;
+        ed25519_keys.extend(grpc_file.ed25519_keys);
+        let tls = match (
+            flags.tls_cert.or_else(|| from_file(grpc_file.tls_cert)),
+            flags.tls_key.or_else(|| from_file(grpc_file.tls_key)),
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    path: file_path,
+                    key: "grpc.tls_cert",
+                    value: String::new(),
+                    reason: "TLS needs both the certificate and its key".to_owned(),
+                });
+            }
+        };
+        let grpc = GrpcConfig {
+            enabled: !flags.disabled && grpc_file.enabled.unwrap_or(true),
+            addr,
+            allow_unsigned_tokens: flags.allow_unsigned_tokens
+                || grpc_file.allow_unsigned_tokens.unwrap_or(false),
+            hmac_keys,
+            ed25519_keys,
+            exec_concurrency: flags
+                .exec_concurrency
+                .or(grpc_file.exec_concurrency)
+                .unwrap_or(8)
+                .max(1),
+            tls,
+        };
         Ok(Self {
             source,
             data_dir,
@@ -225,6 +310,7 @@ impl HostConfig {
             database_url: overrides.database_url.or(file.database_url),
             temporal,
             worker,
+            grpc,
         })
     }
 }
@@ -300,6 +386,46 @@ mod tests {
         .expect("loads");
         assert_eq!(config.worker.task_queues, [DEFAULT_TASK_QUEUE]);
         assert_eq!(config.worker.max_concurrent, 10);
+    }
+
+    #[test]
+    fn grpc_keys_come_from_flags_and_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("host.toml");
+        std::fs::write(
+            &path,
+            "[grpc]\naddr = \"127.0.0.1:6000\"\nexec_concurrency = 3\n\
+             [grpc.hmac_keys]\nsvc = \"SVC_SECRET\"\n[grpc.ed25519_keys]\nedge = \"AAAA\"\n",
+        )
+        .expect("write");
+        let config = HostConfig::load(Overrides {
+            config_file: Some(path.clone()),
+            grpc: GrpcOverrides {
+                hmac_keys: vec![("cli".into(), "CLI_SECRET".into())],
+                ..GrpcOverrides::default()
+            },
+            ..Overrides::default()
+        })
+        .expect("loads");
+        let g = &config.grpc;
+        assert!(g.enabled && !g.allow_unsigned_tokens);
+        assert_eq!(g.addr.to_string(), "127.0.0.1:6000");
+        assert_eq!(g.exec_concurrency, 3);
+        assert_eq!(
+            g.hmac_keys,
+            [
+                ("cli".into(), "CLI_SECRET".into()),
+                ("svc".into(), "SVC_SECRET".into())
+            ]
+        );
+        assert_eq!(g.ed25519_keys, [("edge".into(), "AAAA".into())]);
+        std::fs::write(&path, "[grpc]\ntls_cert = \"c.pem\"\n").expect("write");
+        let err = HostConfig::load(Overrides {
+            config_file: Some(path),
+            ..Overrides::default()
+        })
+        .expect_err("a certificate without its key");
+        assert!(err.to_string().contains("grpc.tls_cert"), "{err}");
     }
 
     #[test]

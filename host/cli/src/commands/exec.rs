@@ -26,8 +26,18 @@ pub async fn run(args: &GlobalArgs, exec: ExecArgs) -> anyhow::Result<u8> {
     } else {
         Metering::Epoch
     };
+    let (component_path, input) = match &exec.js {
+        Some(script) => match js_request(&config.modules_dir, script, input) {
+            Ok(pair) => pair,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(EXIT_SETUP);
+            }
+        },
+        None => (exec.component.clone().unwrap_or_default(), input),
+    };
     let component = match runtime
-        .load_file(&exec.component, World::Code, metering)
+        .load_file(&component_path, World::Code, metering)
         .await
     {
         Ok(c) => c,
@@ -51,7 +61,7 @@ pub async fn run(args: &GlobalArgs, exec: ExecArgs) -> anyhow::Result<u8> {
         );
         return Ok(EXIT_SETUP);
     }
-    let name = exec.component.file_stem().map_or_else(
+    let name = component_path.file_stem().map_or_else(
         || "component".to_owned(),
         |s| s.to_string_lossy().into_owned(),
     );
@@ -98,6 +108,35 @@ pub async fn run(args: &GlobalArgs, exec: ExecArgs) -> anyhow::Result<u8> {
         Err(CallError::Host(_)) => EXIT_SETUP,
         Err(_) => EXIT_FAILED,
     })
+}
+
+/// The js module's component and the `{source, input}` document it takes.
+fn js_request(
+    modules_dir: &std::path::Path,
+    script: &std::path::Path,
+    input: Data,
+) -> Result<(std::path::PathBuf, Data), String> {
+    let manifest = contextworker_registry::Manifest::read(
+        &modules_dir
+            .join("js")
+            .join(contextworker_registry::MANIFEST_FILE),
+        u64::MAX,
+    )
+    .map_err(|e| {
+        format!(
+            "--js needs the `js` module in {}: {e}",
+            modules_dir.display()
+        )
+    })?;
+    let source = std::fs::read_to_string(script)
+        .map_err(|e| format!("cannot read {}: {e}", script.display()))?;
+    let input = match input {
+        Data::Text(t) if t.is_empty() => serde_json::Value::Null,
+        Data::Text(t) => serde_json::from_str(&t).unwrap_or(serde_json::Value::String(t)),
+        Data::Binary(_) => return Err("--js takes text input".to_owned()),
+    };
+    let request = json!({ "source": source, "input": input });
+    Ok((manifest.component, Data::Text(request.to_string())))
 }
 
 fn read_input(arg: Option<&str>) -> Result<Data, String> {

@@ -108,18 +108,17 @@ async fn serve(
         wait_for_shutdown_signal().await;
         on_signal.cancel();
     });
-    let grpc = if args.grpc.no_grpc {
-        None
-    } else {
-        let tls = match (&args.grpc.grpc_tls_cert, &args.grpc.grpc_tls_key) {
-            (Some(cert), Some(key)) => Some((
+    let grpc_config = &config.grpc;
+    let grpc = if grpc_config.enabled {
+        let tls = match &grpc_config.tls {
+            Some((cert, key)) => Some((
                 std::fs::read(cert).map_err(|e| anyhow::anyhow!("{}: {e}", cert.display()))?,
                 std::fs::read(key).map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?,
             )),
-            _ => None,
+            None => None,
         };
-        let listener = contextworker_grpc::bind(args.grpc.grpc_addr)?;
-        let verifier = context::token_verifier(&args.grpc)?;
+        let listener = contextworker_grpc::bind(grpc_config.addr)?;
+        let verifier = context::token_verifier(grpc_config)?;
         if verifier.allows_unsigned() {
             tracing::warn!(
                 "unsigned tokens are accepted (--allow-unsigned-tokens): development only"
@@ -134,7 +133,7 @@ async fn serve(
         let executor = Arc::new(Executor::new(
             services.runtime.clone(),
             ExecCaps {
-                max_concurrent: args.grpc.exec_concurrency.max(1),
+                max_concurrent: grpc_config.exec_concurrency,
                 ..ExecCaps::default()
             },
             js_engine,
@@ -151,13 +150,15 @@ async fn serve(
             let stop = stop.clone();
             async move { stop.cancelled().await }
         };
-        eprintln!("gRPC WorkerService on {}", args.grpc.grpc_addr);
+        eprintln!("gRPC WorkerService on {}", grpc_config.addr);
         Some(tokio::spawn(contextworker_grpc::serve(
             listener,
             ServerSettings { tls },
             service,
             shutdown,
         )))
+    } else {
+        None
     };
 
     let harvest_outcome = Arc::new(std::sync::atomic::AtomicU8::new(EXIT_OK));
