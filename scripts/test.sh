@@ -8,10 +8,13 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== guest components (built and linted for wasm32-wasip2, one module per invocation)"
+echo "== guest components (built for wasm32-wasip2, one module per invocation)"
 "$root/scripts/build-modules.sh"
-for dir in $(sed -n 's|^ *"\(modules/.*\)",$|\1|p' Cargo.toml); do
-  package="$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1)"
+# Module code is linted natively by the workspace clippy above; what only exists on wasm32 is
+# the guest SDK's bindings and export macros, linted here through one module per world kind
+# (transformer, code). Linting every module again for wasm32 repeated the native pass at a
+# cost of minutes of CI (the JavaScript engine alone is a large crate).
+for package in simple-tsv text-stats; do
   CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/guests" \
     cargo clippy --quiet --profile module --target wasm32-wasip2 -p "$package" -- -D warnings
 done
