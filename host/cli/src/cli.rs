@@ -131,6 +131,14 @@ pub struct GrpcArgs {
         requires = "grpc_tls_cert"
     )]
     pub grpc_tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (PEM): mutual TLS.
+    #[arg(
+        long,
+        global = true,
+        env = "WORKER_GRPC_TLS_CLIENT_CA",
+        value_name = "FILE"
+    )]
+    pub grpc_tls_client_ca: Option<PathBuf>,
     /// ExecuteCode calls running at once (default 8); more wait briefly, then get
     /// RESOURCE_EXHAUSTED.
     #[arg(long, global = true, env = "WORKER_EXEC_CONCURRENCY", value_name = "N")]

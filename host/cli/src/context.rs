@@ -62,6 +62,7 @@ pub fn host_config(args: &GlobalArgs) -> anyhow::Result<HostConfig> {
             exec_concurrency: args.grpc.exec_concurrency,
             tls_cert: args.grpc.grpc_tls_cert.clone(),
             tls_key: args.grpc.grpc_tls_key.clone(),
+            tls_client_ca: args.grpc.grpc_tls_client_ca.clone(),
         },
     })?)
 }

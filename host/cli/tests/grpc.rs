@@ -106,6 +106,36 @@ impl Rpc {
     }
 }
 
+/// The `grpc.health.v1` status of the whole server, polled until `want` or 10 s.
+async fn health_until(port: u16, want: i32) -> i32 {
+    use contextworker_grpc::tonic_health::pb::HealthCheckRequest;
+    use contextworker_grpc::tonic_health::pb::health_client::HealthClient;
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = HealthClient::new(channel);
+    let mut last = -1;
+    for _ in 0..100 {
+        last = client
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map(|r| r.into_inner().status)
+            .unwrap_or(-1);
+        if last == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+/// `ServingStatus::Serving` on the wire.
+const SERVING: i32 = 1;
+
 fn uuid_like() -> String {
     format!(
         "{:x}",
@@ -140,6 +170,11 @@ async fn every_rpc_refuses_bad_tokens_and_accepts_the_right_one() {
     let port = free_port();
     let _host = grpc_host(&h, "auth", port, &["--no-temporal"]);
     let mut rpc = Rpc::connect(port).await;
+    assert_eq!(
+        health_until(port, SERVING).await,
+        SERVING,
+        "no worker to wait for"
+    );
     let hostile = code("hostile");
     let expired = mint_hmac(
         "test.v1",
@@ -353,6 +388,11 @@ async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
     let port = free_port();
     let _host = grpc_host(&h, "start", port, &[]);
     let rpc = Rpc::connect(port).await;
+    assert_eq!(
+        health_until(port, SERVING).await,
+        SERVING,
+        "SERVING once the worker polls"
+    );
     let t = token(&["acme"]);
     let payload =
         json!({"workflow_type": "harvest", "supplier_code": "rpcshop", "request_id": "req-1"});

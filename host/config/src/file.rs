@@ -38,6 +38,7 @@ pub struct GrpcToml {
     pub exec_concurrency: Option<usize>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// `[temporal]`: where the server is. Paths are relative to the config file.

@@ -33,6 +33,7 @@
 //! | `WORKER_ALLOW_UNSIGNED_TOKENS` | `--allow-unsigned-tokens` | `[grpc] allow_unsigned_tokens` | false      |
 //! | `WORKER_EXEC_CONCURRENCY`      | `--exec-concurrency`  | `[grpc] exec_concurrency`     | 8                  |
 //! | `WORKER_GRPC_TLS_CERT`, `_KEY` | `--grpc-tls-cert`, `--grpc-tls-key` | `[grpc] tls_cert`, `tls_key` | plaintext |
+//! | `WORKER_GRPC_TLS_CLIENT_CA`    | `--grpc-tls-client-ca` | `[grpc] tls_client_ca`       | none (no mTLS)     |
 //! | `RUST_LOG`                     | `-v`, `-q`            |                               | `info`             |
 
 mod file;
@@ -96,6 +97,7 @@ pub struct GrpcOverrides {
     pub exec_concurrency: Option<usize>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// The gRPC service's settings, resolved.
@@ -110,6 +112,8 @@ pub struct GrpcConfig {
     pub ed25519_keys: Vec<(String, String)>,
     pub exec_concurrency: usize,
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// With TLS: clients must present a certificate signed by this CA (mTLS).
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// The original worker's gRPC port.
@@ -299,6 +303,9 @@ impl HostConfig {
                 .unwrap_or(8)
                 .max(1),
             tls,
+            tls_client_ca: flags
+                .tls_client_ca
+                .or_else(|| from_file(grpc_file.tls_client_ca)),
         };
         Ok(Self {
             source,

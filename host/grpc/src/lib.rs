@@ -25,3 +25,5 @@ pub use server::{MAX_MESSAGE_BYTES, ServeError, ServerSettings, bind, serve};
 pub use service::{Service, TemporalSide};
 /// The tonic version the generated client and server use.
 pub use tonic;
+/// The health service's generated client, for callers that probe readiness.
+pub use tonic_health;

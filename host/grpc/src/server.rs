@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic_health::ServingStatus;
 
 use crate::pb::worker::worker_service_server::WorkerServiceServer;
 use crate::service::Service;
@@ -14,10 +15,12 @@ use crate::service::Service;
 /// Largest request or response message (a ContextUnit carrying base64 code, say).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ServerSettings {
     /// PEM certificate and key; plaintext when absent.
     pub tls: Option<(Vec<u8>, Vec<u8>)>,
+    /// PEM CA certificate(s): with TLS, clients must present a certificate signed by one (mTLS).
+    pub client_ca: Option<Vec<u8>>,
 }
 
 /// Bind the listening socket first, so a port in use is reported before anything else starts.
@@ -44,15 +47,31 @@ pub enum ServeError {
     Serve { addr: SocketAddr, reason: String },
 }
 
-/// Serve until `shutdown` resolves; health reports SERVING until then, NOT_SERVING after.
+/// Serve until `shutdown` resolves. Health (`grpc.health.v1`, for the WorkerService and the
+/// server as a whole) is NOT_SERVING until `ready` resolves (the worker polls), SERVING from
+/// then, NOT_SERVING again from shutdown.
 pub async fn serve(
     listener: TcpIncoming,
     settings: ServerSettings,
     service: Service,
+    ready: impl Future<Output = ()> + Send + 'static,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_serving::<WorkerServiceServer<Service>>().await;
+    reporter
+        .set_not_serving::<WorkerServiceServer<Service>>()
+        .await;
+    reporter
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    let on_ready = reporter.clone();
+    let becoming_ready = tokio::spawn(async move {
+        ready.await;
+        on_ready.set_serving::<WorkerServiceServer<Service>>().await;
+        on_ready
+            .set_service_status("", ServingStatus::Serving)
+            .await;
+    });
     let svc = WorkerServiceServer::new(service)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -61,15 +80,27 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)));
     if let Some((cert, key)) = settings.tls {
+        let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+        if let Some(ca) = settings.client_ca {
+            tls = tls.client_ca_root(Certificate::from_pem(ca));
+        }
         builder = builder
-            .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+            .tls_config(tls)
             .map_err(|e| ServeError::Tls(e.to_string()))?;
+    } else if settings.client_ca.is_some() {
+        return Err(ServeError::Tls(
+            "a client CA (mTLS) needs the server's own certificate and key too".to_owned(),
+        ));
     }
     let addr = listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let shutdown = async move {
         shutdown.await;
+        becoming_ready.abort();
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
         reporter
             .set_not_serving::<WorkerServiceServer<Service>>()
             .await;

@@ -39,13 +39,15 @@ pub enum WorkerError {
     Run { queue: String, reason: String },
 }
 
-/// Serve `settings.task_queues` until `shutdown` resolves, then stop gracefully. Must be
-/// awaited on the task that owns it: the SDK's worker future is not `Send`.
+/// Serve `settings.task_queues` until `shutdown` resolves, then stop gracefully. `on_polling`
+/// runs once every worker is built and about to poll (the gRPC health check turns SERVING
+/// then). Must be awaited on the task that owns it: the SDK's worker future is not `Send`.
 pub async fn serve(
     client: Client,
     services: Arc<Services>,
     settings: &WorkerSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    on_polling: impl FnOnce(),
 ) -> Result<(), WorkerError> {
     let runtime = Runtime::from_current_tokio(Default::default())
         .map_err(|e| WorkerError::Runtime(e.to_string()))?;
@@ -97,6 +99,7 @@ pub async fn serve(
         }
     });
 
+    on_polling();
     let runs = workers.iter_mut().map(|(queue, worker)| async move {
         worker.run().await.map_err(|e| WorkerError::Run {
             queue: queue.clone(),

@@ -109,6 +109,11 @@ async fn serve(
         on_signal.cancel();
     });
     let grpc_config = &config.grpc;
+    // The health check says SERVING once the worker polls (at once without Temporal).
+    let polling = CancellationToken::new();
+    if client.is_none() {
+        polling.cancel();
+    }
     let grpc = if grpc_config.enabled {
         let tls = match &grpc_config.tls {
             Some((cert, key)) => Some((
@@ -150,11 +155,22 @@ async fn serve(
             let stop = stop.clone();
             async move { stop.cancelled().await }
         };
+        let client_ca = match &grpc_config.tls_client_ca {
+            Some(path) => {
+                Some(std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
+            }
+            None => None,
+        };
+        let ready = {
+            let polling = polling.clone();
+            async move { polling.cancelled().await }
+        };
         eprintln!("gRPC WorkerService on {}", grpc_config.addr);
         Some(tokio::spawn(contextworker_grpc::serve(
             listener,
-            ServerSettings { tls },
+            ServerSettings { tls, client_ca },
             service,
+            ready,
             shutdown,
         )))
     } else {
@@ -193,7 +209,10 @@ async fn serve(
                 async move { stop.cancelled().await }
             };
             let served =
-                contextworker_worker::serve(client, services.clone(), &settings, shutdown).await;
+                contextworker_worker::serve(client, services.clone(), &settings, shutdown, || {
+                    polling.cancel();
+                })
+                .await;
             // Whatever ended the worker ends the gRPC side too.
             stop.cancel();
             served?;
