@@ -346,6 +346,36 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
         "{err:?}"
     );
 
+    // Eight calls that would each hold a slot for 5 s, cancelled by their 300 ms gRPC
+    // deadline: the guests stop, so the slots are free again at once.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let mut client = rpc.client.clone();
+        let mut req = Rpc::request(Some(&t), &run("busy:5000", json!({"timeout_ms": 10_000})));
+        req.set_timeout(Duration::from_millis(300));
+        tasks.push(tokio::spawn(async move {
+            client
+                .execute_code(req)
+                .await
+                .map(|_| ())
+                .map_err(|s| s.code())
+        }));
+    }
+    for task in tasks {
+        // tonic reports its own client-side timeout as CANCELLED.
+        let outcome = task.await.unwrap();
+        assert!(
+            matches!(outcome, Err(Code::DeadlineExceeded | Code::Cancelled)),
+            "{outcome:?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let v = rpc
+        .call("exec", Some(&t), &run("ok", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(v["result"], "ok", "slots freed by the cancelled calls: {v}");
+
     // 100 concurrent calls with a cap of 8: each either runs or is told to come back.
     let mut tasks = Vec::new();
     for _ in 0..100 {
