@@ -160,6 +160,19 @@ fn grpc_host<'a>(h: &'a Harness, label: &str, port: u16, extra: &[&'a str]) -> c
     h.worker(label, &args, &[(SECRET_ENV, SECRET)])
 }
 
+/// A harness and a served one-product feed for supplier `code` of tenant `acme`.
+async fn harness_with_supplier(code: &str) -> (Harness, FeedServer) {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    server.set_body(
+        "<yml_catalog><shop><offers><offer id=\"a\"><name>A</name><price>1</price>\
+         <currencyId>UAH</currencyId></offer></offers></shop></yml_catalog>",
+        None,
+    );
+    h.write_supplier(code, "acme", &server.url());
+    (h, server)
+}
+
 fn code(package: &str) -> String {
     STANDARD.encode(std::fs::read(guest(package)).unwrap())
 }
@@ -408,13 +421,7 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
-    let h = Harness::start().await;
-    let server = FeedServer::start();
-    server.set_body(
-        "<yml_catalog><shop><offers><offer id=\"a\"><name>A</name><price>1</price><currencyId>UAH</currencyId></offer></offers></shop></yml_catalog>",
-        None,
-    );
-    h.write_supplier("rpcshop", "acme", &server.url());
+    let (h, _server) = harness_with_supplier("rpcshop").await;
     let port = free_port();
     let _host = grpc_host(&h, "start", port, &[]);
     let rpc = Rpc::connect(port).await;
@@ -491,13 +498,7 @@ async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_python_client_generated_from_the_protos_calls_all_three_rpcs() {
-    let h = Harness::start().await;
-    let server = FeedServer::start();
-    server.set_body(
-        "<yml_catalog><shop><offers><offer id=\"p\"><name>P</name><price>5</price><currencyId>UAH</currencyId></offer></offers></shop></yml_catalog>",
-        None,
-    );
-    h.write_supplier("pyrpc", "acme", &server.url());
+    let (h, _server) = harness_with_supplier("pyrpc").await;
     let port = free_port();
     let _host = grpc_host(&h, "py", port, &[]);
     let root = contextworker_test_support::workspace_root();

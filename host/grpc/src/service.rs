@@ -111,6 +111,21 @@ impl Service {
             .map_err(|e| Status::unauthenticated(e.to_string()))
     }
 
+    /// Authenticate a request and read its unit's payload as JSON.
+    fn open(
+        &self,
+        request: Request<ContextUnit>,
+    ) -> Result<(Claims, ContextUnit, Map<String, Value>), Status> {
+        let claims = self.authenticate(request.metadata())?;
+        let unit = request.into_inner();
+        let payload = unit
+            .payload
+            .as_ref()
+            .map(struct_to_json)
+            .unwrap_or_default();
+        Ok((claims, unit, payload))
+    }
+
     fn temporal(&self) -> Result<&TemporalSide, (&'static str, String)> {
         self.temporal.as_ref().ok_or((
             "unavailable",
@@ -263,43 +278,25 @@ fn answer(
 impl WorkerService for Service {
     async fn start_workflow(&self, request: Request<ContextUnit>) -> RpcResult {
         let started = Instant::now();
-        let claims = self.authenticate(request.metadata())?;
-        let unit = request.into_inner();
-        let payload = unit
-            .payload
-            .as_ref()
-            .map(struct_to_json)
-            .unwrap_or_default();
+        let (claims, unit, payload) = self.open(request)?;
         let result = self.start(&claims, &unit, &payload).await;
         answer(&unit, "worker:start_workflow", started, result)
     }
 
     async fn get_task_status(&self, request: Request<ContextUnit>) -> RpcResult {
         let started = Instant::now();
-        let claims = self.authenticate(request.metadata())?;
-        let unit = request.into_inner();
-        let payload = unit
-            .payload
-            .as_ref()
-            .map(struct_to_json)
-            .unwrap_or_default();
+        let (claims, unit, payload) = self.open(request)?;
         let result = self.status(&claims, &payload).await;
         answer(&unit, "worker:get_task_status", started, result)
     }
 
     async fn execute_code(&self, request: Request<ContextUnit>) -> RpcResult {
         let started = Instant::now();
-        let claims = self.authenticate(request.metadata())?;
         let deadline = deadline(request.metadata());
-        let unit = request.into_inner();
+        let (claims, unit, payload) = self.open(request)?;
         if let Err(e) = claims.require(auth::EXECUTE) {
             return answer(&unit, "worker:execute_code", started, Err(denied(e)));
         }
-        let payload = unit
-            .payload
-            .as_ref()
-            .map(struct_to_json)
-            .unwrap_or_default();
         if let Err(e) = claims.tenant(str_field(&payload, "tenant_id")) {
             return answer(&unit, "worker:execute_code", started, Err(denied(e)));
         }
