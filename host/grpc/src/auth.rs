@@ -71,7 +71,7 @@ pub enum AuthError {
     UnsignedRefused,
     #[error("the token lacks the permission {0}")]
     PermissionDenied(&'static str),
-    #[error("the token does not allow tenant {0:?}")]
+    #[error("{}", if .0.is_empty() { "the token names no default tenant: give tenant_id".to_owned() } else { format!("the token does not allow tenant {:?}", .0) })]
     TenantDenied(String),
 }
 

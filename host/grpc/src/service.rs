@@ -297,7 +297,8 @@ impl WorkerService for Service {
         if let Err(e) = claims.require(auth::EXECUTE) {
             return answer(&unit, "worker:execute_code", started, Err(denied(e)));
         }
-        if let Err(e) = claims.tenant(str_field(&payload, "tenant_id")) {
+        // Code runs for no tenant in particular; a tenant it names must be the token's.
+        if let Some(Err(e)) = str_field(&payload, "tenant_id").map(|t| claims.tenant(Some(t))) {
             return answer(&unit, "worker:execute_code", started, Err(denied(e)));
         }
         let cancel = CancellationToken::new();
