@@ -1,4 +1,5 @@
 use contextworker_guest::native::{self, TransformRun};
+use contextworker_guest::{Availability, Product};
 
 use super::*;
 
