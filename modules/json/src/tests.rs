@@ -1,6 +1,7 @@
 use contextworker_guest::native::{self, TransformRun};
 
 use super::*;
+use contextworker_guest::{Availability, Product};
 
 fn run(bytes: &[u8], config: &[(&str, &str)]) -> Result<TransformRun, ModuleError> {
     native::transform::<Json>(
