@@ -175,6 +175,21 @@ async fn a_malformed_feed_fails_once_with_a_typed_non_retryable_error_and_import
     server.set_body("just words", None);
     let out = h.cli(&["import", &server.url(), "--wait", "--json"]);
     assert_eq!(json_of(&out)["failure"]["type_name"], "ModuleNotDetected");
+
+    // One process serves several task queues.
+    let _multi = h.worker("multi", &["--task-queue", "imports-a,imports-b"], &[]);
+    server.set_body(yml(&[("q", "1")]), None);
+    let out = h.cli(&[
+        "--task-queue",
+        "imports-b",
+        "import",
+        &server.url(),
+        "--wait",
+        "--json",
+    ]);
+    let v = json_of(&out);
+    assert!(out.status.success(), "{v:#}");
+    assert_eq!(v["result"]["created"], 1, "{v:#}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
