@@ -194,6 +194,28 @@ fn status_name(status: WorkflowExecutionStatus) -> &'static str {
 
 /// Describe workflow `id` (its latest run); for a closed run, include its result or failure.
 pub async fn status(client: &Client, id: &str) -> Result<Status, StartError> {
+    let mut out = describe(client, id).await?;
+    if out.status != "running" {
+        let handle = client.get_workflow_handle::<UntypedWorkflow>(id);
+        let result = handle.get_result(WorkflowGetResultOptions::default()).await;
+        fill_outcome(id, &mut out, result)?;
+    }
+    Ok(out)
+}
+
+/// Wait for workflow `id` to close and report how.
+pub async fn wait(client: &Client, id: &str) -> Result<Status, StartError> {
+    let handle = client.get_workflow_handle::<UntypedWorkflow>(id);
+    let result = handle.get_result(WorkflowGetResultOptions::default()).await;
+    // Describing after the wait gives the final run's identity; the result is the one waited
+    // for, not fetched a second time.
+    let mut out = describe(client, id).await?;
+    fill_outcome(id, &mut out, result)?;
+    Ok(out)
+}
+
+/// The workflow's identity, status and memo, without its outcome.
+async fn describe(client: &Client, id: &str) -> Result<Status, StartError> {
     let query = |e: &dyn std::error::Error| StartError::Query {
         id: id.to_owned(),
         reason: crate::connect::error_chain(e),
@@ -218,23 +240,15 @@ pub async fn status(client: &Client, id: &str) -> Result<Status, StartError> {
             out.memo.insert(key, value);
         }
     }
-    if description.status() != WorkflowExecutionStatus::Running {
-        fill_outcome(client, id, &mut out).await?;
-    }
     Ok(out)
 }
 
-/// Wait for workflow `id` to close and report how.
-pub async fn wait(client: &Client, id: &str) -> Result<Status, StartError> {
-    let handle = client.get_workflow_handle::<UntypedWorkflow>(id);
-    // Waiting first and describing after gives the final run's identity.
-    let _ = handle.get_result(WorkflowGetResultOptions::default()).await;
-    status(client, id).await
-}
-
-async fn fill_outcome(client: &Client, id: &str, out: &mut Status) -> Result<(), StartError> {
-    let handle = client.get_workflow_handle::<UntypedWorkflow>(id);
-    match handle.get_result(WorkflowGetResultOptions::default()).await {
+fn fill_outcome(
+    id: &str,
+    out: &mut Status,
+    result: Result<RawValue, WorkflowGetResultError>,
+) -> Result<(), StartError> {
+    match result {
         Ok(raw) => {
             out.result = decode(&raw)
                 .ok()

@@ -104,6 +104,17 @@ impl ActivityHost {
     }
 }
 
+/// A guest call's error as the activity's end: a cancelled call is a cancelled activity.
+pub(crate) fn call_failed(
+    e: contextworker_runtime::CallError,
+    kind: crate::failure::InputKind,
+) -> Outcome {
+    match e {
+        contextworker_runtime::CallError::Cancelled => Outcome::Cancelled,
+        e => Failure::from_call(&e, kind).into(),
+    }
+}
+
 /// How an activity ends when it does not return a value.
 #[derive(Debug)]
 pub(crate) enum Outcome {

@@ -10,15 +10,15 @@
 use std::collections::BTreeMap;
 
 use contextworker_registry::Module;
-use contextworker_runtime::{CallError, CancellationToken, Data, FeedInput, SinkEvent};
+use contextworker_runtime::{CancellationToken, Data, FeedInput, SinkEvent};
 use contextworker_storage::BlobRef;
 use contextworker_types::{Product, Warning, World};
 use serde::{Deserialize, Serialize};
 use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::activities::ActivityContext;
 
-use super::Outcome;
 use super::supervise::{Progress, supervise};
+use super::{Outcome, call_failed};
 use crate::args::{ArgError, binary_payload, decode, encode};
 use crate::failure::{Failure, InputKind};
 use crate::messages::ModuleUsed;
@@ -56,13 +56,6 @@ fn one_argument(input: &RawValue) -> std::result::Result<(), ArgError> {
             reason: format!("{} arguments given", input.payloads.len()),
             expected: "exactly one argument",
         })
-    }
-}
-
-fn call_failed(e: CallError, kind: InputKind) -> Outcome {
-    match e {
-        CallError::Cancelled => Outcome::Cancelled,
-        e => Failure::from_call(&e, kind).into(),
     }
 }
 

@@ -16,8 +16,8 @@ use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::activities::ActivityContext;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
-use super::Outcome;
 use super::supervise::{Progress, supervise};
+use super::{Outcome, call_failed};
 use crate::args::{encode, from_args};
 use crate::detect::{SNIFF_BYTES, detect_module};
 use crate::failure::{Failure, InputKind};
@@ -286,10 +286,7 @@ pub(super) async fn parse_products(
     .await?;
     let collected = collected?;
     if let Err(e) = outcome.result {
-        return Err(match e {
-            contextworker_runtime::CallError::Cancelled => Outcome::Cancelled,
-            e => Failure::from_call(&e, InputKind::Feed).into(),
-        });
+        return Err(call_failed(e, InputKind::Feed));
     }
     let final_path = if collected.duplicates > 0 {
         let deduped = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
