@@ -66,6 +66,13 @@ pub struct GlobalArgs {
     /// With --dev: stop after the initial harvest instead of serving until Ctrl-C.
     #[arg(long, global = true)]
     pub once: bool,
+    /// Do not watch the modules directory; reload only on SIGHUP or `modules reload`
+    /// (for file systems where change notifications are unreliable, like some network mounts).
+    #[arg(long, global = true, env = "CONTEXTWORKER_NO_WATCH")]
+    pub no_watch: bool,
+    /// How long the modules directory must be quiet after a change before it is reloaded.
+    #[arg(long, global = true, default_value_t = 200, value_name = "MS")]
+    pub watch_debounce_ms: u64,
     #[command(flatten)]
     pub temporal: TemporalArgs,
     #[command(flatten)]
@@ -342,12 +349,38 @@ pub enum WorkflowCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ModulesCommand {
-    /// List the modules of the modules directory: version, world, digest, load time.
+    /// List the modules: with a worker running on this data directory, what it serves (active
+    /// version, digest, since when, staged candidate, refusals); else what the modules
+    /// directory holds. Previous versions come from the version store.
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
+    /// Ask the running workers of this data directory to read the modules directory again
+    /// (as SIGHUP does) and print what each swapped or refused.
+    Reload {
+        /// Give up waiting for a worker after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout_secs: u64,
+    },
+    /// Go back to a kept version of a module: it is written back into the modules directory
+    /// (so a restart keeps it) and the running workers switch to it.
+    Rollback {
+        /// The module.
+        module: String,
+        /// The version to go back to: a digest or a unique prefix of its hex digits. Default:
+        /// the version that was active before the current one.
+        #[arg(long, value_name = "DIGEST")]
+        to: Option<String>,
+        /// Give up waiting for a worker after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout_secs: u64,
+    },
+    /// Run the active version of a transformer and a candidate component on the same feed and
+    /// print what differs, record by record. Exits 0 when the outputs are the same, 1 when
+    /// they differ, 2 when either cannot run.
+    Diff(DiffArgs),
     /// Load every module and run its manifest's self-tests. Exits non-zero if any fails.
     Validate,
     /// Run a transformer on a local feed: products as NDJSON on stdout, a summary on stderr.
@@ -377,6 +410,28 @@ pub struct TestArgs {
     /// Module configuration, overriding the manifest's defaults (repeatable).
     #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub config: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The module, as the modules directory defines it (its active version is compared).
+    pub module: String,
+    /// The candidate component (.wasm), run with the module's manifest.
+    pub candidate: PathBuf,
+    /// The feed file both parse.
+    pub feed: PathBuf,
+    /// Configuration for both runs, overriding the manifest's defaults (repeatable).
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub config: Vec<(String, String)>,
+    /// Configuration for the candidate only, on top of --config (repeatable).
+    #[arg(long = "candidate-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub candidate_config: Vec<(String, String)>,
+    /// How many records of each kind (added, removed, changed) to print.
+    #[arg(long, default_value_t = 20)]
+    pub samples: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -157,8 +157,8 @@ async fn a_malformed_feed_fails_once_with_a_typed_non_retryable_error_and_import
         .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
         .filter_map(|a| a.get("attempt").and_then(serde_json::Value::as_u64))
         .collect();
-    // resolve_supplier, download_feed, parse_products: each started exactly once.
-    assert_eq!(parse_attempts, [1, 1, 1], "one attempt per step");
+    // resolve_supplier, download_feed, pin_module, parse_products: each started exactly once.
+    assert_eq!(parse_attempts, [1, 1, 1, 1], "one attempt per step");
 
     let out = h.cli(&["harvest", "nobody", "--tenant", "t", "--wait", "--json"]);
     assert_eq!(json_of(&out)["failure"]["type_name"], "UnknownSupplier");

@@ -57,4 +57,33 @@ pub enum RegistryError {
         #[source]
         source: LoadError,
     },
+    /// A candidate version would break callers of the active one.
+    #[error("{}: not compatible with the active version: {reason}", manifest.display())]
+    Incompatible { manifest: PathBuf, reason: String },
+    /// A candidate version failed one of its manifest's self-tests.
+    #[error("{}: self-test {} failed: {reason}", manifest.display(), input.display())]
+    SelfTestFailed {
+        manifest: PathBuf,
+        input: PathBuf,
+        reason: String,
+    },
+    /// A pinned or requested version is not kept (any more) by the version store.
+    #[error(
+        "module `{name}` version {digest} is not kept on this host (kept: {})",
+        if kept.is_empty() { "none".to_owned() } else { kept.join(", ") }
+    )]
+    VersionNotKept {
+        name: String,
+        digest: String,
+        kept: Vec<String>,
+    },
+    /// A digest prefix names more than one kept version.
+    #[error("`{prefix}` matches more than one kept version of `{name}`; give more digits")]
+    AmbiguousDigest { name: String, prefix: String },
+    /// The version store could not be written or read.
+    #[error("version store {}: {reason}", path.display())]
+    Store { path: PathBuf, reason: String },
+    /// The modules directory cannot be watched (reload with SIGHUP or `modules reload`).
+    #[error("cannot watch {}: {reason}; reload with SIGHUP or `contextworker-host modules reload` instead", path.display())]
+    Watch { path: PathBuf, reason: String },
 }

@@ -4,12 +4,23 @@
 //! reads every manifest, refuses broken ones with a message naming the file and the reason,
 //! and loads the rest through the runtime (compiled once, cached on disk).
 
+mod diff;
 mod error;
+mod live;
 mod manifest;
 mod registry;
 mod selftest;
+mod store;
+mod watch;
 
 pub use error::RegistryError;
 pub use manifest::{MANIFEST_FILE, Manifest, SelfTest, SelfTestExpectation};
 pub use registry::{Discovery, Module, Registry};
+pub use diff::{ChangedField, ChangedRecord, DiffError, DiffReport, diff_ndjson};
+pub use live::{
+    ActiveModule, Counters, LiveModules, LiveStatus, Refusal, ReloadReport, Swap, VersionBrief,
+    format_ms, running_workers, status_dir, store_dir,
+};
 pub use selftest::{SelfTestOutcome, run_self_tests};
+pub use store::{now_ms as now_millis, KEEP_VERSIONS, VersionRecord, VersionStore};
+pub use watch::watch;

@@ -27,6 +27,15 @@ struct ManifestToml {
     config: BTreeMap<String, toml::Value>,
     #[serde(default)]
     self_test: Vec<SelfTestToml>,
+    #[serde(default)]
+    rollout: RolloutToml,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloutToml {
+    #[serde(default)]
+    shadow: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,6 +77,11 @@ pub struct Manifest {
     /// Configuration defaults; supplier or caller configuration overlays them.
     pub config: Vec<(String, String)>,
     pub self_tests: Vec<SelfTest>,
+    /// `[rollout] shadow = true`: a new version of this module is staged next to the active
+    /// one, not promoted; real parses run on both and their difference is recorded.
+    pub shadow: bool,
+    /// The manifest as written, kept with every version so a kept version can be restored.
+    pub text: String,
 }
 
 /// What a self-test expects.
@@ -159,6 +173,8 @@ impl Manifest {
             metering,
             config,
             self_tests,
+            shadow: raw.rollout.shadow,
+            text: text.to_owned(),
         })
     }
 

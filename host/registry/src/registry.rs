@@ -62,11 +62,14 @@ impl Module {
     }
 }
 
-/// The modules of one directory that loaded.
-#[derive(Debug, Default)]
+/// The modules of one directory that loaded: a snapshot. A call keeps the snapshot it
+/// started with, so a swap never changes the version under a running call.
+#[derive(Debug, Default, Clone)]
 pub struct Registry {
-    dir: PathBuf,
-    modules: BTreeMap<ModuleName, Arc<Module>>,
+    pub(crate) dir: PathBuf,
+    pub(crate) modules: BTreeMap<ModuleName, Arc<Module>>,
+    /// Versions staged next to the active one for shadow runs (`[rollout] shadow = true`).
+    pub(crate) candidates: BTreeMap<ModuleName, Arc<Module>>,
 }
 
 /// What discovery found: the modules that loaded and, for every one that did not, why.
@@ -88,7 +91,7 @@ impl Registry {
         let manifests = manifest_paths(dir)?;
         let mut registry = Registry {
             dir: dir.to_path_buf(),
-            modules: BTreeMap::new(),
+            ..Registry::default()
         };
         let mut failures = Vec::new();
         let mut first_seen: BTreeMap<ModuleName, PathBuf> = BTreeMap::new();
@@ -168,6 +171,18 @@ impl Registry {
         self.modules.values()
     }
 
+    /// The shadow candidate staged for `name`, if any.
+    pub fn candidate(&self, name: &str) -> Option<Arc<Module>> {
+        self.candidates
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, m)| Arc::clone(m))
+    }
+
+    pub fn candidates(&self) -> impl Iterator<Item = &Arc<Module>> {
+        self.candidates.values()
+    }
+
     pub fn len(&self) -> usize {
         self.modules.len()
     }
@@ -179,7 +194,7 @@ impl Registry {
 
 /// `dir/*/module.toml`, sorted so discovery order (and duplicate resolution) is stable.
 /// Directories without a manifest (build folders, test guests) are skipped.
-fn manifest_paths(dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {
+pub(crate) fn manifest_paths(dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {
     let entries = std::fs::read_dir(dir).map_err(|source| RegistryError::Directory {
         path: dir.to_path_buf(),
         source,

@@ -16,6 +16,9 @@ pub mod names {
     pub const FETCH_VENDOR_DATA: &str = "fetch_vendor_data";
     pub const PARSE_RAW_PAYLOAD: &str = "parse_raw_payload";
     pub const UPDATE_STAGING_BUFFER: &str = "update_staging_buffer";
+    /// Which version of which module parses a feed: decided once per harvest, so a retried
+    /// parse uses the same version even after a swap.
+    pub const PIN_MODULE: &str = "pin_module";
 
     pub const HARVEST_WORKFLOW: &str = "HarvestWorkflow";
     pub const IMPORT_WORKFLOW: &str = "HarvesterImportWorkflow";
@@ -29,6 +32,7 @@ pub mod names {
         FETCH_VENDOR_DATA,
         PARSE_RAW_PAYLOAD,
         UPDATE_STAGING_BUFFER,
+        PIN_MODULE,
     ];
 }
 
@@ -136,6 +140,18 @@ pub struct ParseInput {
     pub module: Option<String>,
     #[serde(default)]
     pub config: Vec<(String, String)>,
+    /// Parse with exactly this version of `module` (from `pin_module`); without it, the
+    /// version active when the attempt starts.
+    #[serde(default)]
+    pub module_digest: Option<Digest>,
+}
+
+/// `pin_module` input: the module named, or the one the feed's first bytes point to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PinInput {
+    pub feed: BlobRef,
+    #[serde(default)]
+    pub module: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -2,11 +2,12 @@
 //! staging database, the supplier files. Built once per process and shared.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use contextworker_config::HostConfig;
 use contextworker_fetch::Fetcher;
-use contextworker_registry::{Module, Registry};
+use contextworker_registry::{LiveModules, Module, Registry, RegistryError};
+use contextworker_types::Digest;
 use contextworker_runtime::Runtime;
 use contextworker_staging::Staging;
 use contextworker_storage::{BlobStore, FsBlobStore};
@@ -28,13 +29,18 @@ pub enum ServicesError {
 
 pub struct Services {
     pub runtime: Arc<Runtime>,
-    registry: RwLock<Arc<Registry>>,
+    /// The modules, replaceable while the worker runs.
+    pub modules: Arc<LiveModules>,
     pub blobs: Arc<dyn BlobStore>,
     pub fetcher: Fetcher,
     pub staging: Staging,
     pub suppliers_dir: PathBuf,
     /// Temporary files of running activities (parsed products before they become a blob).
     pub scratch_dir: PathBuf,
+    /// Where shadow-run summaries are kept, one directory per module.
+    pub shadow_dir: PathBuf,
+    /// One shadow run at a time: each doubles the parsing work of a harvest.
+    pub shadow_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Services {
@@ -52,7 +58,7 @@ impl Services {
     pub async fn open(
         config: &HostConfig,
         runtime: Arc<Runtime>,
-        registry: Registry,
+        modules: Arc<LiveModules>,
         database_url: Option<&str>,
     ) -> Result<Arc<Self>, ServicesError> {
         let data_dir = &config.data_dir;
@@ -84,24 +90,32 @@ impl Services {
         let staging = Staging::open(&url).await?;
         Ok(Arc::new(Self {
             runtime,
-            registry: RwLock::new(Arc::new(registry)),
+            modules,
             blobs,
             fetcher,
             staging,
             suppliers_dir: config.suppliers_dir.clone(),
             scratch_dir,
+            shadow_dir: data_dir.join("modules").join("shadow"),
+            shadow_permits: Arc::new(tokio::sync::Semaphore::new(1)),
         }))
     }
 
     /// The modules as they are now. A call keeps the snapshot it started with.
     pub fn registry(&self) -> Arc<Registry> {
-        self.registry
-            .read()
-            .map(|r| r.clone())
-            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+        self.modules.snapshot()
     }
 
     pub fn module(&self, name: &str) -> Option<Arc<Module>> {
-        self.registry().get(name)
+        self.modules.get(name)
+    }
+
+    /// A pinned version of a module: the one a harvest started parsing with.
+    pub async fn module_version(
+        &self,
+        name: &str,
+        digest: &Digest,
+    ) -> Result<Arc<Module>, RegistryError> {
+        self.modules.version(name, digest).await
     }
 }

@@ -14,8 +14,8 @@ use temporalio_sdk::{ActivityOptions, WorkflowContext, WorkflowResult, WorkflowT
 
 use crate::args::{decode, encode, from_args};
 use crate::messages::{
-    FetchInput, FetchOutput, HarvestArgs, HarvestResult, ImportArgs, ParseInput, ParseOutput,
-    StageInput, StageOutput, SupplierPlan, Timings, names,
+    FetchInput, FetchOutput, HarvestArgs, HarvestResult, ImportArgs, ModuleUsed, ParseInput,
+    ParseOutput, PinInput, StageInput, StageOutput, SupplierPlan, Timings, names,
 };
 
 fn fail(type_name: &str, message: impl Into<String>) -> WorkflowTermination {
@@ -30,7 +30,7 @@ fn fail(type_name: &str, message: impl Into<String>) -> WorkflowTermination {
 /// worker that died: its next attempt starts elsewhere after that long.
 fn options(step: &str, fetch_timeout_secs: u64) -> ActivityOptions {
     let (start_to_close, heartbeat, attempts) = match step {
-        names::RESOLVE_SUPPLIER => (Duration::from_secs(30), None, 3),
+        names::RESOLVE_SUPPLIER | names::PIN_MODULE => (Duration::from_secs(30), None, 3),
         names::DOWNLOAD_FEED => (
             Duration::from_secs(fetch_timeout_secs.saturating_add(60)),
             Some(Duration::from_secs(20)),
@@ -130,13 +130,26 @@ async fn harvest<W>(
         result.timings.total_ms = elapsed_ms(started, ctx.workflow_time());
         return Ok(result);
     };
+    // The version is decided before parsing and passed explicitly: a retried parse (on this
+    // worker or another, after a swap) parses with the same digest.
+    let pinned: ModuleUsed = step(
+        ctx,
+        names::PIN_MODULE,
+        &PinInput {
+            feed,
+            module: plan.module.clone(),
+        },
+        options(names::PIN_MODULE, 0),
+    )
+    .await?;
     let parsed: ParseOutput = step(
         ctx,
         names::PARSE_PRODUCTS,
         &ParseInput {
             feed,
-            module: plan.module.clone(),
+            module: Some(pinned.name),
             config: plan.config.clone(),
+            module_digest: Some(pinned.digest),
         },
         options(names::PARSE_PRODUCTS, 0),
     )

@@ -63,6 +63,39 @@ pub fn guest(package: &str) -> PathBuf {
     path
 }
 
+/// `component` with a custom section appended: the same code under a different digest, as a
+/// rebuilt module would be. Tests use it to make new versions without building guests.
+pub fn component_variant(component: &[u8], n: u32) -> Vec<u8> {
+    fn leb(out: &mut Vec<u8>, mut v: usize) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"contextworker-test-variant";
+    let mut section = Vec::new();
+    leb(&mut section, name.len());
+    section.extend_from_slice(name);
+    section.extend_from_slice(&n.to_le_bytes());
+    let mut out = component.to_vec();
+    out.push(0); // a custom section
+    leb(&mut out, section.len());
+    out.extend_from_slice(&section);
+    out
+}
+
+/// Replace `path` the way a careful deploy does: write a temp file beside it, rename it over.
+pub fn land(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("landing");
+    std::fs::write(&tmp, bytes).expect("write temp");
+    std::fs::rename(&tmp, path).expect("rename into place");
+}
+
 /// Resident set size of this process in bytes (Linux), from /proc/self/status `VmRSS`.
 pub fn rss_bytes() -> u64 {
     proc_status_kib("VmRSS:") * 1024

@@ -1,10 +1,12 @@
 //! One file per command. Each returns the process exit code.
 
+mod diff;
 mod exec;
 mod modules;
 mod rpc;
 mod start;
 mod suppliers;
+mod swap;
 mod token;
 mod workflow;
 
@@ -24,6 +26,15 @@ pub async fn run(cli: Cli) -> u8 {
             modules::list(&cli.global, json).await
         }
         Some(Command::Modules(ModulesCommand::Validate)) => modules::validate(&cli.global).await,
+        Some(Command::Modules(ModulesCommand::Reload { timeout_secs })) => {
+            swap::reload(&cli.global, timeout_secs).await
+        }
+        Some(Command::Modules(ModulesCommand::Rollback {
+            module,
+            to,
+            timeout_secs,
+        })) => swap::rollback(&cli.global, &module, to.as_deref(), timeout_secs).await,
+        Some(Command::Modules(ModulesCommand::Diff(args))) => diff::run(&cli.global, args).await,
         Some(Command::Modules(ModulesCommand::Test(args))) => {
             modules::test(&cli.global, args).await
         }

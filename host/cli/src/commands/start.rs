@@ -7,6 +7,7 @@ use std::time::Duration;
 use contextworker_config::{HostConfig, Supplier};
 use contextworker_grpc::exec::{ExecCaps, Executor};
 use contextworker_grpc::{ServerSettings, Service, TemporalSide};
+use contextworker_registry::LiveModules;
 use contextworker_runtime::CancellationToken;
 use contextworker_temporal::{DevServer, DevServerOptions};
 use contextworker_worker::messages::names;
@@ -58,24 +59,28 @@ async fn serve(
         "starting contextworker-host {}",
         env!("CARGO_PKG_VERSION")
     );
-    let discovery = contextworker_registry::Registry::discover(
-        &runtime,
+    let (modules, first) = LiveModules::start(
+        runtime.clone(),
         &config.modules_dir,
-        config.modules.as_deref(),
+        config.modules.clone(),
+        &config.data_dir,
+        true,
     )
     .await?;
-    let (loaded, refused) = (discovery.registry.len(), discovery.failures.len());
-    for failure in &discovery.failures {
-        eprintln!("module refused: {failure}");
+    let loaded = modules.snapshot().len();
+    let refused = first.refused.len();
+    for refusal in &first.refused {
+        eprintln!("module refused: {}", refusal.reason);
     }
     if loaded == 0 && refused > 0 {
         eprintln!("no module loaded; fix the modules above");
+        modules.unpublish();
         return Ok(EXIT_SETUP);
     }
     let services = Services::open(
         config,
         runtime,
-        discovery.registry,
+        modules.clone(),
         config.database_url.as_deref(),
     )
     .await?;
@@ -108,6 +113,19 @@ async fn serve(
         wait_for_shutdown_signal().await;
         on_signal.cancel();
     });
+    reload_on_sighup(modules.clone(), stop.clone());
+    if args.no_watch {
+        eprintln!("not watching {}; SIGHUP or `contextworker-host modules reload` reloads it", config.modules_dir.display());
+    } else {
+        match contextworker_registry::watch(
+            modules.clone(),
+            Duration::from_millis(args.watch_debounce_ms),
+            stop.clone(),
+        ) {
+            Ok(_) => tracing::info!(dir = %config.modules_dir.display(), "watching the modules directory"),
+            Err(e) => eprintln!("{e}"),
+        }
+    }
     let grpc_config = &config.grpc;
     // The health check says SERVING once the worker polls (at once without Temporal).
     let polling = CancellationToken::new();
@@ -226,6 +244,7 @@ async fn serve(
         grpc.await??;
     }
     services.staging.close().await;
+    modules.unpublish();
     Ok(harvest_outcome.load(std::sync::atomic::Ordering::SeqCst))
 }
 
@@ -280,6 +299,23 @@ async fn initial_harvest(
         }
     }
     all_ok
+}
+
+/// SIGHUP reloads the modules directory, as in most Unix daemons.
+fn reload_on_sighup(modules: Arc<LiveModules>, stop: CancellationToken) {
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("SIGHUP cannot be handled here; use the watcher or restart to reload");
+        return;
+    };
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                got = hup.recv() => if got.is_none() { return },
+            }
+            modules.reload("SIGHUP").await;
+        }
+    });
 }
 
 async fn wait_for_shutdown_signal() {

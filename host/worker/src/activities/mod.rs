@@ -8,6 +8,7 @@
 
 mod module;
 mod pipeline;
+mod shadow;
 mod supervise;
 
 use std::sync::Arc;
@@ -77,6 +78,7 @@ impl ActivityHost {
                     names::PARSE_PRODUCTS | names::PARSE_RAW_PAYLOAD => {
                         pipeline::parse_products(&services, &ctx, &input).await
                     }
+                    names::PIN_MODULE => pipeline::pin_module(&services, &input).await,
                     names::STORE_PRODUCTS | names::UPDATE_STAGING_BUFFER => {
                         pipeline::store_products(&services, &ctx, &input).await
                     }

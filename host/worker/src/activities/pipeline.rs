@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use contextworker_config::{Credentials, FeedSource, Supplier, SupplierError};
+use contextworker_registry::Module;
 use contextworker_fetch::{Auth, FetchOutcome, FetchRequest, Validators};
 use contextworker_runtime::{CancellationToken, FeedInput, SinkEvent};
 use contextworker_staging::{FeedKey, FeedState};
@@ -22,8 +24,8 @@ use crate::args::{encode, from_args};
 use crate::detect::{SNIFF_BYTES, detect_module};
 use crate::failure::{Failure, InputKind};
 use crate::messages::{
-    AuthRef, FetchInput, FetchOutput, HarvestArgs, ModuleUsed, ParseInput, ParseOutput, StageInput,
-    StageOutput, SupplierPlan, WARNING_SAMPLES,
+    AuthRef, FetchInput, FetchOutput, HarvestArgs, ModuleUsed, ParseInput, ParseOutput, PinInput,
+    StageInput, StageOutput, SupplierPlan, WARNING_SAMPLES,
 };
 use crate::services::Services;
 
@@ -227,19 +229,15 @@ async fn sniff(services: &Services, feed: &BlobRef) -> std::result::Result<Vec<u
     Ok(head)
 }
 
-pub(super) async fn parse_products(
+/// The transformer `name`, or the one the feed's first bytes point to, as active now.
+async fn choose_transformer(
     services: &Services,
-    ctx: &ActivityContext,
-    input: &RawValue,
-) -> Result<RawValue> {
-    let args: ParseInput = from_args(
-        input,
-        &["feed", "module", "config"],
-        "(feed, module?, config?)",
-    )?;
-    let name = match args.module {
-        Some(name) => name,
-        None => detect_module(&sniff(services, &args.feed).await?)
+    feed: &BlobRef,
+    name: Option<&str>,
+) -> Result<Arc<Module>> {
+    let name = match name {
+        Some(name) => name.to_owned(),
+        None => detect_module(&sniff(services, feed).await?)
             .ok_or_else(|| {
                 Failure::fatal(
                     "ModuleNotDetected",
@@ -254,16 +252,61 @@ pub(super) async fn parse_products(
             format!("no module `{name}` is loaded on this worker"),
         )
     })?;
+    transformer_only(module)
+}
+
+fn transformer_only(module: Arc<Module>) -> Result<Arc<Module>> {
     if module.manifest.world != World::Transformer {
         return Err(Failure::fatal(
             "WrongModuleKind",
             format!(
-                "module `{name}` is a {} module; parsing needs a transformer",
+                "module `{}` is a {} module; parsing needs a transformer",
+                module.name(),
                 module.manifest.world.as_str()
             ),
         )
         .into());
     }
+    Ok(module)
+}
+
+fn module_used(module: &Module) -> ModuleUsed {
+    ModuleUsed {
+        name: module.manifest.name.as_str().to_owned(),
+        version: module.manifest.version.to_string(),
+        digest: module.component.digest(),
+    }
+}
+
+/// `pin_module(feed, module?)`: the version that will parse this feed, decided once.
+pub(super) async fn pin_module(services: &Services, input: &RawValue) -> Result<RawValue> {
+    let args: PinInput = from_args(input, &["feed", "module"], "(feed, module?)")?;
+    let module = choose_transformer(services, &args.feed, args.module.as_deref()).await?;
+    Ok(encode(&module_used(&module)))
+}
+
+pub(super) async fn parse_products(
+    services: &Arc<Services>,
+    ctx: &ActivityContext,
+    input: &RawValue,
+) -> Result<RawValue> {
+    let args: ParseInput = from_args(
+        input,
+        &["feed", "module", "config", "module_digest"],
+        "(feed, module?, config?, module_digest?)",
+    )?;
+    let module = match (&args.module, &args.module_digest) {
+        (Some(name), Some(digest)) => {
+            let module = services.module_version(name, digest).await.map_err(|e| {
+                Failure::fatal(
+                    "ModuleVersionNotKept",
+                    format!("the harvest pinned `{name}` {digest}: {e}"),
+                )
+            })?;
+            transformer_only(module)?
+        }
+        (name, _) => choose_transformer(services, &args.feed, name.as_deref()).await?,
+    };
     let reader = services
         .blobs
         .open(&args.feed)
@@ -309,15 +352,25 @@ pub(super) async fn parse_products(
         duplicates: collected.duplicates,
         warnings: collected.warnings,
         warning_samples: collected.samples,
-        module: ModuleUsed {
-            name: module.manifest.name.as_str().to_owned(),
-            version: module.manifest.version.to_string(),
-            digest: module.component.digest(),
-        },
+        module: module_used(&module),
         fuel_used: outcome.receipt.fuel_used,
         peak_memory_bytes: outcome.receipt.peak_memory_bytes,
         duration_ms: millis(started),
     };
+    if let Some(candidate) = services
+        .registry()
+        .candidate(module.name().as_str())
+        .filter(|c| c.component.digest() != module.component.digest())
+    {
+        super::shadow::spawn(
+            services,
+            candidate,
+            output.module.clone(),
+            args.feed,
+            args.config.clone(),
+            output.products,
+        );
+    }
     tracing::info!(
         module = %output.module.name,
         parsed = output.parsed,
@@ -329,7 +382,7 @@ pub(super) async fn parse_products(
 }
 
 #[derive(Debug, Default)]
-struct Collected {
+pub(super) struct Collected {
     /// Distinct offer ids.
     products: u64,
     /// Per emitted product: false when a later product has the same offer id.
@@ -341,7 +394,7 @@ struct Collected {
 
 /// Write every product as NDJSON and note, for each, whether a later product has the same
 /// offer id (the later one wins, as the README promises; the module has usually warned).
-async fn collect_products(
+pub(super) async fn collect_products(
     mut rx: tokio::sync::mpsc::Receiver<SinkEvent>,
     path: &Path,
     progress: &Progress,

@@ -1,0 +1,335 @@
+//! Hot swap in a running worker process: under load through a real Temporal dev server,
+//! pinning across a retry, and the `modules reload | list | rollback | diff` commands.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use common::{Harness, QUEUE, Worker, history, json_of, yml_feed};
+use contextworker_test_support::feed_server::FeedServer;
+use contextworker_test_support::{component_variant, land};
+use contextworker_types::Digest;
+
+fn unix_ms() -> u64 {
+    u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The status a worker publishes about its modules.
+fn status_of(h: &Harness, worker: &Worker) -> serde_json::Value {
+    let path = h
+        .path("data/modules/workers")
+        .join(format!("{}.json", worker.pid()));
+    serde_json::from_slice(&std::fs::read(&path).unwrap_or_default())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn module_status(status: &serde_json::Value, module: &str) -> serde_json::Value {
+    status["modules"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["name"] == module))
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn active_digest(status: &serde_json::Value, module: &str) -> Option<String> {
+    module_status(status, module)["active"]["digest"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn event_ms(event: &serde_json::Value) -> u64 {
+    let t = event["eventTime"].as_str().expect("eventTime");
+    let parsed =
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).unwrap();
+    u64::try_from(parsed.unix_timestamp_nanos() / 1_000_000).unwrap()
+}
+
+fn as_u64(v: &serde_json::Value) -> u64 {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// For every `parse_products` activity of a workflow: when it started and the digest its
+/// result names.
+fn parse_activities(address: &str, workflow_id: &str) -> Vec<(u64, String)> {
+    let events = history(address, workflow_id);
+    let mut scheduled = Vec::new();
+    let mut started: HashMap<u64, u64> = HashMap::new();
+    let mut digests: HashMap<u64, String> = HashMap::new();
+    for e in &events {
+        if let Some(a) = e.get("activityTaskScheduledEventAttributes")
+            && a["activityType"]["name"] == "parse_products"
+        {
+            scheduled.push(as_u64(&e["eventId"]));
+        }
+        if let Some(a) = e.get("activityTaskStartedEventAttributes") {
+            started.insert(as_u64(&a["scheduledEventId"]), event_ms(e));
+        }
+        if let Some(a) = e.get("activityTaskCompletedEventAttributes") {
+            let payload = &a["result"]["payloads"][0]["data"];
+            let result: serde_json::Value = match payload {
+                serde_json::Value::String(b64) => serde_json::from_slice(
+                    &base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .unwrap(),
+                )
+                .unwrap(),
+                other => other.clone(),
+            };
+            if let Some(d) = result["module"]["digest"].as_str() {
+                digests.insert(as_u64(&a["scheduledEventId"]), d.to_owned());
+            }
+        }
+    }
+    scheduled
+        .into_iter()
+        .map(|id| (started[&id], digests[&id].clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hundred_parses_in_flight_see_no_failure_when_their_module_is_swapped() {
+    const PARSES: usize = 200;
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    server.set_body(yml_feed(5_000, 100), None);
+    let worker = h.worker("load", &[], &[("WORKER_MAX_CONCURRENT", "50")]);
+    let component = h.path("modules/yml/yml.wasm");
+    let old = std::fs::read(&component).unwrap();
+    let new = component_variant(&old, 1);
+    let (old_digest, new_digest) = (Digest::of(&old).to_string(), Digest::of(&new).to_string());
+
+    let script = contextworker_test_support::workspace_root().join("tests/python/swap_load.py");
+    let driver = std::process::Command::new("python3")
+        .arg(script)
+        .args([&h.address, QUEUE, &server.url(), &PARSES.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Land the new version while the parses run: after the first few have finished.
+    let waiting = Instant::now();
+    while worker.log_text().matches("feed parsed").count() < 10 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(180),
+            "parses never started:\n{}",
+            worker.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let landed_ms = unix_ms();
+    land(&component, &new);
+    let out = driver.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "driver failed:\n{}\nworker log:\n{}",
+        text(&out.stderr),
+        worker.log_text()
+    );
+    let v = json_of(&out);
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), PARSES);
+    let failed: Vec<&serde_json::Value> = results.iter().filter(|r| r.get("error").is_some()).collect();
+    assert!(failed.is_empty(), "{} failed: {failed:?}", failed.len());
+    assert!(results.iter().all(|r| r["parsed"] == 5_000), "{v}");
+
+    let status = status_of(&h, &worker);
+    assert_eq!(active_digest(&status, "yml").as_deref(), Some(new_digest.as_str()), "{status:#}");
+    let live_ms = module_status(&status, "yml")["since_ms"].as_u64().unwrap();
+    let activities = parse_activities(&h.address, v["workflow_id"].as_str().unwrap());
+    assert_eq!(activities.len(), PARSES);
+    let (mut on_old, mut on_new) = (0, 0);
+    for (started_ms, digest) in &activities {
+        assert!(
+            digest == &old_digest || digest == &new_digest,
+            "unknown digest {digest}"
+        );
+        if *started_ms < landed_ms {
+            assert_eq!(digest, &old_digest, "started before the file landed");
+        }
+        // Event times come from the server; allow for the poll-to-dispatch gap.
+        if *started_ms > live_ms + 250 {
+            assert_eq!(digest, &new_digest, "started {} ms after the swap", started_ms - live_ms);
+        }
+        if digest == &old_digest {
+            on_old += 1;
+        } else {
+            on_new += 1;
+        }
+    }
+    eprintln!(
+        "swap under load: file landed → live in {} ms; {on_old} parses on the old version, {on_new} on the new; report: {}",
+        live_ms.saturating_sub(landed_ms),
+        status["last_reload"]
+    );
+    assert!(on_old > 0 && on_new > 0, "old {on_old}, new {on_new}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_parse_keeps_the_digest_its_harvest_pinned_across_a_swap() {
+    const OFFERS: usize = 100_000;
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    server.set_body(yml_feed(OFFERS, 1), None);
+    h.write_supplier("pinned", "acme", &server.url());
+    let component = h.path("modules/yml/yml.wasm");
+    let old = std::fs::read(&component).unwrap();
+    let new = component_variant(&old, 2);
+
+    let mut first = h.worker("pin-first", &["--shutdown-grace-secs", "0"], &[]);
+    let id = format!("pin-{}", unix_ms());
+    let out = h.cli(&["harvest", "pinned", "--workflow-id", &id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The parse writes its products to a scratch file: once one exists, it is running.
+    let waiting = Instant::now();
+    while std::fs::read_dir(h.path("data/tmp")).map_or(0, Iterator::count) == 0 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(120),
+            "the parse never started:\n{}",
+            first.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    first
+        .signal_and_wait("TERM", Duration::from_secs(15))
+        .expect("the first worker stops");
+    // The new version lands while no worker runs; the next worker starts with it active.
+    land(&component, &new);
+    let second = h.worker("pin-second", &[], &[]);
+    assert_eq!(
+        active_digest(&status_of(&h, &second), "yml"),
+        Some(Digest::of(&new).to_string())
+    );
+    let out = h.cli(&["workflow", "status", &id, "--wait", "--json"]);
+    let v = json_of(&out);
+    assert_eq!(v["status"], "completed", "{v:#}\n{}", second.log_text());
+    assert_eq!(v["result"]["created"], OFFERS as u64);
+    assert_eq!(
+        v["result"]["module"]["digest"],
+        Digest::of(&old).to_string(),
+        "the retried parse used the pinned version"
+    );
+    let attempts: Vec<u64> = history(&h.address, &id)
+        .iter()
+        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
+        .map(|a| as_u64(&a["attempt"]))
+        .collect();
+    assert!(attempts.contains(&2), "the parse was retried: {attempts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reload_list_rollback_and_diff_from_the_command_line() {
+    let h = Harness::start().await;
+    let worker = h.worker("cli", &["--no-temporal", "--no-watch"], &[]);
+    let component = h.path("modules/yml/yml.wasm");
+    let old = std::fs::read(&component).unwrap();
+    let new = component_variant(&old, 3);
+    let (old_d, new_d) = (Digest::of(&old), Digest::of(&new));
+
+    // Nothing reloads by itself without the watcher: `modules reload` does it.
+    land(&component, &new);
+    let out = h.cli(&["modules", "reload"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!(
+            "worker {}: yml 0.1.0 ({}) → 0.1.0 ({}) live",
+            worker.pid(),
+            old_d.short(),
+            new_d.short()
+        )),
+        "{stdout}"
+    );
+
+    let out = h.cli(&["modules", "list"]);
+    let stdout = text(&out.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("yml "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains(&new_d.short()) && row.contains(&format!("0.1.0 {}", old_d.short())), "{stdout}");
+    assert!(stdout.contains(&format!("worker {}", worker.pid())), "{stdout}");
+    let json = json_of(&h.cli(&["modules", "list", "--json"]));
+    let yml = json["workers"][0]["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "yml")
+        .unwrap()
+        .clone();
+    assert_eq!(yml["digest"], new_d.to_string());
+    assert_eq!(yml["previous"][0]["digest"], old_d.to_string());
+
+    // A broken candidate is refused, named, and the worker keeps the good version.
+    land(&component, b"not a component");
+    let out = h.cli(&["modules", "reload"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("refused:") && text(&out.stdout).contains("yml.wasm"), "{}", text(&out.stdout));
+    assert_eq!(active_digest(&status_of(&h, &worker), "yml"), Some(new_d.to_string()));
+
+    // Rollback goes to the version active before, in the running worker and on disk.
+    let out = h.cli(&["modules", "rollback", "yml", "--to", &new_d.hex()[..10]]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = h.cli(&["modules", "rollback", "yml"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!("yml: {} → 0.1.0 ({})", new_d.short(), old_d.short()))
+            && stdout.contains(&format!("worker {}: yml 0.1.0 ({}) live", worker.pid(), old_d.short())),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read(&component).unwrap(), old);
+    assert_eq!(active_digest(&status_of(&h, &worker), "yml"), Some(old_d.to_string()));
+    let out = h.cli(&["modules", "rollback", "yml", "--to", "ffffffff"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not kept") && text(&out.stderr).contains(&old_d.short()), "{}", text(&out.stderr));
+
+    // Diff: the same code is identical (exit 0); a configuration that changes names shows
+    // each changed field with both values (exit 1).
+    let feed = h.path("names.xml");
+    std::fs::write(
+        &feed,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<yml_catalog><shop><currencies><currency id=\"UAH\" rate=\"1\"/></currencies>\
+         <categories><category id=\"1\">Tents</category></categories><offers>\
+         <offer id=\"a\"><name_ua>Намет</name_ua><name_ru>Палатка</name_ru><price>10</price><currencyId>UAH</currencyId><categoryId>1</categoryId></offer>\
+         <offer id=\"b\"><name>Tent B</name><price>20</price><currencyId>UAH</currencyId><categoryId>1</categoryId></offer>\
+         </offers></shop></yml_catalog>\n",
+    )
+    .unwrap();
+    let candidate = h.path("candidate.wasm");
+    std::fs::write(&candidate, &new).unwrap();
+    let (c, f) = (candidate.to_str().unwrap(), feed.to_str().unwrap());
+    let out = h.cli(&["modules", "diff", "yml", c, f]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("added 0, removed 0, changed 0, unchanged 2"), "{stdout}");
+    let out = h.cli(&["modules", "diff", "yml", c, f, "--candidate-config", "language=ru"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("added 0, removed 0, changed 1, unchanged 1")
+            && stdout.contains("changed fields: name (1)")
+            && stdout.contains("~ a")
+            && stdout.contains("    name: \"Намет\" → \"Палатка\""),
+        "{stdout}"
+    );
+    let json = json_of(&h.cli(&["modules", "diff", "yml", c, f, "--candidate-config", "language=ru", "--json"]));
+    assert_eq!(json["diff"]["changed_samples"][0]["fields"][0]["after"], "Палатка");
+    assert_eq!(json["candidate"]["digest"], new_d.short());
+}

@@ -1,0 +1,110 @@
+//! A modules directory in a temp dir with the real `yml` transformer, and ways to change it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use contextworker_registry::{LiveModules, Module, ReloadReport};
+use contextworker_runtime::{FeedInput, Runtime, RuntimeConfig, SinkEvent};
+use contextworker_types::Digest;
+
+pub struct Fixture {
+    pub root: tempfile::TempDir,
+    pub runtime: Arc<Runtime>,
+    pub yml_bytes: Vec<u8>,
+    pub yml_digest: Digest,
+    manifest: String,
+}
+
+pub use contextworker_test_support::{component_variant as variant, land};
+
+impl Fixture {
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().expect("temp dir");
+        let repo = contextworker_test_support::workspace_root().join("modules/yml");
+        let dir = root.path().join("modules/yml");
+        std::fs::create_dir_all(dir.join("fixtures")).expect("module dir");
+        for f in ["basic.xml", "no-offers-wrapper.xml"] {
+            std::fs::copy(repo.join("fixtures").join(f), dir.join("fixtures").join(f))
+                .expect("fixture");
+        }
+        let manifest = std::fs::read_to_string(repo.join("module.toml")).expect("manifest");
+        std::fs::write(dir.join("module.toml"), &manifest).expect("manifest");
+        let yml_bytes = std::fs::read(contextworker_test_support::guest("yml")).expect("yml");
+        std::fs::write(dir.join("yml.wasm"), &yml_bytes).expect("component");
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir: Some(contextworker_test_support::target_dir().join("test-compile-cache")),
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime");
+        Self {
+            root,
+            runtime,
+            yml_digest: Digest::of(&yml_bytes),
+            yml_bytes,
+            manifest,
+        }
+    }
+
+    pub fn modules_dir(&self) -> PathBuf {
+        self.root.path().join("modules")
+    }
+
+    pub fn module_dir(&self) -> PathBuf {
+        self.modules_dir().join("yml")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    pub fn feed(&self) -> PathBuf {
+        self.module_dir().join("fixtures/basic.xml")
+    }
+
+    pub fn manifest_text(&self) -> String {
+        self.manifest.clone()
+    }
+
+    pub fn put_component(&self, bytes: &[u8]) {
+        land(&self.module_dir().join("yml.wasm"), bytes);
+    }
+
+    pub fn put_manifest(&self, text: &str) {
+        land(&self.module_dir().join("module.toml"), text.as_bytes());
+    }
+
+    pub async fn start(&self) -> (Arc<LiveModules>, ReloadReport) {
+        LiveModules::start(
+            self.runtime.clone(),
+            &self.modules_dir(),
+            None,
+            &self.data_dir(),
+            false,
+        )
+        .await
+        .expect("modules start")
+    }
+}
+
+/// Parse `feed` with `module` and count the products.
+pub async fn transform_count(live: &LiveModules, module: &Module, feed: &Path) -> u64 {
+    let input = FeedInput::open(feed).await.expect("feed");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let counter = tokio::spawn(async move {
+        let mut n = 0u64;
+        while let Some(event) = rx.recv().await {
+            if let SinkEvent::Products(p) = event {
+                n += p.len() as u64;
+            }
+        }
+        n
+    });
+    let outcome = live
+        .runtime()
+        .transform(&module.component, &module.call_spec(&[]), input, tx)
+        .await;
+    outcome.result.expect("parse succeeds");
+    counter.await.expect("counter")
+}

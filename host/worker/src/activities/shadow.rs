@@ -1,0 +1,162 @@
+//! Shadow runs: while a candidate version of a transformer is staged (`[rollout] shadow =
+//! true`), every real parse of that module also runs on the candidate, after the activity has
+//! returned. The candidate's output goes nowhere but into a diff against what the active
+//! version produced: it is logged and kept as JSON, so a parser change can be judged on live
+//! feeds before it is promoted. Side effects are denied to the candidate: nothing it returns
+//! is staged, and it gets no capabilities beyond reading the feed.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use contextworker_registry::{DiffReport, Module, diff_ndjson, format_ms};
+use contextworker_runtime::{CancellationToken, FeedInput};
+use contextworker_storage::BlobRef;
+use serde::Serialize;
+
+use super::pipeline::collect_products;
+use super::supervise::Progress;
+use crate::messages::ModuleUsed;
+use crate::services::Services;
+
+/// Changed records kept per shadow summary.
+const SAMPLES: usize = 10;
+
+#[derive(Debug, Serialize)]
+struct ShadowSummary {
+    module: String,
+    at: String,
+    feed: BlobRef,
+    active: ModuleUsed,
+    candidate: ModuleUsed,
+    /// The candidate's error, when it failed where the active version succeeded.
+    candidate_error: Option<String>,
+    candidate_duration_ms: u64,
+    diff: Option<DiffReport>,
+}
+
+/// Run `candidate` on `feed` in the background and compare with the active `products`.
+/// At most one shadow run at a time per worker: they double the parsing work.
+pub(super) fn spawn(
+    services: &Arc<Services>,
+    candidate: Arc<Module>,
+    active: ModuleUsed,
+    feed: BlobRef,
+    config: Vec<(String, String)>,
+    products: BlobRef,
+) {
+    let Ok(permit) = services.shadow_permits.clone().try_acquire_owned() else {
+        tracing::info!(module = %active.name, "shadow run skipped: another one is running");
+        return;
+    };
+    let services = Arc::clone(services);
+    tokio::spawn(async move {
+        let _permit = permit;
+        let summary = run(&services, &candidate, active, feed, &config, products).await;
+        services.modules.count_shadow_run();
+        match &summary.diff {
+            Some(d) => tracing::info!(
+                module = %summary.module,
+                candidate = %summary.candidate.digest.short(),
+                active = %summary.active.digest.short(),
+                added = d.added,
+                removed = d.removed,
+                changed = d.changed,
+                unchanged = d.unchanged,
+                changed_fields = ?d.changed_fields,
+                "shadow run compared"
+            ),
+            None => tracing::warn!(
+                module = %summary.module,
+                candidate = %summary.candidate.digest.short(),
+                "shadow run: the candidate failed where the active version succeeded: {}",
+                summary.candidate_error.as_deref().unwrap_or("")
+            ),
+        }
+        let dir = services.shadow_dir.join(&summary.module);
+        let file = dir.join(format!(
+            "{}-{}.json",
+            contextworker_registry::now_millis(),
+            summary.candidate.digest.short()
+        ));
+        let written = std::fs::create_dir_all(&dir).and_then(|()| {
+            let json = serde_json::to_vec_pretty(&summary).map_err(std::io::Error::other)?;
+            std::fs::write(&file, json)
+        });
+        if let Err(e) = written {
+            tracing::warn!("shadow summary not kept at {}: {e}", file.display());
+        }
+    });
+}
+
+async fn run(
+    services: &Services,
+    candidate: &Module,
+    active: ModuleUsed,
+    feed: BlobRef,
+    config: &[(String, String)],
+    products: BlobRef,
+) -> ShadowSummary {
+    let started = Instant::now();
+    let mut summary = ShadowSummary {
+        module: active.name.clone(),
+        at: format_ms(contextworker_registry::now_millis()),
+        feed,
+        candidate: ModuleUsed {
+            name: candidate.name().to_string(),
+            version: candidate.manifest.version.to_string(),
+            digest: candidate.component.digest(),
+        },
+        active,
+        candidate_error: None,
+        candidate_duration_ms: 0,
+        diff: None,
+    };
+    match compare(services, candidate, feed, config, products).await {
+        Ok(diff) => summary.diff = Some(diff),
+        Err(e) => summary.candidate_error = Some(e),
+    }
+    summary.candidate_duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(0);
+    summary
+}
+
+async fn compare(
+    services: &Services,
+    candidate: &Module,
+    feed: BlobRef,
+    config: &[(String, String)],
+    products: BlobRef,
+) -> Result<DiffReport, String> {
+    let reader = services.blobs.open(&feed).await.map_err(|e| e.to_string())?;
+    let input = FeedInput::from_reader(reader, Some(feed.size));
+    let spec = candidate
+        .call_spec(config)
+        .with_cancel(CancellationToken::new());
+    let after = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(|e| e.to_string())?;
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let progress = Progress::default();
+    let collect = collect_products(rx, after.path(), &progress);
+    let call = services
+        .runtime
+        .transform(&candidate.component, &spec, input, tx);
+    let (outcome, collected) = tokio::join!(call, collect);
+    collected.map_err(|f| f.message)?;
+    outcome.result.map_err(|e| e.to_string())?;
+    let before = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(|e| e.to_string())?;
+    let mut reader = services
+        .blobs
+        .open(&products)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut file = tokio::fs::File::create(before.path())
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::io::copy(&mut reader, &mut file)
+        .await
+        .map_err(|e| e.to_string())?;
+    drop(file);
+    let (b, a) = (before.path().to_path_buf(), after.path().to_path_buf());
+    tokio::task::spawn_blocking(move || diff_ndjson(&b, &a, SAMPLES))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
