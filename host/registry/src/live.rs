@@ -507,8 +507,10 @@ impl LiveModules {
         {
             tracing::warn!("module {name}: version not kept: {e}");
         }
+        // Timed only for a file that landed since the last reload: at start, or for a file
+        // restored from long ago, the figure would mean nothing.
         let landed_to_live_ms = landed
-            .filter(|t| *t >= previous_reload_ms)
+            .filter(|t| previous_reload_ms > 0 && *t >= previous_reload_ms)
             .map(|t| now_ms().saturating_sub(t));
         let swap = Swap {
             module: name.to_string(),
@@ -525,7 +527,7 @@ impl LiveModules {
                 module = %name,
                 from = swap.from.as_ref().map_or_else(|| "-".to_owned(), ToString::to_string),
                 to = %swap.to,
-                landed_to_live_ms = ?swap.landed_to_live_ms,
+                landed_to_live_ms = swap.landed_to_live_ms.map_or_else(|| "-".to_owned(), |ms| ms.to_string()),
                 "module version live"
             );
             if let Some(old) = next.modules.insert(name.clone(), module) {
