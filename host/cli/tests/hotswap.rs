@@ -145,12 +145,19 @@ async fn two_hundred_parses_in_flight_see_no_failure_when_their_module_is_swappe
     let v = json_of(&out);
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), PARSES);
-    let failed: Vec<&serde_json::Value> = results.iter().filter(|r| r.get("error").is_some()).collect();
+    let failed: Vec<&serde_json::Value> = results
+        .iter()
+        .filter(|r| r.get("error").is_some())
+        .collect();
     assert!(failed.is_empty(), "{} failed: {failed:?}", failed.len());
     assert!(results.iter().all(|r| r["parsed"] == 5_000), "{v}");
 
     let status = status_of(&h, &worker);
-    assert_eq!(active_digest(&status, "yml").as_deref(), Some(new_digest.as_str()), "{status:#}");
+    assert_eq!(
+        active_digest(&status, "yml").as_deref(),
+        Some(new_digest.as_str()),
+        "{status:#}"
+    );
     let live_ms = module_status(&status, "yml")["since_ms"].as_u64().unwrap();
     let activities = parse_activities(&h.address, v["workflow_id"].as_str().unwrap());
     assert_eq!(activities.len(), PARSES);
@@ -165,7 +172,12 @@ async fn two_hundred_parses_in_flight_see_no_failure_when_their_module_is_swappe
         }
         // Event times come from the server; allow for the poll-to-dispatch gap.
         if *started_ms > live_ms + 250 {
-            assert_eq!(digest, &new_digest, "started {} ms after the swap", started_ms - live_ms);
+            assert_eq!(
+                digest,
+                &new_digest,
+                "started {} ms after the swap",
+                started_ms - live_ms
+            );
         }
         if digest == &old_digest {
             on_old += 1;
@@ -263,8 +275,14 @@ async fn reload_list_rollback_and_diff_from_the_command_line() {
         .lines()
         .find(|l| l.starts_with("yml "))
         .unwrap_or_else(|| panic!("{stdout}"));
-    assert!(row.contains(&new_d.short()) && row.contains(&format!("0.1.0 {}", old_d.short())), "{stdout}");
-    assert!(stdout.contains(&format!("worker {}", worker.pid())), "{stdout}");
+    assert!(
+        row.contains(&new_d.short()) && row.contains(&format!("0.1.0 {}", old_d.short())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("worker {}", worker.pid())),
+        "{stdout}"
+    );
     let json = json_of(&h.cli(&["modules", "list", "--json"]));
     let yml = json["workers"][0]["modules"]
         .as_array()
@@ -280,25 +298,52 @@ async fn reload_list_rollback_and_diff_from_the_command_line() {
     land(&component, b"not a component");
     let out = h.cli(&["modules", "reload"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("refused:") && text(&out.stdout).contains("yml.wasm"), "{}", text(&out.stdout));
-    assert_eq!(active_digest(&status_of(&h, &worker), "yml"), Some(new_d.to_string()));
+    assert!(
+        text(&out.stdout).contains("refused:") && text(&out.stdout).contains("yml.wasm"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        active_digest(&status_of(&h, &worker), "yml"),
+        Some(new_d.to_string())
+    );
 
     // Rollback goes to the version active before, in the running worker and on disk.
     let out = h.cli(&["modules", "rollback", "yml", "--to", &new_d.hex()[..10]]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let out = h.cli(&["modules", "rollback", "yml"]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(
-        stdout.contains(&format!("yml: {} → 0.1.0 ({})", new_d.short(), old_d.short()))
-            && stdout.contains(&format!("worker {}: yml 0.1.0 ({}) live", worker.pid(), old_d.short())),
+        stdout.contains(&format!(
+            "yml: {} → 0.1.0 ({})",
+            new_d.short(),
+            old_d.short()
+        )) && stdout.contains(&format!(
+            "worker {}: yml 0.1.0 ({}) live",
+            worker.pid(),
+            old_d.short()
+        )),
         "{stdout}"
     );
     assert_eq!(std::fs::read(&component).unwrap(), old);
-    assert_eq!(active_digest(&status_of(&h, &worker), "yml"), Some(old_d.to_string()));
+    assert_eq!(
+        active_digest(&status_of(&h, &worker), "yml"),
+        Some(old_d.to_string())
+    );
     let out = h.cli(&["modules", "rollback", "yml", "--to", "ffffffff"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("not kept") && text(&out.stderr).contains(&old_d.short()), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not kept") && text(&out.stderr).contains(&old_d.short()),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Diff: the same code is identical (exit 0); a configuration that changes names shows
     // each changed field with both values (exit 1).
@@ -318,8 +363,19 @@ async fn reload_list_rollback_and_diff_from_the_command_line() {
     let out = h.cli(&["modules", "diff", "yml", c, f]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("added 0, removed 0, changed 0, unchanged 2"), "{stdout}");
-    let out = h.cli(&["modules", "diff", "yml", c, f, "--candidate-config", "language=ru"]);
+    assert!(
+        stdout.contains("added 0, removed 0, changed 0, unchanged 2"),
+        "{stdout}"
+    );
+    let out = h.cli(&[
+        "modules",
+        "diff",
+        "yml",
+        c,
+        f,
+        "--candidate-config",
+        "language=ru",
+    ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
     assert!(
@@ -329,7 +385,19 @@ async fn reload_list_rollback_and_diff_from_the_command_line() {
             && stdout.contains("    name: \"Намет\" → \"Палатка\""),
         "{stdout}"
     );
-    let json = json_of(&h.cli(&["modules", "diff", "yml", c, f, "--candidate-config", "language=ru", "--json"]));
-    assert_eq!(json["diff"]["changed_samples"][0]["fields"][0]["after"], "Палатка");
+    let json = json_of(&h.cli(&[
+        "modules",
+        "diff",
+        "yml",
+        c,
+        f,
+        "--candidate-config",
+        "language=ru",
+        "--json",
+    ]));
+    assert_eq!(
+        json["diff"]["changed_samples"][0]["fields"][0]["after"],
+        "Палатка"
+    );
     assert_eq!(json["candidate"]["digest"], new_d.short());
 }

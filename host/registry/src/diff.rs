@@ -86,10 +86,7 @@ fn offer_id(value: &Value) -> Option<String> {
 }
 
 /// Every record of `path` with its byte offset, in file order.
-fn for_each_record(
-    path: &Path,
-    mut f: impl FnMut(String, Value, u64),
-) -> Result<(), DiffError> {
+fn for_each_record(path: &Path, mut f: impl FnMut(String, Value, u64)) -> Result<(), DiffError> {
     let shown = path.display().to_string();
     let io = |source| DiffError::Io {
         path: shown.clone(),

@@ -13,14 +13,14 @@ mod selftest;
 mod store;
 mod watch;
 
-pub use error::RegistryError;
-pub use manifest::{MANIFEST_FILE, Manifest, SelfTest, SelfTestExpectation};
-pub use registry::{Discovery, Module, Registry};
 pub use diff::{ChangedField, ChangedRecord, DiffError, DiffReport, diff_ndjson};
+pub use error::RegistryError;
 pub use live::{
     ActiveModule, Counters, LiveModules, LiveStatus, Refusal, ReloadReport, Swap, VersionBrief,
     format_ms, running_workers, status_dir, store_dir,
 };
+pub use manifest::{MANIFEST_FILE, Manifest, SelfTest, SelfTestExpectation};
+pub use registry::{Discovery, Module, Registry};
 pub use selftest::{SelfTestOutcome, run_self_tests};
-pub use store::{now_ms as now_millis, KEEP_VERSIONS, VersionRecord, VersionStore};
+pub use store::{KEEP_VERSIONS, VersionRecord, VersionStore, now_ms as now_millis};
 pub use watch::watch;

@@ -261,7 +261,8 @@ impl LiveModules {
     /// from the store (compiled again, usually from the compile cache).
     pub async fn version(&self, name: &str, digest: &Digest) -> Result<Arc<Module>, RegistryError> {
         let snapshot = self.snapshot();
-        let matches = |m: &Arc<Module>| m.component.digest() == *digest && m.name().as_str() == name;
+        let matches =
+            |m: &Arc<Module>| m.component.digest() == *digest && m.name().as_str() == name;
         if let Some(m) = snapshot.get(name).filter(matches) {
             return Ok(m);
         }
@@ -357,7 +358,15 @@ impl LiveModules {
                     path: path.clone(),
                     first: first.clone(),
                 };
-                self.refuse(&mut report, &mut refused_before, path, Some(&name), None, 0, &e);
+                self.refuse(
+                    &mut report,
+                    &mut refused_before,
+                    path,
+                    Some(&name),
+                    None,
+                    0,
+                    &e,
+                );
                 continue;
             }
             declared.insert(name.clone(), path.clone());
@@ -478,7 +487,15 @@ impl LiveModules {
         let module = match self.validate(manifest, bytes, active.as_deref()).await {
             Ok(m) => Arc::new(m),
             Err(e) => {
-                self.refuse(report, refused_before, &path, Some(&name), Some(digest), key.2, &e);
+                self.refuse(
+                    report,
+                    refused_before,
+                    &path,
+                    Some(&name),
+                    Some(digest),
+                    key.2,
+                    &e,
+                );
                 if active.is_none() {
                     // A worker (re)starting on a directory that holds a refused version
                     // serves the last version that was live instead, as a running one would.
@@ -549,7 +566,10 @@ impl LiveModules {
         match self.version(name.as_str(), &record.digest).await {
             Ok(m) => Some(m),
             Err(e) => {
-                tracing::warn!("module {name}: previous version {} cannot be restored: {e}", record.digest.short());
+                tracing::warn!(
+                    "module {name}: previous version {} cannot be restored: {e}",
+                    record.digest.short()
+                );
                 None
             }
         }
@@ -648,7 +668,9 @@ impl LiveModules {
                     world: m.manifest.world.to_string(),
                     active: VersionBrief::of(m),
                     since_ms: since.get(m.name()).copied().unwrap_or(status.started_ms),
-                    candidate: snapshot.candidate(m.name().as_str()).map(|c| VersionBrief::of(&c)),
+                    candidate: snapshot
+                        .candidate(m.name().as_str())
+                        .map(|c| VersionBrief::of(&c)),
                 })
                 .collect();
             status.refusals.extend(report.refused.iter().cloned());
@@ -742,6 +764,9 @@ pub fn format_ms(ms: u64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .ok()
         .and_then(|t| t.replace_nanosecond(0).ok())
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| format!("{ms} ms"))
 }

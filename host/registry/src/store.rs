@@ -53,7 +53,7 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn store_io(path: &Path, source: std::io::Error) -> RegistryError {
+fn store_io(path: &Path, source: &std::io::Error) -> RegistryError {
     RegistryError::Store {
         path: path.to_path_buf(),
         reason: source.to_string(),
@@ -100,7 +100,7 @@ impl VersionStore {
     ) -> Result<VersionRecord, RegistryError> {
         let wasm = self.component_path(&digest);
         if !wasm.is_file() {
-            write_atomically(&wasm, bytes).map_err(|e| store_io(&wasm, e))?;
+            write_atomically(&wasm, bytes).map_err(|e| store_io(&wasm, &e))?;
         }
         let now = now_ms();
         let previous = self.get(&digest);
@@ -138,7 +138,7 @@ impl VersionStore {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        write_atomically(&path, &json).map_err(|e| store_io(&path, e))
+        write_atomically(&path, &json).map_err(|e| store_io(&path, &e))
     }
 
     /// The record of `digest`, if that version is kept (and its record is readable).
@@ -149,11 +149,8 @@ impl VersionStore {
 
     /// Every kept version of `name`, most recently active first (then most recently seen).
     pub fn history(&self, name: &str) -> Vec<VersionRecord> {
-        let mut records: Vec<VersionRecord> = self
-            .all()
-            .into_iter()
-            .filter(|r| r.name == name)
-            .collect();
+        let mut records: Vec<VersionRecord> =
+            self.all().into_iter().filter(|r| r.name == name).collect();
         records.sort_by(|a, b| {
             (b.last_active_ms, b.first_seen_ms).cmp(&(a.last_active_ms, a.first_seen_ms))
         });
@@ -221,7 +218,7 @@ impl VersionStore {
     ) -> Result<PathBuf, RegistryError> {
         let manifest = Manifest::parse(manifest_path, &record.manifest_text, memory_ceiling)?;
         let kept = self.component_path(&record.digest);
-        let bytes = std::fs::read(&kept).map_err(|e| store_io(&kept, e))?;
+        let bytes = std::fs::read(&kept).map_err(|e| store_io(&kept, &e))?;
         if Digest::of(&bytes) != record.digest {
             return Err(RegistryError::Store {
                 path: kept,
@@ -229,9 +226,9 @@ impl VersionStore {
             });
         }
         write_atomically(&manifest.component, &bytes)
-            .map_err(|e| store_io(&manifest.component, e))?;
+            .map_err(|e| store_io(&manifest.component, &e))?;
         write_atomically(manifest_path, record.manifest_text.as_bytes())
-            .map_err(|e| store_io(manifest_path, e))?;
+            .map_err(|e| store_io(manifest_path, &e))?;
         Ok(manifest.component)
     }
 

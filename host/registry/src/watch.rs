@@ -9,9 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use contextworker_runtime::CancellationToken;
 use notify::{EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
-use contextworker_runtime::CancellationToken;
 
 use crate::{LiveModules, RegistryError};
 
@@ -20,9 +20,9 @@ fn relevant(kind: &EventKind) -> bool {
         EventKind::Create(_) | EventKind::Remove(_) | EventKind::Any | EventKind::Other => true,
         EventKind::Modify(notify::event::ModifyKind::Metadata(_)) => false,
         EventKind::Modify(_) => true,
-        EventKind::Access(notify::event::AccessKind::Close(
-            notify::event::AccessMode::Write,
-        )) => true,
+        EventKind::Access(notify::event::AccessKind::Close(notify::event::AccessMode::Write)) => {
+            true
+        }
         EventKind::Access(_) => false,
     }
 }

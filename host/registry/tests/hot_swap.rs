@@ -35,7 +35,10 @@ async fn a_new_version_goes_live_and_calls_already_holding_the_old_one_finish_on
     assert_eq!(transform_count(&live, &before, &fx.feed()).await, 3);
     assert_eq!(transform_count(&live, &after, &fx.feed()).await, 3);
     // Both versions are kept, the older one reachable by digest.
-    let kept = live.version("yml", &fx.yml_digest).await.expect("old version kept");
+    let kept = live
+        .version("yml", &fx.yml_digest)
+        .await
+        .expect("old version kept");
     assert_eq!(kept.component.digest(), fx.yml_digest);
     assert_eq!(live.store().history("yml").len(), 2);
     // Reloading an unchanged directory changes nothing.
@@ -108,13 +111,23 @@ async fn invalid_candidates_never_go_live_and_the_current_version_keeps_serving(
         assert!(report.swapped.is_empty(), "{what}: went live: {report:?}");
         assert_eq!(report.refused.len(), 1, "{what}: {report:?}");
         let reason = &report.refused[0].reason;
-        assert!(reason.contains(expected), "{what}: {expected:?} not in {reason}");
+        assert!(
+            reason.contains(expected),
+            "{what}: {expected:?} not in {reason}"
+        );
         let serving = live.get("yml").expect("still loaded");
         assert_eq!(serving.component.digest(), fx.yml_digest, "{what}");
-        assert_eq!(transform_count(&live, &serving, &fx.feed()).await, 3, "{what}");
+        assert_eq!(
+            transform_count(&live, &serving, &fx.feed()).await,
+            3,
+            "{what}"
+        );
         // The same broken input is reported once, not on every reload.
         let again = live.reload("test").await;
-        assert!(again.refused.is_empty(), "{what}: reported twice: {again:?}");
+        assert!(
+            again.refused.is_empty(),
+            "{what}: reported twice: {again:?}"
+        );
     }
     assert_eq!(live.status().counters.refusals, 8);
     // A valid file after all that goes live.
@@ -123,7 +136,10 @@ async fn invalid_candidates_never_go_live_and_the_current_version_keeps_serving(
     fx.put_component(&good);
     let report = live.reload("test").await;
     assert_eq!(report.swapped.len(), 1, "{report:?}");
-    assert_eq!(live.get("yml").unwrap().component.digest(), Digest::of(&good));
+    assert_eq!(
+        live.get("yml").unwrap().component.digest(),
+        Digest::of(&good)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,7 +191,10 @@ async fn the_watcher_swaps_a_file_that_lands_and_ignores_half_written_and_temp_f
     })
     .await;
     let visible = landed.elapsed();
-    println!("swap visible to new calls {} ms after the file landed (debounce 100 ms)", visible.as_millis());
+    println!(
+        "swap visible to new calls {} ms after the file landed (debounce 100 ms)",
+        visible.as_millis()
+    );
     let status = live.status();
     assert_eq!(status.counters.swaps, 2, "{status:?}");
     stop.cancel();
@@ -201,19 +220,32 @@ async fn rollback_restores_a_kept_version_and_a_restart_keeps_it() {
     let v1 = variant(&fx.yml_bytes, 1);
     fx.put_component(&v1);
     live.reload("test").await;
-    let record = live.store().find("yml", &fx.yml_digest.hex()[..8]).expect("kept");
+    let record = live
+        .store()
+        .find("yml", &fx.yml_digest.hex()[..8])
+        .expect("kept");
     live.store()
         .restore(&record, &fx.module_dir().join("module.toml"), 1 << 30)
         .expect("restored");
     let report = live.reload("test").await;
     assert_eq!(report.swapped.len(), 1, "{report:?}");
     assert_eq!(report.swapped[0].to.digest, fx.yml_digest);
-    assert_eq!(std::fs::read(fx.module_dir().join("yml.wasm")).unwrap(), fx.yml_bytes);
+    assert_eq!(
+        std::fs::read(fx.module_dir().join("yml.wasm")).unwrap(),
+        fx.yml_bytes
+    );
     drop(live);
     let (restarted, _) = fx.start().await;
-    assert_eq!(restarted.get("yml").unwrap().component.digest(), fx.yml_digest);
+    assert_eq!(
+        restarted.get("yml").unwrap().component.digest(),
+        fx.yml_digest
+    );
     // An unknown prefix names what is kept.
-    let err = restarted.store().find("yml", "ffffffff").unwrap_err().to_string();
+    let err = restarted
+        .store()
+        .find("yml", "ffffffff")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains(&fx.yml_digest.short()), "{err}");
 }
 
@@ -229,23 +261,38 @@ async fn a_shadow_candidate_is_staged_beside_the_active_version_and_survives_a_r
     assert!(report.swapped.is_empty(), "{report:?}");
     assert_eq!(report.staged.len(), 1, "{report:?}");
     let snapshot = live.snapshot();
-    assert_eq!(snapshot.get("yml").unwrap().component.digest(), fx.yml_digest);
-    assert_eq!(snapshot.candidate("yml").unwrap().component.digest(), Digest::of(&v1));
+    assert_eq!(
+        snapshot.get("yml").unwrap().component.digest(),
+        fx.yml_digest
+    );
+    assert_eq!(
+        snapshot.candidate("yml").unwrap().component.digest(),
+        Digest::of(&v1)
+    );
     drop((live, snapshot));
 
     // After a restart the directory holds the candidate; the active version comes back
     // from the store.
     let (restarted, _) = fx.start().await;
     let snapshot = restarted.snapshot();
-    assert_eq!(snapshot.get("yml").unwrap().component.digest(), fx.yml_digest);
-    assert_eq!(snapshot.candidate("yml").unwrap().component.digest(), Digest::of(&v1));
+    assert_eq!(
+        snapshot.get("yml").unwrap().component.digest(),
+        fx.yml_digest
+    );
+    assert_eq!(
+        snapshot.candidate("yml").unwrap().component.digest(),
+        Digest::of(&v1)
+    );
 
     // Promotion: drop the shadow flag.
     fx.put_manifest(&fx.manifest_text());
     let report = restarted.reload("test").await;
     assert_eq!(report.swapped.len(), 1, "{report:?}");
     let snapshot = restarted.snapshot();
-    assert_eq!(snapshot.get("yml").unwrap().component.digest(), Digest::of(&v1));
+    assert_eq!(
+        snapshot.get("yml").unwrap().component.digest(),
+        Digest::of(&v1)
+    );
     assert!(snapshot.candidate("yml").is_none());
 }
 
@@ -259,8 +306,14 @@ async fn a_pinned_version_is_loaded_from_the_store_by_another_process() {
     drop(live);
     // A fresh process (same data directory) serves v1 and can still run the original.
     let (other, _) = fx.start().await;
-    assert_eq!(other.get("yml").unwrap().component.digest(), Digest::of(&v1));
-    let pinned = other.version("yml", &fx.yml_digest).await.expect("from the store");
+    assert_eq!(
+        other.get("yml").unwrap().component.digest(),
+        Digest::of(&v1)
+    );
+    let pinned = other
+        .version("yml", &fx.yml_digest)
+        .await
+        .expect("from the store");
     assert_eq!(pinned.component.digest(), fx.yml_digest);
     assert_eq!(transform_count(&other, &pinned, &fx.feed()).await, 3);
     let missing = other
@@ -280,5 +333,8 @@ async fn a_restart_on_a_refused_file_serves_the_last_live_version() {
     drop(live);
     let (restarted, report) = fx.start().await;
     assert_eq!(report.refused.len(), 1, "{report:?}");
-    assert_eq!(restarted.get("yml").unwrap().component.digest(), fx.yml_digest);
+    assert_eq!(
+        restarted.get("yml").unwrap().component.digest(),
+        fx.yml_digest
+    );
 }

@@ -26,7 +26,9 @@ async fn a_thousand_swaps_keep_memory_flat_and_the_engine_the_same() {
         fx.runtime.engine_identity(Metering::Epoch),
         fx.runtime.engine_identity(Metering::Fuel),
     );
-    let variants: Vec<Vec<u8>> = (0..VARIANTS).map(|n| variant(&fx.yml_bytes, 100 + n)).collect();
+    let variants: Vec<Vec<u8>> = (0..VARIANTS)
+        .map(|n| variant(&fx.yml_bytes, 100 + n))
+        .collect();
     let mut warm = 0;
     for i in 0..SWAPS {
         if i == WARM_UP {
@@ -46,7 +48,11 @@ async fn a_thousand_swaps_keep_memory_flat_and_the_engine_the_same() {
         after as f64 / 1048576.0,
         growth as f64 / 1048576.0
     );
-    assert!(growth < GROWTH_LIMIT, "memory grew by {growth} bytes over {} swaps", SWAPS - WARM_UP);
+    assert!(
+        growth < GROWTH_LIMIT,
+        "memory grew by {growth} bytes over {} swaps",
+        SWAPS - WARM_UP
+    );
     assert_eq!(
         (
             fx.runtime.engine_identity(Metering::Epoch),

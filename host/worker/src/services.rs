@@ -7,10 +7,10 @@ use std::sync::Arc;
 use contextworker_config::HostConfig;
 use contextworker_fetch::Fetcher;
 use contextworker_registry::{LiveModules, Module, Registry, RegistryError};
-use contextworker_types::Digest;
 use contextworker_runtime::Runtime;
 use contextworker_staging::Staging;
 use contextworker_storage::{BlobStore, FsBlobStore};
+use contextworker_types::Digest;
 
 /// The environment variable that selects the staging database.
 pub const DATABASE_URL_ENV: &str = "DATABASE_URL";

@@ -77,7 +77,10 @@ async fn run_side(
 }
 
 fn brief(value: &Value) -> String {
-    let id = value.get("offer_id").map(ToString::to_string).unwrap_or_default();
+    let id = value
+        .get("offer_id")
+        .map(ToString::to_string)
+        .unwrap_or_default();
     match value.get("name").and_then(Value::as_str) {
         Some(name) => format!("{id} {name:?}"),
         None => id,
@@ -134,10 +137,10 @@ pub async fn run(args: &GlobalArgs, diff: DiffArgs) -> anyhow::Result<u8> {
     let only = [diff.module.clone()];
     let discovery = Registry::discover(&runtime, &config.modules_dir, Some(&only)).await?;
     let Some(active) = discovery.registry.get(&diff.module) else {
-        let reason = discovery
-            .failures
-            .first()
-            .map_or_else(|| format!("no module `{}`", diff.module), ToString::to_string);
+        let reason = discovery.failures.first().map_or_else(
+            || format!("no module `{}`", diff.module),
+            ToString::to_string,
+        );
         eprintln!("error: {reason}");
         return Ok(EXIT_SETUP);
     };
@@ -149,7 +152,11 @@ pub async fn run(args: &GlobalArgs, diff: DiffArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_SETUP);
     }
     let candidate: Arc<LoadedComponent> = match runtime
-        .load_file(&diff.candidate, World::Transformer, active.manifest.metering)
+        .load_file(
+            &diff.candidate,
+            World::Transformer,
+            active.manifest.metering,
+        )
         .await
     {
         Ok(c) => c,
@@ -170,7 +177,10 @@ pub async fn run(args: &GlobalArgs, diff: DiffArgs) -> anyhow::Result<u8> {
     .with_config(active.manifest.config_with(&candidate_config))
     .with_cancel(cancel);
     let scratch = tempfile::tempdir()?;
-    let (before, after) = (scratch.path().join("active.ndjson"), scratch.path().join("candidate.ndjson"));
+    let (before, after) = (
+        scratch.path().join("active.ndjson"),
+        scratch.path().join("candidate.ndjson"),
+    );
     let mut sides = Vec::new();
     for (label, component, spec, out) in [
         ("active", &active.component, &active_spec, &before),
@@ -189,7 +199,10 @@ pub async fn run(args: &GlobalArgs, diff: DiffArgs) -> anyhow::Result<u8> {
                 receipt,
             }),
             Err(e) => {
-                eprintln!("error: the {label} version failed on {}: {e:#}", diff.feed.display());
+                eprintln!(
+                    "error: the {label} version failed on {}: {e:#}",
+                    diff.feed.display()
+                );
                 return Ok(EXIT_SETUP);
             }
         }
@@ -217,5 +230,9 @@ pub async fn run(args: &GlobalArgs, diff: DiffArgs) -> anyhow::Result<u8> {
         print_side("candidate", &sides[1]);
         print_report(&report);
     }
-    Ok(if report.identical() { EXIT_OK } else { EXIT_FAILED })
+    Ok(if report.identical() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
 }

@@ -53,7 +53,11 @@ fn previous_versions(store: &VersionStore, name: &str, active: &Digest) -> Vec<P
 }
 
 fn short(digest: &str) -> String {
-    digest.trim_start_matches("sha256:").chars().take(12).collect()
+    digest
+        .trim_start_matches("sha256:")
+        .chars()
+        .take(12)
+        .collect()
 }
 
 fn previous_cell(previous: &[PreviousVersion]) -> String {
@@ -107,7 +111,15 @@ pub async fn list(args: &GlobalArgs, json: bool) -> anyhow::Result<u8> {
             )?
         );
     } else {
-        let header = ["NAME", "VERSION", "WORLD", "DIGEST", "LOAD", "PREVIOUS", "DESCRIPTION"];
+        let header = [
+            "NAME",
+            "VERSION",
+            "WORLD",
+            "DIGEST",
+            "LOAD",
+            "PREVIOUS",
+            "DESCRIPTION",
+        ];
         let cells: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {
@@ -181,7 +193,15 @@ fn list_live(store: &VersionStore, workers: &[LiveStatus], json: bool) -> anyhow
             w.counters.refusals,
             w.counters.shadow_runs
         );
-        let header = ["NAME", "VERSION", "WORLD", "DIGEST", "SINCE", "CANDIDATE", "PREVIOUS"];
+        let header = [
+            "NAME",
+            "VERSION",
+            "WORLD",
+            "DIGEST",
+            "SINCE",
+            "CANDIDATE",
+            "PREVIOUS",
+        ];
         let cells: Vec<Vec<String>> = w
             .modules
             .iter()

@@ -115,14 +115,19 @@ async fn serve(
     });
     reload_on_sighup(modules.clone(), stop.clone());
     if args.no_watch {
-        eprintln!("not watching {}; SIGHUP or `contextworker-host modules reload` reloads it", config.modules_dir.display());
+        eprintln!(
+            "not watching {}; SIGHUP or `contextworker-host modules reload` reloads it",
+            config.modules_dir.display()
+        );
     } else {
         match contextworker_registry::watch(
             modules.clone(),
             Duration::from_millis(args.watch_debounce_ms),
             stop.clone(),
         ) {
-            Ok(_) => tracing::info!(dir = %config.modules_dir.display(), "watching the modules directory"),
+            Ok(_) => {
+                tracing::info!(dir = %config.modules_dir.display(), "watching the modules directory")
+            }
             Err(e) => eprintln!("{e}"),
         }
     }

@@ -80,7 +80,9 @@ fn print_report(pid: u32, report: &ReloadReport) {
             "worker {pid}: {} {} staged as shadow candidate (active stays {})",
             s.module,
             s.to,
-            s.from.as_ref().map_or_else(String::new, ToString::to_string)
+            s.from
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string)
         );
     }
     for r in &report.refused {
@@ -105,8 +107,12 @@ pub async fn reload(args: &GlobalArgs, timeout_secs: u64) -> anyhow::Result<u8> 
         return Ok(EXIT_SETUP);
     }
     let mut code = EXIT_OK;
-    for (pid, outcome) in
-        reload_workers(&config.data_dir, &workers, Duration::from_secs(timeout_secs)).await
+    for (pid, outcome) in reload_workers(
+        &config.data_dir,
+        &workers,
+        Duration::from_secs(timeout_secs),
+    )
+    .await
     {
         match outcome {
             Ok(status) => {
@@ -200,8 +206,12 @@ pub async fn rollback(
         return Ok(EXIT_OK);
     }
     let mut code = EXIT_OK;
-    for (pid, outcome) in
-        reload_workers(&config.data_dir, &workers, Duration::from_secs(timeout_secs)).await
+    for (pid, outcome) in reload_workers(
+        &config.data_dir,
+        &workers,
+        Duration::from_secs(timeout_secs),
+    )
+    .await
     {
         let live = outcome.as_ref().ok().and_then(|s| {
             s.modules
@@ -211,11 +221,18 @@ pub async fn rollback(
         });
         match (outcome, live) {
             (Ok(_), Some(d)) if d == target.digest => {
-                println!("worker {pid}: {module} {} ({}) live", target.version, d.short());
+                println!(
+                    "worker {pid}: {module} {} ({}) live",
+                    target.version,
+                    d.short()
+                );
             }
             (Ok(status), _) => {
                 print_report(pid, &status.last_reload);
-                eprintln!("error: worker {pid} does not serve {} after the reload", target.digest.short());
+                eprintln!(
+                    "error: worker {pid} does not serve {} after the reload",
+                    target.digest.short()
+                );
                 code = EXIT_FAILED;
             }
             (Err(e), _) => {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use contextworker_config::{Credentials, FeedSource, Supplier, SupplierError};
-use contextworker_registry::Module;
 use contextworker_fetch::{Auth, FetchOutcome, FetchRequest, Validators};
+use contextworker_registry::Module;
 use contextworker_runtime::{CancellationToken, FeedInput, SinkEvent};
 use contextworker_staging::{FeedKey, FeedState};
 use contextworker_storage::BlobRef;

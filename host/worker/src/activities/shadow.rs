@@ -126,12 +126,17 @@ async fn compare(
     config: &[(String, String)],
     products: BlobRef,
 ) -> Result<DiffReport, String> {
-    let reader = services.blobs.open(&feed).await.map_err(|e| e.to_string())?;
+    let reader = services
+        .blobs
+        .open(&feed)
+        .await
+        .map_err(|e| e.to_string())?;
     let input = FeedInput::from_reader(reader, Some(feed.size));
     let spec = candidate
         .call_spec(config)
         .with_cancel(CancellationToken::new());
-    let after = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(|e| e.to_string())?;
+    let after =
+        tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(|e| e.to_string())?;
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let progress = Progress::default();
     let collect = collect_products(rx, after.path(), &progress);
@@ -141,7 +146,8 @@ async fn compare(
     let (outcome, collected) = tokio::join!(call, collect);
     collected.map_err(|f| f.message)?;
     outcome.result.map_err(|e| e.to_string())?;
-    let before = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(|e| e.to_string())?;
+    let before =
+        tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(|e| e.to_string())?;
     let mut reader = services
         .blobs
         .open(&products)
