@@ -87,6 +87,7 @@ pub fn runtime(config: &HostConfig) -> anyhow::Result<Arc<Runtime>> {
         max_component_bytes: sandbox.max_component_mb * MIB,
         epoch_tick: Duration::from_millis(sandbox.epoch_tick_ms),
         pooling: sandbox.pooling,
+        epoch_interruption: true,
     })
     .context("cannot start the sandbox")?;
     Ok(runtime)

@@ -150,11 +150,11 @@ fn field_changes(before: &Value, after: &Value) -> Vec<ChangedField> {
         .collect()
 }
 
-/// Compare the products in `before` with those in `after`, keeping up to `samples` records of
-/// each kind.
-pub fn diff_ndjson(before: &Path, after: &Path, samples: usize) -> Result<DiffReport, DiffError> {
-    let mut index: HashMap<String, Indexed> = HashMap::new();
-    for_each_record(before, |id, value, offset| {
+/// Every offer id of `path` with its record's hash and offset; a repeated id keeps its last
+/// line, as staging does.
+fn index_of(path: &Path) -> Result<HashMap<String, Indexed>, DiffError> {
+    let mut index = HashMap::new();
+    for_each_record(path, |id, value, offset| {
         index.insert(
             id,
             Indexed {
@@ -163,17 +163,14 @@ pub fn diff_ndjson(before: &Path, after: &Path, samples: usize) -> Result<DiffRe
             },
         );
     })?;
-    // The after side, deduplicated the same way (last line wins).
-    let mut after_index: HashMap<String, Indexed> = HashMap::new();
-    for_each_record(after, |id, value, offset| {
-        after_index.insert(
-            id,
-            Indexed {
-                hash: record_hash(&value),
-                offset,
-            },
-        );
-    })?;
+    Ok(index)
+}
+
+/// Compare the products in `before` with those in `after`, keeping up to `samples` records of
+/// each kind.
+pub fn diff_ndjson(before: &Path, after: &Path, samples: usize) -> Result<DiffReport, DiffError> {
+    let index = index_of(before)?;
+    let after_index = index_of(after)?;
     let mut report = DiffReport {
         before_products: index.len() as u64,
         after_products: after_index.len() as u64,

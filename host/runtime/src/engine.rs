@@ -38,6 +38,10 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
     /// Use the pooling allocator (falls back to on-demand if the pool cannot be reserved).
     pub pooling: bool,
+    /// Compile epoch checks into guest code. Benchmarks only; without it a guest cannot be
+    /// interrupted: deadlines, cancellation and yielding to tokio mid-call all stop working,
+    /// and a spinning guest holds its thread forever.
+    pub epoch_interruption: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -49,6 +53,7 @@ impl Default for RuntimeConfig {
             max_component_bytes: 64 * MIB,
             epoch_tick: Duration::from_millis(10),
             pooling: true,
+            epoch_interruption: true,
         }
     }
 }
@@ -90,13 +95,16 @@ pub(crate) struct Engines {
     config: RuntimeConfig,
     epoch: Sandbox,
     fuel: OnceLock<Result<Sandbox, String>>,
-    ticker: Arc<Ticker>,
+    /// `None` when epoch checks are compiled out: nothing would read the epoch.
+    ticker: Option<Arc<Ticker>>,
 }
 
 impl Engines {
     pub(crate) fn new(config: RuntimeConfig) -> Result<Self, String> {
         let epoch = build_sandbox(&config, Metering::Epoch)?;
-        let ticker = Ticker::start(config.epoch_tick, epoch.engine.clone());
+        let ticker = config
+            .epoch_interruption
+            .then(|| Ticker::start(config.epoch_tick, epoch.engine.clone()));
         Ok(Self {
             config,
             epoch,
@@ -115,7 +123,9 @@ impl Engines {
             Metering::Fuel => {
                 let sandbox = self.fuel.get_or_init(|| {
                     let sandbox = build_sandbox(&self.config, Metering::Fuel)?;
-                    self.ticker.add(sandbox.engine.clone());
+                    if let Some(ticker) = &self.ticker {
+                        ticker.add(sandbox.engine.clone());
+                    }
                     Ok(sandbox)
                 });
                 sandbox.as_ref().map_err(Clone::clone)
@@ -126,12 +136,14 @@ impl Engines {
 
 impl Drop for Engines {
     fn drop(&mut self) {
-        self.ticker.stop.store(true, Ordering::Relaxed);
+        if let Some(ticker) = &self.ticker {
+            ticker.stop.store(true, Ordering::Relaxed);
+        }
     }
 }
 
 fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, String> {
-    let mut wasm = engine_config(metering);
+    let mut wasm = engine_config(metering, config.epoch_interruption);
     let (engine, pooled) = if config.pooling {
         wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(config)));
         match Engine::new(&wasm) {
@@ -156,7 +168,7 @@ fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, 
             false,
         )
     };
-    let cache_key = cache_key(&engine, metering);
+    let cache_key = cache_key(&engine, metering, config.epoch_interruption);
     let linkers =
         [World::Transformer, World::Classifier, World::Code].map(|w| build_linker(&engine, w));
     let [a, b, c] = linkers;
@@ -168,10 +180,10 @@ fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, 
     })
 }
 
-fn engine_config(metering: Metering) -> Config {
+fn engine_config(metering: Metering, epoch_interruption: bool) -> Config {
     let mut c = Config::new();
     c.wasm_component_model(true)
-        .epoch_interruption(true)
+        .epoch_interruption(epoch_interruption)
         .consume_fuel(metering == Metering::Fuel)
         .max_wasm_stack(MAX_WASM_STACK)
         .async_stack_size(ASYNC_STACK)
@@ -228,8 +240,9 @@ fn build_linker(engine: &Engine, world: World) -> Result<Linker<CallState>, Stri
 }
 
 /// A stable digest of everything that makes compiled code valid for this engine: wasmtime's
-/// own compatibility hash (version, target, tunables) plus our metering class.
-fn cache_key(engine: &Engine, metering: Metering) -> String {
+/// own compatibility hash (version, target, tunables) plus our metering class and whether
+/// epoch checks are compiled in.
+fn cache_key(engine: &Engine, metering: Metering, epoch_interruption: bool) -> String {
     struct ShaHasher(Sha256);
     impl std::hash::Hasher for ShaHasher {
         fn finish(&self) -> u64 {
@@ -242,6 +255,12 @@ fn cache_key(engine: &Engine, metering: Metering) -> String {
     let mut hasher = ShaHasher(Sha256::new());
     std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
     hasher.0.update(format!("{metering:?}"));
+    // Only the non-default setting adds input, so keys (and caches) written before the
+    // flag existed stay valid; code without epoch checks must never be served to an engine
+    // that relies on them to stop guests.
+    if !epoch_interruption {
+        hasher.0.update(b"no-epoch-interruption");
+    }
     hex::encode(&hasher.0.finalize()[..8])
 }
 
@@ -287,5 +306,26 @@ impl Ticker {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(engine);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_without_epoch_checks_is_cached_apart() {
+        let sandbox = |epoch_interruption| {
+            let config = RuntimeConfig {
+                pooling: false,
+                epoch_interruption,
+                ..RuntimeConfig::default()
+            };
+            build_sandbox(&config, Metering::Epoch).expect("engine builds")
+        };
+        let (on, off) = (sandbox(true), sandbox(false));
+        assert!(on.engine.get_epoch_interruption());
+        assert!(!off.engine.get_epoch_interruption());
+        assert_ne!(on.cache_key, off.cache_key);
     }
 }

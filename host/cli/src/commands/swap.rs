@@ -41,6 +41,18 @@ async fn reload_workers(
     out
 }
 
+/// Reload every running worker of `data_dir`; `None` when none runs.
+async fn reload_running(
+    data_dir: &Path,
+    timeout_secs: u64,
+) -> Option<Vec<(u32, Result<LiveStatus, String>)>> {
+    let workers = running_workers(data_dir);
+    if workers.is_empty() {
+        return None;
+    }
+    Some(reload_workers(data_dir, &workers, Duration::from_secs(timeout_secs)).await)
+}
+
 async fn wait_for_reload(
     data_dir: &Path,
     before: &LiveStatus,
@@ -98,22 +110,15 @@ fn print_report(pid: u32, report: &ReloadReport) {
 
 pub async fn reload(args: &GlobalArgs, timeout_secs: u64) -> anyhow::Result<u8> {
     let config = context::host_config(args)?;
-    let workers = running_workers(&config.data_dir);
-    if workers.is_empty() {
+    let Some(outcomes) = reload_running(&config.data_dir, timeout_secs).await else {
         eprintln!(
             "no worker is running on data directory {}: nothing to reload (a worker reads the modules directory when it starts)",
             config.data_dir.display()
         );
         return Ok(EXIT_SETUP);
-    }
+    };
     let mut code = EXIT_OK;
-    for (pid, outcome) in reload_workers(
-        &config.data_dir,
-        &workers,
-        Duration::from_secs(timeout_secs),
-    )
-    .await
-    {
+    for (pid, outcome) in outcomes {
         match outcome {
             Ok(status) => {
                 print_report(pid, &status.last_reload);
@@ -200,19 +205,12 @@ pub async fn rollback(
         target.digest.short(),
         manifest.path.parent().unwrap_or(Path::new(".")).display()
     );
-    let workers = running_workers(&config.data_dir);
-    if workers.is_empty() {
+    let Some(outcomes) = reload_running(&config.data_dir, timeout_secs).await else {
         println!("no worker is running on this data directory; workers that start will serve it");
         return Ok(EXIT_OK);
-    }
+    };
     let mut code = EXIT_OK;
-    for (pid, outcome) in reload_workers(
-        &config.data_dir,
-        &workers,
-        Duration::from_secs(timeout_secs),
-    )
-    .await
-    {
+    for (pid, outcome) in outcomes {
         let live = outcome.as_ref().ok().and_then(|s| {
             s.modules
                 .iter()
