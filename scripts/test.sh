@@ -8,6 +8,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+# The end-to-end benchmark's natively linked parser exists only behind this feature.
+cargo clippy -p contextworker-worker --features native-parsers -- -D warnings
 echo "== guest components (built for wasm32-wasip2, one module per invocation)"
 "$root/scripts/build-modules.sh"
 # Module code is linted natively by the workspace clippy above; what only exists on wasm32 is

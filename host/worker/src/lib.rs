@@ -11,6 +11,8 @@ mod connect;
 mod detect;
 mod failure;
 pub mod messages;
+#[cfg(feature = "native-parsers")]
+mod native;
 mod services;
 mod slots;
 pub mod starter;

@@ -281,6 +281,14 @@ fn module_used(module: &Module) -> ModuleUsed {
 /// `pin_module(feed, module?)`: the version that will parse this feed, decided once.
 pub(super) async fn pin_module(services: &Services, input: &RawValue) -> Result<RawValue> {
     let args: PinInput = from_args(input, &["feed", "module"], "(feed, module?)")?;
+    #[cfg(feature = "native-parsers")]
+    if let Some(name) = args
+        .module
+        .as_deref()
+        .filter(|n| crate::native::is_native(n))
+    {
+        return Ok(encode(&crate::native::module_used(name)));
+    }
     let module = choose_transformer(services, &args.feed, args.module.as_deref()).await?;
     Ok(encode(&module_used(&module)))
 }
@@ -295,6 +303,15 @@ pub(super) async fn parse_products(
         &["feed", "module", "config", "module_digest"],
         "(feed, module?, config?, module_digest?)",
     )?;
+    #[cfg(feature = "native-parsers")]
+    if let Some(name) = args
+        .module
+        .as_deref()
+        .filter(|n| crate::native::is_native(n))
+    {
+        let name = name.to_owned();
+        return parse_natively(services, ctx, &args, &name).await;
+    }
     let module = match (&args.module, &args.module_digest) {
         (Some(name), Some(digest)) => {
             let module = services.module_version(name, digest).await.map_err(|e| {
@@ -331,21 +348,7 @@ pub(super) async fn parse_products(
     if let Err(e) = outcome.result {
         return Err(call_failed(e, InputKind::Feed));
     }
-    let final_path = if collected.duplicates > 0 {
-        let deduped = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
-        keep_lines(scratch.path(), &collected.keep, deduped.path()).await?;
-        deduped.into_temp_path()
-    } else {
-        scratch.into_temp_path()
-    };
-    let file = tokio::fs::File::open(&final_path)
-        .await
-        .map_err(scratch_io)?;
-    let products = services
-        .blobs
-        .put(Box::new(file), u64::MAX)
-        .await
-        .map_err(|e| Failure::from_blob(&e))?;
+    let products = store_parsed(services, scratch, &collected).await?;
     let output = ParseOutput {
         products,
         parsed: collected.products,
@@ -379,6 +382,70 @@ pub(super) async fn parse_products(
         "feed parsed"
     );
     Ok(encode(&output))
+}
+
+/// The parsed products as a blob: the scratch file, without the earlier of repeated ids.
+async fn store_parsed(
+    services: &Services,
+    scratch: tempfile::NamedTempFile,
+    collected: &Collected,
+) -> Result<BlobRef> {
+    let final_path = if collected.duplicates > 0 {
+        let deduped = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
+        keep_lines(scratch.path(), &collected.keep, deduped.path()).await?;
+        deduped.into_temp_path()
+    } else {
+        scratch.into_temp_path()
+    };
+    let file = tokio::fs::File::open(&final_path)
+        .await
+        .map_err(scratch_io)?;
+    Ok(services
+        .blobs
+        .put(Box::new(file), u64::MAX)
+        .await
+        .map_err(|e| Failure::from_blob(&e))?)
+}
+
+/// The same step with a parser linked into the host instead of a component: only for the
+/// end-to-end benchmark, which compares the two through the whole pipeline.
+#[cfg(feature = "native-parsers")]
+async fn parse_natively(
+    services: &Services,
+    ctx: &ActivityContext,
+    args: &ParseInput,
+    name: &str,
+) -> Result<RawValue> {
+    let reader = services
+        .blobs
+        .open(&args.feed)
+        .await
+        .map_err(|e| Failure::from_blob(&e))?;
+    let progress = Progress::default();
+    let cancel = CancellationToken::new();
+    let started = Instant::now();
+    let scratch = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let collect = collect_products(rx, scratch.path(), &progress);
+    let call = crate::native::transform(name, reader, args.config.clone(), tx);
+    let (parsed, collected) = supervise(ctx, "parse_products", &progress, &cancel, async {
+        tokio::join!(call, collect)
+    })
+    .await?;
+    let collected = collected?;
+    parsed.map_err(|e| Failure::fatal("InvalidFeed", e))?;
+    let products = store_parsed(services, scratch, &collected).await?;
+    Ok(encode(&ParseOutput {
+        products,
+        parsed: collected.products,
+        duplicates: collected.duplicates,
+        warnings: collected.warnings,
+        warning_samples: collected.samples,
+        module: crate::native::module_used(name),
+        fuel_used: None,
+        peak_memory_bytes: 0,
+        duration_ms: millis(started),
+    }))
 }
 
 #[derive(Debug, Default)]

@@ -1,0 +1,161 @@
+//! A quick check of the sandbox's performance goals: prints one markdown table, a row per
+//! goal, with pass or fail. Takes about half a minute; `cargo bench -p contextworker-bench`
+//! measures the same things at length with criterion's statistics.
+//!
+//! `cargo run --release -p contextworker-bench --bin goals`
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use contextworker_bench::{CompileCache, EpochCost, NoopCall, goals, tokio_runtime};
+
+/// Enough calls that p99 rests on 50 samples rather than a handful.
+const CALL_WARMUP: usize = 500;
+const CALL_SAMPLES: usize = 5_000;
+/// An uncached load of `yml` takes a few hundred milliseconds, a parse of the feed about half
+/// a second: these counts keep each comparison to a few seconds.
+const CACHE_PAIRS: usize = 7;
+const EPOCH_PAIRS: usize = 9;
+const EPOCH_OFFERS: usize = 20_000;
+
+struct Row {
+    goal: &'static str,
+    measure: String,
+    target: String,
+    measured: String,
+    pass: bool,
+}
+
+fn main() {
+    let rt = tokio_runtime();
+    let rows = rt.block_on(async {
+        let mut rows = Vec::new();
+
+        let call = NoopCall::new().await;
+        let pooled = call.is_pooled();
+        let lat = call.latencies(CALL_WARMUP, CALL_SAMPLES).await;
+        drop(call);
+        let (p50, p99) = (lat.percentile(50.0), lat.percentile(99.0));
+        let pool = if pooled {
+            "pooling allocator"
+        } else {
+            "on-demand allocator (pool unavailable)"
+        };
+        let measure = |stat: &str| {
+            format!(
+                "{stat} of {} warm calls of `{}` run(\"ok\"): fresh store + instantiate + call, {pool} (max {})",
+                lat.len(),
+                NoopCall::GUEST,
+                micros(lat.max()),
+            )
+        };
+        rows.push(Row {
+            goal: "call overhead",
+            measure: measure("p50"),
+            target: format!("≤ {}", micros(goals::CALL_P50)),
+            measured: micros(p50),
+            pass: p50 <= goals::CALL_P50,
+        });
+        rows.push(Row {
+            goal: "call overhead",
+            measure: measure("p99"),
+            target: format!("≤ {}", micros(goals::CALL_P99)),
+            measured: micros(p99),
+            pass: p99 <= goals::CALL_P99,
+        });
+
+        let cache = CompileCache::new().await;
+        let paired = cache.pairs(CACHE_PAIRS).await;
+        let ratio = paired.ratio_of_medians();
+        rows.push(Row {
+            goal: "compile cache",
+            measure: format!(
+                "cached ÷ uncached load of `{}` ({} KB), ratio of medians of {CACHE_PAIRS} interleaved pairs ({} vs {})",
+                CompileCache::GUEST,
+                cache.component_bytes() / 1000,
+                millis(paired.median_subject()),
+                millis(paired.median_baseline()),
+            ),
+            target: "≤ 0.050 (1/20)".to_owned(),
+            measured: format!("{ratio:.4} (1/{:.0})", 1.0 / ratio),
+            pass: ratio <= goals::CACHE_RATIO,
+        });
+        drop(cache);
+
+        let epoch = EpochCost::new(EPOCH_OFFERS).await;
+        let paired = epoch.pairs(EPOCH_PAIRS).await;
+        let ratios = paired.pair_ratios();
+        let ratio = paired.median_pair_ratio();
+        rows.push(Row {
+            goal: "epoch interruption",
+            measure: format!(
+                "parse time on ÷ off, `{}` on {} offers ({:.1} MB), median of {EPOCH_PAIRS} interleaved pair ratios ({} vs {})",
+                EpochCost::GUEST,
+                epoch.offers(),
+                epoch.feed_bytes() as f64 / 1e6,
+                millis(paired.median_subject()),
+                millis(paired.median_baseline()),
+            ),
+            target: format!("≤ {:.2}×", goals::EPOCH_RATIO),
+            measured: format!(
+                "{ratio:.3}× (min {:.3}, max {:.3})",
+                ratios.iter().copied().fold(f64::INFINITY, f64::min),
+                ratios.iter().copied().fold(0.0, f64::max),
+            ),
+            pass: ratio <= goals::EPOCH_RATIO,
+        });
+        rows
+    });
+
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    println!("cores: {cores}, date: {} (UTC)", today());
+    println!();
+    println!("| goal | measure | target | measured | pass/fail |");
+    println!("|---|---|---|---|---|");
+    for row in rows {
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            row.goal,
+            row.measure,
+            row.target,
+            row.measured,
+            if row.pass { "pass" } else { "FAIL" },
+        );
+    }
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Today's date as YYYY-MM-DD, counted out from the Unix epoch: not worth a date crate.
+fn today() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut days = secs / 86_400;
+    let leap = |y: u64| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let mut year = 1970;
+    loop {
+        let length = if leap(year) { 366 } else { 365 };
+        if days < length {
+            break;
+        }
+        days -= length;
+        year += 1;
+    }
+    let february = if leap(year) { 29 } else { 28 };
+    let months = [31, february, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mut month = 1;
+    for length in months {
+        if days < length {
+            break;
+        }
+        days -= length;
+        month += 1;
+    }
+    format!("{year}-{month:02}-{:02}", days + 1)
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The benchmark suite behind BENCHMARKS.md, in one command. Release builds; on 2 cores the first
+# run builds for several minutes, the measurements themselves take about ten.
+#
+#   scripts/bench.sh            every part
+#   scripts/bench.sh micro      call overhead, compile cache, epoch cost (goals table)
+#   scripts/bench.sh throughput parser throughput, native vs wasm, three formats
+#   scripts/bench.sh e2e        100,000-product harvest through Temporal, wasm vs native parser
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/contextworker-target}"
+what="${1:-all}"
+
+echo "# $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), $(rustc --version)"
+if [ "$what" = all ] || [ "$what" = micro ]; then
+  echo; echo "## Sandbox micro-benchmarks"
+  cargo run --quiet --release -p contextworker-bench --bin goals
+fi
+if [ "$what" = all ] || [ "$what" = throughput ]; then
+  echo; echo "## Parser throughput (100,000 offers, 5 interleaved pairs)"
+  cargo run --quiet --release -p contextworker-conformance --bin throughput 100000 5
+fi
+if [ "$what" = all ] || [ "$what" = e2e ]; then
+  echo; echo "## End-to-end harvest"
+  bash scripts/build-modules.sh > /dev/null
+  cargo build --quiet --release -p contextworker-host --features native-parsers
+  cargo build --quiet --release -p contextworker-test-support --bin feedgen
+  python3 benches/harvest.py "$CARGO_TARGET_DIR/release/contextworker-host" \
+    "$CARGO_TARGET_DIR/release/feedgen" 100000 3
+fi
