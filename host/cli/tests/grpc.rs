@@ -531,3 +531,39 @@ async fn a_python_client_generated_from_the_protos_calls_all_three_rpcs() {
     assert_eq!(v["exec_trace_id"], "py-trace", "{v}");
     assert_eq!(v["js"]["result"], "[2,4,6]", "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn javascript_runs_on_the_js_module_version_that_is_live() {
+    let h = Harness::start().await;
+    let port = free_port();
+    let _host = grpc_host(&h, "js-swap", port, &["--no-temporal"]);
+    let mut rpc = Rpc::connect(port).await;
+    let t = token(&["acme"]);
+    let js = json!({"code": "input.a * input.b", "language": "javascript", "input": {"a": 6, "b": 7}, "timeout_ms": 5000});
+    let engine = h.path("modules/js/js.wasm");
+    let old = std::fs::read(&engine).unwrap();
+    let v = rpc.call("exec", Some(&t), &js).await.unwrap();
+    assert_eq!(v["result"], "42", "{v}");
+    let old_hex = contextworker_types::Digest::of(&old).hex();
+    assert_eq!(v["receipt"]["code_sha256"], old_hex.as_str());
+
+    // A new version of the engine lands: once the worker has swapped it in, JavaScript calls
+    // run on it, and the answers stay right throughout.
+    let new = contextworker_test_support::component_variant(&old, 11);
+    let new_hex = contextworker_types::Digest::of(&new).hex();
+    contextworker_test_support::land(&engine, &new);
+    let started = std::time::Instant::now();
+    loop {
+        let v = rpc.call("exec", Some(&t), &js).await.unwrap();
+        assert_eq!(v["result"], "42", "{v}");
+        if v["receipt"]["code_sha256"] == new_hex.as_str() {
+            break;
+        }
+        assert_eq!(v["receipt"]["code_sha256"], old_hex.as_str(), "{v}");
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "the js engine was never swapped"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

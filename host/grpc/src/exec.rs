@@ -70,8 +70,9 @@ pub struct Executor {
     runtime: Arc<Runtime>,
     caps: ExecCaps,
     /// The JavaScript engine component (the `js` module), when the modules directory has it.
-    /// Its bytes are hashed once here, not on every call.
-    js_engine: Option<(Digest, Arc<Vec<u8>>)>,
+    /// Its bytes are hashed once per version, not on every call; a hot swap of the module
+    /// replaces it (`set_js_engine`), and calls already running keep the version they took.
+    js_engine: std::sync::RwLock<Option<(Digest, Arc<Vec<u8>>)>>,
     slots: Semaphore,
     compiled: Mutex<HashMap<(Digest, bool), Arc<LoadedComponent>>>,
 }
@@ -110,7 +111,9 @@ impl Executor {
         Self {
             runtime,
             caps,
-            js_engine: js_engine.map(|bytes| (Digest::of(&bytes), Arc::new(bytes))),
+            js_engine: std::sync::RwLock::new(
+                js_engine.map(|bytes| (Digest::of(&bytes), Arc::new(bytes))),
+            ),
             slots,
             compiled: Mutex::new(HashMap::new()),
         }
@@ -118,6 +121,28 @@ impl Executor {
 
     pub fn caps(&self) -> &ExecCaps {
         &self.caps
+    }
+
+    /// The digest of the JavaScript engine new calls run on.
+    pub fn js_engine_digest(&self) -> Option<Digest> {
+        self.current_js_engine().map(|(d, _)| d)
+    }
+
+    /// Run `javascript` on these engine bytes from now on (`None`: no JavaScript).
+    pub fn set_js_engine(&self, bytes: Option<Vec<u8>>) {
+        let next = bytes.map(|b| (Digest::of(&b), Arc::new(b)));
+        let mut slot = self
+            .js_engine
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = next;
+    }
+
+    fn current_js_engine(&self) -> Option<(Digest, Arc<Vec<u8>>)> {
+        self.js_engine
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Run one request. `deadline` is the gRPC deadline, if the client set one; `cancel`
@@ -168,7 +193,7 @@ impl Executor {
                 if code.len() > self.caps.max_code_bytes {
                     return too_large();
                 }
-                let Some(engine) = &self.js_engine else {
+                let Some(engine) = self.current_js_engine() else {
                     return refused(
                         "unsupported_language",
                         "javascript needs the `js` module in the modules directory",
@@ -179,7 +204,7 @@ impl Executor {
                     "input": payload.get("input").cloned().unwrap_or(Value::Null),
                 });
                 (
-                    Code::Known(engine.0, engine.1.clone()),
+                    Code::Known(engine.0, engine.1),
                     Data::Text(request.to_string()),
                 )
             }

@@ -154,7 +154,7 @@ async fn serve(
         }
         let js_engine = match services.module("js") {
             Some(m) if m.manifest.world == contextworker_types::World::Code => {
-                Some(tokio::fs::read(&m.manifest.component).await?)
+                Some(tokio::fs::read(modules.store().component_path(&m.component.digest())).await?)
             }
             _ => None,
         };
@@ -166,6 +166,7 @@ async fn serve(
             },
             js_engine,
         ));
+        follow_js_module(modules.clone(), executor.clone(), stop.clone());
         let service = Service::new(
             client.clone().map(|client| TemporalSide {
                 client,
@@ -304,6 +305,45 @@ async fn initial_harvest(
         }
     }
     all_ok
+}
+
+/// ExecuteCode's `javascript` runs on the `js` module: when a reload changes that module, new
+/// calls get the new engine. The bytes come from the version store, which holds exactly what
+/// was validated (the file in the modules directory may already be newer).
+fn follow_js_module(modules: Arc<LiveModules>, executor: Arc<Executor>, stop: CancellationToken) {
+    let mut changes = modules.subscribe();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                changed = changes.changed() => if changed.is_err() { return },
+            }
+            let wanted = modules
+                .get("js")
+                .filter(|m| m.manifest.world == contextworker_types::World::Code)
+                .map(|m| m.component.digest());
+            if wanted == executor.js_engine_digest() {
+                continue;
+            }
+            let bytes = match wanted {
+                Some(digest) => {
+                    match tokio::fs::read(modules.store().component_path(&digest)).await {
+                        Ok(bytes) => Some(bytes),
+                        Err(e) => {
+                            tracing::warn!(
+                                "the new js engine {} cannot be read from the version store: {e}",
+                                digest.short()
+                            );
+                            continue;
+                        }
+                    }
+                }
+                None => None,
+            };
+            tracing::info!(digest = ?wanted.map(|d| d.short()), "ExecuteCode javascript engine replaced");
+            executor.set_js_engine(bytes);
+        }
+    });
 }
 
 /// SIGHUP reloads the modules directory, as in most Unix daemons.
