@@ -73,6 +73,10 @@ pub struct GlobalArgs {
     /// How long the modules directory must be quiet after a change before it is reloaded.
     #[arg(long, global = true, default_value_t = 200, value_name = "MS")]
     pub watch_debounce_ms: u64,
+    /// Besides change notifications, check the modules directory's files this often (catches
+    /// file systems without notifications and a re-pointed symlinked directory).
+    #[arg(long, global = true, default_value_t = 10, value_name = "SECS")]
+    pub watch_poll_secs: u64,
     #[command(flatten)]
     pub temporal: TemporalArgs,
     #[command(flatten)]

@@ -5,7 +5,15 @@
 //! files. So events only arm a timer, and the reload runs once the directory has been quiet
 //! for the debounce period. Reads (including the reload's own) and metadata-only changes are
 //! ignored, so a reload never triggers the next one.
+//!
+//! Notifications are not enough everywhere: network file systems may not deliver them, and a
+//! deploy that re-points a symlinked modules directory leaves the watch on the old target. A
+//! slow poll of the files' metadata (sizes, times, inodes, and where the directory resolves to)
+//! covers both; it reloads only when that fingerprint changed, and moves the watch to a new
+//! target.
 
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,13 +35,47 @@ fn relevant(kind: &EventKind) -> bool {
     }
 }
 
-/// Watch `live`'s directory until `stop`, reloading after `debounce` of quiet following a
-/// change. The returned task ends when `stop` is cancelled.
+/// Where `dir` resolves to and the metadata of every file one level inside its module folders.
+fn fingerprint(dir: &Path) -> (Option<PathBuf>, u64) {
+    use std::os::unix::fs::MetadataExt as _;
+    let target = std::fs::canonicalize(dir).ok();
+    let mut files: Vec<(PathBuf, u64, i64, i64, u64)> = Vec::new();
+    for folder in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for file in std::fs::read_dir(folder.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let Ok(m) = file.metadata()
+                && m.is_file()
+            {
+                files.push((file.path(), m.len(), m.mtime(), m.mtime_nsec(), m.ino()));
+            }
+        }
+    }
+    files.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    files.hash(&mut h);
+    (target, h.finish())
+}
+
+fn watch_error(dir: &Path, e: &notify::Error) -> RegistryError {
+    RegistryError::Watch {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// Watch `live`'s directory until `stop`: reload after `debounce` of quiet following a change
+/// notification, and whenever a poll every `poll` finds the files changed. The returned task
+/// ends when `stop` is cancelled.
 pub fn watch(
     live: Arc<LiveModules>,
     debounce: Duration,
+    poll: Duration,
     stop: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, RegistryError> {
+    let dir = live.dir().to_path_buf();
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         match event {
@@ -47,33 +89,50 @@ pub fn watch(
             }
         }
     })
-    .map_err(|e| RegistryError::Watch {
-        path: live.dir().to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    .map_err(|e| watch_error(&dir, &e))?;
     watcher
-        .watch(live.dir(), RecursiveMode::Recursive)
-        .map_err(|e| RegistryError::Watch {
-            path: live.dir().to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        .watch(&dir, RecursiveMode::Recursive)
+        .map_err(|e| watch_error(&dir, &e))?;
     Ok(tokio::spawn(async move {
-        // The watcher stops when dropped: keep it for the life of the task.
-        let _watcher = watcher;
+        let mut last = fingerprint(&dir);
+        let mut ticks = tokio::time::interval(poll);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
         loop {
-            tokio::select! {
+            let cause = tokio::select! {
                 () = stop.cancelled() => return,
-                got = rx.recv() => if got.is_none() { return },
-            }
-            // Quiet period: every further event restarts it.
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(debounce) => break,
-                    got = rx.recv() => if got.is_none() { return },
+                got = rx.recv() => if got.is_none() { return } else { "watch" },
+                _ = ticks.tick() => "poll",
+            };
+            if cause == "watch" {
+                // Quiet period: every further event restarts it.
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(debounce) => break,
+                        got = rx.recv() => if got.is_none() { return },
+                    }
                 }
             }
-            live.reload("watch").await;
+            let now = {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || fingerprint(&dir))
+                    .await
+                    .unwrap_or_default()
+            };
+            if cause == "poll" && now == last {
+                continue;
+            }
+            if now.0 != last.0 {
+                // The directory resolves elsewhere now (a re-pointed symlink): watch the new
+                // target. Until that works, the poll keeps reloads coming.
+                let _ = watcher.unwatch(&dir);
+                if let Err(e) = watcher.watch(&dir, RecursiveMode::Recursive) {
+                    tracing::warn!("{}", watch_error(&dir, &e));
+                }
+            }
+            last = now;
+            live.reload(cause).await;
         }
     }))
 }

@@ -167,7 +167,13 @@ async fn the_watcher_swaps_a_file_that_lands_and_ignores_half_written_and_temp_f
     let fx = Fixture::new();
     let (live, _) = fx.start().await;
     let stop = CancellationToken::new();
-    watch(Arc::clone(&live), Duration::from_millis(100), stop.clone()).expect("watching");
+    watch(
+        Arc::clone(&live),
+        Duration::from_millis(100),
+        Duration::from_secs(3600),
+        stop.clone(),
+    )
+    .expect("watching");
     let mut changes = live.subscribe();
 
     // A temp file beside the component is not the component: nothing reloads into a change.
@@ -337,4 +343,44 @@ async fn a_restart_on_a_refused_file_serves_the_last_live_version() {
         restarted.get("yml").unwrap().component.digest(),
         fx.yml_digest
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_pointed_symlinked_directory_is_picked_up_by_the_poll() {
+    let fx = Fixture::new();
+    // modules -> releases/1; the deploy then points it at releases/2 holding a new version.
+    let releases = fx.root.path().join("releases");
+    std::fs::create_dir_all(&releases).unwrap();
+    std::fs::rename(fx.modules_dir(), releases.join("1")).unwrap();
+    std::os::unix::fs::symlink(releases.join("1"), fx.modules_dir()).unwrap();
+    let (live, _) = fx.start().await;
+    let stop = CancellationToken::new();
+    watch(
+        Arc::clone(&live),
+        Duration::from_millis(50),
+        Duration::from_millis(300),
+        stop.clone(),
+    )
+    .expect("watching");
+    let second = releases.join("2/yml");
+    std::fs::create_dir_all(second.join("fixtures")).unwrap();
+    for f in [
+        "module.toml",
+        "fixtures/basic.xml",
+        "fixtures/no-offers-wrapper.xml",
+    ] {
+        std::fs::copy(releases.join("1/yml").join(f), second.join(f)).unwrap();
+    }
+    let v3 = variant(&fx.yml_bytes, 3);
+    std::fs::write(second.join("yml.wasm"), &v3).unwrap();
+    let link = fx.root.path().join("modules.next");
+    std::os::unix::fs::symlink(releases.join("2"), &link).unwrap();
+    std::fs::rename(&link, fx.modules_dir()).unwrap();
+    let mut changes = live.subscribe();
+    wait_for(&mut changes, &live, |l| {
+        l.get("yml").unwrap().component.digest() == Digest::of(&v3)
+    })
+    .await;
+    assert_eq!(live.status().last_reload.cause, "poll");
+    stop.cancel();
 }

@@ -123,6 +123,7 @@ async fn serve(
         match contextworker_registry::watch(
             modules.clone(),
             Duration::from_millis(args.watch_debounce_ms),
+            Duration::from_secs(args.watch_poll_secs.max(1)),
             stop.clone(),
         ) {
             Ok(_) => {
