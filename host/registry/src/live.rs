@@ -110,6 +110,7 @@ pub struct ActiveModule {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Counters {
     pub reloads: u64,
+    /// Versions that went live after the worker started (its first load is not counted).
     pub swaps: u64,
     pub staged: u64,
     pub refusals: u64,
@@ -677,7 +678,10 @@ impl LiveModules {
             let excess = status.refusals.len().saturating_sub(KEPT_REFUSALS);
             status.refusals.drain(..excess);
             status.counters.reloads += 1;
-            status.counters.swaps += report.swapped.len() as u64;
+            // What a worker loads when it starts is not a swap.
+            if report.cause != "start" {
+                status.counters.swaps += report.swapped.len() as u64;
+            }
             status.counters.staged += report.staged.len() as u64;
             status.counters.refusals += report.refused.len() as u64;
             status.counters.removals += report.removed.len() as u64;
