@@ -345,7 +345,8 @@ fn classify(url: &str, timeout: Duration, e: &reqwest::Error) -> FetchError {
     } else {
         FetchError::Network {
             url: url.to_owned(),
-            reason: error_chain(e),
+            // reqwest's own message is "error sending request"; the causes say what happened.
+            reason: contextworker_types::error_chain(e),
         }
     }
 }
@@ -370,18 +371,6 @@ fn body_error(url: &str, timeout: Duration, e: std::io::Error) -> FetchError {
             reason: "the connection failed while reading the body".to_owned(),
         },
     }
-}
-
-/// reqwest's top-level message is "error sending request"; the cause says what happened.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        parts.push(s.to_string());
-        source = s.source();
-    }
-    parts.dedup();
-    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -4,12 +4,14 @@
 //! This crate has no heavy dependencies on purpose: Temporal, gRPC and storage code depend on
 //! it without pulling in wasmtime.
 
+mod chain;
 mod digest;
 mod ids;
 mod module;
 mod product;
 mod receipt;
 
+pub use chain::error_chain;
 pub use digest::{Digest, DigestParseError};
 pub use ids::{IdError, SupplierCode, TenantId};
 pub use module::{ModuleName, ModuleNameError, World, WorldParseError};

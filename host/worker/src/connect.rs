@@ -84,7 +84,7 @@ pub async fn connect(settings: &TemporalSettings, identity: &str) -> Result<Clie
     let connection = tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(options))
         .await
         .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
-        .map_err(|e| unreachable(error_chain(&e)))?;
+        .map_err(|e| unreachable(contextworker_types::error_chain(&e)))?;
     Client::new(
         connection,
         ClientOptions::new(settings.namespace.clone()).build(),
@@ -93,19 +93,6 @@ pub async fn connect(settings: &TemporalSettings, identity: &str) -> Result<Clie
         address: settings.address.clone(),
         reason: e.to_string(),
     })
-}
-
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 /// `<pid>@<hostname>`, Temporal's usual worker identity.

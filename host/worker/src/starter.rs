@@ -113,7 +113,7 @@ pub async fn start_with(
         Err(e) => Err(StartError::Start {
             workflow: workflow.to_owned(),
             id: workflow_id.to_owned(),
-            reason: crate::connect::error_chain(&e),
+            reason: contextworker_types::error_chain(&e),
         }),
     }
 }
@@ -218,7 +218,7 @@ pub async fn wait(client: &Client, id: &str) -> Result<Status, StartError> {
 async fn describe(client: &Client, id: &str) -> Result<Status, StartError> {
     let query = |e: &dyn std::error::Error| StartError::Query {
         id: id.to_owned(),
-        reason: crate::connect::error_chain(e),
+        reason: contextworker_types::error_chain(e),
     };
     let handle = client.get_workflow_handle::<UntypedWorkflow>(id);
     let description = handle

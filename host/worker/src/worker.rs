@@ -103,7 +103,7 @@ pub async fn serve(
     let runs = workers.iter_mut().map(|(queue, worker)| async move {
         worker.run().await.map_err(|e| WorkerError::Run {
             queue: queue.clone(),
-            reason: crate::connect::error_chain(&e),
+            reason: contextworker_types::error_chain(&e),
         })
     });
     for result in futures::future::join_all(runs).await {
