@@ -20,7 +20,7 @@ pub use live::{
     format_ms, running_workers, status_dir, store_dir,
 };
 pub use manifest::{MANIFEST_FILE, Manifest, SelfTest, SelfTestExpectation};
-pub use registry::{Discovery, Module, Registry};
+pub use registry::{Discovery, Module, Registry, manifest_paths};
 pub use selftest::{SelfTestOutcome, run_self_tests};
 pub use store::{KEEP_VERSIONS, VersionRecord, VersionStore, now_ms as now_millis};
 pub use watch::watch;

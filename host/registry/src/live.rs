@@ -424,7 +424,7 @@ impl LiveModules {
         }
         *lock(&self.last_reload_ms) = report.at_ms;
         report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.prune_store();
+        self.prune_store(&report);
         self.publish(&report);
         report
     }
@@ -642,7 +642,17 @@ impl LiveModules {
         });
     }
 
-    fn prune_store(&self) {
+    /// Drop old kept versions of the modules this reload changed (only they gained one).
+    fn prune_store(&self, report: &ReloadReport) {
+        let changed: Vec<&str> = report
+            .swapped
+            .iter()
+            .chain(&report.staged)
+            .map(|s| s.module.as_str())
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
         let snapshot = self.snapshot();
         let protect: Vec<Digest> = snapshot
             .modules()
@@ -650,8 +660,8 @@ impl LiveModules {
             .map(|m| m.component.digest())
             .chain(lock(&self.kept).iter().map(|m| m.component.digest()))
             .collect();
-        for module in snapshot.modules() {
-            self.store.prune(module.name().as_str(), &protect);
+        for name in changed {
+            self.store.prune(name, &protect);
         }
     }
 

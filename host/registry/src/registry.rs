@@ -194,7 +194,7 @@ impl Registry {
 
 /// `dir/*/module.toml`, sorted so discovery order (and duplicate resolution) is stable.
 /// Directories without a manifest (build folders, test guests) are skipped.
-pub(crate) fn manifest_paths(dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {
+pub fn manifest_paths(dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {
     let entries = std::fs::read_dir(dir).map_err(|source| RegistryError::Directory {
         path: dir.to_path_buf(),
         source,

@@ -153,11 +153,9 @@ async fn serve(
                 "unsigned tokens are accepted (--allow-unsigned-tokens): development only"
             );
         }
-        let js_engine = match services.module("js") {
-            Some(m) if m.manifest.world == contextworker_types::World::Code => {
-                Some(tokio::fs::read(modules.store().component_path(&m.component.digest())).await?)
-            }
-            _ => None,
+        let js_engine = match live_js_engine(&modules) {
+            Some(digest) => Some(js_engine_bytes(&modules, digest).await?),
+            None => None,
         };
         let executor = Arc::new(Executor::new(
             services.runtime.clone(),
@@ -308,9 +306,24 @@ async fn initial_harvest(
     all_ok
 }
 
-/// ExecuteCode's `javascript` runs on the `js` module: when a reload changes that module, new
-/// calls get the new engine. The bytes come from the version store, which holds exactly what
-/// was validated (the file in the modules directory may already be newer).
+/// The `js` module's live version, which ExecuteCode's `javascript` runs on.
+fn live_js_engine(modules: &LiveModules) -> Option<contextworker_types::Digest> {
+    modules
+        .get("js")
+        .filter(|m| m.manifest.world == contextworker_types::World::Code)
+        .map(|m| m.component.digest())
+}
+
+/// The engine's bytes from the version store, which holds exactly what was validated (the file
+/// in the modules directory may already be newer).
+async fn js_engine_bytes(
+    modules: &LiveModules,
+    digest: contextworker_types::Digest,
+) -> std::io::Result<Vec<u8>> {
+    tokio::fs::read(modules.store().component_path(&digest)).await
+}
+
+/// When a reload changes the `js` module, new `javascript` calls get the new engine.
 fn follow_js_module(modules: Arc<LiveModules>, executor: Arc<Executor>, stop: CancellationToken) {
     let mut changes = modules.subscribe();
     tokio::spawn(async move {
@@ -319,26 +332,21 @@ fn follow_js_module(modules: Arc<LiveModules>, executor: Arc<Executor>, stop: Ca
                 () = stop.cancelled() => return,
                 changed = changes.changed() => if changed.is_err() { return },
             }
-            let wanted = modules
-                .get("js")
-                .filter(|m| m.manifest.world == contextworker_types::World::Code)
-                .map(|m| m.component.digest());
+            let wanted = live_js_engine(&modules);
             if wanted == executor.js_engine_digest() {
                 continue;
             }
             let bytes = match wanted {
-                Some(digest) => {
-                    match tokio::fs::read(modules.store().component_path(&digest)).await {
-                        Ok(bytes) => Some(bytes),
-                        Err(e) => {
-                            tracing::warn!(
-                                "the new js engine {} cannot be read from the version store: {e}",
-                                digest.short()
-                            );
-                            continue;
-                        }
+                Some(digest) => match js_engine_bytes(&modules, digest).await {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) => {
+                        tracing::warn!(
+                            "the new js engine {} cannot be read from the version store: {e}",
+                            digest.short()
+                        );
+                        continue;
                     }
-                }
+                },
                 None => None,
             };
             tracing::info!(digest = ?wanted.map(|d| d.short()), "ExecuteCode javascript engine replaced");

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use contextworker_registry::{
-    LiveStatus, MANIFEST_FILE, Manifest, ReloadReport, VersionStore, running_workers, store_dir,
+    LiveStatus, Manifest, ReloadReport, VersionStore, manifest_paths, running_workers, store_dir,
 };
 use contextworker_types::Digest;
 
@@ -137,23 +137,20 @@ pub async fn reload(args: &GlobalArgs, timeout_secs: u64) -> anyhow::Result<u8> 
 
 /// The manifest that defines `name` in `dir`, and the digest of its component now.
 fn find_in_dir(dir: &Path, name: &str, ceiling: u64) -> anyhow::Result<(Manifest, Option<Digest>)> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| anyhow::anyhow!("modules directory {}: {e}", dir.display()))?;
-    for entry in entries.filter_map(Result::ok) {
-        let path = entry.path().join(MANIFEST_FILE);
-        if let Ok(manifest) = Manifest::read(&path, ceiling)
-            && manifest.name.as_str() == name
-        {
-            let digest = std::fs::read(&manifest.component)
-                .ok()
-                .map(|b| Digest::of(&b));
-            return Ok((manifest, digest));
-        }
-    }
-    anyhow::bail!(
-        "{} has no module `{name}` (rollback writes a kept version back into the module's folder, so the folder and its module.toml must exist)",
-        dir.display()
-    )
+    let found = manifest_paths(dir)?
+        .iter()
+        .filter_map(|path| Manifest::read(path, ceiling).ok())
+        .find(|m| m.name.as_str() == name);
+    let Some(manifest) = found else {
+        anyhow::bail!(
+            "{} has no module `{name}` (rollback writes a kept version back into the module's folder, so the folder and its module.toml must exist)",
+            dir.display()
+        )
+    };
+    let digest = std::fs::read(&manifest.component)
+        .ok()
+        .map(|b| Digest::of(&b));
+    Ok((manifest, digest))
 }
 
 pub async fn rollback(
