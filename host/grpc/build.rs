@@ -1,7 +1,10 @@
 //! Compile proto/ with protox (no protoc needed) into the tonic server and client.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not baked in with env!: one build-script binary can serve checkouts at
+    // other paths that share a target directory.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?;
+    let root = std::path::Path::new(&manifest_dir).join("../../proto");
     let files = [
         root.join("contextunity/core/contextunit.proto"),
         root.join("contextunity/worker/worker.proto"),

@@ -13,8 +13,17 @@ use std::sync::{Mutex, OnceLock};
 
 /// The repository root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
+    // Cargo sets CARGO_MANIFEST_DIR for the running test: walk up from it to the workspace.
+    // The compile-time value is only a fallback, because this crate's build may be reused by a
+    // checkout at another path that shares the target directory.
+    let from_runtime = std::env::var_os("CARGO_MANIFEST_DIR").and_then(|dir| {
+        Path::new(&dir)
+            .ancestors()
+            .find(|d| d.join("Cargo.lock").is_file())
+            .map(Path::to_path_buf)
+    });
+    from_runtime
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
         .canonicalize()
         .expect("workspace root exists")
 }
