@@ -196,6 +196,11 @@ fn engine_config(metering: Metering, epoch_interruption: bool) -> Config {
         .wasm_backtrace_details(WasmBacktraceDetails::Disable)
         .cranelift_opt_level(OptLevel::Speed)
         .parallel_compilation(true);
+    // For profiling guests with `perf`: names for JIT code in /tmp/perf-<pid>.map. It changes
+    // no generated code, so compiled code stays valid in the cache.
+    if std::env::var_os("CONTEXTWORKER_PERFMAP").is_some() {
+        c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     c
 }
 
