@@ -93,8 +93,10 @@ pub fn watch(
     watcher
         .watch(&dir, RecursiveMode::Recursive)
         .map_err(|e| watch_error(&dir, &e))?;
+    // The baseline is taken here, not in the task: a change that lands between this call and the
+    // task's first run would otherwise become the baseline and never be reloaded.
+    let mut last = fingerprint(&dir);
     Ok(tokio::spawn(async move {
-        let mut last = fingerprint(&dir);
         let mut ticks = tokio::time::interval(poll);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await;
