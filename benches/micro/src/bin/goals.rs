@@ -48,20 +48,15 @@ fn main() {
                 micros(lat.max()),
             )
         };
-        rows.push(Row {
-            goal: "call overhead",
-            measure: measure("p50"),
-            target: format!("≤ {}", micros(goals::CALL_P50)),
-            measured: micros(p50),
-            pass: p50 <= goals::CALL_P50,
-        });
-        rows.push(Row {
-            goal: "call overhead",
-            measure: measure("p99"),
-            target: format!("≤ {}", micros(goals::CALL_P99)),
-            measured: micros(p99),
-            pass: p99 <= goals::CALL_P99,
-        });
+        for (stat, value, goal) in [("p50", p50, goals::CALL_P50), ("p99", p99, goals::CALL_P99)] {
+            rows.push(Row {
+                goal: "call overhead",
+                measure: measure(stat),
+                target: format!("≤ {}", micros(goal)),
+                measured: micros(value),
+                pass: value <= goal,
+            });
+        }
 
         let cache = CompileCache::new().await;
         let paired = cache.pairs(CACHE_PAIRS).await;

@@ -103,12 +103,7 @@ async fn main() {
     } in cases()
     {
         let path = dir.join(format!("{module}.{ext}"));
-        generate(
-            BufWriter::new(std::fs::File::create(&path).expect("create")),
-            offers,
-            7,
-        )
-        .expect("generate");
+        write_feed(generate, &path, offers);
         let mb = std::fs::metadata(&path).expect("stat").len() as f64 / 1e6;
         let native_config = Config::new(config.iter().copied());
         let component = transformer(&rt, module).await;
@@ -150,6 +145,20 @@ fn sizes(args: &[String]) -> (usize, usize) {
     (number(0, 100_000), number(1, 3))
 }
 
+/// Every comparison uses the same seed, so runs on different days parse the same feed.
+fn write_feed(
+    generate: fn(BufWriter<std::fs::File>, usize, u64) -> std::io::Result<()>,
+    path: &Path,
+    offers: usize,
+) {
+    generate(
+        BufWriter::new(std::fs::File::create(path).expect("create")),
+        offers,
+        7,
+    )
+    .expect("generate");
+}
+
 fn scratch_dir() -> std::path::PathBuf {
     let dir = contextworker_test_support::target_dir().join("throughput");
     std::fs::create_dir_all(&dir).expect("scratch dir");
@@ -164,12 +173,7 @@ async fn compare_builds(module: &str, a: &Path, b: &Path, offers: usize, pairs: 
         std::process::exit(2);
     };
     let path = scratch_dir().join(format!("ab-{module}.{}", case.ext));
-    (case.generate)(
-        BufWriter::new(std::fs::File::create(&path).expect("create")),
-        offers,
-        7,
-    )
-    .expect("generate");
+    write_feed(case.generate, &path, offers);
     let rt = runtime();
     let mut loaded = Vec::new();
     for build in [a, b] {
