@@ -92,6 +92,17 @@ pub struct GlobalArgs {
     )]
     pub database_url: Option<String>,
     /// More log output (-v debug, -vv trace). RUST_LOG overrides.
+    /// Networks fetches may reach although they are not public (CIDR or address, repeatable;
+    /// adds to the file's `[outbound] allow`). Everything else non-public is refused.
+    #[arg(
+        long = "outbound-allow",
+        global = true,
+        env = "CONTEXTWORKER_OUTBOUND_ALLOW",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub outbound_allow: Vec<String>,
+
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only warnings and errors in the log.

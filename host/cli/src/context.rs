@@ -64,6 +64,7 @@ pub fn host_config(args: &GlobalArgs) -> anyhow::Result<HostConfig> {
             tls_key: args.grpc.grpc_tls_key.clone(),
             tls_client_ca: args.grpc.grpc_tls_client_ca.clone(),
         },
+        outbound_allow: args.outbound_allow.clone(),
     })?)
 }
 
@@ -102,7 +103,9 @@ pub fn token_verifier(args: &GrpcConfig) -> anyhow::Result<contextworker_grpc::a
         let secret = std::env::var(var).map_err(|_| {
             anyhow::anyhow!("--token-hmac-key {kid}={var}: environment variable {var} is not set")
         })?;
-        keys.insert(kid.clone(), Key::Hmac(secret.into_bytes()));
+        let key = Key::hmac(secret.into_bytes())
+            .map_err(|e| anyhow::anyhow!("--token-hmac-key {kid}={var}: {e}"))?;
+        keys.insert(kid.clone(), key);
     }
     for (kid, public) in &args.ed25519_keys {
         let bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
@@ -116,5 +119,6 @@ pub fn token_verifier(args: &GrpcConfig) -> anyhow::Result<contextworker_grpc::a
             .map_err(|e| anyhow::anyhow!("--token-ed25519-key {kid}: {e}"))?;
         keys.insert(kid.clone(), Key::Ed25519(key));
     }
-    Ok(Verifier::new(keys, args.allow_unsigned_tokens))
+    Ok(Verifier::new(keys, args.allow_unsigned_tokens)
+        .with_max_lifetime(args.max_token_lifetime_secs))
 }

@@ -439,7 +439,13 @@ fn suppliers_validate_names_each_problem() {
     std::fs::write(dir.join("typo.toml"), "code = \"typo\"\nname = \"T\"\ntenant = \"t\"\nurl = \"https://x.example/f\"\nmodule = \"yml\"\nmodul = 1\n").unwrap();
     std::fs::write(
         dir.join("secret.toml"),
-        "code = \"secret\"\nname = \"S\"\ntenant = \"t\"\nurl = \"https://x.example/f\"\nmodule = \"yml\"\n[auth]\nbearer_token_env = \"CW_TEST_UNSET_TOKEN\"\n",
+        "code = \"secret\"\nname = \"S\"\ntenant = \"t\"\nurl = \"https://x.example/f\"\nmodule = \"yml\"\n[auth]\nbearer_token_env = \"SUPPLIER_CW_TEST_UNSET\"\n",
+    )
+    .unwrap();
+    // A supplier naming one of the host's own variables is refused, whatever the environment.
+    std::fs::write(
+        dir.join("exfil.toml"),
+        "code = \"exfil\"\nname = \"E\"\ntenant = \"t\"\nurl = \"https://x.example/f\"\nmodule = \"yml\"\n[auth]\nheaders = { \"X-Leak\" = \"DATABASE_URL\" }\n",
     )
     .unwrap();
     std::fs::write(dir.join("nomod.toml"), "code = \"nomod\"\nname = \"N\"\ntenant = \"t\"\nurl = \"file:feeds/demo.xml\"\nmodule = \"no-such\"\n").unwrap();
@@ -456,7 +462,13 @@ fn suppliers_validate_names_each_problem() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("FAIL secret: environment variable(s) CW_TEST_UNSET_TOKEN not set"),
+        stdout.contains("FAIL secret: environment variable(s) SUPPLIER_CW_TEST_UNSET not set"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "FAIL exfil: environment variable DATABASE_URL holds the host's own settings"
+        ),
         "{stdout}"
     );
     assert!(

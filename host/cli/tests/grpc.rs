@@ -10,168 +10,14 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use common::rpc::{
+    Rpc, SECRET, SERVING, claims, grpc_host, harness_with_supplier, health_until, in_an_hour, token,
+};
 use common::{Harness, free_port};
-use contextworker_grpc::auth::{Claims, mint_hmac, mint_unsigned};
-use contextworker_grpc::pb::core::ContextUnit;
-use contextworker_grpc::pb::worker::worker_service_client::WorkerServiceClient;
-use contextworker_grpc::tonic::transport::Channel;
-use contextworker_grpc::tonic::{Code, Request};
-use contextworker_grpc::unit::{json_to_struct, struct_to_json};
-use contextworker_test_support::{feed_server::FeedServer, guest};
+use contextworker_grpc::auth::{mint_hmac, mint_unsigned};
+use contextworker_grpc::tonic::Code;
+use contextworker_test_support::guest;
 use serde_json::{Value, json};
-
-const SECRET_ENV: &str = "CW_TEST_TOKEN_SECRET";
-const SECRET: &str = "test-secret-with-enough-entropy";
-
-fn claims(tenants: &[&str], permissions: &[&str], exp: Option<f64>) -> Claims {
-    Claims {
-        token_id: "test".into(),
-        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        allowed_tenants: tenants.iter().map(|t| (*t).to_owned()).collect(),
-        exp_unix: exp,
-        user_id: None,
-        agent_id: None,
-        revocation_id: None,
-    }
-}
-
-fn token(tenants: &[&str]) -> String {
-    mint_hmac(
-        "test.v1",
-        SECRET.as_bytes(),
-        &claims(tenants, &["worker:*"], Some(4e9)),
-    )
-}
-
-struct Rpc {
-    client: WorkerServiceClient<Channel>,
-}
-
-impl Rpc {
-    async fn connect(port: u16) -> Self {
-        let url = format!("http://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if let Ok(client) = WorkerServiceClient::connect(url.clone()).await {
-                return Self {
-                    client: client
-                        .max_decoding_message_size(8 << 20)
-                        .max_encoding_message_size(8 << 20),
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no gRPC server on {url}");
-    }
-
-    fn request(token: Option<&str>, payload: &Value) -> Request<ContextUnit> {
-        let mut r = Request::new(ContextUnit {
-            unit_id: uuid_like(),
-            trace_id: "trace-abc".into(),
-            payload: Some(json_to_struct(payload.as_object().unwrap())),
-            ..ContextUnit::default()
-        });
-        if let Some(t) = token {
-            r.metadata_mut()
-                .insert("authorization", format!("Bearer {t}").parse().unwrap());
-        }
-        r
-    }
-
-    async fn call(
-        &mut self,
-        rpc: &str,
-        token: Option<&str>,
-        payload: &Value,
-    ) -> Result<Value, Code> {
-        let req = Self::request(token, payload);
-        let resp = match rpc {
-            "start" => self.client.start_workflow(req).await,
-            "status" => self.client.get_task_status(req).await,
-            _ => self.client.execute_code(req).await,
-        };
-        match resp {
-            Ok(r) => {
-                let unit = r.into_inner();
-                assert_eq!(unit.trace_id, "trace-abc", "the trace id is kept");
-                assert!(unit.provenance.iter().any(|p| p.starts_with("worker:")));
-                Ok(Value::Object(
-                    unit.payload
-                        .as_ref()
-                        .map(struct_to_json)
-                        .unwrap_or_default(),
-                ))
-            }
-            Err(status) => Err(status.code()),
-        }
-    }
-}
-
-/// The `grpc.health.v1` status of the whole server, polled until `want` or 10 s.
-async fn health_until(port: u16, want: i32) -> i32 {
-    use contextworker_grpc::tonic_health::pb::HealthCheckRequest;
-    use contextworker_grpc::tonic_health::pb::health_client::HealthClient;
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut client = HealthClient::new(channel);
-    let mut last = -1;
-    for _ in 0..100 {
-        last = client
-            .check(HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-            .map(|r| r.into_inner().status)
-            .unwrap_or(-1);
-        if last == want {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    last
-}
-
-/// `ServingStatus::Serving` on the wire.
-const SERVING: i32 = 1;
-
-fn uuid_like() -> String {
-    format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
-}
-
-fn grpc_host<'a>(h: &'a Harness, label: &str, port: u16, extra: &[&'a str]) -> common::Worker {
-    let addr = format!("127.0.0.1:{port}");
-    let mut args: Vec<&str> = vec![
-        "--grpc-addr",
-        Box::leak(addr.into_boxed_str()),
-        "--token-hmac-key",
-        "test.v1=CW_TEST_TOKEN_SECRET",
-        "--exec-concurrency",
-        "8",
-    ];
-    args.extend_from_slice(extra);
-    h.worker(label, &args, &[(SECRET_ENV, SECRET)])
-}
-
-/// A harness and a served one-product feed for supplier `code` of tenant `acme`.
-async fn harness_with_supplier(code: &str) -> (Harness, FeedServer) {
-    let h = Harness::start().await;
-    let server = FeedServer::start();
-    server.set_body(
-        "<yml_catalog><shop><offers><offer id=\"a\"><name>A</name><price>1</price>\
-         <currencyId>UAH</currencyId></offer></offers></shop></yml_catalog>",
-        None,
-    );
-    h.write_supplier(code, "acme", &server.url());
-    (h, server)
-}
 
 fn code(package: &str) -> String {
     STANDARD.encode(std::fs::read(guest(package)).unwrap())
@@ -204,7 +50,27 @@ async fn every_rpc_refuses_bad_tokens_and_accepts_the_right_one() {
     let read_only = mint_hmac(
         "test.v1",
         SECRET.as_bytes(),
-        &claims(&["acme"], &["worker:read"], None),
+        &claims(&["acme"], &["worker:read"], in_an_hour()),
+    );
+    // Correctly signed, but without an expiry, or valid for a month: refused like any bad token.
+    let eternal = mint_hmac(
+        "test.v1",
+        SECRET.as_bytes(),
+        &claims(&["acme"], &["worker:*"], None),
+    );
+    let month = mint_hmac(
+        "test.v1",
+        SECRET.as_bytes(),
+        &claims(
+            &["acme"],
+            &["worker:*"],
+            in_an_hour().map(|t| t + 30.0 * 86400.0),
+        ),
+    );
+    let unknown_kid = mint_hmac(
+        "someone-elses.v9",
+        SECRET.as_bytes(),
+        &claims(&["acme"], &["worker:*"], in_an_hour()),
     );
     let payloads = [
         (
@@ -218,19 +84,24 @@ async fn every_rpc_refuses_bad_tokens_and_accepts_the_right_one() {
         ),
     ];
     for (name, payload) in &payloads {
+        let mut messages = std::collections::BTreeSet::new();
         for bad in [
             None,
             Some("not-a-token"),
             Some(expired.as_str()),
             Some(forged.as_str()),
             Some(unsigned.as_str()),
+            Some(eternal.as_str()),
+            Some(month.as_str()),
+            Some(unknown_kid.as_str()),
         ] {
-            assert_eq!(
-                rpc.call(name, bad, payload).await.err(),
-                Some(Code::Unauthenticated),
-                "{name} with {bad:?}"
-            );
+            let status = rpc.status_of(name, bad, payload).await;
+            assert_eq!(status.code(), Code::Unauthenticated, "{name} with {bad:?}");
+            messages.insert(status.message().to_owned());
         }
+        // One answer for every way a token can be wrong: an unauthenticated caller cannot
+        // tell a known key id from an unknown one, or a near miss from garbage.
+        assert_eq!(messages.len(), 1, "{messages:?}");
         // A valid token for another tenant: answered, but refused.
         let mut other = payload.clone();
         other["tenant_id"] = json!("other-tenant");

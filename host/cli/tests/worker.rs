@@ -60,7 +60,6 @@ fn counts(result: &serde_json::Value) -> [u64; 4] {
 async fn harvests_end_to_end_on_sqlite_and_postgres() {
     let h = Harness::start().await;
     let server = FeedServer::start();
-    h.write_supplier("shop", "acme", &server.url());
     let sqlite_url = Staging::sqlite_url(&h.path("data/staging.db"));
     for (backend, db_url) in [("sqlite", sqlite_url), ("postgres", postgres_url())] {
         let env: Vec<(&str, &str)> = if backend == "postgres" {
@@ -69,7 +68,9 @@ async fn harvests_end_to_end_on_sqlite_and_postgres() {
             vec![]
         };
         let _worker = h.worker(backend, &[], &env);
+        // Each backend's run is its own tenant's catalog; a supplier belongs to one tenant.
         let tenant = unique(backend);
+        h.write_supplier("shop", &tenant, &server.url());
         let key = FeedKey {
             tenant: tenant.clone(),
             supplier: "shop".into(),
@@ -197,11 +198,11 @@ async fn python_starts_a_harvest_and_calls_modules_by_name() {
     let h = Harness::start().await;
     let server = FeedServer::start();
     server.set_body(yml(&[("a", "1"), ("b", "2")]), None);
-    h.write_supplier("pyshop", "acme", &server.url());
+    let tenant = unique("py");
+    h.write_supplier("pyshop", &tenant, &server.url());
     let mut worker = h.worker("w", &[], &[]);
     let script =
         contextworker_test_support::workspace_root().join("tests/python/cross_language.py");
-    let tenant = unique("py");
     let out = std::process::Command::new("python3")
         .arg(script)
         .args([&h.address, QUEUE, "pyshop", &tenant])
@@ -248,7 +249,6 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     server.set_body(yml(&refs), None);
-    h.write_supplier("big", "acme", &server.url());
     let staging = Staging::open(&Staging::sqlite_url(&h.path("data/staging.db")))
         .await
         .unwrap();
@@ -258,6 +258,7 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
     // another worker finishes the workflow.
     let mut first = h.worker("term", &["--shutdown-grace-secs", "0"], &[]);
     let tenant = unique("term");
+    h.write_supplier("big", &tenant, &server.url());
     let id = unique("term");
     let term_key = FeedKey {
         tenant: tenant.clone(),
@@ -303,6 +304,7 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
     // each product exactly once.
     let mut third = h.worker("kill", &[], &[]);
     let tenant = unique("kill");
+    h.write_supplier("big", &tenant, &server.url());
     let id = unique("kill");
     let key = FeedKey {
         tenant: tenant.clone(),

@@ -19,6 +19,28 @@ pub struct HostConfigToml {
     pub temporal: Option<TemporalToml>,
     pub worker: Option<WorkerToml>,
     pub grpc: Option<GrpcToml>,
+    pub secrets: Option<SecretsToml>,
+    pub outbound: Option<OutboundToml>,
+}
+
+/// `[secrets]`: which environment variables supplier files (and activity inputs) may name as
+/// credentials.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsToml {
+    pub env_prefixes: Option<Vec<String>>,
+    #[serde(default)]
+    pub env_vars: Vec<String>,
+}
+
+/// `[outbound]`: where fetches may connect beyond the public internet.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundToml {
+    /// CIDR networks or single addresses admitted although they are not public
+    /// (internal suppliers, a loopback test server).
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// `[grpc]`: the WorkerService. Key material by reference: HMAC secrets are named environment
@@ -39,6 +61,17 @@ pub struct GrpcToml {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_client_ca: Option<PathBuf>,
+    /// Workflow types a tenant's token may start (the server builds their arguments).
+    pub start_workflows: Option<Vec<String>>,
+    /// Task queues a StartWorkflow may name; default the worker's own queues.
+    pub task_queues: Option<Vec<String>>,
+    /// Tokens valid for longer than this (from `iat`, or from now) are refused.
+    pub max_token_lifetime_secs: Option<u64>,
+    /// StartWorkflow and ExecuteCode calls per second per token, and the burst above it.
+    pub rate_per_second: Option<u32>,
+    pub rate_burst: Option<u32>,
+    pub max_connections: Option<usize>,
+    pub max_streams_per_connection: Option<u32>,
 }
 
 /// `[temporal]`: where the server is. Paths are relative to the config file.

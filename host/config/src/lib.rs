@@ -37,13 +37,17 @@
 //! | `RUST_LOG`                     | `-v`, `-q`            |                               | `info`             |
 
 mod file;
+mod secrets;
 mod supplier;
 mod temporal;
 mod toml_util;
 
 use std::path::{Path, PathBuf};
 
-pub use file::{GrpcToml, HostConfigToml, SandboxToml, TemporalToml, WorkerToml};
+pub use file::{
+    GrpcToml, HostConfigToml, OutboundToml, SandboxToml, SecretsToml, TemporalToml, WorkerToml,
+};
+pub use secrets::{DEFAULT_SECRET_PREFIX, SecretPolicy, SecretRefusal};
 pub use supplier::{Credentials, FeedSource, Supplier, SupplierError};
 pub use temporal::{TemporalAuth, TemporalConfigError, TemporalInput, TemporalSettings};
 pub use toml_util::{one_line_error, scalar_table};
@@ -84,6 +88,8 @@ pub struct Overrides {
     pub graceful_shutdown_secs: Option<u64>,
     pub identity: Option<String>,
     pub grpc: GrpcOverrides,
+    /// `--outbound-allow`: networks admitted besides the file's `[outbound] allow`.
+    pub outbound_allow: Vec<String>,
 }
 
 /// gRPC settings from flags and environment.
@@ -114,6 +120,15 @@ pub struct GrpcConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// With TLS: clients must present a certificate signed by this CA (mTLS).
     pub tls_client_ca: Option<PathBuf>,
+    /// Workflow types a tenant's token may start; `None`: the server's default set.
+    pub start_workflows: Option<Vec<String>>,
+    /// Task queues a StartWorkflow may name (the first is the default).
+    pub task_queues: Vec<String>,
+    pub max_token_lifetime_secs: u64,
+    pub rate_per_second: u32,
+    pub rate_burst: u32,
+    pub max_connections: usize,
+    pub max_streams_per_connection: u32,
 }
 
 /// The original worker's gRPC port.
@@ -161,6 +176,11 @@ pub struct HostConfig {
     pub temporal: TemporalInput,
     pub worker: WorkerConfig,
     pub grpc: GrpcConfig,
+    /// Environment variables activities may read as supplier secrets.
+    pub secrets: SecretPolicy,
+    /// Networks fetches may reach although they are not public (loopback, private, ...), as
+    /// written: `contextworker-outbound` parses them into its policy.
+    pub outbound_allow: Vec<String>,
 }
 
 impl HostConfig {
@@ -306,7 +326,73 @@ impl HostConfig {
             tls_client_ca: flags
                 .tls_client_ca
                 .or_else(|| from_file(grpc_file.tls_client_ca)),
+            start_workflows: grpc_file.start_workflows,
+            max_token_lifetime_secs: bounded(
+                &file_path,
+                "grpc.max_token_lifetime_secs",
+                grpc_file.max_token_lifetime_secs.unwrap_or(24 * 3600),
+                60..=366 * 24 * 3600,
+            )?,
+            rate_per_second: bounded(
+                &file_path,
+                "grpc.rate_per_second",
+                u64::from(grpc_file.rate_per_second.unwrap_or(20)),
+                1..=100_000,
+            )? as u32,
+            rate_burst: bounded(
+                &file_path,
+                "grpc.rate_burst",
+                u64::from(grpc_file.rate_burst.unwrap_or(40)),
+                1..=100_000,
+            )? as u32,
+            max_connections: bounded(
+                &file_path,
+                "grpc.max_connections",
+                grpc_file.max_connections.unwrap_or(512) as u64,
+                1..=65_536,
+            )? as usize,
+            max_streams_per_connection: bounded(
+                &file_path,
+                "grpc.max_streams_per_connection",
+                u64::from(grpc_file.max_streams_per_connection.unwrap_or(64)),
+                1..=10_000,
+            )? as u32,
+            task_queues: grpc_file
+                .task_queues
+                .unwrap_or_else(|| worker.task_queues.clone()),
         };
+        if grpc.task_queues.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: file_path,
+                key: "grpc.task_queues",
+                value: "[]".to_owned(),
+                reason: "name at least one queue StartWorkflow may use".to_owned(),
+            });
+        }
+        let secrets_file = file.secrets.unwrap_or_default();
+        let prefixes = secrets_file
+            .env_prefixes
+            .unwrap_or_else(|| vec![DEFAULT_SECRET_PREFIX.to_owned()]);
+        if let Some(bad) = prefixes.iter().chain(&secrets_file.env_vars).find(|p| {
+            p.is_empty()
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        }) {
+            return Err(ConfigError::Invalid {
+                path: file_path,
+                key: "secrets.env_prefixes",
+                value: format!("{bad:?}"),
+                reason: "prefixes and names are non-empty and use A-Z, 0-9 and _".to_owned(),
+            });
+        }
+        let secrets = SecretPolicy::new(
+            prefixes,
+            secrets_file.env_vars,
+            grpc.hmac_keys.iter().map(|(_, var)| var.clone()).collect(),
+        );
+        let mut outbound_allow = overrides.outbound_allow;
+        outbound_allow.extend(file.outbound.unwrap_or_default().allow);
         Ok(Self {
             source,
             data_dir,
@@ -318,6 +404,27 @@ impl HostConfig {
             temporal,
             worker,
             grpc,
+            secrets,
+            outbound_allow,
+        })
+    }
+}
+
+/// `value` when it lies in `range`, else an error naming the key and the range.
+fn bounded(
+    path: &Path,
+    key: &'static str,
+    value: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            value: value.to_string(),
+            reason: format!("must be between {} and {}", range.start(), range.end()),
         })
     }
 }

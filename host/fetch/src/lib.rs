@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use contextworker_outbound::{OutboundPolicy, Refusal};
 use contextworker_storage::{BlobError, BlobRef, BlobStore};
 use futures::TryStreamExt;
 use tokio_util::io::StreamReader;
@@ -110,6 +111,12 @@ pub enum FetchError {
     TooLarge { url: String, limit: u64 },
     #[error("storing the feed: {0}")]
     Store(#[source] BlobError),
+    /// The URL, a redirect, or every address its host resolves to is outside what this host
+    /// may reach (loopback, private networks, cloud metadata, ...). Nothing was sent there.
+    #[error("{0}")]
+    Refused(#[source] Refusal),
+    #[error("{url}: more than {limit} redirects")]
+    TooManyRedirects { url: String, limit: usize },
 }
 
 impl FetchError {
@@ -124,7 +131,9 @@ impl FetchError {
             Self::InvalidUrl { .. }
             | Self::UnsupportedScheme { .. }
             | Self::FileOutsideRoots { .. }
-            | Self::TooLarge { .. } => false,
+            | Self::TooLarge { .. }
+            | Self::Refused(_)
+            | Self::TooManyRedirects { .. } => false,
         }
     }
 
@@ -139,6 +148,8 @@ impl FetchError {
             Self::Network { .. } => "FeedUnreachable",
             Self::TooLarge { .. } => "FeedTooLarge",
             Self::Store(_) => "BlobStoreError",
+            Self::Refused(_) => "FeedUrlRefused",
+            Self::TooManyRedirects { .. } => "FeedTooManyRedirects",
         }
     }
 }
@@ -148,9 +159,13 @@ impl FetchError {
 #[derive(Clone)]
 pub struct Fetcher {
     http: reqwest::Client,
+    policy: OutboundPolicy,
     blobs: Arc<dyn BlobStore>,
     file_roots: Vec<PathBuf>,
 }
+
+/// Redirects followed before a fetch gives up (browsers stop at about 20; feeds need few).
+pub const MAX_REDIRECTS: usize = 10;
 
 impl std::fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -163,8 +178,14 @@ impl std::fmt::Debug for Fetcher {
 impl Fetcher {
     /// `file_roots`: the only directories `file://` URLs may point into. Anyone who can start
     /// a workflow can name a URL, so an unrestricted `file://` would read any host file.
-    pub fn new(blobs: Arc<dyn BlobStore>, file_roots: Vec<PathBuf>) -> Self {
-        let http = reqwest::Client::builder()
+    /// `policy`: where http(s) fetches may connect, checked on every address and redirect.
+    pub fn new(
+        blobs: Arc<dyn BlobStore>,
+        file_roots: Vec<PathBuf>,
+        policy: OutboundPolicy,
+    ) -> Self {
+        let http = policy
+            .client_builder()
             .user_agent(concat!("contextworker-host/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .build()
@@ -176,6 +197,7 @@ impl Fetcher {
             .collect();
         Self {
             http,
+            policy,
             blobs,
             file_roots,
         }
@@ -195,29 +217,82 @@ impl Fetcher {
         }
     }
 
+    /// GET `url`, following redirects by hand: each hop is checked by the outbound policy
+    /// (https → http refused), and credentials and custom headers go only to the origin the
+    /// supplier file named, never across a redirect to another one.
     async fn fetch_http(
         &self,
         url: url::Url,
         req: &FetchRequest,
     ) -> Result<FetchOutcome, FetchError> {
-        let shown = redact(&url);
-        let mut builder = self.http.get(url).timeout(req.timeout);
-        builder = match &req.auth {
-            Auth::None => builder,
-            Auth::Bearer(token) => builder.bearer_auth(token),
-            Auth::Basic { user, password } => builder.basic_auth(user, Some(password)),
+        let deadline = tokio::time::Instant::now() + req.timeout;
+        let first = redact(&url);
+        let mut current = url;
+        let mut credentials = true;
+        let mut hops = 0;
+        let response = loop {
+            let shown = redact(&current);
+            self.policy
+                .check_url(&current)
+                .map_err(FetchError::Refused)?;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let mut builder = self.http.get(current.clone()).timeout(left);
+            if credentials {
+                builder = match &req.auth {
+                    Auth::None => builder,
+                    Auth::Bearer(token) => builder.bearer_auth(token),
+                    Auth::Basic { user, password } => builder.basic_auth(user, Some(password)),
+                };
+                for (name, value) in &req.headers {
+                    builder = builder.header(name, value);
+                }
+            }
+            if let Some(etag) = &req.previous.etag {
+                builder = builder.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = &req.previous.last_modified {
+                builder = builder.header(reqwest::header::IF_MODIFIED_SINCE, date);
+            }
+            let response = builder
+                .send()
+                .await
+                .map_err(|e| classify(&shown, req.timeout, &e))?;
+            let status = response.status();
+            if !status.is_redirection() || status == reqwest::StatusCode::NOT_MODIFIED {
+                break (response, shown);
+            }
+            let Some(location) = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+            else {
+                return Err(FetchError::Status {
+                    url: shown,
+                    status: status.as_u16(),
+                });
+            };
+            let next = current.join(location).map_err(|e| FetchError::InvalidUrl {
+                url: format!("redirect from {shown}"),
+                reason: e.to_string(),
+            })?;
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(FetchError::TooManyRedirects {
+                    url: first.clone(),
+                    limit: MAX_REDIRECTS,
+                });
+            }
+            if self
+                .policy
+                .check_redirect(&current, &next)
+                .map_err(FetchError::Refused)?
+                .is_cross()
+            {
+                credentials = false;
+            }
+            current = next;
         };
-        for (name, value) in &req.headers {
-            builder = builder.header(name, value);
-        }
-        if let Some(etag) = &req.previous.etag {
-            builder = builder.header(reqwest::header::IF_NONE_MATCH, etag);
-        }
-        if let Some(date) = &req.previous.last_modified {
-            builder = builder.header(reqwest::header::IF_MODIFIED_SINCE, date);
-        }
-        let network = |e: reqwest::Error| classify(&shown, req.timeout, &e);
-        let response = builder.send().await.map_err(network)?;
+        let (response, shown) = response;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(FetchOutcome::NotModified);
@@ -337,6 +412,9 @@ fn redact(url: &url::Url) -> String {
 }
 
 fn classify(url: &str, timeout: Duration, e: &reqwest::Error) -> FetchError {
+    if let Some(refusal) = contextworker_outbound::find_refusal(e) {
+        return FetchError::Refused(refusal.clone());
+    }
     if e.is_timeout() {
         FetchError::Timeout {
             url: url.to_owned(),

@@ -3,9 +3,152 @@ use contextworker_storage::FsBlobStore;
 use contextworker_test_support::feed_server::FeedServer;
 use tokio::io::AsyncReadExt;
 
+/// A fetcher whose policy admits the loopback test servers (127.0.0.1 only).
 fn fetcher(dir: &Path) -> (Fetcher, Arc<dyn BlobStore>) {
+    fetcher_with(dir, &["127.0.0.1/32"])
+}
+
+fn fetcher_with(dir: &Path, allow: &[&str]) -> (Fetcher, Arc<dyn BlobStore>) {
     let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(dir.join("blobs")));
-    (Fetcher::new(blobs.clone(), vec![dir.join("feeds")]), blobs)
+    let allow: Vec<String> = allow.iter().map(|a| (*a).to_owned()).collect();
+    let policy = OutboundPolicy::from_allow_list(&allow).expect("allow list");
+    (
+        Fetcher::new(blobs.clone(), vec![dir.join("feeds")], policy),
+        blobs,
+    )
+}
+
+fn refused_rule(outcome: Result<FetchOutcome, FetchError>) -> contextworker_outbound::Rule {
+    match outcome {
+        Err(FetchError::Refused(r)) => r.rule,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_ssrf_form_is_refused_before_anything_is_sent() {
+    use contextworker_outbound::Rule;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The default policy: public addresses only.
+    let (fetcher, _) = fetcher_with(dir.path(), &[]);
+    let server = FeedServer::start();
+    server.set_body("<offers/>", None);
+    let port = server
+        .url()
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let cases = [
+        (server.url(), Rule::Loopback),
+        (format!("http://localhost:{port}"), Rule::Loopback),
+        (format!("http://localhost.:{port}"), Rule::Loopback),
+        (format!("http://0x7f000001:{port}"), Rule::Loopback),
+        (format!("http://2130706433:{port}"), Rule::Loopback),
+        (format!("http://127.1:{port}"), Rule::Loopback),
+        (format!("http://[::1]:{port}"), Rule::Loopback),
+        (
+            format!("http://[::ffff:127.0.0.1]:{port}"),
+            Rule::Ipv4Mapped,
+        ),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            Rule::LinkLocal,
+        ),
+        ("http://10.1.2.3/feed".to_owned(), Rule::Private),
+        ("http://192.168.0.1/feed".to_owned(), Rule::Private),
+        (
+            "http://100.64.0.1/feed".to_owned(),
+            Rule::SharedAddressSpace,
+        ),
+        ("http://[fd00::1]/feed".to_owned(), Rule::UniqueLocal),
+        ("http://0.0.0.0/feed".to_owned(), Rule::Unspecified),
+    ];
+    for (url, rule) in cases {
+        let outcome = fetcher.fetch(&request(url.clone())).await;
+        let err = outcome
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert_eq!(refused_rule(outcome), rule, "{url}: {err}");
+        let e = fetcher
+            .fetch(&request(url.clone()))
+            .await
+            .expect_err("refused");
+        assert_eq!(e.type_name(), "FeedUrlRefused");
+        assert!(!e.is_retryable(), "{url}");
+    }
+    assert_eq!(server.requests(), 0, "nothing reached the loopback server");
+}
+
+#[tokio::test]
+async fn redirects_are_checked_hop_by_hop_and_secrets_stay_with_their_origin() {
+    use contextworker_outbound::Rule;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (fetcher, blobs) = fetcher(dir.path());
+    let origin = FeedServer::start();
+    let other = FeedServer::start();
+    other.set_body("<offers>elsewhere</offers>", None);
+    // A same-origin redirect keeps the credentials; a cross-origin one drops them.
+    origin.redirect("/old", "/feed");
+    origin.set_body("<offers>here</offers>", None);
+    let mut req = request(format!("{}/old", origin.base_url()));
+    req.auth = Auth::Bearer("supplier-token".into());
+    req.headers = vec![("X-Api-Key".into(), "supplier-key".into())];
+    let FetchOutcome::Fetched(f) = fetcher.fetch(&req).await.expect("same origin") else {
+        panic!("a body")
+    };
+    assert_eq!(read(&blobs, &f.blob).await, b"<offers>here</offers>");
+    let seen = origin.seen();
+    assert!(
+        seen.iter().all(|(_, h)| h
+            .iter()
+            .any(|(n, v)| n == "x-api-key" && v == "supplier-key")),
+        "{seen:?}"
+    );
+    origin.redirect("/away", &other.url());
+    req.url = format!("{}/away", origin.base_url());
+    let FetchOutcome::Fetched(f) = fetcher.fetch(&req).await.expect("cross origin") else {
+        panic!("a body")
+    };
+    assert_eq!(read(&blobs, &f.blob).await, b"<offers>elsewhere</offers>");
+    let leaked: Vec<_> = other
+        .seen()
+        .into_iter()
+        .flat_map(|(_, h)| h)
+        .filter(|(n, _)| n == "authorization" || n == "x-api-key")
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "secrets followed the redirect: {leaked:?}"
+    );
+
+    // A redirect into a network the policy refuses stops there, whatever the first hop was.
+    for (path, target, rule) in [
+        (
+            "/meta",
+            "http://169.254.169.254/latest/meta-data/",
+            Rule::LinkLocal,
+        ),
+        ("/loop2", "http://127.0.0.2:9/feed", Rule::Loopback),
+        ("/mapped", "http://[::ffff:10.0.0.1]/", Rule::Ipv4Mapped),
+        ("/file", "file:///etc/passwd", Rule::Scheme),
+    ] {
+        origin.redirect(path, target);
+        let outcome = fetcher
+            .fetch(&request(format!("{}{path}", origin.base_url())))
+            .await;
+        assert_eq!(refused_rule(outcome), rule, "{target}");
+    }
+    // A loop ends with a typed error.
+    origin.redirect("/a", "/b");
+    origin.redirect("/b", "/a");
+    let err = fetcher
+        .fetch(&request(format!("{}/a", origin.base_url())))
+        .await
+        .expect_err("loop");
+    assert_eq!(err.type_name(), "FeedTooManyRedirects");
 }
 
 fn request(url: String) -> FetchRequest {

@@ -3,10 +3,10 @@
 //! clients (protos in `proto/`). Authentication is the ecosystem's signed token; ExecuteCode is
 //! the sandbox's `code` world behind server-wide caps.
 
-pub mod auth;
 pub mod exec;
 mod server;
 mod service;
+pub mod start;
 pub mod unit;
 
 /// Generated from `proto/` by `build.rs`.
@@ -21,8 +21,11 @@ pub mod pb {
     }
 }
 
+/// Tokens: the verifier, claims and minting (their own crate, so the parser can be fuzzed
+/// without the rest of the host).
+pub use contextworker_auth as auth;
 pub use server::{MAX_MESSAGE_BYTES, ServeError, ServerSettings, bind, serve};
-pub use service::{Service, TemporalSide};
+pub use service::{Authenticator, RateLimits, Service, TemporalSide, UNAUTHENTICATED};
 /// The tonic version the generated client and server use.
 pub use tonic;
 /// The health service's generated client, for callers that probe readiness.

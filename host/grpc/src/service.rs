@@ -1,45 +1,68 @@
-//! `contextunity.worker.WorkerService`: each RPC authenticates, reads its payload, acts, and
-//! answers with a `ContextUnit` (errors as `{error, error_type}` in the payload, gRPC statuses
-//! only where the RPC cannot answer at all).
+//! `contextunity.worker.WorkerService`: each RPC reads its payload, acts, and answers with a
+//! `ContextUnit` (errors as `{error, error_type}` in the payload, gRPC statuses only where the
+//! RPC cannot answer at all). Authentication happens before any of this, in
+//! [`Authenticator`], so an unauthenticated request never has its body decoded.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use contextworker_auth::{self as auth, AuthError, Claims, Verifier};
 use contextworker_runtime::CancellationToken;
 use contextworker_worker::Client;
-use contextworker_worker::messages::names;
-use contextworker_worker::starter::{self, StartExtras};
+use contextworker_worker::ids;
+use contextworker_worker::starter;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{Map, Value, json};
 use tonic::{Request, Response, Status};
 
-use crate::auth::{self, AuthError, Claims, Verifier};
 use crate::exec::{ExecOutcome, Executor};
 use crate::pb::core::ContextUnit;
 use crate::pb::worker::worker_service_server::WorkerService;
+use crate::start::StartPolicy;
 use crate::unit::{error_payload, respond, struct_to_json};
 
 /// The Temporal side the service starts and reads workflows with.
 #[derive(Clone)]
 pub struct TemporalSide {
     pub client: Client,
-    pub default_queue: String,
+}
+
+/// Calls per token: StartWorkflow and ExecuteCode each have a bucket per token id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            per_second: 20,
+            burst: 40,
+        }
+    }
 }
 
 pub struct Service {
     temporal: Option<TemporalSide>,
     executor: Arc<Executor>,
-    verifier: Arc<Verifier>,
+    policy: StartPolicy,
+    start_limit: DefaultKeyedRateLimiter<String>,
+    exec_limit: DefaultKeyedRateLimiter<String>,
 }
 
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Service")
             .field("temporal", &self.temporal.is_some())
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
 
 type RpcResult = Result<Response<ContextUnit>, Status>;
+type Answer = Result<Map<String, Value>, (&'static str, String)>;
 
 fn unix_now() -> f64 {
     std::time::SystemTime::now()
@@ -54,8 +77,8 @@ fn deadline(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
     let (n, unit) = v.split_at(v.len().checked_sub(1)?);
     let n: u64 = n.parse().ok()?;
     Some(match unit {
-        "H" => Duration::from_secs(n * 3600),
-        "M" => Duration::from_secs(n * 60),
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
         "S" => Duration::from_secs(n),
         "m" => Duration::from_millis(n),
         "u" => Duration::from_micros(n),
@@ -77,20 +100,27 @@ impl Drop for CancelOnDrop {
     }
 }
 
-impl Service {
-    pub fn new(
-        temporal: Option<TemporalSide>,
-        executor: Arc<Executor>,
-        verifier: Arc<Verifier>,
-    ) -> Self {
-        Self {
-            temporal,
-            executor,
-            verifier,
-        }
-    }
+/// The one answer every unauthenticated request gets, whatever was wrong with its token: a
+/// caller without a valid token learns nothing (which key ids exist, whether a signature was
+/// close). The reason is logged on the server.
+pub const UNAUTHENTICATED: &str = "missing or invalid token";
 
-    fn authenticate(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Claims, Status> {
+/// Checks the token of every WorkerService request from its metadata, before tonic decodes
+/// the body, and hands the claims to the handler in the request's extensions.
+#[derive(Clone)]
+pub struct Authenticator {
+    verifier: Arc<Verifier>,
+}
+
+impl Authenticator {
+    pub fn new(verifier: Arc<Verifier>) -> Self {
+        Self { verifier }
+    }
+}
+
+impl tonic::service::Interceptor for Authenticator {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let metadata = request.metadata();
         let token = metadata
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -103,20 +133,55 @@ impl Service {
                     .get("x-context-token")
                     .and_then(|v| v.to_str().ok())
             });
-        let Some(token) = token else {
-            return Err(Status::unauthenticated(AuthError::Missing.to_string()));
+        let verified = match token {
+            Some(token) => self.verifier.verify(token, unix_now()),
+            None => Err(AuthError::Missing),
         };
-        self.verifier
-            .verify(token, unix_now())
-            .map_err(|e| Status::unauthenticated(e.to_string()))
+        match verified {
+            Ok(claims) => {
+                request.extensions_mut().insert(claims);
+                Ok(request)
+            }
+            Err(e) => {
+                // `?`: the reason may quote the caller's key id; Debug escapes it.
+                tracing::info!(reason = ?e.to_string(), "gRPC request refused: unauthenticated");
+                Err(Status::unauthenticated(UNAUTHENTICATED))
+            }
+        }
+    }
+}
+
+fn limiter(limits: RateLimits) -> DefaultKeyedRateLimiter<String> {
+    let per_second = NonZeroU32::new(limits.per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(limits.burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
+}
+
+impl Service {
+    pub fn new(
+        temporal: Option<TemporalSide>,
+        executor: Arc<Executor>,
+        policy: StartPolicy,
+        rate: RateLimits,
+    ) -> Self {
+        Self {
+            temporal,
+            executor,
+            policy,
+            start_limit: limiter(rate),
+            exec_limit: limiter(rate),
+        }
     }
 
-    /// Authenticate a request and read its unit's payload as JSON.
+    /// The request's claims (put there by [`Authenticator`]) and its unit's payload as JSON.
     fn open(
-        &self,
         request: Request<ContextUnit>,
     ) -> Result<(Claims, ContextUnit, Map<String, Value>), Status> {
-        let claims = self.authenticate(request.metadata())?;
+        let claims = request
+            .extensions()
+            .get::<Claims>()
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated(UNAUTHENTICATED))?;
         let unit = request.into_inner();
         let payload = unit
             .payload
@@ -124,6 +189,17 @@ impl Service {
             .map(struct_to_json)
             .unwrap_or_default();
         Ok((claims, unit, payload))
+    }
+
+    /// One bucket per token: a token over its rate is told to slow down, others are not
+    /// affected.
+    fn rate_limited(
+        limiter: &DefaultKeyedRateLimiter<String>,
+        claims: &Claims,
+    ) -> Result<(), Status> {
+        limiter.check_key(&claims.token_id).map_err(|_| {
+            Status::resource_exhausted("this token is over its rate for this RPC; retry shortly")
+        })
     }
 
     fn temporal(&self) -> Result<&TemporalSide, (&'static str, String)> {
@@ -138,100 +214,56 @@ impl Service {
         claims: &Claims,
         request: &ContextUnit,
         p: &Map<String, Value>,
-    ) -> Result<Map<String, Value>, (&'static str, String)> {
-        claims.require(auth::EXECUTE).map_err(denied)?;
-        let tenant = claims.tenant(str_field(p, "tenant_id")).map_err(denied)?;
+    ) -> Answer {
+        let plan = self
+            .policy
+            .plan(claims, p, &request.trace_id)
+            .map_err(|r| (r.error_type, r.message))?;
         let temporal = self.temporal()?;
-        let kind = str_field(p, "workflow_type")
-            .ok_or(("validation", "payload.workflow_type is required".to_owned()))?;
-        let url = str_field(p, "url");
-        let (workflow, args, default_id): (String, Vec<Value>, String) = match (kind, url) {
-            ("harvest", None) => {
-                let supplier = str_field(p, "supplier_code").ok_or((
-                    "validation",
-                    "payload.supplier_code is required for a harvest (or give a url for an import)"
-                        .to_owned(),
-                ))?;
-                (
-                    names::HARVEST_WORKFLOW.to_owned(),
-                    vec![json!(supplier), json!(tenant)],
-                    format!("harvest-{supplier}-{tenant}"),
-                )
-            }
-            ("harvest" | "import", Some(url)) => (
-                names::IMPORT_WORKFLOW.to_owned(),
-                vec![json!({"url": url, "module": p.get("module"), "tenant_id": tenant})],
-                format!("harvest-{}", request.unit_id),
-            ),
-            ("import", None) => {
-                return Err(("validation", "url is required for an import".to_owned()));
-            }
-            (other, _) => (
-                other.to_owned(),
-                p.get("args")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default(),
-                format!("{other}-{}", request.unit_id),
-            ),
-        };
-        let request_id = str_field(p, "request_id");
-        // A request id makes the start idempotent: the id depends only on tenant and request.
-        let workflow_id = match request_id {
-            Some(r) => format!("{workflow}-{tenant}-{r}"),
-            None if request.unit_id.is_empty() && !default_id.starts_with("harvest-") => {
-                format!("{workflow}-{}", uuid::Uuid::new_v4())
-            }
-            None => default_id,
-        };
-        let queue = str_field(p, "task_queue").unwrap_or(&temporal.default_queue);
-        let extras = StartExtras {
-            memo: vec![
-                ("tenant_id".to_owned(), json!(tenant)),
-                (
-                    contextworker_worker::TRACE_ID.to_owned(),
-                    json!(request.trace_id),
-                ),
-            ],
-            idempotent: request_id.is_some(),
-        };
-        let started = starter::start_with(
+        let started = starter::start(
             &temporal.client,
-            &workflow,
-            &args,
-            &workflow_id,
-            queue,
-            &extras,
+            &plan.workflow,
+            &plan.args,
+            &plan.workflow_id,
+            &plan.queue,
+            &plan.extras,
         )
         .await
-        .map_err(|e| ("start_failed", e.to_string()))?;
-        tracing::info!(trace_id = %request.trace_id, workflow_id = %started.workflow_id, workflow = %workflow, "workflow started over gRPC");
+        .map_err(|e| match e {
+            starter::StartError::AlreadyRunning { .. } => ("already_running", e.to_string()),
+            other => ("start_failed", other.to_string()),
+        })?;
+        tracing::info!(
+            trace_id = ?request.trace_id,
+            tenant = %plan.extras.tenant,
+            workflow_id = ?started.workflow_id,
+            workflow = ?plan.workflow,
+            "workflow started over gRPC"
+        );
         let mut out = Map::new();
         out.insert("workflow_id".into(), json!(started.workflow_id));
         out.insert("run_id".into(), json!(started.run_id));
-        out.insert("workflow_type".into(), json!(workflow));
+        out.insert("workflow_type".into(), json!(plan.workflow));
         out.insert("status".into(), json!("started"));
         Ok(out)
     }
 
-    async fn status(
-        &self,
-        claims: &Claims,
-        p: &Map<String, Value>,
-    ) -> Result<Map<String, Value>, (&'static str, String)> {
+    async fn status(&self, claims: &Claims, p: &Map<String, Value>) -> Answer {
         claims.require(auth::READ).map_err(denied)?;
         claims.tenant(str_field(p, "tenant_id")).map_err(denied)?;
         let temporal = self.temporal()?;
         let id = str_field(p, "workflow_id")
             .ok_or(("validation", "payload.workflow_id is required".to_owned()))?;
-        let not_found = || ("not_found", format!("no workflow {id}"));
+        // One answer for "does not exist" and "is not yours", so ids of other tenants' runs
+        // cannot be probed.
+        let not_found = || ("not_found", format!("no workflow {id:?}"));
         let status = starter::status(&temporal.client, id)
             .await
             .map_err(|_| not_found())?;
-        // Tenants see only their own workflows; one without a tenant memo (started outside
-        // this service) is visible to tokens for any tenant only if the token allows `*`.
-        let owner = status.memo.get("tenant_id").map_or("", String::as_str);
-        if claims.tenant(Some(owner)).is_err() {
+        // A workflow without a tenant (started by another Temporal client) belongs to no
+        // tenant: only an admin's token reads it.
+        let owner = status.memo.get(ids::MEMO_TENANT).map_or("", String::as_str);
+        if !(claims.allows_tenant(owner) || claims.is_admin()) {
             return Err(not_found());
         }
         if str_field(p, "run_id").is_some_and(|run| run != status.run_id) {
@@ -264,12 +296,7 @@ fn denied(e: impl std::fmt::Display) -> (&'static str, String) {
     ("permission_denied", e.to_string())
 }
 
-fn answer(
-    request: &ContextUnit,
-    label: &str,
-    started: Instant,
-    result: Result<Map<String, Value>, (&'static str, String)>,
-) -> RpcResult {
+fn answer(request: &ContextUnit, label: &str, started: Instant, result: Answer) -> RpcResult {
     let payload = result.unwrap_or_else(|(kind, message)| error_payload(kind, &message));
     Ok(Response::new(respond(request, label, started, &payload)))
 }
@@ -278,14 +305,15 @@ fn answer(
 impl WorkerService for Service {
     async fn start_workflow(&self, request: Request<ContextUnit>) -> RpcResult {
         let started = Instant::now();
-        let (claims, unit, payload) = self.open(request)?;
+        let (claims, unit, payload) = Self::open(request)?;
+        Self::rate_limited(&self.start_limit, &claims)?;
         let result = self.start(&claims, &unit, &payload).await;
         answer(&unit, "worker:start_workflow", started, result)
     }
 
     async fn get_task_status(&self, request: Request<ContextUnit>) -> RpcResult {
         let started = Instant::now();
-        let (claims, unit, payload) = self.open(request)?;
+        let (claims, unit, payload) = Self::open(request)?;
         let result = self.status(&claims, &payload).await;
         answer(&unit, "worker:get_task_status", started, result)
     }
@@ -293,7 +321,7 @@ impl WorkerService for Service {
     async fn execute_code(&self, request: Request<ContextUnit>) -> RpcResult {
         let started = Instant::now();
         let deadline = deadline(request.metadata());
-        let (claims, unit, payload) = self.open(request)?;
+        let (claims, unit, payload) = Self::open(request)?;
         if let Err(e) = claims.require(auth::EXECUTE) {
             return answer(&unit, "worker:execute_code", started, Err(denied(e)));
         }
@@ -301,6 +329,7 @@ impl WorkerService for Service {
         if let Some(Err(e)) = str_field(&payload, "tenant_id").map(|t| claims.tenant(Some(t))) {
             return answer(&unit, "worker:execute_code", started, Err(denied(e)));
         }
+        Self::rate_limited(&self.exec_limit, &claims)?;
         let cancel = CancellationToken::new();
         let _guard = CancelOnDrop(cancel.clone());
         let result = match self.executor.execute(&payload, deadline, cancel).await {
@@ -316,7 +345,7 @@ impl WorkerService for Service {
                 )));
             }
         };
-        tracing::info!(trace_id = %unit.trace_id, ok = result.as_ref().is_ok_and(|o| !o.contains_key("error")), "ExecuteCode");
+        tracing::info!(trace_id = ?unit.trace_id, ok = result.as_ref().is_ok_and(|o| !o.contains_key("error")), "ExecuteCode");
         answer(&unit, "worker:execute_code", started, result)
     }
 }

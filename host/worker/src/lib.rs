@@ -10,6 +10,7 @@ mod args;
 mod connect;
 mod detect;
 mod failure;
+pub mod ids;
 pub mod messages;
 #[cfg(feature = "native-parsers")]
 mod native;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use contextworker_config::HostConfig;
+use contextworker_config::{HostConfig, SecretPolicy};
 use contextworker_fetch::Fetcher;
 use contextworker_registry::{LiveModules, Module, Registry, RegistryError};
 use contextworker_runtime::Runtime;
@@ -25,6 +25,8 @@ pub enum ServicesError {
     },
     #[error(transparent)]
     Staging(#[from] contextworker_staging::StagingError),
+    #[error(transparent)]
+    Outbound(#[from] contextworker_outbound::PolicyError),
 }
 
 pub struct Services {
@@ -35,6 +37,8 @@ pub struct Services {
     pub fetcher: Fetcher,
     pub staging: Staging,
     pub suppliers_dir: PathBuf,
+    /// Which environment variables activities may read as supplier secrets.
+    pub secrets: SecretPolicy,
     /// Temporary files of running activities (parsed products before they become a blob).
     pub scratch_dir: PathBuf,
     /// Where shadow-run summaries are kept, one directory per module.
@@ -74,9 +78,12 @@ impl Services {
             path: import_dir.clone(),
             source,
         })?;
+        let policy =
+            contextworker_outbound::OutboundPolicy::from_allow_list(&config.outbound_allow)?;
         let fetcher = Fetcher::new(
             blobs.clone(),
             vec![config.suppliers_dir.clone(), import_dir],
+            policy,
         );
         let scratch_dir = data_dir.join("tmp");
         std::fs::create_dir_all(&scratch_dir).map_err(|source| ServicesError::DataDir {
@@ -95,6 +102,7 @@ impl Services {
             fetcher,
             staging,
             suppliers_dir: config.suppliers_dir.clone(),
+            secrets: config.secrets.clone(),
             scratch_dir,
             shadow_dir: data_dir.join("modules").join("shadow"),
             shadow_permits: Arc::new(tokio::sync::Semaphore::new(1)),

@@ -14,6 +14,7 @@ use temporalio_common::data_converters::RawValue;
 use temporalio_common::error::IncomingError;
 
 use crate::args::{decode, json_payload};
+use crate::ids;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -25,6 +26,12 @@ pub enum StartError {
     },
     #[error("workflow {id}: {reason}")]
     Query { id: String, reason: String },
+    #[error("{workflow} {id} is already running (run {run_id}); wait for it or cancel it")]
+    AlreadyRunning {
+        workflow: String,
+        id: String,
+        run_id: String,
+    },
 }
 
 /// A started workflow.
@@ -36,36 +43,8 @@ pub struct Started {
     pub task_queue: String,
 }
 
-/// Start `workflow` with positional JSON `args`.
+/// Start `workflow` with positional JSON `args`, recording `extras` in its memo.
 pub async fn start(
-    client: &Client,
-    workflow: &str,
-    args: &[serde_json::Value],
-    workflow_id: &str,
-    task_queue: &str,
-) -> Result<Started, StartError> {
-    start_with(
-        client,
-        workflow,
-        args,
-        workflow_id,
-        task_queue,
-        &StartExtras::default(),
-    )
-    .await
-}
-
-/// Options beyond the workflow and its arguments.
-#[derive(Debug, Clone, Default)]
-pub struct StartExtras {
-    /// Memo fields (the gRPC service records `tenant_id` and `trace_id` here).
-    pub memo: Vec<(String, serde_json::Value)>,
-    /// A start with an id that exists (running or closed) returns that run instead of a
-    /// new one: the same request retried never starts a second run.
-    pub idempotent: bool,
-}
-
-pub async fn start_with(
     client: &Client,
     workflow: &str,
     args: &[serde_json::Value],
@@ -73,25 +52,46 @@ pub async fn start_with(
     task_queue: &str,
     extras: &StartExtras,
 ) -> Result<Started, StartError> {
-    let input = RawValue::new(args.iter().map(json_payload).collect());
-    let mut memo = MemoValues::new();
-    for (k, v) in &extras.memo {
-        memo.insert(k.clone(), v.clone());
-    }
-    let mut options = WorkflowStartOptions::new(task_queue, workflow_id)
-        .execution_timeout(Duration::from_secs(24 * 3600))
-        .maybe_memo((!extras.memo.is_empty()).then_some(memo))
-        .build();
-    if extras.idempotent {
-        options.id_conflict_policy = WorkflowIdConflictPolicy::UseExisting;
-        options.id_reuse_policy = WorkflowIdReusePolicy::RejectDuplicate;
-    }
     let started = |run_id: String| Started {
         workflow_id: workflow_id.to_owned(),
         run_id,
         workflow_type: workflow.to_owned(),
         task_queue: task_queue.to_owned(),
     };
+    // A retried request whose run already closed: that run, not a new one, as long as it is
+    // the latest under this id.
+    if let (Reuse::Exclusive, Some(request)) = (extras.reuse, extras.request_id.as_deref())
+        && let Ok(existing) = describe(client, workflow_id).await
+        && existing.memo.get(ids::MEMO_REQUEST).map(String::as_str) == Some(request)
+    {
+        return Ok(started(existing.run_id));
+    }
+    let input = RawValue::new(args.iter().map(json_payload).collect());
+    let mut memo = MemoValues::new();
+    memo.insert(
+        ids::MEMO_TENANT.to_owned(),
+        serde_json::json!(extras.tenant),
+    );
+    if let Some(trace) = extras.trace_id.as_deref().filter(|t| !t.is_empty()) {
+        memo.insert(crate::trace::TRACE_ID.to_owned(), serde_json::json!(trace));
+    }
+    if let Some(request) = &extras.request_id {
+        memo.insert(ids::MEMO_REQUEST.to_owned(), serde_json::json!(request));
+    }
+    let mut options = WorkflowStartOptions::new(task_queue, workflow_id)
+        .execution_timeout(Duration::from_secs(24 * 3600))
+        .memo(memo)
+        .build();
+    match extras.reuse {
+        Reuse::Exclusive => {
+            options.id_conflict_policy = WorkflowIdConflictPolicy::Fail;
+            options.id_reuse_policy = WorkflowIdReusePolicy::AllowDuplicate;
+        }
+        Reuse::Request => {
+            options.id_conflict_policy = WorkflowIdConflictPolicy::UseExisting;
+            options.id_reuse_policy = WorkflowIdReusePolicy::RejectDuplicate;
+        }
+    }
     match client
         .start_workflow(UntypedWorkflow::new(workflow), input, options)
         .await
@@ -105,10 +105,20 @@ pub async fn start_with(
                     .unwrap_or_default(),
             ))
         }
-        // A closed run with this id: the earlier start of the same request.
-        Err(WorkflowStartError::AlreadyStarted { .. }) if extras.idempotent => {
-            let described = status(client, workflow_id).await?;
-            Ok(started(described.run_id))
+        Err(WorkflowStartError::AlreadyStarted { .. }) => {
+            let existing = describe(client, workflow_id).await?;
+            let same_request = extras.request_id.is_some()
+                && existing.memo.get(ids::MEMO_REQUEST) == extras.request_id.as_ref();
+            match extras.reuse {
+                // A closed run with this request's id: the earlier start of the same request.
+                Reuse::Request => Ok(started(existing.run_id)),
+                Reuse::Exclusive if same_request => Ok(started(existing.run_id)),
+                Reuse::Exclusive => Err(StartError::AlreadyRunning {
+                    workflow: workflow.to_owned(),
+                    id: workflow_id.to_owned(),
+                    run_id: existing.run_id,
+                }),
+            }
         }
         Err(e) => Err(StartError::Start {
             workflow: workflow.to_owned(),
@@ -116,6 +126,41 @@ pub async fn start_with(
             reason: contextworker_types::error_chain(&e),
         }),
     }
+}
+
+/// What a start records and how it treats an id already in use.
+#[derive(Debug, Clone)]
+pub struct StartExtras {
+    /// The tenant the workflow acts for (memo `tenant_id`): every workflow this host starts
+    /// carries one, so status reads can be scoped to it.
+    pub tenant: String,
+    /// The caller's trace id, carried into the activities' log lines.
+    pub trace_id: Option<String>,
+    /// The client's request id (memo `request_id`).
+    pub request_id: Option<String>,
+    pub reuse: Reuse,
+}
+
+impl StartExtras {
+    /// A start for `tenant` with no trace or request id, one run at a time per id.
+    pub fn exclusive(tenant: &str) -> Self {
+        Self {
+            tenant: tenant.to_owned(),
+            trace_id: None,
+            request_id: None,
+            reuse: Reuse::Exclusive,
+        }
+    }
+}
+
+/// How a start treats a workflow id that is already in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    /// The id is a lock (one harvest per catalog): refused while a run is open, unless that
+    /// run was started by the same request id; free again once it closes.
+    Exclusive,
+    /// The id names one request: a repeated start returns its run, open or closed.
+    Request,
 }
 
 /// How a workflow ended, or that it has not.

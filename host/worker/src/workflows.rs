@@ -235,12 +235,10 @@ impl HarvesterImportWorkflow {
             "(url, module?, tenant_id?, supplier_code?)",
         )
         .map_err(|e| fail("InvalidArguments", e.to_string()))?;
-        let supplier = args.supplier_code.clone().unwrap_or_else(|| {
-            format!(
-                "import-{}",
-                contextworker_types::Digest::of(args.url.as_bytes()).short()
-            )
-        });
+        let supplier = args
+            .supplier_code
+            .clone()
+            .unwrap_or_else(|| crate::ids::import_catalog(&args.url));
         let plan = SupplierPlan {
             supplier: supplier.clone(),
             name: supplier,

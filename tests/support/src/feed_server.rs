@@ -15,6 +15,10 @@ struct State {
     token: Option<String>,
     status: Option<u16>,
     delay: Option<Duration>,
+    /// Path → where a 302 sends it.
+    redirects: Vec<(String, String)>,
+    /// Every request seen: its path and headers (names lowercased).
+    seen: Vec<(String, Vec<(String, String)>)>,
 }
 
 /// A running server; stops when dropped.
@@ -88,6 +92,20 @@ impl FeedServer {
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
+
+    /// Answer requests for `path` with `302 Found` to `location`.
+    pub fn redirect(&self, path: &str, location: &str) {
+        self.state
+            .lock()
+            .expect("lock")
+            .redirects
+            .push((path.to_owned(), location.to_owned()));
+    }
+
+    /// Every request so far: its path and its headers, names lowercased.
+    pub fn seen(&self) -> Vec<(String, Vec<(String, String)>)> {
+        self.state.lock().expect("lock").seen.clone()
+    }
 }
 
 impl Drop for FeedServer {
@@ -119,22 +137,31 @@ fn serve(stream: TcpStream, state: &Mutex<State>, requests: &AtomicUsize) -> std
     reader.read_exact(&mut discard)?;
     requests.fetch_add(1, Ordering::SeqCst);
 
-    let (body, etag, token, status, delay) = {
-        let s = state.lock().expect("lock");
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let (body, etag, token, status, delay, redirect) = {
+        let mut s = state.lock().expect("lock");
+        s.seen.push((path.to_owned(), headers.clone()));
+        let redirect = s
+            .redirects
+            .iter()
+            .find(|(from, _)| from == path)
+            .map(|(_, to)| to.clone());
         (
             s.body.clone(),
             s.etag.clone(),
             s.token.clone(),
             s.status,
             s.delay,
+            redirect,
         )
     };
     if let Some(delay) = delay {
         std::thread::sleep(delay);
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
     let (code, body, extra): (u16, Vec<u8>, Vec<String>) = if let Some(code) = status {
         (code, Vec::new(), vec![])
+    } else if let Some(location) = redirect {
+        (302, Vec::new(), vec![format!("Location: {location}")])
     } else if path.split('?').next() != Some("/feed") {
         (404, b"not found".to_vec(), vec![])
     } else if token
@@ -173,6 +200,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 fn reason(code: u16) -> &'static str {
     match code {
         200 => "OK",
+        302 => "Found",
         304 => "Not Modified",
         401 => "Unauthorized",
         404 => "Not Found",

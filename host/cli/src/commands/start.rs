@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use contextworker_config::{HostConfig, Supplier};
 use contextworker_grpc::exec::{ExecCaps, Executor};
-use contextworker_grpc::{ServerSettings, Service, TemporalSide};
+use contextworker_grpc::start::StartPolicy;
+use contextworker_grpc::{Authenticator, RateLimits, ServerSettings, Service, TemporalSide};
 use contextworker_registry::LiveModules;
 use contextworker_runtime::CancellationToken;
 use contextworker_temporal::{DevServer, DevServerOptions};
@@ -166,14 +167,20 @@ async fn serve(
             js_engine,
         ));
         follow_js_module(modules.clone(), executor.clone(), stop.clone());
+        let policy = StartPolicy::new(
+            grpc_config.start_workflows.as_deref(),
+            grpc_config.task_queues.clone(),
+        )?;
         let service = Service::new(
-            client.clone().map(|client| TemporalSide {
-                client,
-                default_queue: settings.task_queues[0].clone(),
-            }),
+            client.clone().map(|client| TemporalSide { client }),
             executor,
-            Arc::new(verifier),
+            policy,
+            RateLimits {
+                per_second: grpc_config.rate_per_second,
+                burst: grpc_config.rate_burst,
+            },
         );
+        let authenticator = Authenticator::new(Arc::new(verifier));
         let shutdown = {
             let stop = stop.clone();
             async move { stop.cancelled().await }
@@ -191,8 +198,15 @@ async fn serve(
         eprintln!("gRPC WorkerService on {}", grpc_config.addr);
         Some(tokio::spawn(contextworker_grpc::serve(
             listener,
-            ServerSettings { tls, client_ca },
+            ServerSettings {
+                tls,
+                client_ca,
+                max_connections: grpc_config.max_connections,
+                max_streams_per_connection: grpc_config.max_streams_per_connection,
+                ..ServerSettings::default()
+            },
             service,
+            authenticator,
             ready,
             shutdown,
         )))
@@ -277,17 +291,25 @@ async fn initial_harvest(
     let mut all_ok = true;
     for supplier in suppliers.into_iter().filter(|s| s.enabled) {
         let code = supplier.code.as_str().to_owned();
-        let id = format!("harvest-{code}-{}", supplier.tenant.as_str());
-        let started =
-            match starter::start(client, names::HARVEST_WORKFLOW, &[json!(code)], &id, queue).await
-            {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("harvest {code}: {e}");
-                    all_ok = false;
-                    continue;
-                }
-            };
+        let tenant = supplier.tenant.as_str();
+        let id = contextworker_worker::ids::harvest(tenant, &code);
+        let started = match starter::start(
+            client,
+            names::HARVEST_WORKFLOW,
+            &[json!(code), json!(tenant)],
+            &id,
+            queue,
+            &starter::StartExtras::exclusive(tenant),
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("harvest {code}: {e}");
+                all_ok = false;
+                continue;
+            }
+        };
         match starter::wait(client, &started.workflow_id).await {
             Ok(status) => {
                 workflow::print_status(&status, false);

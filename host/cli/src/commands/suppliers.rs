@@ -69,7 +69,7 @@ pub async fn validate(args: &GlobalArgs) -> anyhow::Result<u8> {
         .await?
         .registry;
     for supplier in &suppliers {
-        match check(&runtime, &registry, supplier).await {
+        match check(&runtime, &registry, &config.secrets, supplier).await {
             Ok(what) => println!("ok   {}: {what}", supplier.code),
             Err(why) => {
                 failed += 1;
@@ -87,6 +87,7 @@ pub async fn validate(args: &GlobalArgs) -> anyhow::Result<u8> {
 async fn check(
     runtime: &contextworker_runtime::Runtime,
     registry: &Registry,
+    secrets: &contextworker_config::SecretPolicy,
     supplier: &Supplier,
 ) -> Result<String, String> {
     let module = registry.get(supplier.module.as_str()).ok_or_else(|| {
@@ -101,6 +102,10 @@ async fn check(
             "module `{}` is a {} module, not a transformer",
             supplier.module, module.manifest.world
         ));
+    }
+    // The worker refuses a variable outside the operator's secret policy; say so here first.
+    for var in supplier.env_vars() {
+        secrets.check(var).map_err(|e| e.to_string())?;
     }
     let missing: Vec<&str> = supplier
         .env_vars()

@@ -15,6 +15,8 @@ pub fn run(args: &TokenArgs) -> anyhow::Result<u8> {
         permissions: args.permissions.clone(),
         allowed_tenants: args.tenants.clone(),
         exp_unix: Some((now + args.ttl_secs) as f64),
+        iat: Some(now as f64),
+        nbf: None,
         user_id: None,
         agent_id: None,
         revocation_id: None,

@@ -1,7 +1,8 @@
 //! `harvest`, `import`, `workflow status`: start workflows on a running worker and report.
 
+use contextworker_worker::ids;
 use contextworker_worker::messages::{HarvestResult, names};
-use contextworker_worker::starter::{self, Status};
+use contextworker_worker::starter::{self, StartExtras, Status};
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, HarvestArgs, ImportArgs, WaitArgs};
@@ -10,24 +11,30 @@ use crate::context;
 
 pub async fn harvest(args: &GlobalArgs, harvest: HarvestArgs) -> anyhow::Result<u8> {
     let config = context::host_config(args)?;
-    // The default id matches the original worker, and makes a second harvest of the same
-    // catalog while one runs fail to start instead of racing it.
-    let tenant_for_id = match &harvest.tenant {
+    let client = context::temporal_client(&config).await?;
+    // The harvest runs for the supplier's tenant; naming another one fails in the worker.
+    let tenant = match &harvest.tenant {
         Some(t) => t.clone(),
         None => contextworker_config::Supplier::load(&config.suppliers_dir, &harvest.supplier)
             .map(|s| s.tenant.as_str().to_owned())
-            .unwrap_or_else(|_| "default".to_owned()),
+            .map_err(|e| anyhow::anyhow!("{e} (or name the tenant with --tenant)"))?,
     };
+    // One id per catalog: a second harvest of the same catalog while one runs fails to start
+    // instead of racing it.
     let id = harvest
         .workflow_id
-        .unwrap_or_else(|| format!("harvest-{}-{tenant_for_id}", harvest.supplier));
-    let mut positional = vec![json!(harvest.supplier)];
-    if let Some(t) = &harvest.tenant {
-        positional.push(json!(t));
-    }
-    let client = context::temporal_client(&config).await?;
+        .unwrap_or_else(|| ids::harvest(&tenant, &harvest.supplier));
+    let positional = [json!(harvest.supplier), json!(tenant)];
     let queue = &config.worker.task_queues[0];
-    let started = starter::start(&client, names::HARVEST_WORKFLOW, &positional, &id, queue).await?;
+    let started = starter::start(
+        &client,
+        names::HARVEST_WORKFLOW,
+        &positional,
+        &id,
+        queue,
+        &StartExtras::exclusive(&tenant),
+    )
+    .await?;
     finish(
         &client,
         &started,
@@ -39,24 +46,31 @@ pub async fn harvest(args: &GlobalArgs, harvest: HarvestArgs) -> anyhow::Result<
 
 pub async fn import(args: &GlobalArgs, import: ImportArgs) -> anyhow::Result<u8> {
     let config = context::host_config(args)?;
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    let id = import.workflow_id.unwrap_or_else(|| {
-        format!(
-            "import-{}-{millis}",
-            contextworker_types::Digest::of(import.url.as_bytes()).short()
-        )
-    });
+    let tenant = import
+        .tenant
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
+    let catalog = ids::import_catalog(&import.url);
+    let id = import
+        .workflow_id
+        .unwrap_or_else(|| ids::harvest(&tenant, &catalog));
     let input = json!({
         "url": import.url,
         "module": import.module,
-        "tenant_id": import.tenant,
+        "tenant_id": tenant,
+        "supplier_code": catalog,
     });
     let client = context::temporal_client(&config).await?;
     let queue = &config.worker.task_queues[0];
-    let started = starter::start(&client, names::IMPORT_WORKFLOW, &[input], &id, queue).await?;
+    let started = starter::start(
+        &client,
+        names::IMPORT_WORKFLOW,
+        &[input],
+        &id,
+        queue,
+        &StartExtras::exclusive(&tenant),
+    )
+    .await?;
     finish(
         &client,
         &started,
@@ -113,6 +127,17 @@ async fn finish(
 }
 
 pub fn ui_link(ui: &str, namespace: &str, id: &str, run: &str) -> String {
+    // Ids may hold characters a path segment cannot (`/`, `?`, `#`, spaces from a
+    // --workflow-id); `:` is fine and stays readable.
+    let id: String = id
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect();
     format!(
         "{}/namespaces/{namespace}/workflows/{id}/{run}/history",
         ui.trim_end_matches('/')

@@ -3,6 +3,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, dead_code)]
 
+pub mod rpc;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -100,7 +102,17 @@ impl Harness {
         .unwrap();
     }
 
+    /// The binary with this harness's directories and Temporal server; loopback feeds (the
+    /// test servers) are admitted by the outbound policy, as an operator admits internal
+    /// suppliers.
     fn command(&self) -> Command {
+        let mut cmd = self.command_strict();
+        cmd.arg("--outbound-allow").arg("127.0.0.1/32");
+        cmd
+    }
+
+    /// The same without the loopback allowance: the policy a production host has by default.
+    fn command_strict(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_contextworker-host"));
         cmd.arg("--modules-dir")
             .arg(self.path("modules"))
@@ -127,9 +139,23 @@ impl Harness {
     /// Start a worker process; returns once it says it is serving. Its stderr goes to
     /// `worker-<label>.log` in the temporary directory.
     pub fn worker(&self, label: &str, extra: &[&str], env: &[(&str, &str)]) -> Worker {
+        self.spawn_worker(self.command(), label, extra, env)
+    }
+
+    /// A worker with the default outbound policy: loopback feeds are refused.
+    pub fn strict_worker(&self, label: &str, extra: &[&str], env: &[(&str, &str)]) -> Worker {
+        self.spawn_worker(self.command_strict(), label, extra, env)
+    }
+
+    fn spawn_worker(
+        &self,
+        mut cmd: Command,
+        label: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Worker {
         let log = self.path(&format!("worker-{label}.log"));
         let file = std::fs::File::create(&log).unwrap();
-        let mut cmd = self.command();
         if !extra.contains(&"--grpc-addr") {
             // Tests run workers side by side: only the gRPC tests open a (free) gRPC port.
             cmd.arg("--no-grpc");

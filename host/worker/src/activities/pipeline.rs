@@ -48,8 +48,12 @@ pub(super) async fn resolve_supplier(services: &Services, input: &RawValue) -> R
             format!("supplier code {:?}: {e}", args.supplier_code),
         )
     })?;
+    let unknown = || match args.tenant_id.as_deref() {
+        Some(tenant) => format!("no supplier `{}` for tenant {tenant:?}", code.as_str()),
+        None => format!("no supplier `{}`", code.as_str()),
+    };
     let supplier = Supplier::load(&services.suppliers_dir, code.as_str()).map_err(|e| match e {
-        SupplierError::NotFound { .. } => Failure::fatal("UnknownSupplier", e.to_string()),
+        SupplierError::NotFound { .. } => Failure::fatal("UnknownSupplier", unknown()),
         SupplierError::Directory { .. } | SupplierError::Read { .. } => {
             Failure::retryable("SupplierConfigUnreadable", e.to_string())
         }
@@ -57,6 +61,28 @@ pub(super) async fn resolve_supplier(services: &Services, input: &RawValue) -> R
             Failure::fatal("InvalidSupplierConfig", e.to_string())
         }
     })?;
+    // A tenant may only harvest its own suppliers: with another tenant's code it would stage
+    // that supplier's feed (fetched with its credentials) under its own catalog. The caller is
+    // told what it would be told for a code that does not exist, so it learns nothing about
+    // other tenants; the log says why.
+    if let Some(requested) = args.tenant_id.as_deref()
+        && requested != supplier.tenant.as_str()
+    {
+        tracing::warn!(
+            supplier = code.as_str(),
+            requested_tenant = ?requested,
+            "refused: the supplier belongs to another tenant"
+        );
+        return Err(Failure::fatal("UnknownSupplier", unknown()).into());
+    }
+    for var in supplier.env_vars() {
+        services.secrets.check(var).map_err(|e| {
+            Failure::fatal(
+                "CredentialNotAllowed",
+                format!("{}: {e}", supplier.path.display()),
+            )
+        })?;
+    }
     if !supplier.enabled {
         return Err(Failure::fatal(
             "SupplierDisabled",
@@ -75,9 +101,7 @@ pub(super) async fn resolve_supplier(services: &Services, input: &RawValue) -> R
     let plan = SupplierPlan {
         supplier: supplier.code.as_str().to_owned(),
         name: supplier.name.clone(),
-        tenant: args
-            .tenant_id
-            .unwrap_or_else(|| supplier.tenant.as_str().to_owned()),
+        tenant: supplier.tenant.as_str().to_owned(),
         url,
         module: Some(supplier.module.as_str().to_owned()),
         config: supplier.config.clone(),
@@ -118,7 +142,13 @@ fn file_url(path: &Path) -> std::result::Result<String, Failure> {
         })
 }
 
-fn env_secret(var: &str) -> std::result::Result<String, Failure> {
+/// A secret from this worker's environment. The name comes from the activity's input, which
+/// any Temporal client can write, so the operator's policy decides what may be read.
+fn env_secret(services: &Services, var: &str) -> std::result::Result<String, Failure> {
+    services
+        .secrets
+        .check(var)
+        .map_err(|e| Failure::fatal("CredentialNotAllowed", e.to_string()))?;
     std::env::var(var).map_err(|_| {
         Failure::fatal(
             "MissingCredential",
@@ -137,19 +167,19 @@ pub(super) async fn download_feed(
     let args: FetchInput = from_args(input, &["url"], "(url) or a FetchInput object")?;
     let auth = match &args.auth {
         AuthRef::None => Auth::None,
-        AuthRef::Bearer { token_env } => Auth::Bearer(env_secret(token_env)?),
+        AuthRef::Bearer { token_env } => Auth::Bearer(env_secret(services, token_env)?),
         AuthRef::Basic {
             user_env,
             password_env,
         } => Auth::Basic {
-            user: env_secret(user_env)?,
-            password: env_secret(password_env)?,
+            user: env_secret(services, user_env)?,
+            password: env_secret(services, password_env)?,
         },
     };
     let headers = args
         .header_envs
         .iter()
-        .map(|(name, var)| Ok((name.clone(), env_secret(var)?)))
+        .map(|(name, var)| Ok((name.clone(), env_secret(services, var)?)))
         .collect::<std::result::Result<Vec<_>, Failure>>()?;
     let previous = match (&args.tenant, &args.supplier) {
         (Some(tenant), Some(supplier)) => services

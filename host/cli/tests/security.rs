@@ -1,0 +1,411 @@
+//! The host from an attacker's side: a tenant's token trying to start, touch or read another
+//! tenant's work, a Temporal client trying to read the worker's environment, and URLs that
+//! point inside the host's network. Each test runs the real binary against a real Temporal dev
+//! server on loopback.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::rpc::{Rpc, SECRET, SECRET_ENV, claims, grpc_host, in_an_hour, token};
+use common::{Harness, QUEUE, free_port, json_of};
+use contextworker_grpc::auth::mint_hmac;
+use contextworker_staging::{FeedKey, Staging};
+use contextworker_test_support::feed_server::FeedServer;
+use serde_json::{Value, json};
+
+fn yml(ids: &[&str]) -> String {
+    let mut s = String::from("<yml_catalog><shop><offers>");
+    for id in ids {
+        s.push_str(&format!(
+            "<offer id=\"{id}\"><name>N {id}</name><price>1</price><currencyId>UAH</currencyId></offer>"
+        ));
+    }
+    s.push_str("</offers></shop></yml_catalog>");
+    s
+}
+
+fn admin_token() -> String {
+    mint_hmac(
+        "test.v1",
+        SECRET.as_bytes(),
+        &claims(
+            &["acme"],
+            &["worker:execute", "worker:read", "worker:admin"],
+            in_an_hour(),
+        ),
+    )
+}
+
+/// GetTaskStatus until the workflow is no longer running (or 60 s).
+async fn settled(rpc: &mut Rpc, t: &str, id: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..300 {
+        last = rpc
+            .call("status", Some(t), &json!({ "workflow_id": id }))
+            .await
+            .unwrap();
+        if last["status"] != "running" {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{id} still running: {last}");
+}
+
+async fn rows(h: &Harness, tenant: &str, supplier: &str) -> Vec<contextworker_staging::StagedRow> {
+    let staging = Staging::open(&Staging::sqlite_url(&h.path("data/staging.db")))
+        .await
+        .unwrap();
+    staging
+        .rows(&FeedKey {
+            tenant: tenant.into(),
+            supplier: supplier.into(),
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_cannot_start_touch_or_read_another_tenants_work() {
+    let h = Harness::start().await;
+    let beta_feed = FeedServer::start();
+    beta_feed.set_body(yml(&["b1", "b2", "b3"]), None);
+    h.write_supplier("bshop", "beta", &beta_feed.url());
+    let other_feed = FeedServer::start();
+    other_feed.set_body(yml(&["x1"]), None);
+    let port = free_port();
+    let _host = grpc_host(&h, "tenants", port, &[]);
+    // Tenant beta's catalog, harvested by its operator.
+    let out = h.cli(&["harvest", "bshop", "--wait", "--json"]);
+    assert!(out.status.success(), "{}", json_of(&out));
+    let before = rows(&h, "beta", "bshop").await;
+    assert_eq!(before.len(), 3);
+
+    let mut rpc = Rpc::connect(port).await;
+    let acme = token(&["acme"]);
+    // 1. Arguments naming tenant beta's catalog are not the caller's to write: the server
+    //    builds them. Without a URL there is nothing to import; naming beta is refused.
+    let v = rpc
+        .call(
+            "start",
+            Some(&acme),
+            &json!({"workflow_type": "HarvesterImportWorkflow",
+                "args": [{"url": beta_feed.url(), "tenant_id": "beta", "supplier_code": "bshop"}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["error_type"], "validation", "{v}");
+    let v = rpc
+        .call(
+            "start",
+            Some(&acme),
+            &json!({"workflow_type": "HarvesterImportWorkflow", "url": other_feed.url(),
+                "tenant_id": "beta", "supplier_code": "bshop"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["error_type"], "permission_denied", "{v}");
+    // The same import without naming beta runs, for acme, in acme's own import catalog.
+    let v = rpc
+        .call(
+            "start",
+            Some(&acme),
+            &json!({"workflow_type": "HarvesterImportWorkflow", "url": other_feed.url(),
+                "supplier_code": "bshop"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "started", "{v}");
+    let done = settled(&mut rpc, &acme, v["workflow_id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"]["tenant"], "acme");
+    assert!(
+        done["result"]["supplier"]
+            .as_str()
+            .unwrap()
+            .starts_with("import-"),
+        "{done}"
+    );
+
+    // 2. Harvesting beta's supplier with acme's token fails before anything is fetched, and
+    //    the answer says no more than it would for a code that does not exist.
+    let fetched_before = beta_feed.requests();
+    let v = rpc
+        .call(
+            "start",
+            Some(&acme),
+            &json!({"workflow_type": "harvest", "supplier_code": "bshop"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "started", "{v}");
+    let failed = settled(&mut rpc, &acme, v["workflow_id"].as_str().unwrap()).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["error_type"], "UnknownSupplier", "{failed}");
+    let text = failed.to_string();
+    assert!(
+        !text.contains(&beta_feed.base_url()) && !text.contains("beta"),
+        "the answer leaks beta's supplier: {text}"
+    );
+    assert_eq!(
+        beta_feed.requests(),
+        fetched_before,
+        "beta's feed was fetched"
+    );
+
+    // 3. Other workflow types and other queues are closed to a tenant's token.
+    for payload in [
+        json!({"workflow_type": "EvilWorkflow", "args": ["bshop", "beta"]}),
+        json!({"workflow_type": "harvest", "supplier_code": "bshop", "task_queue": "elsewhere"}),
+    ] {
+        let v = rpc.call("start", Some(&acme), &payload).await.unwrap();
+        assert_eq!(v["error_type"], "permission_denied", "{payload}: {v}");
+    }
+
+    // Beta's catalog is exactly as its own harvest left it.
+    let after = rows(&h, "beta", "bshop").await;
+    assert_eq!(after, before);
+    assert!(after.iter().all(|r| r.missing_since_run.is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_is_scoped_to_the_tenant_recorded_at_start_and_ids_are_the_servers() {
+    let h = Harness::start().await;
+    let feed = FeedServer::start();
+    feed.set_body(yml(&["a"]), None);
+    h.write_supplier("bshop", "beta", &feed.url());
+    let port = free_port();
+    let _host = grpc_host(&h, "status", port, &[]);
+    let mut rpc = Rpc::connect(port).await;
+    let (acme, beta, admin) = (token(&["acme"]), token(&["beta"]), admin_token());
+
+    // A workflow started by another Temporal client, with no tenant recorded: nobody's but
+    // an admin's, even with the id the original worker would have used.
+    let cli = std::env::var("TEMPORAL_CLI").unwrap_or_else(|_| "temporal".to_owned());
+    let out = std::process::Command::new(cli)
+        .args([
+            "workflow",
+            "start",
+            "--address",
+            &h.address,
+            "--type",
+            "HarvestWorkflow",
+            "--task-queue",
+            QUEUE,
+            "--workflow-id",
+            "harvest-nobody-beta",
+            "--input",
+            "\"nobody\"",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let memo_less = json!({"workflow_id": "harvest-nobody-beta"});
+    for t in [&acme, &beta] {
+        let v = rpc.call("status", Some(t), &memo_less).await.unwrap();
+        assert_eq!(v["error_type"], "not_found", "{v}");
+    }
+    let v = rpc.call("status", Some(&admin), &memo_less).await.unwrap();
+    assert!(
+        v["status"].is_string() && v.get("error_type").is_none(),
+        "{v}"
+    );
+
+    // Started by the CLI: the tenant is recorded, so beta reads it and acme does not.
+    let out = h.cli(&["harvest", "bshop", "--wait", "--json"]);
+    let v = json_of(&out);
+    let id = v["workflow_id"].as_str().unwrap().to_owned();
+    assert_eq!(id, "harvest:beta:bshop");
+    let by_beta = rpc
+        .call("status", Some(&beta), &json!({ "workflow_id": id }))
+        .await
+        .unwrap();
+    assert_eq!(by_beta["status"], "completed", "{by_beta}");
+    let by_acme = rpc
+        .call("status", Some(&acme), &json!({ "workflow_id": id }))
+        .await
+        .unwrap();
+    let nowhere = rpc
+        .call(
+            "status",
+            Some(&acme),
+            &json!({ "workflow_id": "harvest:beta:none" }),
+        )
+        .await
+        .unwrap();
+    // "Not yours" and "does not exist" are the same answer.
+    assert_eq!(by_acme["error_type"], "not_found");
+    assert_eq!(
+        by_acme["error"].as_str().unwrap().replace(&id, "ID"),
+        nowhere["error"]
+            .as_str()
+            .unwrap()
+            .replace("harvest:beta:none", "ID")
+    );
+
+    // Ids come from the tenant and the request id, never from the envelope: the same
+    // request id from two tenants gives two runs, and repeating it gives the same run.
+    let import = json!({"workflow_type": "import", "url": feed.url(), "request_id": "r-1"});
+    let mut request = Rpc::request(Some(&acme), &import);
+    request.get_mut().unit_id = "harvest:beta:bshop".into();
+    let a1 = rpc
+        .client
+        .start_workflow(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let a1 = contextworker_grpc::unit::struct_to_json(a1.payload.as_ref().unwrap());
+    let b1 = rpc.call("start", Some(&beta), &import).await.unwrap();
+    assert!(
+        a1["workflow_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("harvest:acme:import-"),
+        "{a1:?}"
+    );
+    assert!(
+        b1["workflow_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("harvest:beta:import-"),
+        "{b1}"
+    );
+    let a2 = rpc.call("start", Some(&acme), &import).await.unwrap();
+    assert_eq!(a2["run_id"], a1["run_id"], "{a2}");
+    assert_ne!(b1["run_id"], a1["run_id"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_temporal_client_cannot_make_the_worker_send_its_own_environment() {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    server.set_body(yml(&["a"]), None);
+    let port = free_port();
+    let database_url = Staging::sqlite_url(&h.path("data/exfil.db"));
+    let _host = h.worker(
+        "exfil",
+        &[
+            "--grpc-addr",
+            &format!("127.0.0.1:{port}"),
+            "--token-hmac-key",
+            &format!("test.v1={SECRET_ENV}"),
+        ],
+        &[
+            (SECRET_ENV, SECRET),
+            ("DATABASE_URL", &database_url),
+            ("SUPPLIER_ALLOWED_KEY", "allowed-value"),
+        ],
+    );
+    let root = contextworker_test_support::workspace_root();
+    let out = std::process::Command::new("python3")
+        .arg(root.join("tests/python/exfil.py"))
+        .args([
+            &h.address,
+            QUEUE,
+            &server.url(),
+            "DATABASE_URL",
+            SECRET_ENV,
+            "HOME",
+            "TEMPORAL_ADDRESS",
+            "SUPPLIER_ALLOWED_KEY",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for r in &results {
+        if r["var"] == "SUPPLIER_ALLOWED_KEY" {
+            assert_eq!(r["fetched"], true, "{r}");
+        } else {
+            assert_eq!(r["type"], "CredentialNotAllowed", "{r}");
+            assert_eq!(r["non_retryable"], true, "{r}");
+        }
+    }
+    // Only the allowed secret ever reached the attacker's server.
+    let headers: Vec<(String, String)> = server.seen().into_iter().flat_map(|(_, h)| h).collect();
+    let mut sent: Vec<&str> = headers
+        .iter()
+        .filter(|(n, _)| n == "x-leak" || n == "authorization")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    sent.sort_unstable();
+    assert_eq!(
+        sent,
+        ["Bearer allowed-value", "allowed-value"],
+        "{headers:?}"
+    );
+    assert!(
+        !headers
+            .iter()
+            .any(|(_, v)| v.contains(SECRET) || v.contains("exfil.db")),
+        "{headers:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worker_refuses_feeds_inside_the_hosts_network() {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    server.set_body(yml(&["a"]), None);
+    h.write_supplier("inside", "acme", &server.url());
+    let port = free_port();
+    // The production default: no allow list, so loopback is as closed as the rest.
+    let _host = h.strict_worker(
+        "ssrf",
+        &[
+            "--grpc-addr",
+            &format!("127.0.0.1:{port}"),
+            "--token-hmac-key",
+            &format!("test.v1={SECRET_ENV}"),
+        ],
+        &[(SECRET_ENV, SECRET)],
+    );
+    let mut rpc = Rpc::connect(port).await;
+    let acme = token(&["acme"]);
+    let port_of_feed = server.base_url().rsplit(':').next().unwrap().to_owned();
+    let targets = [
+        server.url(),
+        format!("http://localhost:{port_of_feed}/feed"),
+        format!("http://2130706433:{port_of_feed}/feed"),
+        format!("http://[::ffff:127.0.0.1]:{port_of_feed}/feed"),
+        "http://169.254.169.254/latest/meta-data/iam/".to_owned(),
+    ];
+    for url in &targets {
+        let v = rpc
+            .call(
+                "start",
+                Some(&acme),
+                &json!({"workflow_type": "import", "url": url, "module": "yml"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "started", "{url}: {v}");
+        let done = settled(&mut rpc, &acme, v["workflow_id"].as_str().unwrap()).await;
+        assert_eq!(done["status"], "failed", "{url}: {done}");
+        assert_eq!(done["error_type"], "FeedUrlRefused", "{url}: {done}");
+        assert!(
+            done["error"]
+                .as_str()
+                .unwrap()
+                .contains("refused by the outbound policy"),
+            "{done}"
+        );
+    }
+    // A supplier file pointing inside is refused the same way, in one attempt.
+    let out = h.cli(&["harvest", "inside", "--wait", "--json"]);
+    let v = json_of(&out);
+    assert_eq!(v["failure"]["type_name"], "FeedUrlRefused", "{v:#}");
+    assert_eq!(v["failure"]["non_retryable"], true);
+    assert_eq!(server.requests(), 0, "a refused fetch never connects");
+}

@@ -1,0 +1,367 @@
+//! What a StartWorkflow request may start, decided from the token and the host's policy before
+//! anything reaches Temporal.
+//!
+//! A tenant's token starts only the workflow types the operator opened (by default the
+//! harvest and the import); for those the server builds the arguments itself and puts the
+//! token's tenant in them, so nothing a caller writes can name another tenant's catalog. Any
+//! other type, started by name with the caller's own arguments, needs `worker:admin`. The
+//! task queue must be one the host lists, and the workflow id comes from [`ids`], never from
+//! the request envelope.
+
+use contextworker_auth::{self as auth, Claims};
+use contextworker_types::{ModuleName, SupplierCode};
+use contextworker_worker::ids;
+use contextworker_worker::messages::names;
+use contextworker_worker::starter::{Reuse, StartExtras};
+use serde_json::{Map, Value, json};
+
+/// Workflow types whose arguments the server knows how to build.
+pub const TENANT_WORKFLOWS: &[&str] = &[names::HARVEST_WORKFLOW, names::IMPORT_WORKFLOW];
+
+/// Longest client request id kept (it is stored in the memo; the id uses its hash).
+const MAX_REQUEST_ID: usize = 256;
+
+/// The operator's rules for StartWorkflow.
+#[derive(Debug, Clone)]
+pub struct StartPolicy {
+    tenant_workflows: Vec<&'static str>,
+    /// The first is the default.
+    queues: Vec<String>,
+}
+
+/// A start policy that cannot be built from the configuration.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "grpc.start_workflows: {0:?} is not a workflow whose arguments the server builds (known: {known})",
+    known = TENANT_WORKFLOWS.join(", ")
+)]
+pub struct UnknownWorkflow(pub String);
+
+impl StartPolicy {
+    /// `tenant_workflows`: `None` opens every type in [`TENANT_WORKFLOWS`].
+    pub fn new(
+        tenant_workflows: Option<&[String]>,
+        queues: Vec<String>,
+    ) -> Result<Self, UnknownWorkflow> {
+        let tenant_workflows = match tenant_workflows {
+            None => TENANT_WORKFLOWS.to_vec(),
+            Some(list) => list
+                .iter()
+                .map(|name| {
+                    TENANT_WORKFLOWS
+                        .iter()
+                        .find(|known| **known == name.as_str())
+                        .copied()
+                        .ok_or_else(|| UnknownWorkflow(name.clone()))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Self {
+            tenant_workflows,
+            queues,
+        })
+    }
+
+    fn opened(&self, workflow: &str) -> bool {
+        self.tenant_workflows.contains(&workflow)
+    }
+
+    /// Decide what `payload` starts for the holder of `claims`, or why it may not.
+    pub fn plan(
+        &self,
+        claims: &Claims,
+        payload: &Map<String, Value>,
+        trace_id: &str,
+    ) -> Result<Plan, Refused> {
+        claims.require(auth::EXECUTE).map_err(|e| denied(&e))?;
+        let tenant = claims
+            .tenant(str_field(payload, "tenant_id"))
+            .map_err(|e| denied(&e))?;
+        let kind = str_field(payload, "workflow_type")
+            .ok_or_else(|| validation("payload.workflow_type is required"))?;
+        let queue = match str_field(payload, "task_queue") {
+            None => self.queues[0].clone(),
+            Some(q) if self.queues.iter().any(|open| open == q) => q.to_owned(),
+            Some(q) => {
+                return Err(Refused::denied(format!(
+                    "task queue {q:?} is not open to StartWorkflow on this host"
+                )));
+            }
+        };
+        let request_id = match payload.get("request_id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(r)) if r.is_empty() => None,
+            Some(Value::String(r)) if r.len() <= MAX_REQUEST_ID => Some(r.clone()),
+            Some(_) => {
+                return Err(validation(format!(
+                    "payload.request_id must be a string of at most {MAX_REQUEST_ID} bytes"
+                )));
+            }
+        };
+        let url = str_field(payload, "url");
+        let workflow = match (kind, url) {
+            ("harvest" | names::HARVEST_WORKFLOW, None) => names::HARVEST_WORKFLOW,
+            ("harvest" | "import" | names::IMPORT_WORKFLOW, _) => names::IMPORT_WORKFLOW,
+            (other, _) => other,
+        };
+        let mut extras = StartExtras {
+            tenant: tenant.clone(),
+            trace_id: (!trace_id.is_empty()).then(|| trace_id.to_owned()),
+            request_id,
+            reuse: Reuse::Exclusive,
+        };
+        if self.opened(workflow) {
+            let (args, catalog) = if workflow == names::HARVEST_WORKFLOW {
+                harvest_args(payload, &tenant)?
+            } else {
+                import_args(payload, &tenant)?
+            };
+            return Ok(Plan {
+                workflow: workflow.to_owned(),
+                args,
+                workflow_id: ids::harvest(&tenant, &catalog),
+                queue,
+                extras,
+            });
+        }
+        if !claims.is_admin() {
+            return Err(Refused::denied(format!(
+                "workflow type {workflow:?} is not open to tenants on this host; starting it by name needs {}",
+                auth::ADMIN
+            )));
+        }
+        let args = match payload.get("args") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a.clone(),
+            Some(_) => return Err(validation("payload.args must be a list")),
+        };
+        extras.reuse = Reuse::Request;
+        Ok(Plan {
+            workflow: workflow.to_owned(),
+            args,
+            workflow_id: ids::per_request(workflow, &tenant, extras.request_id.as_deref()),
+            queue,
+            extras,
+        })
+    }
+}
+
+/// A start the policy allows.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub workflow: String,
+    pub args: Vec<Value>,
+    pub workflow_id: String,
+    pub queue: String,
+    pub extras: StartExtras,
+}
+
+/// Why a request may not start anything: `{error_type, error}` for the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+impl Refused {
+    fn denied(message: String) -> Self {
+        Self {
+            error_type: "permission_denied",
+            message,
+        }
+    }
+}
+
+fn denied(e: &auth::AuthError) -> Refused {
+    Refused::denied(e.to_string())
+}
+
+fn validation(message: impl Into<String>) -> Refused {
+    Refused {
+        error_type: "validation",
+        message: message.into(),
+    }
+}
+
+fn str_field<'a>(p: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// `HarvestWorkflow(supplier_code, tenant)`: the supplier's tenant is checked against the
+/// token's by the worker (`resolve_supplier`), before anything is fetched.
+fn harvest_args(p: &Map<String, Value>, tenant: &str) -> Result<(Vec<Value>, String), Refused> {
+    let supplier = str_field(p, "supplier_code").ok_or_else(|| {
+        validation("payload.supplier_code is required for a harvest (or give a url for an import)")
+    })?;
+    let code = SupplierCode::new(supplier)
+        .map_err(|e| validation(format!("payload.supplier_code: {e}")))?;
+    Ok((
+        vec![json!(code.as_str()), json!(tenant)],
+        code.as_str().to_owned(),
+    ))
+}
+
+/// `HarvesterImportWorkflow({url, module?, tenant_id, supplier_code})`. Only http(s) URLs: a
+/// `file://` import would read the host's files (the supplier and import directories).
+fn import_args(p: &Map<String, Value>, tenant: &str) -> Result<(Vec<Value>, String), Refused> {
+    let url =
+        str_field(p, "url").ok_or_else(|| validation("payload.url is required for an import"))?;
+    let parsed = url::Url::parse(url).map_err(|e| validation(format!("payload.url: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(validation(
+            "payload.url: imports over gRPC fetch http:// and https:// URLs only",
+        ));
+    }
+    let module = match str_field(p, "module") {
+        Some(m) => Some(
+            ModuleName::new(m)
+                .map_err(|e| validation(format!("payload.module: {e}")))?
+                .as_str()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let catalog = ids::import_catalog(parsed.as_str());
+    Ok((
+        vec![json!({
+            "url": parsed.as_str(),
+            "module": module,
+            "tenant_id": tenant,
+            "supplier_code": catalog,
+        })],
+        catalog,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(tenants: &[&str], permissions: &[&str]) -> Claims {
+        Claims {
+            token_id: "t".into(),
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            allowed_tenants: tenants.iter().map(|t| (*t).to_owned()).collect(),
+            exp_unix: None,
+            iat: None,
+            nbf: None,
+            user_id: None,
+            agent_id: None,
+            revocation_id: None,
+        }
+    }
+
+    fn payload(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+
+    fn policy() -> StartPolicy {
+        StartPolicy::new(None, vec!["harvester-tasks".into()]).expect("policy")
+    }
+
+    #[test]
+    fn the_server_builds_the_arguments_and_the_tenant_comes_from_the_token() {
+        let a = claims(&["acme"], &["worker:*"]);
+        // The attacker names another tenant inside the arguments: ignored, the server's own
+        // arguments carry the token's tenant.
+        let plan = policy()
+            .plan(
+                &a,
+                &payload(
+                    json!({"workflow_type": "HarvestWorkflow", "supplier_code": "pumps",
+                    "args": ["pumps", "beta"], "tenant": "beta"}),
+                ),
+                "trace",
+            )
+            .expect("allowed");
+        assert_eq!(plan.args, vec![json!("pumps"), json!("acme")]);
+        assert_eq!(plan.workflow_id, "harvest:acme:pumps");
+        assert_eq!(plan.extras.tenant, "acme");
+        let plan = policy()
+            .plan(
+                &a,
+                &payload(
+                    json!({"workflow_type": "import", "url": "https://x.example/f.xml",
+                    "supplier_code": "pumps"}),
+                ),
+                "",
+            )
+            .expect("allowed");
+        assert_eq!(plan.args[0]["tenant_id"], "acme");
+        assert!(
+            plan.args[0]["supplier_code"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("import-")
+        );
+        // Naming another tenant outright is refused.
+        let err = policy()
+            .plan(
+                &a,
+                &payload(
+                    json!({"workflow_type": "harvest", "supplier_code": "x", "tenant_id": "beta"}),
+                ),
+                "",
+            )
+            .expect_err("other tenant");
+        assert_eq!(err.error_type, "permission_denied");
+    }
+
+    #[test]
+    fn other_types_queues_and_file_urls_are_refused_without_admin() {
+        let a = claims(&["acme"], &["worker:*", "*"]);
+        let refused = |p: Value| policy().plan(&a, &payload(p), "").expect_err("refused");
+        assert_eq!(
+            refused(json!({"workflow_type": "EvilWorkflow", "args": []})).error_type,
+            "permission_denied"
+        );
+        assert_eq!(
+            refused(
+                json!({"workflow_type": "harvest", "supplier_code": "x", "task_queue": "other"})
+            )
+            .error_type,
+            "permission_denied"
+        );
+        assert_eq!(
+            refused(json!({"workflow_type": "import", "url": "file:///etc/passwd"})).error_type,
+            "validation"
+        );
+        assert_eq!(
+            refused(json!({"workflow_type": "harvest", "supplier_code": "../x"})).error_type,
+            "validation"
+        );
+        let admin = claims(&["acme"], &["worker:execute", "worker:admin"]);
+        let plan = policy()
+            .plan(
+                &admin,
+                &payload(json!({"workflow_type": "Maintenance", "args": [1], "request_id": "r"})),
+                "",
+            )
+            .expect("admin");
+        assert_eq!(plan.extras.reuse, Reuse::Request);
+        assert!(
+            plan.workflow_id.starts_with("Maintenance:acme:"),
+            "{}",
+            plan.workflow_id
+        );
+    }
+
+    #[test]
+    fn the_operator_narrows_the_open_types() {
+        let only_harvest =
+            StartPolicy::new(Some(&["HarvestWorkflow".into()]), vec!["q".into()]).expect("ok");
+        let a = claims(&["acme"], &["worker:execute"]);
+        let err = only_harvest
+            .plan(
+                &a,
+                &payload(json!({"workflow_type": "import", "url": "https://x/"})),
+                "",
+            )
+            .expect_err("imports closed");
+        assert_eq!(err.error_type, "permission_denied");
+        assert!(StartPolicy::new(Some(&["Anything".into()]), vec!["q".into()]).is_err());
+    }
+}
