@@ -88,6 +88,11 @@ pub fn runtime(config: &HostConfig) -> anyhow::Result<Arc<Runtime>> {
         max_component_bytes: sandbox.max_component_mb * MIB,
         epoch_tick: Duration::from_millis(sandbox.epoch_tick_ms),
         pooling: sandbox.pooling,
+        allow_on_demand_fallback: sandbox.allow_on_demand_fallback,
+        // A call's memory limit never exceeds max_memory_mb, so a smaller budget would only
+        // make every large call wait; the budget is at least one such call.
+        memory_budget_bytes: sandbox.memory_budget_mb.max(sandbox.max_memory_mb) * MIB,
+        memory_wait: Duration::from_secs(2),
         epoch_interruption: true,
     })
     .context("cannot start the sandbox")?;

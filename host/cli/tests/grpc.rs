@@ -146,6 +146,10 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
             "out_of_memory",
         ),
         (run("huge-output:4", json!({})), "output_too_large"),
+        // A 16 MiB log message and a 900 KiB error: neither is copied whole into the host,
+        // and the answer fits the transport.
+        (run("log-huge:16", json!({})), "output_too_large"),
+        (run("huge-error-kib:900", json!({})), "invalid_input"),
         (run("recurse", json!({})), "stack_overflow"),
         (
             json!({"code": STANDARD.encode(b"\0asm garbage bytes"), "input": "ok"}),

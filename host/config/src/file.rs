@@ -72,6 +72,10 @@ pub struct GrpcToml {
     pub rate_burst: Option<u32>,
     pub max_connections: Option<usize>,
     pub max_streams_per_connection: Option<u32>,
+    /// How long an ExecuteCode request waits for its compile.
+    pub exec_compile_timeout_ms: Option<u64>,
+    /// The pre-scan's ceiling on functions in submitted code.
+    pub exec_max_functions: Option<u64>,
 }
 
 /// `[temporal]`: where the server is. Paths are relative to the config file.
@@ -104,6 +108,11 @@ pub struct SandboxToml {
     pub epoch_tick_ms: Option<u64>,
     pub pooling: Option<bool>,
     pub compile_cache: Option<bool>,
+    pub allow_on_demand_fallback: Option<bool>,
+    /// Linear memory all running guest calls together may reserve.
+    pub memory_budget_mb: Option<u64>,
+    /// Disk the compile cache may use before the least recently used entries go.
+    pub compile_cache_max_mb: Option<u64>,
 }
 
 impl HostConfigToml {
@@ -157,6 +166,31 @@ impl SandboxToml {
             )?,
             pooling: self.pooling.unwrap_or(true),
             compile_cache: self.compile_cache.unwrap_or(true),
+            allow_on_demand_fallback: self.allow_on_demand_fallback.unwrap_or(false),
+            memory_budget_mb: check(
+                "sandbox.memory_budget_mb",
+                self.memory_budget_mb
+                    .unwrap_or_else(default_memory_budget_mb),
+                1..=1 << 30,
+            )?,
+            compile_cache_max_mb: check(
+                "sandbox.compile_cache_max_mb",
+                self.compile_cache_max_mb.unwrap_or(2048),
+                16..=1 << 30,
+            )?,
         })
     }
+}
+
+/// Half the machine's memory (`MemTotal`), or 8 GiB where it cannot be read: the rest is for
+/// the host itself, the database client, the page cache of feeds.
+fn default_memory_budget_mb() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(8192, |kib| (kib / 1024 / 2).max(256))
 }

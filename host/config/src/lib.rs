@@ -129,6 +129,8 @@ pub struct GrpcConfig {
     pub rate_burst: u32,
     pub max_connections: usize,
     pub max_streams_per_connection: u32,
+    pub exec_compile_timeout_ms: u64,
+    pub exec_max_functions: u64,
 }
 
 /// The original worker's gRPC port.
@@ -156,6 +158,9 @@ pub struct SandboxSettings {
     pub epoch_tick_ms: u64,
     pub pooling: bool,
     pub compile_cache: bool,
+    pub allow_on_demand_fallback: bool,
+    pub memory_budget_mb: u64,
+    pub compile_cache_max_mb: u64,
 }
 
 /// The resolved configuration every part of the host reads.
@@ -357,6 +362,18 @@ impl HostConfig {
                 u64::from(grpc_file.max_streams_per_connection.unwrap_or(64)),
                 1..=10_000,
             )? as u32,
+            exec_compile_timeout_ms: bounded(
+                &file_path,
+                "grpc.exec_compile_timeout_ms",
+                grpc_file.exec_compile_timeout_ms.unwrap_or(20_000),
+                1..=600_000,
+            )?,
+            exec_max_functions: bounded(
+                &file_path,
+                "grpc.exec_max_functions",
+                grpc_file.exec_max_functions.unwrap_or(20_000),
+                1..=1_000_000,
+            )?,
             task_queues: grpc_file
                 .task_queues
                 .unwrap_or_else(|| worker.task_queues.clone()),

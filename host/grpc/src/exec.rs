@@ -2,9 +2,16 @@
 //!
 //! Code arrives as base64 of a WebAssembly component (only `.wasm` component bytes: the runtime
 //! refuses core modules and precompiled artifacts). It is size-checked before anything else,
-//! compiled once per sha256 (an in-memory map in front of the runtime's on-disk cache), and run
-//! with limits the request may lower but never raise. A server-wide semaphore bounds concurrent
-//! calls; a call that cannot get a slot soon is refused with RESOURCE_EXHAUSTED.
+//! and run with limits the request may lower but never raise. A server-wide semaphore bounds
+//! concurrent calls; a call that cannot get a slot soon is refused with RESOURCE_EXHAUSTED.
+//!
+//! Compiling is the expensive part a caller controls, so it is bounded on its own: a pre-scan
+//! refuses components with too many or too large functions before the compiler sees them;
+//! identical code compiles once however many requests carry it (one compile per sha256 in
+//! flight, then an in-memory map in front of the runtime's on-disk cache); a compile holds the
+//! slot of the request that started it until the compile really ends, even if that client
+//! gave up, so at most `max_concurrent` compiles ever run; and a request waits at most
+//! `compile_timeout` for its compile.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,12 +20,14 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use contextworker_runtime::{
-    CallError, CallSpec, CancellationToken, Data, Limits, LoadError, LoadedComponent, MIB,
-    Metering, Runtime,
+    CallError, CallSpec, CancellationToken, CompileLimits, Data, Limits, LoadError,
+    LoadedComponent, MIB, Metering, Runtime,
 };
 use contextworker_types::{Digest, World};
+use futures::FutureExt as _;
+use futures::future::{BoxFuture, Shared};
 use serde_json::{Map, Value, json};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The server's ceilings for ExecuteCode.
 #[derive(Debug, Clone)]
@@ -35,6 +44,10 @@ pub struct ExecCaps {
     pub queue_wait: Duration,
     /// Compiled components kept in memory.
     pub cached_components: usize,
+    /// The pre-scan's ceilings for submitted components.
+    pub compile_limits: CompileLimits,
+    /// How long a request waits for its compile before `compile_timeout`.
+    pub compile_timeout: Duration,
 }
 
 impl Default for ExecCaps {
@@ -48,6 +61,8 @@ impl Default for ExecCaps {
             max_concurrent: 8,
             queue_wait: Duration::from_millis(200),
             cached_components: 64,
+            compile_limits: CompileLimits::default(),
+            compile_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -73,9 +88,19 @@ pub struct Executor {
     /// Its bytes are hashed once per version, not on every call; a hot swap of the module
     /// replaces it (`set_js_engine`), and calls already running keep the version they took.
     js_engine: std::sync::RwLock<Option<(Digest, Arc<Vec<u8>>)>>,
-    slots: Semaphore,
-    compiled: Mutex<HashMap<(Digest, bool), Arc<LoadedComponent>>>,
+    slots: Arc<Semaphore>,
+    compiled: Arc<Mutex<HashMap<Key, Arc<LoadedComponent>>>>,
+    /// Compiles in flight, by what they compile: a second request for the same code waits
+    /// for the first one's compile instead of starting another.
+    compiling: Arc<Mutex<HashMap<Key, Compile>>>,
 }
+
+/// A component by digest and metering class (fuel-metered code compiles differently).
+type Key = (Digest, bool);
+
+/// A compile every request for the same code can wait on. The error is shared as its type
+/// and message: `LoadError` holds an `io::Error` and is not `Clone`.
+type Compile = Shared<BoxFuture<'static, Result<Arc<LoadedComponent>, (&'static str, String)>>>;
 
 impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,7 +132,7 @@ impl Executor {
     /// `js_engine`: the bytes of the JavaScript engine component that runs `javascript`
     /// requests (compiled once, like any submitted component).
     pub fn new(runtime: Arc<Runtime>, caps: ExecCaps, js_engine: Option<Vec<u8>>) -> Self {
-        let slots = Semaphore::new(caps.max_concurrent.max(1));
+        let slots = Arc::new(Semaphore::new(caps.max_concurrent.max(1)));
         Self {
             runtime,
             caps,
@@ -115,7 +140,8 @@ impl Executor {
                 js_engine.map(|bytes| (Digest::of(&bytes), Arc::new(bytes))),
             ),
             slots,
-            compiled: Mutex::new(HashMap::new()),
+            compiled: Arc::new(Mutex::new(HashMap::new())),
+            compiling: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -238,8 +264,8 @@ impl Executor {
             ..Limits::for_world(World::Code)
         };
 
-        let Ok(Ok(_permit)) =
-            tokio::time::timeout(self.caps.queue_wait, self.slots.acquire()).await
+        let Ok(Ok(permit)) =
+            tokio::time::timeout(self.caps.queue_wait, self.slots.clone().acquire_owned()).await
         else {
             return ExecOutcome::Busy;
         };
@@ -248,9 +274,9 @@ impl Executor {
         } else {
             Metering::Epoch
         };
-        let component = match self.load(bytes, metering).await {
-            Ok(c) => c,
-            Err(e) => return refused(load_error_type(&e), e.to_string()),
+        let (component, _slot) = match self.load(bytes, metering, permit).await {
+            Ok(loaded) => loaded,
+            Err((error_type, message)) => return refused(error_type, message),
         };
         let spec = CallSpec::new("submitted-code", "sha256", limits).with_cancel(cancel);
         let outcome = self.runtime.run_code(&component, &spec, input).await;
@@ -297,43 +323,116 @@ impl Executor {
         ExecOutcome::Done(out)
     }
 
+    /// The compiled component for `code`, with the request's slot. A compile this request
+    /// starts takes the slot along and hands it back when it ends; if the request is gone by
+    /// then (it timed out, the client left), the slot is freed only then.
     async fn load(
         &self,
         code: Code,
         metering: Metering,
-    ) -> Result<Arc<LoadedComponent>, LoadError> {
+        slot: OwnedSemaphorePermit,
+    ) -> Result<(Arc<LoadedComponent>, OwnedSemaphorePermit), (&'static str, String)> {
         let digest = match &code {
             Code::Submitted(bytes) => Digest::of(bytes),
             Code::Known(digest, _) => *digest,
         };
         let key = (digest, metering == Metering::Fuel);
-        if let Some(hit) = self.lock().get(&key) {
-            return Ok(hit.clone());
+        if let Some(hit) = lock(&self.compiled).get(&key) {
+            return Ok((hit.clone(), slot));
         }
-        let bytes = match code {
-            Code::Submitted(bytes) => bytes,
-            Code::Known(_, bytes) => bytes.as_ref().clone(),
-        };
-        let loaded = self
-            .runtime
-            .load("submitted code", bytes, World::Code, metering)
-            .await?;
-        let mut map = self.lock();
-        if map.len() >= self.caps.cached_components {
-            // Any entry will do: the disk cache makes a reload cheap.
-            if let Some(victim) = map.keys().next().copied() {
-                map.remove(&victim);
+        let (compile, ours) = {
+            let mut compiling = lock(&self.compiling);
+            match compiling.get(&key) {
+                // Someone compiles this already: wait for it, keep our slot.
+                Some(running) => (running.clone(), Ok(slot)),
+                None => {
+                    let (back, returned) = tokio::sync::oneshot::channel();
+                    let compile = self.spawn_compile(key, code, metering, slot, back);
+                    compiling.insert(key, compile.clone());
+                    (compile, Err(returned))
+                }
             }
-        }
-        map.insert(key, loaded.clone());
-        Ok(loaded)
+        };
+        let component = match tokio::time::timeout(self.caps.compile_timeout, compile).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(load_error(&LoadError::CompileTimeout {
+                    origin: "submitted code".to_owned(),
+                    limit: self.caps.compile_timeout,
+                }));
+            }
+        };
+        let slot = match ours {
+            Ok(slot) => slot,
+            Err(returned) => returned
+                .await
+                .map_err(|_| ("internal", "the compile kept its slot".to_owned()))?,
+        };
+        Ok((component, slot))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Digest, bool), Arc<LoadedComponent>>> {
-        self.compiled
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Compile on a task of its own that holds `slot` until the compile ends, whether or not
+    /// anyone still waits for it, then publishes the result and leaves the in-flight map.
+    fn spawn_compile(
+        &self,
+        key: Key,
+        code: Code,
+        metering: Metering,
+        slot: OwnedSemaphorePermit,
+        back: tokio::sync::oneshot::Sender<OwnedSemaphorePermit>,
+    ) -> Compile {
+        let runtime = self.runtime.clone();
+        let (compiled, compiling) = (self.compiled.clone(), self.compiling.clone());
+        let (limits, cached_components) = (self.caps.compile_limits, self.caps.cached_components);
+        let task = tokio::spawn(async move {
+            let loaded = match code {
+                Code::Submitted(bytes) => {
+                    runtime
+                        .load_submitted("submitted code", bytes, World::Code, metering, &limits)
+                        .await
+                }
+                // The operator's own module: trusted, but still compiled once.
+                Code::Known(_, bytes) => {
+                    runtime
+                        .load(
+                            "the js module",
+                            bytes.as_ref().clone(),
+                            World::Code,
+                            metering,
+                        )
+                        .await
+                }
+            };
+            let result = match loaded {
+                Ok(component) => {
+                    let mut map = lock(&compiled);
+                    if map.len() >= cached_components {
+                        // Any entry will do: the disk cache makes a reload cheap.
+                        if let Some(victim) = map.keys().next().copied() {
+                            map.remove(&victim);
+                        }
+                    }
+                    map.insert(key, component.clone());
+                    Ok(component)
+                }
+                Err(e) => Err(load_error(&e)),
+            };
+            lock(&compiling).remove(&key);
+            // Back to the request that started the compile, or freed if it is gone.
+            let _ = back.send(slot);
+            result
+        });
+        async move {
+            task.await
+                .unwrap_or_else(|e| Err(("internal", format!("the compile task failed: {e}"))))
+        }
+        .boxed()
+        .shared()
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Snake-case error types in the clients' convention.
@@ -354,11 +453,13 @@ pub fn call_error_type(e: &CallError) -> &'static str {
     }
 }
 
-fn load_error_type(e: &LoadError) -> &'static str {
-    match e {
+fn load_error(e: &LoadError) -> (&'static str, String) {
+    let error_type = match e {
         LoadError::WrongWorld { .. } => "wrong_world",
-        LoadError::TooLarge { .. } => "code_too_large",
+        LoadError::TooLarge { .. } | LoadError::TooComplex { .. } => "code_too_large",
+        LoadError::CompileTimeout { .. } => "compile_timeout",
         LoadError::Precompiled { .. } => "precompiled_refused",
         _ => "invalid_component",
-    }
+    };
+    (error_type, e.to_string())
 }

@@ -6,14 +6,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use contextworker_types::Receipt;
+use contextworker_types::{Receipt, World};
 use tokio_util::sync::CancellationToken;
 use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 
 use crate::Runtime;
 use crate::component::{LoadedComponent, WorldPre};
 use crate::engine::Metering;
-use crate::error::{CallError, GuestError};
+use crate::error::{CallError, GuestError, capped_message};
 use crate::limits::Limits;
 use crate::state::{CallLabel, CallState, HostStop};
 use crate::stdio::Captured;
@@ -86,6 +86,18 @@ impl Runtime {
             module: spec.module.clone(),
             version: spec.version.clone(),
         });
+        // The call's share of the host-wide memory budget, held until its store is gone.
+        let Some(_reservation) = self.reserve_memory(&spec.limits).await else {
+            return CallOutcome {
+                result: Err(CallError::Busy(format!(
+                    "the host's memory budget for guests ({} MiB) is taken by running calls",
+                    self.memory_budget_mib
+                ))),
+                receipt: receipt(component, spec, started, None, 0, 0, 0),
+                stdout: Captured::default(),
+                stderr: Captured::default(),
+            };
+        };
         let mut state = CallState::new(label, Arc::new(spec.config.clone()), &spec.limits);
         prepare(&mut state);
         let (stdout, stderr) = (state.stdout.clone(), state.stderr.clone());
@@ -142,6 +154,7 @@ impl Runtime {
                 &spec.limits,
                 fuel_budget,
                 &stderr,
+                component.world(),
             )),
         };
         let input_bytes = state.feed.as_ref().map_or(0, |f| f.bytes_read);
@@ -164,6 +177,22 @@ impl Runtime {
         }
     }
 
+    /// Wait (briefly) for `limits.memory_bytes` of the memory budget. A limit larger than the
+    /// whole budget takes all of it: such a call runs alone rather than never.
+    async fn reserve_memory(&self, limits: &Limits) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let mib = limits.memory_bytes.div_ceil(crate::limits::MIB).max(1);
+        let mib = u32::try_from(mib)
+            .unwrap_or(u32::MAX)
+            .min(self.memory_budget_mib);
+        tokio::time::timeout(
+            self.engines.config().memory_wait,
+            self.memory_budget.acquire_many(mib),
+        )
+        .await
+        .ok()?
+        .ok()
+    }
+
     fn new_store(
         &self,
         component: &LoadedComponent,
@@ -173,6 +202,7 @@ impl Runtime {
         let sandbox = self.sandbox(component.metering).map_err(CallError::Host)?;
         let mut store = Store::new(&sandbox.engine, state);
         store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(hostcall_fuel(component.world(), &spec.limits));
         let fuel_budget = match (component.metering, spec.limits.fuel) {
             (Metering::Fuel, budget) => {
                 let budget = budget.unwrap_or(u64::MAX);
@@ -215,6 +245,26 @@ impl Runtime {
     }
 }
 
+/// Largest transformer import call (an `emit` batch); the SDK sends at most 512 KiB.
+const TRANSFORMER_TRANSFER_BYTES: usize = 8 << 20;
+
+/// Bytes the guest may hand the host in one crossing, enforced by wasmtime while it lifts
+/// strings and lists (so nothing larger is ever copied into the host): a transformer's
+/// import calls carry batches; a `code` or classifier call's result must fit its output cap
+/// anyway (plus room for an error message).
+fn hostcall_fuel(world: World, limits: &Limits) -> usize {
+    match world {
+        World::Transformer => TRANSFORMER_TRANSFER_BYTES,
+        World::Classifier | World::Code => usize::try_from(limits.max_output_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(crate::error::MAX_ERROR_MESSAGE_BYTES + 64 * 1024),
+    }
+}
+
+fn transfer_limit(world: World, limits: &Limits) -> u64 {
+    hostcall_fuel(world, limits) as u64
+}
+
 fn stop(reason: HostStop) -> wasmtime::Error {
     wasmtime::Error::new(reason)
 }
@@ -234,6 +284,7 @@ fn classify(
     limits: &Limits,
     fuel_budget: Option<u64>,
     stderr: &crate::stdio::CappedOutput,
+    world: World,
 ) -> CallError {
     if let Some(reason) = stop_reason {
         return match reason {
@@ -255,7 +306,14 @@ fn classify(
             limit: limits.memory_bytes,
         };
     }
-    let message = format!("{error:#}");
+    let message = capped_message(format!("{error:#}"));
+    // wasmtime refused to lift more than the store's hostcall fuel (its error type is private;
+    // the text is the stable part of its API we can see).
+    if message.contains("fuel allocated for hostcalls has been exhausted") {
+        return CallError::TransferTooLarge {
+            limit: transfer_limit(world, limits),
+        };
+    }
     if let Some(trap) = error.downcast_ref::<Trap>() {
         match trap {
             Trap::StackOverflow => return CallError::StackOverflow,
@@ -278,7 +336,7 @@ fn classify(
     if is_shadow_stack_overflow(error, backtrace) {
         return CallError::StackOverflow;
     }
-    let backtrace = backtrace.map(ToString::to_string);
+    let backtrace = backtrace.map(|b| capped_message(b.to_string()));
     let tail = stderr.tail(STDERR_TAIL);
     let trap_message = error
         .downcast_ref::<Trap>()

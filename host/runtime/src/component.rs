@@ -112,6 +112,102 @@ pub(crate) fn check_bytes(origin: &str, bytes: &[u8], limit: u64) -> Result<(), 
     }
 }
 
+/// How much code a caller-submitted component may ask the compiler to handle. Cranelift's
+/// time grows with the number of functions and the size of each body; both are read from the
+/// binary's section headers without validating or compiling anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompileLimits {
+    /// Core functions with bodies, summed over every module the component holds.
+    pub max_functions: u64,
+    /// The largest single function body, in bytes.
+    pub max_function_bytes: u64,
+    /// Core modules and nested components.
+    pub max_modules: u64,
+}
+
+impl Default for CompileLimits {
+    fn default() -> Self {
+        // The JavaScript engine (Boa, about 3 MB) is the largest `code` component we know of.
+        Self {
+            max_functions: 20_000,
+            max_function_bytes: 512 * 1024,
+            max_modules: 32,
+        }
+    }
+}
+
+/// What a pre-scan found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CodeShape {
+    pub functions: u64,
+    pub largest_function_bytes: u64,
+    pub modules: u64,
+}
+
+/// Read the shape of `bytes` from its section headers: no validation, no compile, linear in
+/// the number of sections and function headers.
+pub fn scan_code(bytes: &[u8]) -> Result<CodeShape, String> {
+    let mut shape = CodeShape::default();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.map_err(|e| e.to_string())? {
+            wasmparser::Payload::CodeSectionStart { count, .. } => {
+                shape.functions = shape.functions.saturating_add(u64::from(count));
+            }
+            wasmparser::Payload::CodeSectionEntry(body) => {
+                shape.largest_function_bytes =
+                    shape.largest_function_bytes.max(body.range().len() as u64);
+            }
+            wasmparser::Payload::ModuleSection { .. }
+            | wasmparser::Payload::ComponentSection { .. } => {
+                shape.modules = shape.modules.saturating_add(1);
+            }
+            _ => {}
+        }
+    }
+    Ok(shape)
+}
+
+fn check_shape(origin: &str, bytes: &[u8], limits: &CompileLimits) -> Result<(), LoadError> {
+    let too_complex = |reason: String| LoadError::TooComplex {
+        origin: origin.to_owned(),
+        reason,
+    };
+    let shape = scan_code(bytes).map_err(|reason| LoadError::NotAComponent {
+        origin: origin.to_owned(),
+        reason,
+    })?;
+    if shape.functions > limits.max_functions {
+        return Err(too_complex(format!(
+            "{} functions is over the limit of {} for submitted code",
+            shape.functions, limits.max_functions
+        )));
+    }
+    if shape.largest_function_bytes > limits.max_function_bytes {
+        return Err(too_complex(format!(
+            "a function body of {} bytes is over the limit of {} for submitted code",
+            shape.largest_function_bytes, limits.max_function_bytes
+        )));
+    }
+    if shape.modules > limits.max_modules {
+        return Err(too_complex(format!(
+            "{} nested modules and components is over the limit of {} for submitted code",
+            shape.modules, limits.max_modules
+        )));
+    }
+    Ok(())
+}
+
+/// Where a compile runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CompileOn {
+    /// tokio's blocking pool: the operator's own modules.
+    BlockingPool,
+    /// A thread of its own, so callers' compiles never queue behind (or in front of) the
+    /// blocking pool that the harvests' file I/O shares; how many run at once is the
+    /// caller's to bound (ExecuteCode holds a slot per compile).
+    OwnThread,
+}
+
 /// Which world a compiled component implements, judged by its exported entry point.
 pub(crate) fn detect_world(engine: &wasmtime::Engine, component: &Component) -> Option<World> {
     let ty = component.component_type();
@@ -131,6 +227,36 @@ impl Runtime {
         world: World,
         metering: Metering,
     ) -> Result<Arc<LoadedComponent>, LoadError> {
+        self.load_with(origin, bytes, world, metering, CompileOn::BlockingPool)
+            .await
+    }
+
+    /// Load code a caller submitted: a pre-scan refuses components past `limits` before
+    /// anything is compiled, and the compile runs on a thread of its own. The future may be
+    /// dropped (a caller that gave up); the compile then still finishes, and its result goes
+    /// to the disk cache.
+    pub async fn load_submitted(
+        &self,
+        origin: &str,
+        bytes: Vec<u8>,
+        world: World,
+        metering: Metering,
+        limits: &CompileLimits,
+    ) -> Result<Arc<LoadedComponent>, LoadError> {
+        check_bytes(origin, &bytes, self.engines.config().max_component_bytes)?;
+        check_shape(origin, &bytes, limits)?;
+        self.load_with(origin, bytes, world, metering, CompileOn::OwnThread)
+            .await
+    }
+
+    async fn load_with(
+        &self,
+        origin: &str,
+        bytes: Vec<u8>,
+        world: World,
+        metering: Metering,
+        on: CompileOn,
+    ) -> Result<Arc<LoadedComponent>, LoadError> {
         let started = Instant::now();
         let sandbox = self
             .sandbox(metering)
@@ -141,7 +267,9 @@ impl Runtime {
         check_bytes(origin, &bytes, self.engines.config().max_component_bytes)?;
         let digest = Digest::of(&bytes);
         let size_bytes = bytes.len() as u64;
-        let (component, from_cache) = self.compile_cached(origin, bytes, digest, sandbox).await?;
+        let (component, from_cache) = self
+            .compile_cached(origin, bytes, digest, sandbox, on)
+            .await?;
         let found = detect_world(&sandbox.engine, &component);
         if found != Some(world) {
             return Err(LoadError::WrongWorld {
@@ -196,7 +324,9 @@ impl Runtime {
             })?;
         check_bytes(origin, &bytes, self.engines.config().max_component_bytes)?;
         let digest = Digest::of(&bytes);
-        let (component, _) = self.compile_cached(origin, bytes, digest, sandbox).await?;
+        let (component, _) = self
+            .compile_cached(origin, bytes, digest, sandbox, CompileOn::BlockingPool)
+            .await?;
         Ok(detect_world(&sandbox.engine, &component))
     }
 
@@ -206,31 +336,54 @@ impl Runtime {
         bytes: Vec<u8>,
         digest: Digest,
         sandbox: &Sandbox,
+        on: CompileOn,
     ) -> Result<(Component, bool), LoadError> {
         let engine = sandbox.engine.clone();
         let key = sandbox.cache_key.clone();
         let cache = self.cache.clone();
         let origin_owned = origin.to_owned();
-        // Compiling is CPU-heavy and can take seconds: keep it off the async workers that
-        // serve activities and RPCs.
-        let joined = tokio::task::spawn_blocking(move || {
+        let compile = move || {
             if let Some(hit) = cache.as_ref().and_then(|c| c.load(&engine, &key, &digest)) {
                 return Ok((hit, true));
             }
+            let started = Instant::now();
             let component = Component::new(&engine, &bytes).map_err(|e| LoadError::Compile {
-                origin: origin_owned,
+                origin: origin_owned.clone(),
                 message: format!("{e:#}"),
             })?;
+            tracing::info!(
+                origin = ?origin_owned,
+                digest = %digest.short(),
+                ms = started.elapsed().as_millis() as u64,
+                "compiled a component"
+            );
             if let Some(cache) = &cache {
                 cache.store(&key, &digest, &component);
             }
             Ok((component, false))
-        })
-        .await;
-        joined.map_err(|e| LoadError::Compile {
+        };
+        let failed = |reason: String| LoadError::Compile {
             origin: origin.to_owned(),
-            message: format!("compiler task failed: {e}"),
-        })?
+            message: format!("compiler task failed: {reason}"),
+        };
+        match on {
+            // Compiling is CPU-heavy and can take seconds: keep it off the async workers that
+            // serve activities and RPCs.
+            CompileOn::BlockingPool => tokio::task::spawn_blocking(compile)
+                .await
+                .map_err(|e| failed(e.to_string()))?,
+            CompileOn::OwnThread => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                std::thread::Builder::new()
+                    .name("wasm-compile".into())
+                    .spawn(move || {
+                        let _ = tx.send(compile());
+                    })
+                    .map_err(|e| failed(e.to_string()))?;
+                rx.await
+                    .map_err(|_| failed("the compile thread ended without a result".into()))?
+            }
+        }
     }
 }
 
@@ -292,5 +445,33 @@ mod tests {
                 .to_string()
                 .contains("over the 10-byte limit")
         );
+    }
+
+    #[test]
+    fn the_pre_scan_counts_functions_and_body_sizes_in_nested_modules() {
+        let funcs = "(func (result i32) i32.const 1)".repeat(3);
+        let big = format!(
+            "(func (result i32) {} )",
+            "i32.const 1 drop ".repeat(200) + "i32.const 0"
+        );
+        let text = format!("(component (core module {funcs}) (component (core module {big})))");
+        let bytes = wat::parse_str(&text).expect("valid text");
+        let shape = scan_code(&bytes).expect("scans");
+        assert_eq!(shape.functions, 4);
+        assert_eq!(shape.modules, 3);
+        assert!(shape.largest_function_bytes > 400, "{shape:?}");
+        let limits = CompileLimits {
+            max_functions: 3,
+            ..CompileLimits::default()
+        };
+        let err = check_shape("c.wasm", &bytes, &limits).expect_err("too many functions");
+        assert!(matches!(err, LoadError::TooComplex { .. }), "{err}");
+        assert!(err.to_string().contains("4 functions"), "{err}");
+        let limits = CompileLimits {
+            max_function_bytes: 100,
+            ..CompileLimits::default()
+        };
+        assert!(check_shape("c.wasm", &bytes, &limits).is_err());
+        assert!(check_shape("c.wasm", &bytes, &CompileLimits::default()).is_ok());
     }
 }

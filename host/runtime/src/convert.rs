@@ -4,7 +4,7 @@
 use contextworker_types as t;
 
 use crate::bindings::types as wit;
-use crate::error::{GuestError, GuestErrorKind};
+use crate::error::{GuestError, GuestErrorKind, capped_message};
 
 pub(crate) fn product(p: wit::Product) -> t::Product {
     t::Product {
@@ -117,7 +117,11 @@ pub(crate) fn location(l: wit::Location) -> t::Location {
         line: l.line,
         column: l.column,
         record_index: l.record_index,
-        path: l.path,
+        // A JSON pointer or an XML path: a few hundred bytes in any real feed.
+        path: l.path.map(|mut p| {
+            crate::text::truncate_marked(&mut p, 1024);
+            p
+        }),
     }
 }
 
@@ -133,17 +137,17 @@ pub(crate) fn module_error(e: wit::ModuleError) -> GuestError {
     match e {
         wit::ModuleError::InvalidInput(i) => GuestError {
             kind: GuestErrorKind::InvalidInput,
-            message: i.message,
+            message: capped_message(i.message),
             location: i.location.map(location),
         },
         wit::ModuleError::Unsupported(m) => GuestError {
             kind: GuestErrorKind::Unsupported,
-            message: m,
+            message: capped_message(m),
             location: None,
         },
         wit::ModuleError::Internal(m) => GuestError {
             kind: GuestErrorKind::Internal,
-            message: m,
+            message: capped_message(m),
             location: None,
         },
     }

@@ -36,8 +36,17 @@ pub struct RuntimeConfig {
     pub max_component_bytes: u64,
     /// How often the epoch advances: the granularity of deadlines and of yielding to tokio.
     pub epoch_tick: Duration,
-    /// Use the pooling allocator (falls back to on-demand if the pool cannot be reserved).
+    /// Use the pooling allocator.
     pub pooling: bool,
+    /// When the pool's address space cannot be reserved (a `ulimit -v`, say), allocate
+    /// instances on demand instead of refusing to start. Off by default: every per-call cap
+    /// still holds on demand (the limiter enforces them), but the pool's fixed reservation is
+    /// what bounds the host's memory when many calls run, so losing it is the operator's call.
+    pub allow_on_demand_fallback: bool,
+    /// Linear memory all concurrent calls together may reserve (the sum of their memory
+    /// limits). A call that would go over waits up to `memory_wait`, then fails as busy.
+    pub memory_budget_bytes: u64,
+    pub memory_wait: Duration,
     /// Compile epoch checks into guest code. Benchmarks only; without it a guest cannot be
     /// interrupted: deadlines, cancellation and yielding to tokio mid-call all stop working,
     /// and a spinning guest holds its thread forever.
@@ -53,6 +62,9 @@ impl Default for RuntimeConfig {
             max_component_bytes: 64 * MIB,
             epoch_tick: Duration::from_millis(10),
             pooling: true,
+            allow_on_demand_fallback: false,
+            memory_budget_bytes: 8 * 1024 * MIB,
+            memory_wait: Duration::from_secs(2),
             epoch_interruption: true,
         }
     }
@@ -62,6 +74,12 @@ impl Default for RuntimeConfig {
 /// cover the deepest host import (wasmtime aborts the process on host stack exhaustion).
 const MAX_WASM_STACK: usize = 1 << 20;
 const ASYNC_STACK: usize = MAX_WASM_STACK + (1 << 20);
+
+/// What one component instance may hold in the pool. The per-call limiter never grants more
+/// (`limits.rs`), so a call behaves the same on demand as pooled.
+pub(crate) const POOL_INSTANCES_PER_COMPONENT: u32 = 16;
+pub(crate) const POOL_MEMORIES_PER_COMPONENT: u32 = 4;
+pub(crate) const POOL_TABLES_PER_COMPONENT: u32 = 16;
 
 /// Whether calls on an engine count fuel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,10 +166,9 @@ fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, 
         wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(config)));
         match Engine::new(&wasm) {
             Ok(engine) => (engine, true),
-            Err(e) => {
-                // Some environments cap virtual memory (ulimit -v) so the pool cannot be reserved.
+            Err(e) if config.allow_on_demand_fallback => {
                 tracing::warn!(
-                    "pooling allocator unavailable ({e:#}); falling back to on-demand allocation"
+                    "pooling allocator unavailable ({e:#}); allocating instances on demand as configured ([sandbox] allow_on_demand_fallback)"
                 );
                 wasm.allocation_strategy(InstanceAllocationStrategy::OnDemand);
                 (
@@ -159,6 +176,14 @@ fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, 
                         .map_err(|e| format!("cannot create the wasm engine: {e:#}"))?,
                     false,
                 )
+            }
+            Err(e) => {
+                // Some environments cap virtual memory (ulimit -v) so the pool cannot be
+                // reserved. Falling back silently would change how the host's memory is
+                // bounded; the operator decides.
+                return Err(format!(
+                    "cannot reserve the instance pool ({e:#}); lower [sandbox] max_concurrent_instances or max_memory_mb, raise the address-space limit, or set [sandbox] allow_on_demand_fallback = true"
+                ));
             }
         }
     } else {
@@ -193,6 +218,11 @@ fn engine_config(metering: Metering, epoch_interruption: bool) -> Config {
         .wasm_gc(false)
         .wasm_exceptions(false)
         .wasm_stack_switching(false)
+        .wasm_threads(false)
+        .shared_memory(false)
+        // Component-model async (and with it WASI p3 streams and futures) stays off for
+        // guests: the source of GHSA-32h6, -xrvr and -9pvw, and nothing here needs it.
+        .concurrency_support(false)
         .wasm_backtrace_details(WasmBacktraceDetails::Disable)
         .cranelift_opt_level(OptLevel::Speed)
         .parallel_compilation(true);
@@ -212,9 +242,9 @@ fn pool_config(config: &RuntimeConfig) -> PoolingAllocationConfig {
         .total_memories(n.saturating_mul(2))
         .total_tables(n.saturating_mul(8))
         .total_stacks(n)
-        .max_core_instances_per_component(16)
-        .max_memories_per_component(4)
-        .max_tables_per_component(16)
+        .max_core_instances_per_component(POOL_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(POOL_MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(POOL_TABLES_PER_COMPONENT)
         .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX));
     pool
 }
@@ -332,5 +362,39 @@ mod tests {
         assert!(on.engine.get_epoch_interruption());
         assert!(!off.engine.get_epoch_interruption());
         assert_ne!(on.cache_key, off.cache_key);
+    }
+
+    #[test]
+    fn guests_cannot_use_component_model_async_threads_or_gc() {
+        let engine = Engine::new(&engine_config(Metering::Epoch, true)).expect("engine");
+        let refused = [
+            // An async lift (component-model async, the road to WASI p3 streams).
+            (
+                "component model async",
+                r#"(component
+                (core module $m
+                    (func (export "f") (result i32) i32.const 0)
+                    (func (export "cb") (param i32 i32 i32) (result i32) i32.const 0))
+                (core instance $i (instantiate $m))
+                (func (export "f") (canon lift (core func $i "f") async (callback (core func $i "cb")))))"#,
+            ),
+            // Shared memory and atomics (threads).
+            (
+                "threads must be enabled",
+                r#"(component (core module (memory 1 1 shared)))"#,
+            ),
+            // GC types.
+            (
+                "without the gc feature",
+                r#"(component (core module (type (struct))))"#,
+            ),
+        ];
+        for (why, text) in refused {
+            let err = wasmtime::component::Component::new(&engine, text)
+                .map(|_| ())
+                .expect_err(text);
+            let message = format!("{err:#}");
+            assert!(message.contains(why), "{text}: {message}");
+        }
     }
 }

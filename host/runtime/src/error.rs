@@ -25,6 +25,14 @@ pub enum LoadError {
     /// Not WebAssembly at all, or a core module rather than a component.
     #[error("{origin}: not a WebAssembly component: {reason}")]
     NotAComponent { origin: String, reason: String },
+    /// A pre-scan found more code than this caller may have compiled (functions, body size):
+    /// refused before the compiler saw it.
+    #[error("{origin}: {reason}")]
+    TooComplex { origin: String, reason: String },
+    /// Compiling did not finish within the caller's deadline (the compile itself runs on to
+    /// its end on its own thread, holding its slot, and its result is cached).
+    #[error("{origin}: compiling took longer than {} s", limit.as_secs_f64())]
+    CompileTimeout { origin: String, limit: Duration },
     /// A precompiled artifact was offered; only `.wasm` components are accepted, because
     /// deserializing foreign machine code is not memory-safe.
     #[error(
@@ -75,6 +83,17 @@ pub enum GuestErrorKind {
     Internal,
 }
 
+/// Longest guest error message kept (a guest's own `module-error` text, a trap's message):
+/// an answer carrying it must always fit the transport (4 MiB gRPC messages, Temporal
+/// failures), whatever the guest wrote.
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// `text` cut to at most [`MAX_ERROR_MESSAGE_BYTES`], marked when cut.
+pub(crate) fn capped_message(mut text: String) -> String {
+    crate::text::truncate_marked(&mut text, MAX_ERROR_MESSAGE_BYTES);
+    text
+}
+
 /// An error the guest returned through its `module-error` result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestError {
@@ -116,6 +135,10 @@ pub enum CallError {
     /// The guest returned more than the output cap.
     #[error("the guest's output of {attempted} bytes is over the limit of {limit} bytes")]
     OutputTooLarge { limit: u64, attempted: u64 },
+    /// The guest handed the host more than `limit` bytes in one crossing (one import call,
+    /// or its result): refused while lifting, before the host copied it.
+    #[error("the guest passed more than {limit} bytes to the host in one call")]
+    TransferTooLarge { limit: u64 },
     /// The guest trapped (a panic, an unreachable, an out-of-bounds access). A guest bug.
     #[error("the guest trapped: {message}{}", stderr_tail.as_deref().map(|t| format!("\nguest stderr: {t}")).unwrap_or_default())]
     Trap {
@@ -151,7 +174,7 @@ impl CallError {
             Self::OutOfMemory { .. } => "GuestOutOfMemory",
             Self::StackOverflow => "GuestStackOverflow",
             Self::OutOfFuel { .. } => "GuestOutOfFuel",
-            Self::OutputTooLarge { .. } => "GuestOutputTooLarge",
+            Self::OutputTooLarge { .. } | Self::TransferTooLarge { .. } => "GuestOutputTooLarge",
             Self::Trap { .. } => "GuestTrap",
             Self::Guest(g) => match g.kind {
                 GuestErrorKind::InvalidInput => "InvalidInput",

@@ -4,13 +4,17 @@ use tokio::io::AsyncReadExt;
 
 use crate::bindings::{clock, config, feed, log, sink, types};
 use crate::convert;
-use crate::state::{CallState, HostStop, MAX_LOG_RECORDS, SinkEvent};
+use crate::state::{CallState, HostStop, MAX_LOG_BYTES, MAX_LOG_RECORDS, SinkEvent};
+use crate::text::truncate_marked;
 
 /// Largest chunk one `feed.read` returns, whatever the guest asks for: bounds the host-side
 /// allocation a guest can request per call.
 const MAX_READ_CHUNK: u32 = 1 << 20;
 /// Longest log message kept; the rest is cut with a marker.
 const MAX_LOG_MESSAGE: usize = 8 * 1024;
+/// Fields kept per log record, and the longest key or value kept.
+const MAX_LOG_FIELDS: usize = 32;
+const MAX_LOG_FIELD: usize = 1024;
 
 impl types::Host for CallState {}
 
@@ -19,28 +23,38 @@ impl log::Host for CallState {
         &mut self,
         level: log::Level,
         mut message: String,
-        fields: Vec<(String, String)>,
+        mut fields: Vec<(String, String)>,
     ) -> wasmtime::Result<()> {
+        // What wasmtime lifted was already bounded by the store's hostcall fuel; what the
+        // host keeps and writes is bounded here, per record and per call.
         self.log_records = self.log_records.saturating_add(1);
-        if self.log_records > MAX_LOG_RECORDS {
-            if self.log_records == MAX_LOG_RECORDS + 1 {
-                tracing::warn!(module = %self.label.module, "guest log limit of {MAX_LOG_RECORDS} records reached; dropping the rest of this call's logs");
+        if self.log_records > MAX_LOG_RECORDS || self.log_bytes >= MAX_LOG_BYTES {
+            if !self.log_capped {
+                self.log_capped = true;
+                tracing::warn!(module = %self.label.module, "guest log limit ({MAX_LOG_RECORDS} records, {MAX_LOG_BYTES} bytes) reached; dropping the rest of this call's logs");
             }
             return Ok(());
         }
-        if message.len() > MAX_LOG_MESSAGE {
-            let cut = (0..=MAX_LOG_MESSAGE)
-                .rev()
-                .find(|i| message.is_char_boundary(*i))
-                .unwrap_or(0);
-            message.truncate(cut);
-            message.push_str(" …[truncated]");
+        truncate_marked(&mut message, MAX_LOG_MESSAGE);
+        fields.truncate(MAX_LOG_FIELDS);
+        for (k, v) in &mut fields {
+            truncate_marked(k, MAX_LOG_FIELD);
+            truncate_marked(v, MAX_LOG_FIELD);
         }
+        let bytes = message.len()
+            + fields
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 2)
+                .sum::<usize>();
+        self.log_bytes = self.log_bytes.saturating_add(bytes as u64);
+        self.charge_output(bytes as u64, 0)?;
+        // Escaped: a guest's newlines and control characters must not forge host log lines.
         let fields = fields
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{}={}", k.escape_debug(), v.escape_debug()))
             .collect::<Vec<_>>()
             .join(" ");
+        let message = message.escape_debug();
         let (module, version) = (self.label.module.as_str(), self.label.version.as_str());
         match level {
             log::Level::Trace => {

@@ -15,16 +15,17 @@ mod host;
 mod limits;
 mod state;
 mod stdio;
+mod text;
 mod worlds;
 
 use std::sync::Arc;
 
 pub use call::{CallOutcome, CallSpec};
-pub use component::{LoadStats, LoadedComponent};
+pub use component::{CodeShape, CompileLimits, LoadStats, LoadedComponent, scan_code};
 pub use engine::{Metering, RuntimeConfig};
-pub use error::{CallError, GuestError, GuestErrorKind, LoadError};
+pub use error::{CallError, GuestError, GuestErrorKind, LoadError, MAX_ERROR_MESSAGE_BYTES};
 pub use limits::{Limits, MIB};
-pub use state::{STDIO_CAPTURE_BYTES, SinkEvent};
+pub use state::{MAX_LOG_BYTES, STDIO_CAPTURE_BYTES, SinkEvent};
 pub use stdio::Captured;
 pub use tokio_util::sync::CancellationToken;
 pub use worlds::{Classification, Data, FeedInput, TransformSummary};
@@ -34,6 +35,10 @@ pub use worlds::{Classification, Data, FeedInput, TransformSummary};
 pub struct Runtime {
     engines: engine::Engines,
     cache: Option<cache::ArtifactCache>,
+    /// The host-wide memory budget in MiB: each call holds its memory limit's worth while it
+    /// runs.
+    memory_budget: tokio::sync::Semaphore,
+    memory_budget_mib: u32,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -51,11 +56,18 @@ impl Runtime {
             .as_deref()
             .map(cache::ArtifactCache::open)
             .transpose()?;
+        let memory_budget_mib =
+            u32::try_from((config.memory_budget_bytes / MIB).max(1)).unwrap_or(u32::MAX);
         let engines = engine::Engines::new(config).map_err(|reason| LoadError::Cache {
             path: Default::default(),
             reason,
         })?;
-        Ok(Arc::new(Self { engines, cache }))
+        Ok(Arc::new(Self {
+            engines,
+            cache,
+            memory_budget: tokio::sync::Semaphore::new(memory_budget_mib as usize),
+            memory_budget_mib,
+        }))
     }
 
     pub fn config(&self) -> &RuntimeConfig {

@@ -67,11 +67,20 @@ impl Limits {
 /// Tracks memory and table growth for one store: denies growth past the limits, remembers
 /// that it did (a denied grow usually surfaces as an opaque guest abort, wasmtime#3772), and
 /// records the peak for the receipt.
+///
+/// The memory limit is the call's, not one memory's: a component may have several linear
+/// memories (up to the pool's per-component count), and all of them together stay within
+/// `memory_bytes`. Counts of instances, memories and tables never exceed what one pool slot
+/// holds, so a call gets the same budget whether the pool or the on-demand allocator serves it.
 #[derive(Debug)]
 pub(crate) struct Limiter {
     memory_bytes: usize,
     table_elements: usize,
     instances: usize,
+    memories: usize,
+    tables: usize,
+    /// Bytes of all linear memories of the store now.
+    in_use: usize,
     pub(crate) peak_memory: usize,
     pub(crate) memory_denied: bool,
     pub(crate) table_denied: bool,
@@ -79,10 +88,17 @@ pub(crate) struct Limiter {
 
 impl Limiter {
     pub(crate) fn new(limits: &Limits) -> Self {
+        use crate::engine::{
+            POOL_INSTANCES_PER_COMPONENT, POOL_MEMORIES_PER_COMPONENT, POOL_TABLES_PER_COMPONENT,
+        };
+        let cap = |pool: u32| (limits.max_instances.min(pool)) as usize;
         Self {
             memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
             table_elements: limits.max_table_elements as usize,
-            instances: limits.max_instances as usize,
+            instances: cap(POOL_INSTANCES_PER_COMPONENT),
+            memories: cap(POOL_MEMORIES_PER_COMPONENT),
+            tables: cap(POOL_TABLES_PER_COMPONENT),
+            in_use: 0,
             peak_memory: 0,
             memory_denied: false,
             table_denied: false,
@@ -93,15 +109,18 @@ impl Limiter {
 impl wasmtime::ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+        // `current` is 0 when a memory is created, so creating and growing both add here.
+        let total = self.in_use.saturating_sub(current).saturating_add(desired);
+        if total > self.memory_bytes {
             self.memory_denied = true;
             return Ok(false);
         }
-        self.peak_memory = self.peak_memory.max(desired);
+        self.in_use = total;
+        self.peak_memory = self.peak_memory.max(total);
         Ok(true)
     }
 
@@ -123,11 +142,11 @@ impl wasmtime::ResourceLimiter for Limiter {
     }
 
     fn tables(&self) -> usize {
-        self.instances
+        self.tables
     }
 
     fn memories(&self) -> usize {
-        self.instances
+        self.memories
     }
 }
 
@@ -163,5 +182,53 @@ mod tests {
         );
         assert!(l.memory_denied);
         assert_eq!(l.peak_memory, MIB as usize);
+    }
+
+    #[test]
+    fn the_limit_covers_all_memories_of_the_call_and_counts_fit_a_pool_slot() {
+        use wasmtime::ResourceLimiter;
+        let mib = MIB as usize;
+        let mut l = Limiter::new(&Limits {
+            memory_bytes: 4 * MIB,
+            ..Limits::for_world(World::Code)
+        });
+        // Two memories of 2 MiB fill the budget; a third byte more is refused.
+        assert!(l.memory_growing(0, 2 * mib, None).unwrap_or(false));
+        assert!(l.memory_growing(0, 2 * mib, None).unwrap_or(false));
+        assert!(!l.memory_growing(0, 64 * 1024, None).unwrap_or(true));
+        assert_eq!(l.peak_memory, 4 * mib);
+        assert!(l.memories() <= crate::engine::POOL_MEMORIES_PER_COMPONENT as usize);
+        assert!(l.instances() <= crate::engine::POOL_INSTANCES_PER_COMPONENT as usize);
+    }
+
+    #[test]
+    fn a_module_with_two_memories_gets_one_budget_in_a_real_store() {
+        let engine = wasmtime::Engine::default();
+        // Two memories of 3 MiB (48 pages) each: 6 MiB against a 4 MiB limit.
+        let module =
+            wasmtime::Module::new(&engine, "(module (memory 48) (memory 48))").expect("valid");
+        let mut store = wasmtime::Store::new(
+            &engine,
+            Limiter::new(&Limits {
+                memory_bytes: 4 * MIB,
+                ..Limits::for_world(World::Code)
+            }),
+        );
+        store.limiter(|l| l);
+        let refused = wasmtime::Instance::new(&mut store, &module, &[]);
+        assert!(refused.is_err(), "6 MiB of memories within a 4 MiB limit");
+        assert!(store.data().memory_denied);
+        let fits =
+            wasmtime::Module::new(&engine, "(module (memory 32) (memory 16))").expect("valid");
+        let mut store = wasmtime::Store::new(
+            &engine,
+            Limiter::new(&Limits {
+                memory_bytes: 4 * MIB,
+                ..Limits::for_world(World::Code)
+            }),
+        );
+        store.limiter(|l| l);
+        assert!(wasmtime::Instance::new(&mut store, &fits, &[]).is_ok());
+        assert_eq!(store.data().peak_memory, 3 * MIB as usize);
     }
 }

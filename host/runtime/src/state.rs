@@ -26,6 +26,13 @@ pub const STDIO_CAPTURE_BYTES: usize = 1 << 20;
 /// Guest log records kept per call; a guest logging in a loop cannot flood the host's logs.
 pub(crate) const MAX_LOG_RECORDS: u32 = 10_000;
 
+/// Bytes of guest log (messages and fields) kept per call; the rest is dropped. What is kept
+/// also counts against the call's output budget: a log is output the host has to store.
+pub const MAX_LOG_BYTES: u64 = 1 << 20;
+
+/// Component-model resources (WASI streams, pollables, ...) one call may hold at once.
+const MAX_RESOURCES: usize = 1024;
+
 /// Why the host stopped a call from its side. Set before the host traps, read when the call
 /// fails, so the failure is reported precisely instead of as a generic trap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +77,8 @@ pub(crate) struct CallState {
     pub(crate) output_items: u64,
     pub(crate) max_output_bytes: u64,
     pub(crate) log_records: u32,
+    pub(crate) log_bytes: u64,
+    pub(crate) log_capped: bool,
 }
 
 impl CallState {
@@ -80,9 +89,11 @@ impl CallState {
     ) -> Self {
         let stdout = CappedOutput::new(STDIO_CAPTURE_BYTES);
         let stderr = CappedOutput::new(STDIO_CAPTURE_BYTES);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
         Self {
             wasi: deny_all_wasi(&stdout, &stderr),
-            table: ResourceTable::new(),
+            table,
             limiter: Limiter::new(limits),
             label,
             config,
@@ -96,6 +107,8 @@ impl CallState {
             output_items: 0,
             max_output_bytes: limits.max_output_bytes,
             log_records: 0,
+            log_bytes: 0,
+            log_capped: false,
         }
     }
 
@@ -117,13 +130,29 @@ impl CallState {
     }
 }
 
+/// WASI's wall clock for guests: the time since the call started, counted from the Unix
+/// epoch. The contract promises guests a monotonic clock only; the real date would tell a
+/// guest when it runs (and make its output depend on it), so it never sees one.
+struct CallTime(Instant);
+
+impl wasmtime_wasi::HostWallClock for CallTime {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(1)
+    }
+
+    fn now(&self) -> std::time::Duration {
+        self.0.elapsed()
+    }
+}
+
 /// WASI is linked only so standard-library code links: no preopened directories, no
-/// environment, no arguments, stdin closed, no sockets, no name lookup. Every capability
-/// a guest gets comes from the `contextworker:module` imports.
+/// environment, no arguments, stdin closed, no sockets, no name lookup, no wall-clock date.
+/// Every capability a guest gets comes from the `contextworker:module` imports.
 fn deny_all_wasi(stdout: &CappedOutput, stderr: &CappedOutput) -> WasiCtx {
     WasiCtxBuilder::new()
         .stdout(stdout.clone())
         .stderr(stderr.clone())
+        .wall_clock(CallTime(Instant::now()))
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)
@@ -138,5 +167,28 @@ impl WasiView for CallState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contextworker_types::World;
+
+    #[test]
+    fn a_call_holds_at_most_max_resources() {
+        let label = Arc::new(CallLabel {
+            module: "m".into(),
+            version: "1".into(),
+        });
+        let mut state =
+            CallState::new(label, Arc::new(Vec::new()), &Limits::for_world(World::Code));
+        for _ in 0..MAX_RESOURCES {
+            state.table.push(0u8).expect("within the cap");
+        }
+        assert!(
+            state.table.push(0u8).is_err(),
+            "the 1025th resource is refused"
+        );
     }
 }

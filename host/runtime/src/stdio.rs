@@ -21,8 +21,12 @@ pub struct Captured {
 }
 
 impl Captured {
+    /// The bytes as text. Invalid UTF-8 becomes U+FFFD, which can triple the size, so the
+    /// text is cut back to the capture's size: whatever carries it (a gRPC answer) has room.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes).into_owned()
+        let mut text = String::from_utf8_lossy(&self.bytes).into_owned();
+        crate::text::truncate_marked(&mut text, crate::state::STDIO_CAPTURE_BYTES);
+        text
     }
 }
 

@@ -52,13 +52,35 @@ async fn memory_bomb_stops_at_the_limit() {
 async fn huge_output_is_refused_with_its_size() {
     let rt = runtime();
     let guest = hostile(&rt).await;
-    let outcome = run(&rt, &guest, code_limits(5_000), "huge-output:4").await;
+    // Just over the cap: lifted (within the transfer margin), measured, refused.
+    let limit = MIB - 32 * 1024;
+    let outcome = run(
+        &rt,
+        &guest,
+        Limits {
+            max_output_bytes: limit,
+            ..code_limits(5_000)
+        },
+        "huge-output:1",
+    )
+    .await;
     match outcome.result {
-        Err(CallError::OutputTooLarge { limit, attempted }) => {
-            assert_eq!(limit, MIB);
-            assert_eq!(attempted, 4 * MIB);
+        Err(CallError::OutputTooLarge {
+            limit: l,
+            attempted,
+        }) => {
+            assert_eq!(l, limit);
+            assert_eq!(attempted, MIB);
         }
         other => panic!("expected OutputTooLarge, got {other:?}"),
+    }
+    // Far over it: refused while wasmtime lifts it, never copied into the host.
+    let outcome = run(&rt, &guest, code_limits(5_000), "huge-output:4").await;
+    match outcome.result {
+        Err(e @ CallError::TransferTooLarge { .. }) => {
+            assert_eq!(e.type_name(), "GuestOutputTooLarge");
+        }
+        other => panic!("expected TransferTooLarge, got {other:?}"),
     }
     assert_still_serves(&rt, &guest).await;
 }

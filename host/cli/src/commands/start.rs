@@ -162,6 +162,11 @@ async fn serve(
             services.runtime.clone(),
             ExecCaps {
                 max_concurrent: grpc_config.exec_concurrency,
+                compile_timeout: Duration::from_millis(grpc_config.exec_compile_timeout_ms),
+                compile_limits: contextworker_runtime::CompileLimits {
+                    max_functions: grpc_config.exec_max_functions,
+                    ..contextworker_runtime::CompileLimits::default()
+                },
                 ..ExecCaps::default()
             },
             js_engine,

@@ -99,6 +99,28 @@ impl Rpc {
         resp.expect_err("the call fails")
     }
 
+    /// The answer's payload, or the gRPC status when the call fails at the transport level.
+    pub async fn status_or_payload(
+        &mut self,
+        rpc: &str,
+        token: Option<&str>,
+        payload: &Value,
+    ) -> Result<Value, contextworker_grpc::tonic::Status> {
+        let req = Self::request(token, payload);
+        let resp = match rpc {
+            "start" => self.client.start_workflow(req).await,
+            "status" => self.client.get_task_status(req).await,
+            _ => self.client.execute_code(req).await,
+        }?;
+        Ok(Value::Object(
+            resp.into_inner()
+                .payload
+                .as_ref()
+                .map(struct_to_json)
+                .unwrap_or_default(),
+        ))
+    }
+
     pub async fn call(
         &mut self,
         rpc: &str,

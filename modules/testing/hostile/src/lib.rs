@@ -19,6 +19,10 @@
 //! | `dns:NAME`         | tries to resolve NAME                                          |
 //! | `env`              | reports the environment variables and arguments it can see     |
 //! | `busy:MS`          | spins for MS milliseconds of guest time, then returns "done"   |
+//! | `log-flood:N`      | N log records, each a 64 KiB message with 64 fields of 4 KiB    |
+//! | `log-huge:N`       | one log record whose message is N MiB                          |
+//! | `huge-error-kib:N` | fails with an `invalid-input` message of N KiB                  |
+//! | `wall-clock`       | reports the wall-clock time it sees, in seconds since 1970     |
 //!
 //! Probe outcomes are `{"probe":…,"outcome":"denied"|"allowed","detail":…}`.
 
@@ -97,6 +101,33 @@ impl Code for Hostile {
                 }
                 "done".to_owned()
             }
+            "log-flood" => {
+                let records: usize = arg.parse().unwrap_or(100);
+                let message = "m".repeat(64 * 1024);
+                let fields: Vec<(&str, String)> =
+                    (0..64).map(|_| ("field", "v\n".repeat(2048))).collect();
+                for _ in 0..records {
+                    contextworker_guest::log::log(
+                        contextworker_guest::log::Level::Info,
+                        &message,
+                        &fields,
+                    );
+                }
+                "logged".to_owned()
+            }
+            "log-huge" => {
+                let message = "h".repeat(mebibytes(arg) << 20);
+                contextworker_guest::log::log(contextworker_guest::log::Level::Info, &message, &[]);
+                "logged".to_owned()
+            }
+            "huge-error-kib" => {
+                let kib: usize = arg.parse().unwrap_or(1024);
+                return Err(ModuleError::invalid_input("e".repeat(kib << 10)));
+            }
+            "wall-clock" => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs().to_string())
+                .unwrap_or_else(|e| format!("before 1970: {e}")),
             other => {
                 return Err(ModuleError::invalid_input(format!(
                     "unknown behaviour {other:?}"
