@@ -243,6 +243,13 @@ pub enum Command {
     Token(TokenArgs),
     /// Call a running host's gRPC WorkerService.
     Rpc(RpcArgs),
+    /// Free disk: blobs no running harvest can need (unused for `[storage] blob_keep_hours`),
+    /// the compile cache down to its cap, dead temp files. Safe while workers run.
+    Gc {
+        /// One JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

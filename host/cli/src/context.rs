@@ -83,6 +83,7 @@ pub fn runtime(config: &HostConfig) -> anyhow::Result<Arc<Runtime>> {
     let sandbox = &config.sandbox;
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: config.compile_cache_dir(),
+        cache_max_bytes: sandbox.compile_cache_max_mb * MIB,
         max_concurrent_instances: sandbox.max_concurrent_instances,
         max_memory_bytes: sandbox.max_memory_mb * MIB,
         max_component_bytes: sandbox.max_component_mb * MIB,

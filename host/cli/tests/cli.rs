@@ -560,3 +560,44 @@ fn exec_runs_a_javascript_file_in_the_js_module() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn gc_frees_what_no_running_work_can_need_and_keeps_the_rest() {
+    let host = Host::new();
+    let data = host.data.path();
+    let day = std::time::Duration::from_secs(24 * 3600);
+    let aged = |path: &Path, age: std::time::Duration| {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(std::time::SystemTime::now() - age)
+            .unwrap();
+    };
+    // Two blobs: one untouched for two days, one used an hour ago (a harvest may need it).
+    let shard = data.join("blobs/sha256/ab");
+    std::fs::create_dir_all(&shard).unwrap();
+    let (old, recent) = (shard.join("ab01"), shard.join("ab02"));
+    std::fs::write(&old, vec![1u8; 1 << 20]).unwrap();
+    std::fs::write(&recent, vec![2u8; 1 << 20]).unwrap();
+    aged(&old, day * 2);
+    aged(&recent, day / 24);
+    // Compiled artifacts: 40 MiB against a 16 MiB cap; the least recently used go.
+    let config = data.join("host.toml");
+    std::fs::write(&config, "[sandbox]\ncompile_cache_max_mb = 16\n").unwrap();
+    let compiled = data.join("compiled/somekey");
+    std::fs::create_dir_all(&compiled).unwrap();
+    for i in 0..10u64 {
+        let path = compiled.join(format!("{i:02}.cwasm"));
+        std::fs::write(&path, vec![0u8; 4 << 20]).unwrap();
+        aged(&path, std::time::Duration::from_secs(100 * (10 - i)));
+    }
+    let out = host.run(&["--host-config", config.to_str().unwrap(), "gc", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["blobs"]["removed"], 1, "{v}");
+    assert!(!old.exists() && recent.exists());
+    assert!(
+        v["compiled"]["kept_bytes"].as_u64().unwrap() <= 16 << 20,
+        "{v}"
+    );
+    // The newest artifacts stay.
+    assert!(compiled.join("09.cwasm").exists() && !compiled.join("00.cwasm").exists());
+}

@@ -54,6 +54,20 @@ fn exec_payload(bytes: &[u8]) -> Value {
     json!({"code": STANDARD.encode(bytes), "input": "ok", "timeout_ms": 1000})
 }
 
+/// Sizes of every file under `dir`.
+fn walk_files(dir: &std::path::Path) -> Vec<u64> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else if let Ok(meta) = entry.metadata() {
+            out.push(meta.len());
+        }
+    }
+    out
+}
+
 /// How long the host said compiling `bytes` took.
 fn compile_ms(log: &str, bytes: &[u8]) -> u64 {
     let short = contextworker_types::Digest::of(bytes).short();
@@ -81,7 +95,8 @@ async fn submitted_code_compiles_within_the_exec_slots_once_per_digest_and_withi
         &h,
         "compile",
         port,
-        "[grpc]\nexec_concurrency = 3\nexec_compile_timeout_ms = 300\nexec_max_functions = 5000\n",
+        "[grpc]\nexec_concurrency = 3\nexec_compile_timeout_ms = 300\nexec_max_functions = 5000\n\
+         [sandbox]\ncompile_cache_max_mb = 16\n",
     );
     let pid = host.child.id();
     let mut rpc = Rpc::connect(port).await;
@@ -152,6 +167,19 @@ async fn submitted_code_compiles_within_the_exec_slots_once_per_digest_and_withi
     tokio::time::sleep(Duration::from_secs(2)).await;
     let ticks = process_cpu_ticks(pid) - before;
     assert!(ticks < 40, "{ticks} ticks of CPU in 2 s after the flood");
+    // Every compile left an artifact; the disk cache stayed within its 16 MiB cap (plus the
+    // newest artifact, which a trim never removes).
+    let artifacts: Vec<u64> = walk_files(&h.path("data/compiled"));
+    let (total, largest) = (
+        artifacts.iter().sum::<u64>(),
+        artifacts.iter().copied().max().unwrap_or(0),
+    );
+    assert!(
+        total <= (16 << 20) + largest,
+        "{} artifacts, {} MiB in the compile cache",
+        artifacts.len(),
+        total >> 20
+    );
 
     // Identical submissions compile once, however many arrive together.
     let same = component_variant(&bomb, 1000);

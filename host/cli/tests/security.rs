@@ -409,3 +409,56 @@ async fn the_worker_refuses_feeds_inside_the_hosts_network() {
     assert_eq!(v["failure"]["non_retryable"], true);
     assert_eq!(server.requests(), 0, "a refused fetch never connects");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_product_postgres_cannot_hold_fails_the_harvest_once_and_stages_nothing() {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    server.set_body(
+        b"<yml_catalog><shop><offers>\
+          <offer id=\"fine\"><name>ok</name><price>1</price><currencyId>UAH</currencyId></offer>\
+          <offer id=\"broken\"><name>bad\0name</name><price>1</price><currencyId>UAH</currencyId></offer>\
+          </offers></shop></yml_catalog>"
+            .to_vec(),
+        None,
+    );
+    let tenant = format!(
+        "nul-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    h.write_supplier("nulshop", &tenant, &server.url());
+    let postgres = std::env::var("CONTEXTWORKER_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let _worker = h.worker("nul", &[], &[("DATABASE_URL", &postgres)]);
+    let out = h.cli(&["harvest", "nulshop", "--wait", "--json"]);
+    let v = json_of(&out);
+    assert_eq!(v["failure"]["type_name"], "InvalidProducts", "{v:#}");
+    assert_eq!(v["failure"]["non_retryable"], true);
+    let message = v["failure"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("offer \"broken\": name contains a NUL character"),
+        "{message}"
+    );
+    let attempts: Vec<u64> = common::history(&h.address, v["workflow_id"].as_str().unwrap())
+        .iter()
+        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
+        .filter_map(|a| a.get("attempt").and_then(Value::as_u64))
+        .collect();
+    assert_eq!(
+        attempts,
+        [1, 1, 1, 1],
+        "one attempt per step, the parse failing"
+    );
+    let staging = Staging::open(&postgres).await.unwrap();
+    let rows = staging
+        .rows(&FeedKey {
+            tenant: tenant.clone(),
+            supplier: "nulshop".into(),
+        })
+        .await
+        .unwrap();
+    assert!(rows.is_empty(), "nothing staged: {rows:?}");
+}

@@ -21,6 +21,18 @@ pub struct HostConfigToml {
     pub grpc: Option<GrpcToml>,
     pub secrets: Option<SecretsToml>,
     pub outbound: Option<OutboundToml>,
+    pub storage: Option<StorageToml>,
+}
+
+/// `[storage]`: the blob store (feeds and parsed products by sha256).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageToml {
+    /// Disk the blob store may use.
+    pub blob_max_mb: Option<u64>,
+    /// A blob written or read this recently is never evicted (at least the 24 hours a
+    /// harvest may run).
+    pub blob_keep_hours: Option<u64>,
 }
 
 /// `[secrets]`: which environment variables supplier files (and activity inputs) may name as

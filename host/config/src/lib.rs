@@ -45,7 +45,8 @@ mod toml_util;
 use std::path::{Path, PathBuf};
 
 pub use file::{
-    GrpcToml, HostConfigToml, OutboundToml, SandboxToml, SecretsToml, TemporalToml, WorkerToml,
+    GrpcToml, HostConfigToml, OutboundToml, SandboxToml, SecretsToml, StorageToml, TemporalToml,
+    WorkerToml,
 };
 pub use secrets::{DEFAULT_SECRET_PREFIX, SecretPolicy, SecretRefusal};
 pub use supplier::{Credentials, FeedSource, Supplier, SupplierError};
@@ -186,6 +187,14 @@ pub struct HostConfig {
     /// Networks fetches may reach although they are not public (loopback, private, ...), as
     /// written: `contextworker-outbound` parses them into its policy.
     pub outbound_allow: Vec<String>,
+    pub storage: StorageConfig,
+}
+
+/// The blob store's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageConfig {
+    pub blob_max_bytes: u64,
+    pub blob_keep: std::time::Duration,
 }
 
 impl HostConfig {
@@ -410,6 +419,24 @@ impl HostConfig {
         );
         let mut outbound_allow = overrides.outbound_allow;
         outbound_allow.extend(file.outbound.unwrap_or_default().allow);
+        let storage_file = file.storage.unwrap_or_default();
+        let storage = StorageConfig {
+            blob_max_bytes: bounded(
+                &file_path,
+                "storage.blob_max_mb",
+                storage_file.blob_max_mb.unwrap_or(20 * 1024),
+                64..=1 << 30,
+            )? << 20,
+            // A harvest runs at most 24 hours; a blob it needs is written or read within it.
+            blob_keep: std::time::Duration::from_secs(
+                bounded(
+                    &file_path,
+                    "storage.blob_keep_hours",
+                    storage_file.blob_keep_hours.unwrap_or(24),
+                    24..=24 * 365,
+                )? * 3600,
+            ),
+        };
         Ok(Self {
             source,
             data_dir,
@@ -423,6 +450,7 @@ impl HostConfig {
             grpc,
             secrets,
             outbound_allow,
+            storage,
         })
     }
 }

@@ -126,7 +126,7 @@ impl FetchError {
         match self {
             Self::Status { status, .. } => *status >= 500 || matches!(status, 408 | 425 | 429),
             Self::Timeout { .. } | Self::Network { .. } => true,
-            Self::Store(e) => matches!(e, BlobError::Io { .. }),
+            Self::Store(e) => matches!(e, BlobError::Io { .. } | BlobError::Full { .. }),
             Self::File { source, .. } => source.kind() != std::io::ErrorKind::NotFound,
             Self::InvalidUrl { .. }
             | Self::UnsupportedScheme { .. }

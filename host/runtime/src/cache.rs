@@ -6,6 +6,11 @@
 //! creates with mode 0700, refuses a directory that others can write to, names each file by
 //! the engine's settings and the component's sha256, and writes by temp file + rename so a
 //! crash never leaves a half-written artifact behind.
+//!
+//! The cache has a size cap: every submitted component that compiles leaves an artifact of a
+//! few megabytes, so without one a stream of unique submissions would fill the disk. Past the
+//! cap the least recently used artifacts go (a hit counts as a use); losing one only costs a
+//! compile.
 
 use std::fs;
 use std::io::Write;
@@ -19,10 +24,20 @@ use crate::error::LoadError;
 #[derive(Debug, Clone)]
 pub(crate) struct ArtifactCache {
     root: PathBuf,
+    max_bytes: u64,
+}
+
+/// What trimming the cache did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheReport {
+    pub removed: u64,
+    pub freed_bytes: u64,
+    pub kept: u64,
+    pub kept_bytes: u64,
 }
 
 impl ArtifactCache {
-    pub(crate) fn open(root: &Path) -> Result<Self, LoadError> {
+    pub(crate) fn open(root: &Path, max_bytes: u64) -> Result<Self, LoadError> {
         let cache_error = |reason: String| LoadError::Cache {
             path: root.to_path_buf(),
             reason,
@@ -33,6 +48,7 @@ impl ArtifactCache {
         check_private(root).map_err(cache_error)?;
         Ok(Self {
             root: root.to_path_buf(),
+            max_bytes,
         })
     }
 
@@ -60,7 +76,13 @@ impl ArtifactCache {
         #[allow(unsafe_code)]
         let loaded = unsafe { Component::deserialize_file(engine, &path) };
         match loaded {
-            Ok(component) => Some(component),
+            Ok(component) => {
+                // A hit is a use: trimming goes by the last write or hit.
+                if let Ok(file) = fs::File::open(&path) {
+                    let _ = file.set_modified(std::time::SystemTime::now());
+                }
+                Some(component)
+            }
             Err(e) => {
                 tracing::warn!(path = %path.display(), "discarding an unusable cached artifact: {e:#}");
                 let _ = fs::remove_file(&path);
@@ -69,11 +91,59 @@ impl ArtifactCache {
         }
     }
 
-    /// Save a freshly compiled component. Failure only costs a recompile next time.
+    /// Save a freshly compiled component, then trim the cache back under its cap (never the
+    /// artifact just written). Failure only costs a recompile next time.
     pub(crate) fn store(&self, engine_key: &str, digest: &Digest, component: &Component) {
-        if let Err(e) = self.try_store(engine_key, digest, component) {
-            tracing::warn!(cache = %self.root.display(), "cannot cache a compiled component: {e}");
+        match self.try_store(engine_key, digest, component) {
+            Ok(path) => {
+                let report = self.trim(self.max_bytes, Some(&path));
+                if report.removed > 0 {
+                    tracing::info!(
+                        removed = report.removed,
+                        freed_mb = report.freed_bytes >> 20,
+                        "compile cache over its cap; least recently used artifacts removed"
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!(cache = %self.root.display(), "cannot cache a compiled component: {e}");
+            }
         }
+    }
+
+    /// Remove the least recently used artifacts until at most `target` bytes remain,
+    /// sparing `keep`.
+    pub(crate) fn trim(&self, target: u64, keep: Option<&Path>) -> CacheReport {
+        let mut files: Vec<(PathBuf, u64, std::time::SystemTime)> = Vec::new();
+        for engine_dir in fs::read_dir(&self.root).into_iter().flatten().flatten() {
+            for entry in fs::read_dir(engine_dir.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "cwasm")
+                    && let Ok(meta) = entry.metadata()
+                {
+                    let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+                    files.push((path, meta.len(), used));
+                }
+            }
+        }
+        files.sort_by_key(|f| f.2);
+        let mut total: u64 = files.iter().map(|f| f.1).sum();
+        let mut report = CacheReport::default();
+        for (path, size, _) in files {
+            if total > target && Some(path.as_path()) != keep && fs::remove_file(&path).is_ok() {
+                total -= size;
+                report.removed += 1;
+                report.freed_bytes += size;
+            } else {
+                report.kept += 1;
+                report.kept_bytes += size;
+            }
+        }
+        report
     }
 
     fn try_store(
@@ -81,7 +151,7 @@ impl ArtifactCache {
         engine_key: &str,
         digest: &Digest,
         component: &Component,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<PathBuf> {
         let bytes = component.serialize().map_err(std::io::Error::other)?;
         let path = self.path_for(engine_key, digest);
         let dir = path.parent().unwrap_or(&self.root);
@@ -90,7 +160,7 @@ impl ArtifactCache {
         tmp.write_all(&bytes)?;
         tmp.as_file().sync_all()?;
         tmp.persist(&path).map_err(|e| e.error)?;
-        Ok(())
+        Ok(path)
     }
 }
 
@@ -141,10 +211,36 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
         let cache_dir = dir.path().join("cache");
-        ArtifactCache::open(&cache_dir).expect("a fresh directory is accepted");
+        ArtifactCache::open(&cache_dir, 1 << 30).expect("a fresh directory is accepted");
         // open() tightens permissions it created; a directory loosened afterwards is refused.
         fs::set_permissions(&cache_dir, fs::Permissions::from_mode(0o777)).expect("chmod");
         let err = check_private(&cache_dir).expect_err("must refuse");
         assert!(err.contains("writable by group or others"), "{err}");
+    }
+
+    #[test]
+    fn trimming_removes_the_least_recently_used_first_and_spares_the_newest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = ArtifactCache::open(dir.path(), 1 << 30).expect("cache");
+        let engine_dir = dir.path().join("engine");
+        fs::create_dir_all(&engine_dir).expect("dir");
+        let now = std::time::SystemTime::now();
+        let mut paths = Vec::new();
+        for (i, age_secs) in [(0u8, 300u64), (1, 100), (2, 200)] {
+            let path = engine_dir.join(format!("{i}.cwasm"));
+            fs::write(&path, vec![i; 1000]).expect("write");
+            let file = fs::File::options().write(true).open(&path).expect("open");
+            file.set_modified(now - std::time::Duration::from_secs(age_secs))
+                .expect("mtime");
+            paths.push(path);
+        }
+        // Room for two: the oldest (0) goes.
+        let report = cache.trim(2000, None);
+        assert_eq!((report.removed, report.kept_bytes), (1, 2000));
+        assert!(!paths[0].exists() && paths[1].exists() && paths[2].exists());
+        // Room for none, but the one just written is spared.
+        let report = cache.trim(0, Some(&paths[1]));
+        assert_eq!(report.removed, 1);
+        assert!(paths[1].exists() && !paths[2].exists());
     }
 }

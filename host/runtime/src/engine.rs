@@ -28,6 +28,8 @@ use crate::state::CallState;
 pub struct RuntimeConfig {
     /// Where compiled components are cached; `None` disables the disk cache.
     pub cache_dir: Option<PathBuf>,
+    /// Disk the cache may use; past it the least recently used artifacts go.
+    pub cache_max_bytes: u64,
     /// Instances that may run at once per engine (sizes the pooling allocator).
     pub max_concurrent_instances: u32,
     /// Ceiling for any call's memory limit (the size of a pool memory slot).
@@ -57,6 +59,7 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
             cache_dir: None,
+            cache_max_bytes: 2048 * MIB,
             max_concurrent_instances: 64,
             max_memory_bytes: 1024 * MIB,
             max_component_bytes: 64 * MIB,

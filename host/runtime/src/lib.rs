@@ -20,6 +20,7 @@ mod worlds;
 
 use std::sync::Arc;
 
+pub use cache::CacheReport;
 pub use call::{CallOutcome, CallSpec};
 pub use component::{CodeShape, CompileLimits, LoadStats, LoadedComponent, scan_code};
 pub use engine::{Metering, RuntimeConfig};
@@ -54,7 +55,7 @@ impl Runtime {
         let cache = config
             .cache_dir
             .as_deref()
-            .map(cache::ArtifactCache::open)
+            .map(|dir| cache::ArtifactCache::open(dir, config.cache_max_bytes))
             .transpose()?;
         let memory_budget_mib =
             u32::try_from((config.memory_budget_bytes / MIB).max(1)).unwrap_or(u32::MAX);
@@ -87,6 +88,12 @@ impl Runtime {
             .get(metering)
             .ok()
             .map(|s| std::ptr::from_ref(&s.engine) as usize)
+    }
+
+    /// Trim the compile cache to `target` bytes, least recently used first (`gc`). `None`
+    /// when the runtime has no disk cache.
+    pub fn trim_compile_cache(&self, target: u64) -> Option<CacheReport> {
+        self.cache.as_ref().map(|c| c.trim(target, None))
     }
 
     fn sandbox(&self, metering: Metering) -> Result<&engine::Sandbox, String> {

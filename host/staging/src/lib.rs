@@ -8,10 +8,12 @@
 //! activity attempt rewrites the same rows and the counts come from the rows, not from
 //! whichever attempt happened to run.
 
+mod check;
 mod error;
 mod schema;
 mod store;
 
+pub use check::{InvalidProduct, MAX_OFFER_ID_BYTES, check_product};
 pub use error::StagingError;
 pub use store::{Backend, FeedState, RunCounts, StagedRow, Staging};
 

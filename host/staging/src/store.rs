@@ -202,6 +202,10 @@ impl Staging {
         run: &str,
         products: &[Product],
     ) -> Result<(), StagingError> {
+        // Before anything is written: a batch is either accepted whole or refused whole.
+        for p in products {
+            crate::check::check_product(p)?;
+        }
         for chunk in products.chunks(BATCH_ROWS) {
             self.stage_chunk(key, run, chunk).await?;
         }

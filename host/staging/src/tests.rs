@@ -266,3 +266,36 @@ async fn a_bad_url_says_what_to_write() {
     assert!(err.to_string().contains("sqlite:PATH"), "{err}");
     assert!(!err.is_retryable());
 }
+
+#[tokio::test]
+async fn data_the_database_cannot_hold_is_refused_once_and_not_retried() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for staging in backends(dir.path()).await {
+        let key = unique_key("nul");
+        let mut bad = product("b", "Tent", "1");
+        bad.description = Some("broken\0text".into());
+        let err = staging
+            .stage_batch(&key, "run-1", &[product("a", "A", "1"), bad])
+            .await
+            .expect_err("refused");
+        assert_eq!(err.type_name(), "InvalidProducts", "{err}");
+        assert!(!err.is_retryable());
+        assert!(
+            err.to_string().contains("offer \"b\": description"),
+            "{err}"
+        );
+        // Nothing of the refused batch was written.
+        assert!(staging.rows(&key).await.expect("rows").is_empty());
+    }
+    // What the check lets through but the database still refuses is classed by its SQLSTATE:
+    // PostgreSQL's own refusal of a NUL, reached through a raw statement.
+    let pool = sqlx::PgPool::connect(&postgres_url()).await.expect("pg");
+    let raw = sqlx::query("SELECT $1::text")
+        .bind("a\0b")
+        .execute(&pool)
+        .await
+        .expect_err("postgres refuses NUL");
+    let classified = StagingError::query("a raw statement")(raw);
+    assert_eq!(classified.type_name(), "StagingRejected", "{classified}");
+    assert!(!classified.is_retryable());
+}

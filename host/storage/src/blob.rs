@@ -4,10 +4,18 @@
 //! [`FsBlobStore`] keeps blobs under a directory (`<data>/blobs/sha256/ab/abcdef…`), written by
 //! temp file + rename so a crash never leaves a partial blob under a final name. An
 //! S3-compatible store implements the same trait later.
+//!
+//! The disk it uses is bounded ([`Retention`]): past `max_bytes`, the least recently used
+//! blobs go first, but never one written or read within `keep_for`. A harvest writes and reads
+//! its blobs within its own lifetime (a workflow runs at most 24 hours), so with `keep_for` at
+//! least that, no running harvest loses a blob it still needs; when everything is that recent,
+//! a write fails with [`BlobError::Full`] (retryable) instead of filling the disk.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use contextworker_types::Digest;
 use serde::{Deserialize, Serialize};
@@ -40,6 +48,40 @@ pub enum BlobError {
     /// The input was larger than the caller's limit; nothing was stored.
     #[error("input is over the {limit}-byte limit")]
     TooLarge { limit: u64 },
+    /// The store is at its size cap and everything in it is recent enough to be needed by a
+    /// running harvest; nothing was stored. Retry later (blobs age out) or raise the cap.
+    #[error(
+        "the blob store is full ({} MiB) and every blob in it was used in the last {} h",
+        limit >> 20,
+        keep_for.as_secs() / 3600
+    )]
+    Full { limit: u64, keep_for: Duration },
+}
+
+/// How much disk a blob store may use, and how long a blob is kept whatever the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub max_bytes: u64,
+    /// A blob written or read within this long is never evicted.
+    pub keep_for: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            max_bytes: 20 << 30,
+            keep_for: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// What a collection pass found and did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GcReport {
+    pub removed: u64,
+    pub freed_bytes: u64,
+    pub kept: u64,
+    pub kept_bytes: u64,
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -60,14 +102,90 @@ pub trait BlobStore: Send + Sync {
 }
 
 /// Blobs in a local directory.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FsBlobStore {
     root: PathBuf,
+    retention: Option<Retention>,
+    /// Bytes under `sha256/` as last counted (a scan at the first write, then kept up to date;
+    /// every eviction pass counts again, so another process sharing the directory cannot make
+    /// it drift for long).
+    used: AtomicU64,
+    counted: std::sync::Once,
+    /// One eviction pass at a time.
+    evicting: tokio::sync::Mutex<()>,
 }
 
 impl FsBlobStore {
+    /// A store without a size cap (tests, tools).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self::build(root.into(), None)
+    }
+
+    /// A store that keeps its disk use within `retention`.
+    pub fn with_retention(root: impl Into<PathBuf>, retention: Retention) -> Self {
+        Self::build(root.into(), Some(retention))
+    }
+
+    fn build(root: PathBuf, retention: Option<Retention>) -> Self {
+        Self {
+            root,
+            retention,
+            used: AtomicU64::new(0),
+            counted: std::sync::Once::new(),
+            evicting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Bytes the store's blobs take now.
+    pub fn used_bytes(&self) -> u64 {
+        self.count_once();
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn count_once(&self) {
+        self.counted.call_once(|| {
+            let total = blob_files(&self.root).iter().map(|b| b.size).sum();
+            self.used.store(total, Ordering::Relaxed);
+        });
+    }
+
+    /// Remove the least recently used blobs older than `keep_for` until the store holds at
+    /// most `target` bytes (0: every such blob). Counts the store afresh.
+    pub async fn collect(&self, target: u64, keep_for: Duration) -> GcReport {
+        let _one = self.evicting.lock().await;
+        let root = self.root.clone();
+        let report = tokio::task::spawn_blocking(move || evict(&root, target, keep_for))
+            .await
+            .unwrap_or_default();
+        self.count_once();
+        self.used.store(report.kept_bytes, Ordering::Relaxed);
+        report
+    }
+
+    /// Make room for `incoming` more bytes under the cap, or say there is none.
+    async fn make_room(&self, incoming: u64) -> Result<(), BlobError> {
+        let Some(r) = self.retention else {
+            return Ok(());
+        };
+        self.count_once();
+        if self.used.load(Ordering::Relaxed).saturating_add(incoming) <= r.max_bytes {
+            return Ok(());
+        }
+        // Evict a tenth of the cap more than needed, so a stream that keeps growing does not
+        // rescan the store for every mebibyte.
+        let target = r
+            .max_bytes
+            .saturating_sub(incoming)
+            .saturating_sub(r.max_bytes / 10);
+        let report = self.collect(target, r.keep_for).await;
+        if report.kept_bytes.saturating_add(incoming) <= r.max_bytes {
+            Ok(())
+        } else {
+            Err(BlobError::Full {
+                limit: r.max_bytes,
+                keep_for: r.keep_for,
+            })
+        }
     }
 
     fn path_of(&self, digest: &Digest) -> PathBuf {
@@ -92,6 +210,9 @@ impl FsBlobStore {
         let mut file = tokio::fs::File::from_std(std_file);
         let mut hasher = Sha256::new();
         let mut size = 0u64;
+        // Room is made in steps as the blob grows, so a stream of unknown length never
+        // takes the store past its cap.
+        let mut room = 0u64;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
             let n = reader.read(&mut buf).await.map_err(Self::io(&tmp_path))?;
@@ -101,6 +222,10 @@ impl FsBlobStore {
             size += n as u64;
             if size > limit {
                 return Err(BlobError::TooLarge { limit });
+            }
+            if size > room {
+                room = size.saturating_add(1 << 20);
+                self.make_room(room).await?;
             }
             hasher.update(&buf[..n]);
             file.write_all(&buf[..n])
@@ -116,11 +241,15 @@ impl FsBlobStore {
                 .await
                 .map_err(Self::io(parent))?;
         }
+        let existed = dest.is_file();
         // Same content, same name: a concurrent or repeated put of the same bytes is harmless.
         tmp_path.persist(&dest).map_err(|e| BlobError::Io {
             path: dest.clone(),
             source: e.error,
         })?;
+        if !existed {
+            self.used.fetch_add(size, Ordering::Relaxed);
+        }
         Ok(BlobRef { digest, size })
     }
 }
@@ -137,7 +266,18 @@ impl BlobStore for FsBlobStore {
     fn open<'a>(&'a self, blob: &'a BlobRef) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
         Box::pin(async move {
             let path = self.path_of(&blob.digest);
-            match tokio::fs::File::open(&path).await {
+            let opened = {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || {
+                    let file = std::fs::File::open(&path)?;
+                    // A read is a use: eviction goes by the last write or read.
+                    let _ = file.set_modified(SystemTime::now());
+                    Ok::<_, std::io::Error>(file)
+                })
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            };
+            match opened.map(tokio::fs::File::from_std) {
                 Ok(file) => Ok(
                     Box::new(tokio::io::BufReader::with_capacity(256 * 1024, file)) as BlobReader,
                 ),
@@ -173,6 +313,75 @@ impl BlobStore for FsBlobStore {
             }
         })
     }
+}
+
+/// One stored blob, as eviction sees it.
+struct BlobFile {
+    path: PathBuf,
+    size: u64,
+    used: SystemTime,
+}
+
+fn blob_files(root: &Path) -> Vec<BlobFile> {
+    let mut out = Vec::new();
+    let shards = std::fs::read_dir(root.join("sha256"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    for shard in shards {
+        for entry in std::fs::read_dir(shard.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let Ok(meta) = entry.metadata()
+                && meta.is_file()
+            {
+                out.push(BlobFile {
+                    path: entry.path(),
+                    size: meta.len(),
+                    used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Delete the least recently used blobs not used within `keep_for` until at most `target`
+/// bytes remain. Temp files of writes that died are swept too.
+fn evict(root: &Path, target: u64, keep_for: Duration) -> GcReport {
+    let now = SystemTime::now();
+    let old_enough = |t: SystemTime| now.duration_since(t).is_ok_and(|age| age >= keep_for);
+    let mut files = blob_files(root);
+    files.sort_by_key(|b| b.used);
+    let mut total: u64 = files.iter().map(|b| b.size).sum();
+    let mut report = GcReport::default();
+    for blob in files {
+        if total > target && old_enough(blob.used) && std::fs::remove_file(&blob.path).is_ok() {
+            total -= blob.size;
+            report.removed += 1;
+            report.freed_bytes += blob.size;
+        } else {
+            report.kept += 1;
+            report.kept_bytes += blob.size;
+        }
+    }
+    // A write in progress touches its temp file continually; one untouched for an hour died.
+    for entry in std::fs::read_dir(root.join("tmp"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let stale = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| {
+            now.duration_since(t)
+                .is_ok_and(|a| a >= Duration::from_secs(3600))
+        });
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    report
 }
 
 #[cfg(test)]
@@ -237,6 +446,53 @@ mod tests {
         // A rejected put leaves nothing behind under a final name.
         let stored: Vec<_> = walk(&dir.path().join("sha256"));
         assert_eq!(stored.len(), 1, "{stored:?}");
+    }
+
+    fn age(store: &FsBlobStore, blob: &BlobRef, by: Duration) {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(store.path_of(&blob.digest))
+            .expect("blob file");
+        file.set_modified(SystemTime::now() - by)
+            .expect("set mtime");
+    }
+
+    #[tokio::test]
+    async fn the_store_stays_under_its_cap_and_never_evicts_a_recent_blob() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keep_for = Duration::from_secs(3600);
+        let store = FsBlobStore::with_retention(
+            dir.path(),
+            Retention {
+                max_bytes: 40 << 20,
+                keep_for,
+            },
+        );
+        let mb = |seed: u8, n: usize| reader(&vec![seed; n << 20]);
+        let a = store.put(mb(1, 15), u64::MAX).await.expect("a");
+        let b = store.put(mb(2, 15), u64::MAX).await.expect("b");
+        // Both recent: a third 15 MiB blob does not fit, and nothing is evicted for it.
+        let full = store.put(mb(3, 15), u64::MAX).await;
+        assert!(matches!(full, Err(BlobError::Full { .. })), "{full:?}");
+        assert!(store.open(&a).await.is_ok() && store.open(&b).await.is_ok());
+        assert_eq!(
+            walk(&dir.path().join("sha256")).len(),
+            2,
+            "nothing half-written"
+        );
+        // Once `a` has not been used for longer than keep_for, it makes room; `b`, read just
+        // now, stays.
+        age(&store, &a, keep_for * 2);
+        store.open(&b).await.expect("b read");
+        let c = store.put(mb(3, 15), u64::MAX).await.expect("room made");
+        assert!(matches!(store.open(&a).await, Err(BlobError::Missing(_))));
+        assert!(store.open(&b).await.is_ok() && store.open(&c).await.is_ok());
+        assert!(store.used_bytes() <= 40 << 20);
+        // A pass with target 0 removes everything old enough and reports it.
+        age(&store, &b, keep_for * 2);
+        let report = store.collect(0, keep_for).await;
+        assert_eq!((report.removed, report.kept), (1, 1), "{report:?}");
+        assert_eq!(report.freed_bytes, 15 << 20);
     }
 
     fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -4,4 +4,4 @@
 
 mod blob;
 
-pub use blob::{BlobError, BlobReader, BlobRef, BlobStore, FsBlobStore};
+pub use blob::{BlobError, BlobReader, BlobRef, BlobStore, FsBlobStore, GcReport, Retention};

@@ -5,16 +5,22 @@
 //! | type | retryable | cause |
 //! |---|---|---|
 //! | `InvalidArguments` | no | the caller's arguments do not fit the activity |
-//! | `UnknownSupplier`, `InvalidSupplierConfig`, `SupplierDisabled` | no | the supplier file |
+//! | `UnknownSupplier` | no | no such supplier file, or not one of the requested tenant's |
+//! | `InvalidSupplierConfig`, `SupplierDisabled` | no | the supplier file |
+//! | `SupplierConfigUnreadable` | yes | the suppliers directory could not be read |
 //! | `MissingCredential` | no | an environment variable the supplier file names is unset |
-//! | `UnknownModule`, `WrongModuleKind`, `ModuleNotDetected` | no | the modules directory |
+//! | `CredentialNotAllowed` | no | the variable is not one the operator allowed as a secret |
+//! | `UnknownModule`, `WrongModuleKind`, `ModuleNotDetected`, `ModuleVersionNotKept` | no | the modules directory |
 //! | `InvalidFeed`, `UnsupportedFeed`, `EmptyFeed` | no | the feed's content |
+//! | `InvalidProducts` | no | a product the staging database cannot hold (NUL, an unusable offer id) |
 //! | `GuestTimeout`, `GuestOutOfMemory`, `GuestStackOverflow`, `GuestOutOfFuel`, `GuestOutputTooLarge`, `GuestTrap`, `GuestInternalError` | no | the module hit a limit or failed |
-//! | `SandboxBusy`, `HostError`, `InputReadFailed` | yes | this host's capacity or I/O |
-//! | `FeedHttpStatus` (5xx, 408, 429), `FeedTimeout`, `FeedUnreachable` | yes | the supplier's server |
-//! | `FeedHttpStatus` (other 4xx), `FeedTooLarge`, `InvalidFeedUrl`, `FeedFileNotAllowed` | no | the request itself |
-//! | `StagingUnavailable`, `BlobStoreError` | yes | the database or the blob store |
-//! | `BlobMissing` | no | a reference to a blob that is not in the store |
+//! | `SandboxBusy`, `HostError`, `InputReadFailed`, `SinkClosed` | yes | this host's capacity or I/O |
+//! | `FeedHttpStatus` (5xx, 408, 425, 429), `FeedTimeout`, `FeedUnreachable` | yes | the supplier's server |
+//! | `FeedHttpStatus` (other 4xx), `FeedTooLarge`, `InvalidFeedUrl`, `FeedFileNotAllowed`, `FeedUrlRefused`, `FeedTooManyRedirects` | no | the request itself |
+//! | `FeedFileUnreadable` | yes, unless the file is missing | a `file:` feed |
+//! | `StagingUnavailable`, `BlobStoreError`, `BlobStoreFull` | yes | the database or the blob store (full of blobs recent harvests need) |
+//! | `StagingRejected`, `StagingMisconfigured`, `StagingMigrationFailed` | no | the data, or the database setup |
+//! | `BlobMissing`, `PayloadTooLarge` | no | a reference to a blob that is not in the store; input over a limit |
 
 use contextworker_runtime::CallError;
 use contextworker_storage::BlobError;
@@ -68,6 +74,7 @@ impl Failure {
                 Self::fatal("BlobMissing", e.to_string())
             }
             BlobError::TooLarge { .. } => Self::fatal("PayloadTooLarge", e.to_string()),
+            BlobError::Full { .. } => Self::retryable("BlobStoreFull", e.to_string()),
         }
     }
 

@@ -9,7 +9,7 @@ use contextworker_fetch::Fetcher;
 use contextworker_registry::{LiveModules, Module, Registry, RegistryError};
 use contextworker_runtime::Runtime;
 use contextworker_staging::Staging;
-use contextworker_storage::{BlobStore, FsBlobStore};
+use contextworker_storage::{BlobStore, FsBlobStore, Retention};
 use contextworker_types::Digest;
 
 /// The environment variable that selects the staging database.
@@ -70,7 +70,13 @@ impl Services {
             path: data_dir.clone(),
             source,
         })?;
-        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(data_dir.join("blobs")));
+        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::with_retention(
+            data_dir.join("blobs"),
+            Retention {
+                max_bytes: config.storage.blob_max_bytes,
+                keep_for: config.storage.blob_keep,
+            },
+        ));
         // file:// feeds may come from the suppliers directory (the demo's local feed) or
         // from <data>/import, where operators drop files for ad-hoc imports.
         let import_dir = data_dir.join("import");

@@ -2,6 +2,7 @@
 
 mod diff;
 mod exec;
+mod gc;
 mod modules;
 mod rpc;
 mod start;
@@ -49,6 +50,7 @@ pub async fn run(cli: Cli) -> u8 {
         Some(Command::Import(args)) => workflow::import(&cli.global, args).await,
         Some(Command::Token(args)) => token::run(&args),
         Some(Command::Rpc(args)) => rpc::run(args).await,
+        Some(Command::Gc { json }) => gc::run(&cli.global, json).await,
         Some(Command::Workflow(WorkflowCommand::Status { id, wait, json })) => {
             workflow::status(&cli.global, &id, wait, json).await
         }

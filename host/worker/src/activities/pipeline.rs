@@ -505,6 +505,15 @@ pub(super) async fn collect_products(
         match event {
             SinkEvent::Products(batch) => {
                 for product in batch {
+                    // Refuse here, before anything is staged: a product the database cannot
+                    // hold fails the harvest once, clearly, instead of a batch at a time.
+                    // Returning drops the channel, which stops the guest.
+                    contextworker_staging::check_product(&product).map_err(|e| {
+                        Failure::fatal(
+                            "InvalidProducts",
+                            format!("product {}: {e}", collected.keep.len() + 1),
+                        )
+                    })?;
                     let index = collected.keep.len();
                     if let Some(earlier) = last.insert(product.offer_id.clone(), index) {
                         collected.keep[earlier] = false;
