@@ -15,17 +15,17 @@ what="${1:-all}"
 echo "# $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), $(rustc --version)"
 if [ "$what" = all ] || [ "$what" = micro ]; then
   echo; echo "## Sandbox micro-benchmarks"
-  cargo run --quiet --release -p contextworker-bench --bin goals
+  cargo run --locked --quiet --release -p contextworker-bench --bin goals
 fi
 if [ "$what" = all ] || [ "$what" = throughput ]; then
   echo; echo "## Parser throughput (100,000 offers, 5 interleaved pairs)"
-  cargo run --quiet --release -p contextworker-conformance --bin throughput 100000 5
+  cargo run --locked --quiet --release -p contextworker-conformance --bin throughput 100000 5
 fi
 if [ "$what" = all ] || [ "$what" = e2e ]; then
   echo; echo "## End-to-end harvest"
   bash scripts/build-modules.sh > /dev/null
-  cargo build --quiet --release -p contextworker-host --features native-parsers
-  cargo build --quiet --release -p contextworker-test-support --bin feedgen
+  cargo build --locked --quiet --release -p contextworker-host --features native-parsers
+  cargo build --locked --quiet --release -p contextworker-test-support --bin feedgen
   python3 benches/harvest.py "$CARGO_TARGET_DIR/release/contextworker-host" \
     "$CARGO_TARGET_DIR/release/feedgen" 100000 3
 fi

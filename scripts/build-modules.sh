@@ -13,7 +13,7 @@ for manifest in modules/*/module.toml; do
   [ -f "$dir/Cargo.toml" ] || continue
   package="$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1)"
   name="$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$manifest" | head -n1)"
-  CARGO_TARGET_DIR="$target" cargo build --quiet --profile module --target wasm32-wasip2 -p "$package"
+  CARGO_TARGET_DIR="$target" cargo build --locked --quiet --profile module --target wasm32-wasip2 -p "$package"
   cp "$target/wasm32-wasip2/module/${package//-/_}.wasm" "$dir/$name.wasm.tmp"
   # Rename into place: a running host watching the directory never sees a half-written file.
   mv "$dir/$name.wasm.tmp" "$dir/$name.wasm"

@@ -6,7 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 "$root/scripts/install-deps.sh"
-cargo build --release -p contextworker-host
+cargo build --locked --release -p contextworker-host
 "$root/scripts/build-modules.sh"
 host="${CARGO_TARGET_DIR:-$root/target}/release/contextworker-host"
 echo

@@ -13,9 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", f.display());
     }
     let fds = protox::compile(&files, [&root])?;
+    // The ContextUnit messages come from contextworker-unit; only the service is built here.
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        .extern_path(".contextunity.core", "::contextworker_unit::pb::core")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -7,14 +7,13 @@ pub mod exec;
 mod server;
 mod service;
 pub mod start;
-pub mod unit;
 
-/// Generated from `proto/` by `build.rs`.
+/// The ContextUnit envelope and its JSON conversion (their own crate, for fuzzing).
+pub use contextworker_unit::unit;
+
+/// Generated from `proto/` by `build.rs`; the core messages from `contextworker-unit`.
 pub mod pb {
-    pub mod core {
-        #![allow(clippy::all, clippy::pedantic, unused_qualifications, missing_docs)]
-        tonic::include_proto!("contextunity.core");
-    }
+    pub use contextworker_unit::pb::core;
     pub mod worker {
         #![allow(clippy::all, clippy::pedantic, unused_qualifications, missing_docs)]
         tonic::include_proto!("contextunity.worker");

@@ -13,23 +13,9 @@ pub enum RegistryError {
         #[source]
         source: std::io::Error,
     },
-    /// A manifest could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A manifest is not valid TOML or has unknown or mistyped keys.
-    #[error("{}: {message}", path.display())]
-    Parse { path: PathBuf, message: String },
-    /// A manifest value is out of range or inconsistent.
-    #[error("{}: `{field}`: {reason}", path.display())]
-    Invalid {
-        path: PathBuf,
-        field: String,
-        reason: String,
-    },
+    /// A manifest could not be read, parsed or validated.
+    #[error(transparent)]
+    Manifest(#[from] contextworker_manifest::ManifestError),
     /// The manifest's component file does not exist (the module was not built or copied).
     #[error(
         "{}: component file {} not found; build the module for wasm32-wasip2 and copy the .wasm there",

@@ -7,19 +7,21 @@
 mod diff;
 mod error;
 mod live;
-mod manifest;
 mod registry;
 mod selftest;
 mod store;
 mod watch;
 
+/// Manifests have a crate of their own (parsing without the sandbox, so it can be fuzzed).
+pub use contextworker_manifest::{
+    MANIFEST_FILE, Manifest, ManifestError, SelfTest, SelfTestExpectation,
+};
 pub use diff::{ChangedField, ChangedRecord, DiffError, DiffReport, diff_ndjson};
 pub use error::RegistryError;
 pub use live::{
     ActiveModule, Counters, LiveModules, LiveStatus, Refusal, ReloadReport, Swap, VersionBrief,
     format_ms, running_workers, status_dir, store_dir,
 };
-pub use manifest::{MANIFEST_FILE, Manifest, SelfTest, SelfTestExpectation};
 pub use registry::{Discovery, Module, Registry, manifest_paths};
 pub use selftest::{SelfTestOutcome, run_self_tests};
 pub use store::{KEEP_VERSIONS, VersionRecord, VersionStore, now_ms as now_millis};

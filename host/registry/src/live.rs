@@ -20,10 +20,10 @@ use contextworker_runtime::Runtime;
 use contextworker_types::{Digest, ModuleName};
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::Manifest;
 use crate::registry::manifest_paths;
 use crate::store::{VersionStore, now_ms, write_atomically};
 use crate::{Module, Registry, RegistryError, run_self_tests};
+use contextworker_manifest::Manifest;
 
 /// Loaded versions that are no longer active, kept compiled for pinned retries.
 const KEPT_LOADED: usize = 4;
@@ -340,7 +340,15 @@ impl LiveModules {
                     let text = std::fs::read(path).unwrap_or_default();
                     let key = text_hash(&String::from_utf8_lossy(&text));
                     if refused_before.get(path) != Some(&(path.clone(), None, key)) {
-                        self.refuse(&mut report, &mut refused_before, path, None, None, key, &e);
+                        self.refuse(
+                            &mut report,
+                            &mut refused_before,
+                            path,
+                            None,
+                            None,
+                            key,
+                            &RegistryError::from(e),
+                        );
                     }
                     continue;
                 }

@@ -8,7 +8,7 @@ use contextworker_runtime::{CallSpec, LoadedComponent, Runtime};
 use contextworker_types::ModuleName;
 
 use crate::RegistryError;
-use crate::manifest::{MANIFEST_FILE, Manifest};
+use contextworker_manifest::{MANIFEST_FILE, Manifest};
 
 /// A module ready to call: its manifest and its loaded component.
 #[derive(Debug)]
@@ -106,7 +106,7 @@ impl Registry {
                         .and_then(Path::file_name)
                         .map(|f| f.to_string_lossy().into_owned());
                     if only.is_none_or(|names| folder.is_some_and(|f| names.contains(&f))) {
-                        failures.push(e);
+                        failures.push(e.into());
                     }
                     continue;
                 }

@@ -7,7 +7,7 @@ use contextworker_types::World;
 use tokio::sync::mpsc;
 
 use crate::Module;
-use crate::manifest::{SelfTest, SelfTestExpectation};
+use contextworker_manifest::{SelfTest, SelfTestExpectation};
 
 /// The result of one self-test.
 #[derive(Debug)]

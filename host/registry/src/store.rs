@@ -16,7 +16,7 @@ use contextworker_types::Digest;
 use serde::{Deserialize, Serialize};
 
 use crate::RegistryError;
-use crate::manifest::Manifest;
+use contextworker_manifest::Manifest;
 
 /// How many versions of one module are kept on disk (the active and staged ones always are).
 pub const KEEP_VERSIONS: usize = 10;

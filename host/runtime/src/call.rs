@@ -6,15 +6,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use contextworker_types::{Receipt, World};
+use contextworker_types::{Limits, Metering, Receipt, World};
 use tokio_util::sync::CancellationToken;
 use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 
 use crate::Runtime;
 use crate::component::{LoadedComponent, WorldPre};
-use crate::engine::Metering;
 use crate::error::{CallError, GuestError, capped_message};
-use crate::limits::Limits;
 use crate::state::{CallLabel, CallState, HostStop};
 use crate::stdio::Captured;
 
@@ -180,7 +178,10 @@ impl Runtime {
     /// Wait (briefly) for `limits.memory_bytes` of the memory budget. A limit larger than the
     /// whole budget takes all of it: such a call runs alone rather than never.
     async fn reserve_memory(&self, limits: &Limits) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        let mib = limits.memory_bytes.div_ceil(crate::limits::MIB).max(1);
+        let mib = limits
+            .memory_bytes
+            .div_ceil(contextworker_types::MIB)
+            .max(1);
         let mib = u32::try_from(mib)
             .unwrap_or(u32::MAX)
             .min(self.memory_budget_mib);

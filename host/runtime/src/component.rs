@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use contextworker_types::{Digest, World};
+use contextworker_types::{Digest, Metering, World};
 use wasmtime::component::Component;
 
 use crate::Runtime;
 use crate::bindings::{classifier, code, transformer};
-use crate::engine::{Metering, Sandbox};
+use crate::engine::Sandbox;
 use crate::error::LoadError;
 use crate::state::CallState;
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use contextworker_types::World;
+use contextworker_types::{Metering, World};
 use sha2::{Digest as _, Sha256};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
@@ -20,8 +20,8 @@ use wasmtime::{
 };
 
 use crate::bindings;
-use crate::limits::MIB;
 use crate::state::CallState;
+use contextworker_types::MIB;
 
 /// Settings fixed for the life of the runtime.
 #[derive(Debug, Clone)]
@@ -83,15 +83,6 @@ const ASYNC_STACK: usize = MAX_WASM_STACK + (1 << 20);
 pub(crate) const POOL_INSTANCES_PER_COMPONENT: u32 = 16;
 pub(crate) const POOL_MEMORIES_PER_COMPONENT: u32 = 4;
 pub(crate) const POOL_TABLES_PER_COMPONENT: u32 = 16;
-
-/// Whether calls on an engine count fuel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Metering {
-    /// Epoch deadlines only: the fast path for trusted modules.
-    Epoch,
-    /// Epoch deadlines plus a deterministic fuel budget.
-    Fuel,
-}
 
 /// One engine with a linker per world.
 pub(crate) struct Sandbox {

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use contextworker_types::{Product, Warning};
+use contextworker_types::{Limits, Product, Warning};
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::limits::{Limiter, Limits};
+use crate::limits::Limiter;
 use crate::stdio::CappedOutput;
 
 /// Who is calling: carried into every log line a guest writes.

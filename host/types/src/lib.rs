@@ -7,6 +7,7 @@
 mod chain;
 mod digest;
 mod ids;
+mod limits;
 mod module;
 mod product;
 mod receipt;
@@ -14,6 +15,7 @@ mod receipt;
 pub use chain::error_chain;
 pub use digest::{Digest, DigestParseError};
 pub use ids::{IdError, SupplierCode, TenantId};
+pub use limits::{Limits, MIB, Metering};
 pub use module::{ModuleName, ModuleNameError, World, WorldParseError};
 pub use product::{Attribute, Availability, Location, Product, Warning};
 pub use receipt::Receipt;

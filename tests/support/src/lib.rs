@@ -52,6 +52,7 @@ pub fn guest(package: &str) -> PathBuf {
         .current_dir(workspace_root())
         .args([
             "build",
+            "--locked",
             "--quiet",
             "--profile",
             "module",

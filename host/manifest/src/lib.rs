@@ -5,11 +5,30 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use contextworker_runtime::{Limits, MIB, Metering};
-use contextworker_types::{ModuleName, World};
+use contextworker_types::{Limits, MIB, Metering, ModuleName, World};
 use serde::Deserialize;
 
-use crate::RegistryError;
+/// A manifest that cannot be used. Each names the file; the fix is in that file.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The manifest could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or unknown or mistyped keys.
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    /// A value out of range or inconsistent.
+    #[error("{}: `{field}`: {reason}", path.display())]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        reason: String,
+    },
+}
 
 pub const MANIFEST_FILE: &str = "module.toml";
 
@@ -107,20 +126,20 @@ pub struct SelfTest {
 
 impl Manifest {
     /// Read and validate `path`. `memory_ceiling` is the runtime's largest allowed memory.
-    pub fn read(path: &Path, memory_ceiling: u64) -> Result<Self, RegistryError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RegistryError::Read {
+    pub fn read(path: &Path, memory_ceiling: u64) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
             path: path.to_path_buf(),
             source,
         })?;
         Self::parse(path, &text, memory_ceiling)
     }
 
-    pub fn parse(path: &Path, text: &str, memory_ceiling: u64) -> Result<Self, RegistryError> {
-        let raw: ManifestToml = toml::from_str(text).map_err(|e| RegistryError::Parse {
+    pub fn parse(path: &Path, text: &str, memory_ceiling: u64) -> Result<Self, ManifestError> {
+        let raw: ManifestToml = toml::from_str(text).map_err(|e| ManifestError::Parse {
             path: path.to_path_buf(),
             message: contextworker_config::one_line_error(text, &e),
         })?;
-        let invalid = |field: &str, reason: String| RegistryError::Invalid {
+        let invalid = |field: &str, reason: String| ManifestError::Invalid {
             path: path.to_path_buf(),
             field: field.to_owned(),
             reason,
