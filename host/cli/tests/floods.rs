@@ -405,3 +405,98 @@ async fn a_token_over_its_rate_is_slowed_down_and_others_are_not() {
     let v = rpc.call("exec", Some(&greedy), &hello).await.unwrap();
     assert_eq!(v["result"], "ok", "{v}");
 }
+
+/// Whether the peer has closed `stream` (a read returns end of file or an error).
+async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<Duration> {
+    use tokio::io::AsyncReadExt as _;
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(
+            limit.saturating_sub(started.elapsed()),
+            stream.read(&mut buf),
+        )
+        .await
+        {
+            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_that_stall_before_or_inside_the_handshake_are_closed() {
+    use tokio::io::AsyncWriteExt as _;
+    let h = Harness::start().await;
+    // A self-signed certificate for the TLS host.
+    let (cert, key) = (h.path("cert.pem"), h.path("key.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let (plain, tls) = (free_port(), free_port());
+    let config = "[grpc]\nhandshake_timeout_ms = 1000\n";
+    let _plain = exec_host(&h, "plain", plain, config);
+    let tls_config = format!(
+        "{config}tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        cert.display(),
+        key.display()
+    );
+    let _tls = exec_host(&h, "tls", tls, &tls_config);
+    // Plaintext: a connection that never sends a byte is closed after the timeout.
+    let mut silent = tokio::net::TcpStream::connect(("127.0.0.1", plain))
+        .await
+        .unwrap();
+    let took = closed_within(&mut silent, Duration::from_secs(10)).await;
+    assert!(
+        took.is_some_and(|t| t >= Duration::from_millis(900)),
+        "{took:?}"
+    );
+    // TLS: a client that starts a handshake (one byte of a ClientHello) and stalls.
+    let mut stalled = tokio::net::TcpStream::connect(("127.0.0.1", tls))
+        .await
+        .unwrap();
+    stalled.write_all(&[0x16]).await.unwrap();
+    let took = closed_within(&mut stalled, Duration::from_secs(10)).await;
+    assert!(
+        took.is_some_and(|t| t >= Duration::from_millis(900)),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn a_short_token_secret_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_contextworker-host"))
+        .args(["--data-dir", dir.path().to_str().unwrap()])
+        .args(["--modules-dir", dir.path().to_str().unwrap()])
+        .args([
+            "--no-temporal",
+            "--grpc-addr",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .args(["--token-hmac-key", "k=CW_SHORT_SECRET"])
+        .env("CW_SHORT_SECRET", "secret")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at least 32 are required"), "{stderr}");
+}

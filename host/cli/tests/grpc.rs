@@ -150,6 +150,8 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
         // and the answer fits the transport.
         (run("log-huge:16", json!({})), "output_too_large"),
         (run("huge-error-kib:900", json!({})), "invalid_input"),
+        // 32 MiB of error message: refused while lifted, and still a typed answer.
+        (run("huge-error-kib:32768", json!({})), "output_too_large"),
         (run("recurse", json!({})), "stack_overflow"),
         (
             json!({"code": STANDARD.encode(b"\0asm garbage bytes"), "input": "ok"}),
@@ -356,7 +358,7 @@ async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
     let log = _host.log_text();
     assert!(
         log.lines()
-            .any(|l| l.contains("products staged") && l.contains("trace_id=trace-abc")),
+            .any(|l| l.contains("products staged") && l.contains("trace_id=\"trace-abc\"")),
         "{log}"
     );
     // Another tenant's token cannot see it.

@@ -84,6 +84,8 @@ pub struct GrpcToml {
     pub rate_burst: Option<u32>,
     pub max_connections: Option<usize>,
     pub max_streams_per_connection: Option<u32>,
+    /// A connection must send its first bytes, and finish a TLS handshake, within this.
+    pub handshake_timeout_ms: Option<u64>,
     /// How long an ExecuteCode request waits for its compile.
     pub exec_compile_timeout_ms: Option<u64>,
     /// The pre-scan's ceiling on functions in submitted code.

@@ -130,6 +130,7 @@ pub struct GrpcConfig {
     pub rate_burst: u32,
     pub max_connections: usize,
     pub max_streams_per_connection: u32,
+    pub handshake_timeout_ms: u64,
     pub exec_compile_timeout_ms: u64,
     pub exec_max_functions: u64,
 }
@@ -371,6 +372,12 @@ impl HostConfig {
                 u64::from(grpc_file.max_streams_per_connection.unwrap_or(64)),
                 1..=10_000,
             )? as u32,
+            handshake_timeout_ms: bounded(
+                &file_path,
+                "grpc.handshake_timeout_ms",
+                grpc_file.handshake_timeout_ms.unwrap_or(10_000),
+                100..=120_000,
+            )?,
             exec_compile_timeout_ms: bounded(
                 &file_path,
                 "grpc.exec_compile_timeout_ms",

@@ -400,6 +400,15 @@ impl Fetcher {
     }
 }
 
+/// A URL as it may be logged or shown: no user info, no query (tokens often travel there).
+/// Text that does not parse as a URL is shown only as its length.
+pub fn redact_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(url) => redact(&url),
+        Err(_) => format!("<{} bytes that are not a URL>", text.len()),
+    }
+}
+
 /// The URL as it may be logged: no user info, no query (tokens often travel there).
 fn redact(url: &url::Url) -> String {
     let mut shown = url.clone();

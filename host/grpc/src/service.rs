@@ -235,7 +235,7 @@ impl Service {
         })?;
         tracing::info!(
             trace_id = ?request.trace_id,
-            tenant = %plan.extras.tenant,
+            tenant = ?plan.extras.tenant,
             workflow_id = ?started.workflow_id,
             workflow = ?plan.workflow,
             "workflow started over gRPC"

@@ -208,6 +208,7 @@ async fn serve(
                 client_ca,
                 max_connections: grpc_config.max_connections,
                 max_streams_per_connection: grpc_config.max_streams_per_connection,
+                handshake_timeout: Duration::from_millis(grpc_config.handshake_timeout_ms),
                 ..ServerSettings::default()
             },
             service,

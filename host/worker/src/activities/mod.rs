@@ -63,9 +63,10 @@ impl ActivityHost {
         let span = tracing::info_span!(
             "activity",
             activity = %name,
-            workflow_id = info.workflow_id.as_deref().unwrap_or(""),
+            // Both come from whoever started the workflow: Debug escapes them.
+            workflow_id = ?info.workflow_id.as_deref().unwrap_or(""),
             attempt = info.attempt,
-            trace_id = %trace_id,
+            trace_id = ?trace_id,
         );
         let services = self.services.clone();
         let result = tracing::Instrument::instrument(

@@ -236,7 +236,7 @@ pub(super) async fn download_feed(
         },
     };
     tracing::info!(
-        url = %args.url,
+        url = ?contextworker_fetch::redact_url(&args.url),
         bytes = output.bytes,
         not_modified = output.not_modified,
         "feed fetched"
@@ -627,8 +627,8 @@ pub(super) async fn store_products(
         duration_ms: millis(started),
     };
     tracing::info!(
-        tenant = %key.tenant,
-        supplier = %key.supplier,
+        tenant = ?key.tenant,
+        supplier = ?key.supplier,
         staged,
         created = output.created,
         updated = output.updated,
