@@ -209,7 +209,6 @@ async fn serve(
                 max_connections: grpc_config.max_connections,
                 max_streams_per_connection: grpc_config.max_streams_per_connection,
                 handshake_timeout: Duration::from_millis(grpc_config.handshake_timeout_ms),
-                ..ServerSettings::default()
             },
             service,
             authenticator,
