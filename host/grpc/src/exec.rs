@@ -458,6 +458,7 @@ fn load_error(e: &LoadError) -> (&'static str, String) {
         LoadError::WrongWorld { .. } => "wrong_world",
         LoadError::TooLarge { .. } | LoadError::TooComplex { .. } => "code_too_large",
         LoadError::CompileTimeout { .. } => "compile_timeout",
+        LoadError::FeatureRefused { .. } => "feature_refused",
         LoadError::Precompiled { .. } => "precompiled_refused",
         _ => "invalid_component",
     };

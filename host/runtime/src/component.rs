@@ -142,6 +142,95 @@ pub struct CodeShape {
     pub functions: u64,
     pub largest_function_bytes: u64,
     pub modules: u64,
+    /// A type, table, global, element segment or local that holds a reference other than
+    /// `funcref` (`externref`, GC types): the road into wasmtime's GC heap.
+    pub gc_references: bool,
+}
+
+/// Whether `ty` stays out of the GC heap: numbers, vectors, and untyped function references.
+fn gc_free(ty: wasmparser::ValType) -> bool {
+    match ty {
+        wasmparser::ValType::Ref(r) => gc_free_ref(r),
+        _ => true,
+    }
+}
+
+fn gc_free_ref(r: wasmparser::RefType) -> bool {
+    r.heap_type() == wasmparser::HeapType::FUNC
+}
+
+/// Whether a section of a core module declares a non-`funcref` reference anywhere.
+fn section_has_gc_references(payload: &wasmparser::Payload<'_>) -> Result<bool, String> {
+    use wasmparser::{CompositeInnerType, ElementItems, Payload, TypeRef};
+    let err = |e: wasmparser::BinaryReaderError| e.to_string();
+    let type_ref = |t: TypeRef| match t {
+        TypeRef::Table(t) => !gc_free_ref(t.element_type),
+        TypeRef::Global(g) => !gc_free(g.content_type),
+        _ => false,
+    };
+    Ok(match payload {
+        Payload::TypeSection(reader) => {
+            for group in reader.clone() {
+                for sub in group.map_err(err)?.types() {
+                    match &sub.composite_type.inner {
+                        CompositeInnerType::Func(f) => {
+                            if !f.params().iter().chain(f.results()).all(|t| gc_free(*t)) {
+                                return Ok(true);
+                            }
+                        }
+                        // Structs, arrays and continuations are GC or stack-switching types.
+                        _ => return Ok(true),
+                    }
+                }
+            }
+            false
+        }
+        Payload::ImportSection(reader) => {
+            for group in reader.clone() {
+                for import in group.map_err(err)? {
+                    if type_ref(import.map_err(err)?.1.ty) {
+                        return Ok(true);
+                    }
+                }
+            }
+            false
+        }
+        Payload::TableSection(reader) => {
+            for table in reader.clone() {
+                if !gc_free_ref(table.map_err(err)?.ty.element_type) {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        Payload::GlobalSection(reader) => {
+            for global in reader.clone() {
+                if !gc_free(global.map_err(err)?.ty.content_type) {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        Payload::ElementSection(reader) => {
+            for element in reader.clone() {
+                if let ElementItems::Expressions(r, _) = element.map_err(err)?.items
+                    && !gc_free_ref(r)
+                {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        Payload::CodeSectionEntry(body) => {
+            for local in body.get_locals_reader().map_err(err)? {
+                if !gc_free(local.map_err(err)?.1) {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        _ => false,
+    })
 }
 
 /// Read the shape of `bytes` from its section headers: no validation, no compile, linear in
@@ -149,7 +238,11 @@ pub struct CodeShape {
 pub fn scan_code(bytes: &[u8]) -> Result<CodeShape, String> {
     let mut shape = CodeShape::default();
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        match payload.map_err(|e| e.to_string())? {
+        let payload = payload.map_err(|e| e.to_string())?;
+        if !shape.gc_references && section_has_gc_references(&payload)? {
+            shape.gc_references = true;
+        }
+        match payload {
             wasmparser::Payload::CodeSectionStart { count, .. } => {
                 shape.functions = shape.functions.saturating_add(u64::from(count));
             }
@@ -187,6 +280,16 @@ fn check_shape(origin: &str, bytes: &[u8], limits: &CompileLimits) -> Result<(),
             "a function body of {} bytes is over the limit of {} for submitted code",
             shape.largest_function_bytes, limits.max_function_bytes
         )));
+    }
+    if shape.gc_references {
+        // wasmtime 48.0.9 fixes aborts in the GC heap (GHSA-43j2, GHSA-wvgq) that 48.0.8, the
+        // newest this registry has, still carries; submitted code never needs the GC heap.
+        return Err(LoadError::FeatureRefused {
+            origin: origin.to_owned(),
+            reason:
+                "it declares `externref` or GC reference types, which submitted code may not use"
+                    .to_owned(),
+        });
     }
     if shape.modules > limits.max_modules {
         return Err(too_complex(format!(
@@ -445,6 +548,26 @@ mod tests {
                 .to_string()
                 .contains("over the 10-byte limit")
         );
+    }
+
+    #[test]
+    fn the_pre_scan_finds_references_that_lead_into_the_gc_heap() {
+        let refused = [
+            "(component (core module (table 1 externref)))",
+            "(component (core module (global (mut externref) (ref.null extern))))",
+            "(component (core module (func (param externref))))",
+            "(component (core module (func (local externref))))",
+            "(component (core module (import \"m\" \"t\" (table 1 externref))))",
+        ];
+        for text in refused {
+            let bytes = wat::parse_str(text).expect(text);
+            assert!(scan_code(&bytes).expect(text).gc_references, "{text}");
+            let err = check_shape("c", &bytes, &CompileLimits::default()).expect_err(text);
+            assert!(matches!(err, LoadError::FeatureRefused { .. }), "{err}");
+        }
+        let fine = "(component (core module (table 2 funcref) (func (param i32) (local funcref))))";
+        let bytes = wat::parse_str(fine).expect("valid");
+        assert!(!scan_code(&bytes).expect("scans").gc_references);
     }
 
     #[test]

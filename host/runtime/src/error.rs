@@ -29,6 +29,9 @@ pub enum LoadError {
     /// refused before the compiler saw it.
     #[error("{origin}: {reason}")]
     TooComplex { origin: String, reason: String },
+    /// The component uses a feature this caller's code may not (see the reason).
+    #[error("{origin}: {reason}")]
+    FeatureRefused { origin: String, reason: String },
     /// Compiling did not finish within the caller's deadline (the compile itself runs on to
     /// its end on its own thread, holding its slot, and its result is cached).
     #[error("{origin}: compiling took longer than {} s", limit.as_secs_f64())]
