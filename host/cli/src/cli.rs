@@ -50,8 +50,10 @@ pub struct GlobalArgs {
         value_name = "DIR"
     )]
     pub suppliers_dir: Option<PathBuf>,
-    /// Load only these modules (space- or comma-separated names).
-    #[arg(long, global = true, num_args = 1.., value_delimiter = ',', value_name = "NAME")]
+    /// Load only these modules (comma-separated, or the flag repeated).
+    // One value per flag (comma-separated or repeated): with `num_args = 1..` a following
+    // subcommand was taken for a module name (`--modules yml modules list` started the worker).
+    #[arg(long, global = true, value_delimiter = ',', value_name = "NAME")]
     pub modules: Option<Vec<String>>,
     /// Start a local Temporal dev server (`temporal server start-dev`) with its database in the
     /// data directory, and stop it on exit.

@@ -601,3 +601,34 @@ fn gc_frees_what_no_running_work_can_need_and_keeps_the_rest() {
     // The newest artifacts stay.
     assert!(compiled.join("09.cwasm").exists() && !compiled.join("00.cwasm").exists());
 }
+
+#[test]
+fn a_module_filter_before_a_subcommand_does_not_swallow_it() {
+    let host = Host::new();
+    // `--modules NAME` takes one value; the words after it are the subcommand.
+    let out = host.run(&["--modules", "simple-tsv", "modules", "list", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert_eq!(names, ["simple-tsv"], "{v}");
+    // Repeated and comma-separated mean the same.
+    for args in [
+        &["--modules", "simple-tsv", "--modules", "text-stats"][..],
+        &["--modules", "simple-tsv,text-stats"][..],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["modules", "list", "--json"]);
+        let out = host.run(&all);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            v["modules"].as_array().map(Vec::len),
+            Some(2),
+            "{args:?}: {v}"
+        );
+    }
+}

@@ -401,3 +401,45 @@ async fn reload_list_rollback_and_diff_from_the_command_line() {
     );
     assert_eq!(json["candidate"]["digest"], new_d.short());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_that_fails_to_start_leaves_no_status_file_and_stale_ones_are_ignored() {
+    let h = Harness::start().await;
+    let workers = h.path("data/modules/workers");
+    // A Temporal address nobody answers on: the worker loads its modules, then cannot connect.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_contextworker-host"))
+        .args(["--modules-dir", h.path("modules").to_str().unwrap()])
+        .args(["--data-dir", h.path("data").to_str().unwrap()])
+        .args([
+            "--temporal-address",
+            &format!("127.0.0.1:{}", common::free_port()),
+        ])
+        .arg("--no-grpc")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(&workers)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "status files left behind: {left:?}");
+    // A file naming a live pid that started at another time (a reused pid) is not a worker:
+    // `modules reload` does not signal it, and the file is removed.
+    std::fs::create_dir_all(&workers).unwrap();
+    let me = std::process::id();
+    let stale = workers.join(format!("{me}.json"));
+    let status = contextworker_registry::LiveStatus {
+        pid: me,
+        process_start: Some(1),
+        ..contextworker_registry::LiveStatus::default()
+    };
+    std::fs::write(&stale, serde_json::to_vec(&status).unwrap()).unwrap();
+    let out = h.cli(&["modules", "reload", "--timeout-secs", "5"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("no worker is running"), "{stdout}");
+    assert!(!stale.exists(), "the stale file was kept");
+}

@@ -312,20 +312,16 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
     };
     let out = h.cli(&["harvest", "big", "--tenant", &tenant, "--workflow-id", &id]);
     assert!(out.status.success());
-    let start = std::time::Instant::now();
-    while staging.listed_count(&key).await.unwrap() == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "staging never started:\n{}",
-            third.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_staging(&staging, &key, &third).await;
     third
         .signal_and_wait("KILL", Duration::from_secs(10))
         .unwrap();
     let partial = staging.listed_count(&key).await.unwrap();
     eprintln!("killed with {partial} of {OFFERS} products staged");
+    assert!(
+        partial < OFFERS as u64,
+        "staging had finished before the kill: the test saw no crash mid-staging"
+    );
     let _fourth = h.worker("after-kill", &[], &[]);
     let out = h.cli(&["workflow", "status", &id, "--wait", "--json"]);
     let v = json_of(&out);
@@ -337,6 +333,16 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
         (rows.len(), distinct.len()),
         (OFFERS, OFFERS),
         "partial before kill: {partial}"
+    );
+    // The stage step really ran twice: once killed, once to the end.
+    let stage_attempts: Vec<u64> = history(&h.address, &id)
+        .iter()
+        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
+        .filter_map(|a| a.get("attempt").and_then(serde_json::Value::as_u64))
+        .collect();
+    assert!(
+        stage_attempts.iter().any(|a| *a >= 2),
+        "no step was retried after the kill: {stage_attempts:?}"
     );
 }
 

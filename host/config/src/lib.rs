@@ -5,36 +5,8 @@
 //! built-in defaults. Flags and environment are merged by the CLI (clap's `env`), which
 //! hands the result here as [`Overrides`]; this crate reads the file and resolves paths.
 //!
-//! | variable                       | flag                  | file key                      | default            |
-//! |--------------------------------|-----------------------|-------------------------------|--------------------|
-//! | `CONTEXTWORKER_CONFIG`         | `--config`            |                               | `contextworker.toml` if present |
-//! | `CONTEXTWORKER_DATA_DIR`       | `--data-dir`          | `data_dir`                    | `data/` beside the config file |
-//! | `CONTEXTWORKER_MODULES_DIR`    | `--modules-dir`       | `modules_dir`                 | `modules/`         |
-//! | `CONTEXTWORKER_SUPPLIERS_DIR`  | `--suppliers-dir`     | `suppliers_dir`               | `suppliers/`       |
-//! |                                | `--modules a b`       | `modules = ["a", "b"]`        | all                |
-//! |                                |                       | `[sandbox] max_concurrent_instances` | 64          |
-//! |                                |                       | `[sandbox] max_memory_mb`     | 1024               |
-//! |                                |                       | `[sandbox] max_component_mb`  | 64                 |
-//! |                                |                       | `[sandbox] epoch_tick_ms`     | 10                 |
-//! |                                |                       | `[sandbox] pooling`           | true               |
-//! |                                |                       | `[sandbox] compile_cache`     | true               |
-//! | `DATABASE_URL`                 | `--database-url`      | `database_url`                | `sqlite:<data>/staging.db` |
-//! | `TEMPORAL_ADDRESS` (`TEMPORAL_HOST`) | `--temporal-address` | `[temporal] address`     | `localhost:7233`   |
-//! | `TEMPORAL_NAMESPACE`           | `--temporal-namespace`| `[temporal] namespace`        | `default`          |
-//! | `TEMPORAL_API_KEY`             | `--temporal-api-key`  | `[temporal] api_key`          | none               |
-//! | `TEMPORAL_TLS_CERT`, `TEMPORAL_TLS_KEY` | `--temporal-tls-cert`, `--temporal-tls-key` | `[temporal] tls_cert`, `tls_key` | none |
-//! | `WORKER_TASK_QUEUE` (comma-separated) | `--task-queue`  | `[worker] task_queues`        | `harvester-tasks`  |
-//! | `WORKER_MAX_CONCURRENT`        | `--max-concurrent`    | `[worker] max_concurrent`     | 10                 |
-//! | `WORKER_SHUTDOWN_GRACE_SECS`   | `--shutdown-grace-secs` | `[worker] graceful_shutdown_secs` | 30          |
-//! | `WORKER_IDENTITY`              | `--identity`          | `[worker] identity`           | `<pid>@<hostname>` |
-//! | `WORKER_GRPC_ADDR`             | `--grpc-addr`, `--no-grpc` | `[grpc] addr`, `enabled` | `[::]:50052`       |
-//! |                                | `--token-hmac-key KID=ENV` | `[grpc.hmac_keys] KID = "ENV"` | none        |
-//! |                                | `--token-ed25519-key KID=B64` | `[grpc.ed25519_keys] KID = "B64"` | none   |
-//! | `WORKER_ALLOW_UNSIGNED_TOKENS` | `--allow-unsigned-tokens` | `[grpc] allow_unsigned_tokens` | false      |
-//! | `WORKER_EXEC_CONCURRENCY`      | `--exec-concurrency`  | `[grpc] exec_concurrency`     | 8                  |
-//! | `WORKER_GRPC_TLS_CERT`, `_KEY` | `--grpc-tls-cert`, `--grpc-tls-key` | `[grpc] tls_cert`, `tls_key` | plaintext |
-//! | `WORKER_GRPC_TLS_CLIENT_CA`    | `--grpc-tls-client-ca` | `[grpc] tls_client_ca`       | none (no mTLS)     |
-//! | `RUST_LOG`                     | `-v`, `-q`            |                               | `info`             |
+//! The table of every setting, with its variable, flag, file key and default, is in the
+//! README ("Configuration"); this crate is where each is resolved and validated.
 
 mod file;
 mod secrets;

@@ -203,7 +203,7 @@ async fn http_feed_lands_in_the_store_and_an_unchanged_etag_is_not_modified() {
 #[tokio::test]
 async fn bearer_auth_is_sent_and_refusals_are_not_retried() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (fetcher, _) = fetcher(dir.path());
+    let (fetcher, blobs) = fetcher(dir.path());
     let server = FeedServer::start();
     server.set_body("ok", None);
     server.require_bearer("s3cret");
@@ -218,7 +218,10 @@ async fn bearer_auth_is_sent_and_refusals_are_not_retried() {
     assert!(!err.is_retryable());
     let mut authed = request(server.url());
     authed.auth = Auth::Bearer("s3cret".into());
-    assert!(fetcher.fetch(&authed).await.is_ok());
+    let FetchOutcome::Fetched(f) = fetcher.fetch(&authed).await.expect("authorized") else {
+        panic!("a body");
+    };
+    assert_eq!(read(&blobs, &f.blob).await, b"ok");
 }
 
 #[tokio::test]

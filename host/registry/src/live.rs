@@ -123,6 +123,10 @@ pub struct Counters {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LiveStatus {
     pub pid: u32,
+    /// When the process started (clock ticks since boot, proc(5) `starttime`): with the pid,
+    /// it tells this worker from a later process that reused its pid.
+    #[serde(default)]
+    pub process_start: Option<u64>,
     pub started_ms: u64,
     pub updated_ms: u64,
     /// Increases with every reload, changed or not: a waiting command sees its reload land.
@@ -213,6 +217,7 @@ impl LiveModules {
             since: Mutex::new(BTreeMap::new()),
             status: Mutex::new(LiveStatus {
                 pid: std::process::id(),
+                process_start: process_start(std::process::id()),
                 started_ms: now_ms(),
                 ..LiveStatus::default()
             }),
@@ -770,14 +775,37 @@ pub fn running_workers(data_dir: &Path) -> Vec<LiveStatus> {
     let Ok(entries) = std::fs::read_dir(status_dir(data_dir)) else {
         return Vec::new();
     };
-    let mut out: Vec<LiveStatus> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| std::fs::read(e.path()).ok())
-        .filter_map(|b| serde_json::from_slice::<LiveStatus>(&b).ok())
-        .filter(|s| Path::new(&format!("/proc/{}", s.pid)).exists())
-        .collect();
+    let mut out = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let Some(status) = std::fs::read(entry.path())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<LiveStatus>(&b).ok())
+        else {
+            continue;
+        };
+        // The worker that wrote the file is the process with that pid only if it also
+        // started when the file says: otherwise it died without removing the file, and a
+        // signal would reach whoever has its pid now.
+        let alive = process_start(status.pid)
+            .is_some_and(|now| status.process_start.is_none_or(|then| then == now));
+        if alive {
+            out.push(status);
+        } else {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     out.sort_by_key(|s| s.pid);
     out
+}
+
+/// The start time of process `pid` in clock ticks since boot (proc(5), `/proc/PID/stat`
+/// field 22), or `None` when there is no such process.
+pub fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command, which is in parentheses and may hold spaces: the state
+    // (field 3) is the first of them, so field 22 is the twentieth.
+    let rest = stat.rsplit_once(')')?.1;
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// Unix milliseconds as RFC 3339 (UTC), for listings.

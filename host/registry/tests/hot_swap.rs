@@ -163,7 +163,7 @@ async fn a_world_change_with_a_new_major_version_is_allowed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_watcher_swaps_a_file_that_lands_and_ignores_half_written_and_temp_files() {
+async fn the_watcher_ignores_temp_files_refuses_half_a_file_and_swaps_the_whole_one() {
     let fx = Fixture::new();
     let (live, _) = fx.start().await;
     let stop = CancellationToken::new();
@@ -176,8 +176,13 @@ async fn the_watcher_swaps_a_file_that_lands_and_ignores_half_written_and_temp_f
     .expect("watching");
     let mut changes = live.subscribe();
 
-    // A temp file beside the component is not the component: nothing reloads into a change.
+    // A temp file beside the component is not the component: no reload follows it. Absence
+    // is observed over five debounce periods (the only way to see a reload that never comes).
+    let before = live.status().counters.reloads;
     std::fs::write(fx.module_dir().join("yml.wasm.tmp"), b"partial").unwrap();
+    let quiet = tokio::time::timeout(Duration::from_millis(500), changes.changed()).await;
+    assert!(quiet.is_err(), "a temp file caused a reload");
+    assert_eq!(live.status().counters.reloads, before);
     // Half a component written in place is refused; the old version keeps serving.
     // A digest never seen before, so the figure below includes a real compile, not a cache hit.
     let fresh = std::time::SystemTime::now()

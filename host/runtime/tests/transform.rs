@@ -4,15 +4,43 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use contextworker_runtime::{CallError, CallSpec, FeedInput, Limits, Metering, SinkEvent};
 use contextworker_test_support::guest;
 use contextworker_types::{Product, World};
 use tokio::sync::mpsc;
 
-async fn transform(
-    feed: &str,
-    limits: Limits,
-) -> (Result<u64, CallError>, Vec<Product>, usize, u64) {
+/// What one transformer call produced and cost.
+struct Run {
+    result: Result<u64, CallError>,
+    products: Vec<Product>,
+    warnings: usize,
+    input_bytes: u64,
+    peak_memory_bytes: u64,
+    /// Reads the host made from the feed's source.
+    source_reads: usize,
+}
+
+/// An in-memory feed that counts the reads made from it.
+struct CountingReader {
+    inner: std::io::Cursor<Vec<u8>>,
+    reads: Arc<AtomicUsize>,
+}
+
+impl tokio::io::AsyncRead for CountingReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+async fn transform(feed: &str, limits: Limits) -> Run {
     let rt = common::runtime();
     let tsv = rt
         .load_file(&guest("simple-tsv"), World::Transformer, Metering::Epoch)
@@ -31,34 +59,40 @@ async fn transform(
     });
     let spec = CallSpec::new("simple-tsv", "0.1.0", limits)
         .with_config(vec![("delimiter".into(), "\t".into())]);
+    let reads = Arc::new(AtomicUsize::new(0));
+    let source = CountingReader {
+        inner: std::io::Cursor::new(feed.as_bytes().to_vec()),
+        reads: Arc::clone(&reads),
+    };
     let outcome = rt
         .transform(
             &tsv,
             &spec,
-            FeedInput::from_bytes(feed.as_bytes().to_vec()),
+            FeedInput::from_reader(source, Some(feed.len() as u64)),
             tx,
         )
         .await;
     let (products, warnings) = consumer.await.unwrap();
-    (
-        outcome.result.map(|s| s.records_seen),
+    Run {
+        result: outcome.result.map(|s| s.records_seen),
         products,
         warnings,
-        outcome.receipt.input_bytes,
-    )
+        input_bytes: outcome.receipt.input_bytes,
+        peak_memory_bytes: outcome.receipt.peak_memory_bytes,
+        source_reads: reads.load(Ordering::Relaxed),
+    }
 }
 
 #[tokio::test]
 async fn products_arrive_through_the_sink() {
     let feed = "offer_id\tname\tprice\tcurrency\n1\tKettle\t899,00\tuah\n2\tMug\tbad\tUAH\n3\tCup\t12\tUAH\n";
-    let (result, products, warnings, input_bytes) =
-        transform(feed, Limits::for_world(World::Transformer)).await;
-    assert_eq!(result.unwrap(), 3);
-    assert_eq!(products.len(), 2);
-    assert_eq!(products[0].price.as_deref(), Some("899.00"));
-    assert_eq!(products[0].currency.as_deref(), Some("UAH"));
-    assert_eq!(warnings, 1);
-    assert_eq!(input_bytes, feed.len() as u64);
+    let run = transform(feed, Limits::for_world(World::Transformer)).await;
+    assert_eq!(run.result.unwrap(), 3);
+    assert_eq!(run.products.len(), 2);
+    assert_eq!(run.products[0].price.as_deref(), Some("899.00"));
+    assert_eq!(run.products[0].currency.as_deref(), Some("UAH"));
+    assert_eq!(run.warnings, 1);
+    assert_eq!(run.input_bytes, feed.len() as u64);
 }
 
 #[tokio::test]
@@ -72,12 +106,19 @@ async fn a_large_feed_streams_in_chunks() {
         ));
     }
     let size = feed.len() as u64;
-    let (result, products, _, input_bytes) =
-        transform(&feed, Limits::for_world(World::Transformer)).await;
-    assert_eq!(result.unwrap(), 200_000);
-    assert_eq!(products.len(), 200_000);
-    assert_eq!(input_bytes, size);
-    assert_eq!(products[199_999].offer_id, "199999");
+    let run = transform(&feed, Limits::for_world(World::Transformer)).await;
+    assert_eq!(run.result.unwrap(), 200_000);
+    assert_eq!(run.products.len(), 200_000);
+    assert_eq!(run.input_bytes, size);
+    assert_eq!(run.products[199_999].offer_id, "199999");
+    // In chunks: the host read the source many times (chunks of at most 1 MiB for a feed of
+    // about 9 MB), and the guest never held the feed whole.
+    assert!(run.source_reads >= 9, "{} reads", run.source_reads);
+    assert!(
+        run.peak_memory_bytes < size / 2,
+        "guest memory peaked at {} bytes for a {size}-byte feed",
+        run.peak_memory_bytes
+    );
 }
 
 #[tokio::test]
@@ -90,12 +131,13 @@ async fn transformer_output_is_capped() {
         max_output_bytes: 100_000,
         ..Limits::for_world(World::Transformer)
     };
-    let (result, _, _, _) = transform(&feed, limits).await;
+    let run = transform(&feed, limits).await;
     assert!(
         matches!(
-            result,
+            run.result,
             Err(CallError::OutputTooLarge { limit: 100_000, .. })
         ),
-        "{result:?}"
+        "{:?}",
+        run.result
     );
 }

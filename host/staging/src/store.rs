@@ -538,6 +538,29 @@ impl Staging {
         })
     }
 
+    /// Set the enrichment status of every row of a catalog (the enrichment step will; tests
+    /// set a status to see a content change reset it).
+    #[cfg(test)]
+    pub(crate) async fn set_enrichment_status(
+        &self,
+        key: &FeedKey,
+        status: &str,
+    ) -> Result<(), StagingError> {
+        with_pool!(self, |pool, Db, _d| {
+            let mut q = QueryBuilder::<Db>::new("UPDATE staged_products SET enrichment_status = ");
+            q.push_bind(status);
+            q.push(" WHERE tenant = ");
+            q.push_bind(&key.tenant);
+            q.push(" AND supplier = ");
+            q.push_bind(&key.supplier);
+            q.build()
+                .execute(pool)
+                .await
+                .map_err(StagingError::query("set enrichment status"))?;
+            Ok(())
+        })
+    }
+
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(p) => p.close().await,

@@ -233,6 +233,31 @@ async fn duplicates_in_a_batch_are_merged_and_enrichment_resets_on_change() {
             "the later one wins"
         );
         assert_eq!(rows[0].enrichment_status, "pending");
+        // Enriched since; the next run changes `a`'s content and leaves `b`'s alone.
+        staging
+            .stage_batch(&key, "r2", &[product("b", "B", "2")])
+            .await
+            .expect("stage b");
+        staging
+            .set_enrichment_status(&key, "done")
+            .await
+            .expect("set");
+        staging
+            .stage_batch(
+                &key,
+                "r3",
+                &[product("a", "A again", "10"), product("b", "B", "2")],
+            )
+            .await
+            .expect("stage");
+        let rows = staging.rows(&key).await.expect("rows");
+        let status = |sku: &str| {
+            rows.iter()
+                .find(|r| r.sku == sku)
+                .map(|r| r.enrichment_status.clone())
+        };
+        assert_eq!(status("a").as_deref(), Some("pending"), "content changed");
+        assert_eq!(status("b").as_deref(), Some("done"), "content unchanged");
         staging.delete_catalog(&key).await.expect("cleanup");
     }
 }

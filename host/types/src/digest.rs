@@ -98,7 +98,13 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!("sha256:xyz".parse::<Digest>().is_err());
-        assert!("".parse::<Digest>().is_err());
+        for garbage in ["sha256:xyz", "", "sha256:", &"a".repeat(63)] {
+            let err = garbage.parse::<Digest>().expect_err(garbage);
+            assert!(
+                err.to_string()
+                    .contains(&format!("`{garbage}` is not a digest")),
+                "{garbage}: {err}"
+            );
+        }
     }
 }

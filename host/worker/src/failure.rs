@@ -138,5 +138,25 @@ mod tests {
         assert_eq!((f.type_name, f.retryable), ("GuestTimeout", false));
         let busy = CallError::Busy("pool".into());
         assert!(Failure::from_call(&busy, InputKind::Data).retryable);
+        // A guest's own verdict on a feed gets the feed's name; on other input its own.
+        let guest = |kind| {
+            CallError::Guest(contextworker_runtime::GuestError {
+                kind,
+                message: "bad".into(),
+                location: None,
+            })
+        };
+        use contextworker_runtime::GuestErrorKind::{Internal, InvalidInput, Unsupported};
+        let cases = [
+            (InvalidInput, InputKind::Feed, "InvalidFeed"),
+            (Unsupported, InputKind::Feed, "UnsupportedFeed"),
+            (InvalidInput, InputKind::Data, "InvalidInput"),
+            (Unsupported, InputKind::Data, "UnsupportedInput"),
+            (Internal, InputKind::Feed, "GuestInternalError"),
+        ];
+        for (kind, input, expected) in cases {
+            let f = Failure::from_call(&guest(kind), input);
+            assert_eq!((f.type_name, f.retryable), (expected, false), "{kind:?}");
+        }
     }
 }

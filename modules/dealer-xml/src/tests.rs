@@ -56,7 +56,12 @@ fn retail_tier_is_the_price_and_every_tier_is_kept() {
         dealer.products[0].currency, None,
         "the feed states no currency"
     );
-    assert!(run_with(PRICE, &[("price_tier", "cena_vip")]).is_err());
+    let err = run_with(PRICE, &[("price_tier", "cena_vip")]).expect_err("unknown tier");
+    assert!(
+        err.to_string()
+            .contains("config key `price_tier` = \"cena_vip\": expected one of"),
+        "{err}"
+    );
 }
 
 #[test]

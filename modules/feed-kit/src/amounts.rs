@@ -104,7 +104,8 @@ mod tests {
         assert_eq!(p.earlier.map(|m| m.amount).as_deref(), Some("2890.00"));
         let p = parse_prices("8,48 zł").expect("parses");
         assert_eq!((p.current.amount.as_str(), p.earlier), ("8.48", None));
-        assert!(parse_prices("n/a").is_err());
+        let err = parse_prices("n/a").expect_err("no number");
+        assert!(err.contains("\"n/a\""), "{err}");
     }
 
     #[test]
@@ -112,7 +113,13 @@ mod tests {
         assert_eq!(parse_quantity("34000.0"), Ok(34000));
         assert_eq!(parse_quantity(">10"), Ok(10));
         assert_eq!(parse_quantity("-1"), Ok(-1));
-        assert!(parse_quantity("2.5").is_err());
-        assert!(parse_quantity("many").is_err());
+        assert_eq!(
+            parse_quantity("2.5"),
+            Err("quantity \"2.5\" is not a whole number".to_owned())
+        );
+        assert_eq!(
+            parse_quantity("many"),
+            Err("quantity \"many\" is not a whole number".to_owned())
+        );
     }
 }

@@ -208,7 +208,12 @@ fn config_currency_applies_when_the_feed_has_none() {
         b"<price><items><item><id>1</id><name>A</name><price>10</price></item></items></price>";
     let run = run_with(feed, &[("currency", "usd")]).expect("parses");
     assert_eq!(run.products[0].currency.as_deref(), Some("USD"));
-    assert!(run_with(feed, &[("currency", "zorkmid")]).is_err());
+    let err = run_with(feed, &[("currency", "zorkmid")]).expect_err("not a currency");
+    assert!(
+        err.to_string()
+            .contains("config key `currency` = \"zorkmid\" is not a currency code"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -111,7 +111,13 @@ mod tests {
         assert_eq!(parse_quantity(" 1 000 "), Ok(1000));
         assert_eq!(parse_quantity("5.0"), Ok(5));
         assert_eq!(parse_quantity("-1"), Ok(-1));
-        assert!(parse_quantity("2.5").is_err());
-        assert!(parse_quantity("many").is_err());
+        assert_eq!(
+            parse_quantity("2.5"),
+            Err("stock quantity \"2.5\" is not a whole number".to_owned())
+        );
+        assert_eq!(
+            parse_quantity("many"),
+            Err("stock quantity \"many\" is not a whole number".to_owned())
+        );
     }
 }

@@ -284,9 +284,14 @@ const LENIENT: &[(&str, &str, u64)] = &[(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_corpus_feed_parses_to_its_manifest_count_or_a_clear_error() {
     let Some(dir) = corpus_dir() else {
-        eprintln!(
-            "SKIPPED: the feed corpus (../shared/feeds beside the repository) is not present"
+        // A green run must have parsed the real feeds; leaving them out is a decision the
+        // runner states, not something that happens because a folder is missing.
+        assert!(
+            std::env::var_os("CONTEXTWORKER_SKIP_CORPUS").is_some(),
+            "the feed corpus (../shared/feeds beside the repository) is not present; \
+             put it there, or set CONTEXTWORKER_SKIP_CORPUS=1 to run without it"
         );
+        eprintln!("SKIPPED (CONTEXTWORKER_SKIP_CORPUS is set): the feed corpus is not present");
         return;
     };
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();

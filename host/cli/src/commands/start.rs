@@ -68,6 +68,9 @@ async fn serve(
         true,
     )
     .await?;
+    // However this function ends (an error on the way up included), the status file other
+    // commands read goes with it: a leftover file would name a pid that may be reused.
+    let _published = Unpublish(modules.clone());
     let loaded = modules.snapshot().len();
     let refused = first.refused.len();
     for refusal in &first.refused {
@@ -75,7 +78,6 @@ async fn serve(
     }
     if loaded == 0 && refused > 0 {
         eprintln!("no module loaded; fix the modules above");
-        modules.unpublish();
         return Ok(EXIT_SETUP);
     }
     let services = Services::open(
@@ -268,8 +270,16 @@ async fn serve(
         grpc.await??;
     }
     services.staging.close().await;
-    modules.unpublish();
     Ok(harvest_outcome.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+/// Removes the worker's status file when dropped.
+struct Unpublish(Arc<LiveModules>);
+
+impl Drop for Unpublish {
+    fn drop(&mut self) {
+        self.0.unpublish();
+    }
 }
 
 /// With --dev: harvest every enabled supplier once and print the results. Returns whether

@@ -190,9 +190,19 @@ pub fn uuid_like() -> String {
     )
 }
 
+/// A host serving gRPC on `port`. Per-token rates are raised out of the way: these tests send
+/// bursts to exercise other limits (`floods.rs` tests the rate limit itself).
 pub fn grpc_host<'a>(h: &'a Harness, label: &str, port: u16, extra: &[&'a str]) -> super::Worker {
     let addr = format!("127.0.0.1:{port}");
+    let config = h.path(&format!("{label}-grpc.toml"));
+    std::fs::write(
+        &config,
+        "[grpc]\nrate_per_second = 100000\nrate_burst = 100000\n",
+    )
+    .unwrap();
     let mut args: Vec<&str> = vec![
+        "--host-config",
+        Box::leak(config.display().to_string().into_boxed_str()),
         "--grpc-addr",
         Box::leak(addr.into_boxed_str()),
         "--token-hmac-key",
