@@ -70,9 +70,9 @@ def main() -> None:
             for module in ("yml", "native-yml"):
                 started = time.monotonic()
                 out = subprocess.run(
-                    [host, *common, "--temporal-address", f"127.0.0.1:{port}", "import",
-                     f"file://{feed}", "--module", module, "--tenant", f"bench-{i}-{module}",
-                     "--wait", "--json"],
+                    [host, *common, "import", f"file://{feed}", "--module", module,
+                     "--tenant", f"bench-{i}-{module}", "--wait", "--json",
+                     "--temporal-address", f"127.0.0.1:{port}"],
                     capture_output=True, text=True,
                 )
                 wall = time.monotonic() - started

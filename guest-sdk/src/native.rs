@@ -50,3 +50,37 @@ pub fn transform_streaming<T: Transformer>(
     sink.flush();
     Ok(sink.emitted())
 }
+
+/// The helpers every module's unit tests need, written once.
+pub mod testing {
+    use super::{TransformRun, transform};
+    use crate::{Config, ModuleError, Product, Transformer};
+
+    /// Run `T` over `feed` with `config` (key, value pairs).
+    pub fn run<T: Transformer>(
+        feed: &[u8],
+        config: &[(&str, &str)],
+    ) -> Result<TransformRun, ModuleError> {
+        transform::<T>(
+            std::io::Cursor::new(feed.to_vec()),
+            &Config::new(config.iter().copied()),
+        )
+    }
+
+    /// A file of the calling crate's `fixtures/` directory. Call it with
+    /// `env!("CARGO_MANIFEST_DIR")`; a missing fixture fails the test with its path.
+    #[allow(clippy::panic)]
+    pub fn fixture(manifest_dir: &str, name: &str) -> Vec<u8> {
+        let path = format!("{manifest_dir}/fixtures/{name}");
+        std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+    }
+
+    /// The value of a product's attribute `name`, if it has one.
+    pub fn attr<'a>(product: &'a Product, name: &str) -> Option<&'a str> {
+        product
+            .attributes
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.value.as_str())
+    }
+}

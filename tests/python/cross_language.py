@@ -10,6 +10,7 @@ Prints one JSON document on stdout. Usage:
 """
 
 import asyncio
+import os
 import json
 import sys
 import uuid
@@ -76,3 +77,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # The gRPC extension can abort the interpreter while it finalizes ("PyGILState_Release:
+    # thread state ... must be current") after all the work succeeded: leave without finalizing.
+    sys.stdout.flush()
+    os._exit(0)

@@ -10,17 +10,22 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "Runs supplier feed parsers, classifiers and submitted code as sandboxed WebAssembly components",
     long_about = "Runs supplier feed parsers, classifiers and submitted code as sandboxed WebAssembly components.\n\n\
-                  Without a command it runs the Temporal worker: loads the modules, opens the staging database and \
-                  serves the harvest workflows and every module as an activity until SIGINT/SIGTERM. With --dev it \
-                  first starts a local Temporal dev server and harvests every enabled supplier once."
+                  `serve` (also the default without a command) runs the Temporal worker: loads the modules, opens the \
+                  staging database and serves the harvest workflows and every module as an activity until \
+                  SIGINT/SIGTERM. With --dev it first starts a local Temporal dev server and harvests every enabled \
+                  supplier once."
 )]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// `serve`'s flags, for the bare form.
+    #[command(flatten)]
+    pub serve: ServeArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// What every command reads: where the host's files are, which modules, and how it logs.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Host configuration file (TOML). Default: contextworker.toml in the working directory, if present.
@@ -50,61 +55,13 @@ pub struct GlobalArgs {
         value_name = "DIR"
     )]
     pub suppliers_dir: Option<PathBuf>,
-    /// Load only these modules (comma-separated, or the flag repeated).
+    /// Load only these modules (comma-separated, or the flag repeated): what `serve` loads and
+    /// what `modules list` and `validate` show.
     // One value per flag (comma-separated or repeated): with `num_args = 1..` a following
     // subcommand was taken for a module name (`--modules yml modules list` started the worker).
     #[arg(long, global = true, value_delimiter = ',', value_name = "NAME")]
     pub modules: Option<Vec<String>>,
-    /// Start a local Temporal dev server (`temporal server start-dev`) with its database in the
-    /// data directory, and stop it on exit.
-    #[arg(long, global = true)]
-    pub dev: bool,
-    /// The dev server's gRPC port.
-    #[arg(long, global = true, default_value_t = 7233)]
-    pub dev_port: u16,
-    /// The dev server's web UI port.
-    #[arg(long, global = true, default_value_t = 8233)]
-    pub dev_ui_port: u16,
-    /// With --dev: stop after the initial harvest instead of serving until Ctrl-C.
-    #[arg(long, global = true)]
-    pub once: bool,
-    /// Do not watch the modules directory; reload only on SIGHUP or `modules reload`
-    /// (for file systems where change notifications are unreliable, like some network mounts).
-    #[arg(long, global = true, env = "CONTEXTWORKER_NO_WATCH")]
-    pub no_watch: bool,
-    /// How long the modules directory must be quiet after a change before it is reloaded.
-    #[arg(long, global = true, default_value_t = 200, value_name = "MS")]
-    pub watch_debounce_ms: u64,
-    /// Besides change notifications, check the modules directory's files this often (catches
-    /// file systems without notifications and a re-pointed symlinked directory).
-    #[arg(long, global = true, default_value_t = 10, value_name = "SECS")]
-    pub watch_poll_secs: u64,
-    #[command(flatten)]
-    pub temporal: TemporalArgs,
-    #[command(flatten)]
-    pub grpc: GrpcArgs,
-    /// The staging database: sqlite:PATH or postgres://USER@HOST/DB. Default: an SQLite file in
-    /// the data directory.
-    #[arg(
-        long,
-        global = true,
-        env = "DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    pub database_url: Option<String>,
     /// More log output (-v debug, -vv trace). RUST_LOG overrides.
-    /// Networks fetches may reach although they are not public (CIDR or address, repeatable;
-    /// adds to the file's `[outbound] allow`). Everything else non-public is refused.
-    #[arg(
-        long = "outbound-allow",
-        global = true,
-        env = "CONTEXTWORKER_OUTBOUND_ALLOW",
-        value_delimiter = ',',
-        value_name = "CIDR"
-    )]
-    pub outbound_allow: Vec<String>,
-
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only warnings and errors in the log.
@@ -115,32 +72,79 @@ pub struct GlobalArgs {
     pub log_json: bool,
 }
 
+/// `serve`: the worker, the gRPC service, and with --dev a local Temporal.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Start a local Temporal dev server (`temporal server start-dev`) with its database in the
+    /// data directory, and stop it on exit.
+    #[arg(long)]
+    pub dev: bool,
+    /// The dev server's gRPC port.
+    #[arg(long, default_value_t = 7233, requires = "dev")]
+    pub dev_port: u16,
+    /// The dev server's web UI port.
+    #[arg(long, default_value_t = 8233, requires = "dev")]
+    pub dev_ui_port: u16,
+    /// With --dev: stop after the initial harvest instead of serving until Ctrl-C.
+    #[arg(long, requires = "dev")]
+    pub once: bool,
+    /// Do not watch the modules directory; reload only on SIGHUP or `modules reload`
+    /// (for file systems where change notifications are unreliable, like some network mounts).
+    #[arg(long, env = "CONTEXTWORKER_NO_WATCH")]
+    pub no_watch: bool,
+    /// How long the modules directory must be quiet after a change before it is reloaded.
+    #[arg(long, default_value_t = 200, value_name = "MS")]
+    pub watch_debounce_ms: u64,
+    /// Besides change notifications, check the modules directory's files this often (catches
+    /// file systems without notifications and a re-pointed symlinked directory).
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub watch_poll_secs: u64,
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub grpc: GrpcArgs,
+    /// The staging database: sqlite:PATH or postgres://USER@HOST/DB. Default: an SQLite file in
+    /// the data directory.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Networks fetches may reach although they are not public (CIDR or address, repeatable;
+    /// adds to the file's `[outbound] allow`). Everything else non-public is refused.
+    #[arg(
+        long = "outbound-allow",
+        env = "CONTEXTWORKER_OUTBOUND_ALLOW",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub outbound_allow: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct GrpcArgs {
     /// Where the gRPC WorkerService listens (default [::]:50052).
-    #[arg(long, global = true, env = "WORKER_GRPC_ADDR", value_name = "ADDR")]
+    #[arg(long, env = "WORKER_GRPC_ADDR", value_name = "ADDR")]
     pub grpc_addr: Option<std::net::SocketAddr>,
     /// Do not serve gRPC (run only the Temporal worker).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub no_grpc: bool,
     /// Do not run the Temporal worker (serve only gRPC; StartWorkflow and GetTaskStatus answer
     /// `unavailable`).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub no_temporal: bool,
     /// Accept unsigned tokens (kid `unsigned`): development only; a warning is logged at start.
-    #[arg(long, global = true, env = "WORKER_ALLOW_UNSIGNED_TOKENS")]
+    #[arg(long, env = "WORKER_ALLOW_UNSIGNED_TOKENS")]
     pub allow_unsigned_tokens: bool,
     /// An HMAC-SHA256 token key: KID=ENV_VAR, the secret read from that environment variable
     /// (repeatable).
-    #[arg(long = "token-hmac-key", global = true, value_name = "KID=ENV_VAR", value_parser = parse_key_value)]
+    #[arg(long = "token-hmac-key", value_name = "KID=ENV_VAR", value_parser = parse_key_value)]
     pub token_hmac_keys: Vec<(String, String)>,
     /// An Ed25519 token key: KID=PUBLIC_KEY (standard base64 of the 32-byte key; repeatable).
-    #[arg(long = "token-ed25519-key", global = true, value_name = "KID=BASE64", value_parser = parse_key_value)]
+    #[arg(long = "token-ed25519-key", value_name = "KID=BASE64", value_parser = parse_key_value)]
     pub token_ed25519_keys: Vec<(String, String)>,
     /// Serve gRPC over TLS with this certificate (PEM; needs --grpc-tls-key).
     #[arg(
         long,
-        global = true,
         env = "WORKER_GRPC_TLS_CERT",
         value_name = "FILE",
         requires = "grpc_tls_key"
@@ -149,82 +153,73 @@ pub struct GrpcArgs {
     /// The private key (PEM) of --grpc-tls-cert.
     #[arg(
         long,
-        global = true,
         env = "WORKER_GRPC_TLS_KEY",
         value_name = "FILE",
         requires = "grpc_tls_cert"
     )]
     pub grpc_tls_key: Option<PathBuf>,
     /// Require client certificates signed by this CA (PEM): mutual TLS.
-    #[arg(
-        long,
-        global = true,
-        env = "WORKER_GRPC_TLS_CLIENT_CA",
-        value_name = "FILE"
-    )]
+    #[arg(long, env = "WORKER_GRPC_TLS_CLIENT_CA", value_name = "FILE")]
     pub grpc_tls_client_ca: Option<PathBuf>,
     /// ExecuteCode calls running at once (default 8); more wait briefly, then get
     /// RESOURCE_EXHAUSTED.
-    #[arg(long, global = true, env = "WORKER_EXEC_CONCURRENCY", value_name = "N")]
+    #[arg(long, env = "WORKER_EXEC_CONCURRENCY", value_name = "N")]
     pub exec_concurrency: Option<usize>,
 }
 
+/// Reaching Temporal: for `serve` and every command that starts or reads workflows.
 #[derive(Debug, Args)]
 pub struct TemporalArgs {
     /// Temporal frontend host:port (TEMPORAL_HOST is read too, the original worker's name).
-    #[arg(
-        long,
-        global = true,
-        env = "TEMPORAL_ADDRESS",
-        value_name = "HOST:PORT"
-    )]
+    #[arg(long, env = "TEMPORAL_ADDRESS", value_name = "HOST:PORT")]
     pub temporal_address: Option<String>,
     /// Temporal namespace.
-    #[arg(long, global = true, env = "TEMPORAL_NAMESPACE", value_name = "NAME")]
+    #[arg(long, env = "TEMPORAL_NAMESPACE", value_name = "NAME")]
     pub temporal_namespace: Option<String>,
     /// Temporal Cloud API key (turns TLS on).
     #[arg(
         long,
-        global = true,
         env = "TEMPORAL_API_KEY",
         value_name = "KEY",
         hide_env_values = true
     )]
     pub temporal_api_key: Option<String>,
     /// Client certificate (PEM) for mTLS.
-    #[arg(long, global = true, env = "TEMPORAL_TLS_CERT", value_name = "FILE")]
+    #[arg(long, env = "TEMPORAL_TLS_CERT", value_name = "FILE")]
     pub temporal_tls_cert: Option<PathBuf>,
     /// Client private key (PEM) for mTLS.
-    #[arg(long, global = true, env = "TEMPORAL_TLS_KEY", value_name = "FILE")]
+    #[arg(long, env = "TEMPORAL_TLS_KEY", value_name = "FILE")]
     pub temporal_tls_key: Option<PathBuf>,
-    /// Task queue(s) the worker polls, comma-separated.
+    /// Task queue(s), comma-separated: the worker polls them all; commands start workflows on
+    /// the first.
     #[arg(
         long = "task-queue",
-        global = true,
         env = "WORKER_TASK_QUEUE",
         value_delimiter = ',',
         value_name = "QUEUE"
     )]
     pub task_queues: Option<Vec<String>>,
+    /// Identity shown in Temporal. Default: <pid>@<hostname>.
+    #[arg(long, env = "WORKER_IDENTITY", value_name = "NAME")]
+    pub identity: Option<String>,
+}
+
+/// How the worker runs activities.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
     /// Activities running at once (per task queue).
-    #[arg(long, global = true, env = "WORKER_MAX_CONCURRENT", value_name = "N")]
+    #[arg(long, env = "WORKER_MAX_CONCURRENT", value_name = "N")]
     pub max_concurrent: Option<usize>,
     /// On SIGINT/SIGTERM, how long running activities may finish before they are cancelled
     /// (and retried elsewhere).
-    #[arg(
-        long,
-        global = true,
-        env = "WORKER_SHUTDOWN_GRACE_SECS",
-        value_name = "SECS"
-    )]
+    #[arg(long, env = "WORKER_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
     pub shutdown_grace_secs: Option<u64>,
-    /// Worker identity shown in Temporal. Default: <pid>@<hostname>.
-    #[arg(long, global = true, env = "WORKER_IDENTITY", value_name = "NAME")]
-    pub identity: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the Temporal worker and the gRPC service (the default without a command).
+    Serve(ServeArgs),
     /// Inspect, validate and try modules.
     #[command(subcommand)]
     Modules(ModulesCommand),
@@ -332,11 +327,13 @@ pub struct HarvestArgs {
     /// Tenant (default: the supplier file's tenant).
     #[arg(long)]
     pub tenant: Option<String>,
-    /// Workflow id (default harvest-<supplier>-<tenant>, so one harvest per catalog runs at a time).
+    /// Workflow id (default harvest:<tenant>:<supplier>, so one harvest per catalog runs at a time).
     #[arg(long)]
     pub workflow_id: Option<String>,
     #[command(flatten)]
     pub wait: WaitArgs,
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -349,11 +346,13 @@ pub struct ImportArgs {
     /// Tenant (default `default`).
     #[arg(long)]
     pub tenant: Option<String>,
-    /// Workflow id (default import-<hash of the URL>-<time>).
+    /// Workflow id (default harvest:<tenant>:import-<hash of the URL>).
     #[arg(long)]
     pub workflow_id: Option<String>,
     #[command(flatten)]
     pub wait: WaitArgs,
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -368,6 +367,8 @@ pub enum WorkflowCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        temporal: TemporalArgs,
     },
 }
 
@@ -489,6 +490,36 @@ pub struct ExecArgs {
     /// Print one JSON document (output, stdout, stderr, error, receipt) instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+impl Cli {
+    /// Parse the command line. The bare form is `serve`: its flags stand before no command,
+    /// and a command takes only its own flags, so `--dev modules list` is an error rather than
+    /// a worker. (clap's `args_conflicts_with_subcommands` would refuse the global flags too.)
+    pub fn parse_scoped() -> Self {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        let mut command = Self::command();
+        let matches = command.get_matches_mut();
+        if let Some((name, _)) = matches.subcommand() {
+            let serve_only = ServeArgs::augment_args(clap::Command::new("serve"));
+            for arg in serve_only.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                    let flag = arg.get_long().unwrap_or(id);
+                    command
+                        .error(
+                            clap::error::ErrorKind::ArgumentConflict,
+                            format!(
+                                "--{flag} is a flag of `serve`, not of `{name}`; \
+                                 write it after the command that takes it"
+                            ),
+                        )
+                        .exit();
+                }
+            }
+        }
+        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {

@@ -1,4 +1,4 @@
-//! Turning global flags into the resolved configuration, the logger and the sandbox.
+//! Turning a command's flags into the resolved configuration, the logger and the sandbox.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use contextworker_config::{GrpcConfig, GrpcOverrides, HostConfig, Overrides, Tem
 use contextworker_runtime::{MIB, Runtime, RuntimeConfig};
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, ServeArgs, TemporalArgs};
 
 pub fn init_tracing(args: &GlobalArgs) {
     let default = match (args.quiet, args.verbose) {
@@ -29,54 +29,80 @@ pub fn init_tracing(args: &GlobalArgs) {
     }
 }
 
+/// The configuration for commands that need only the host's files.
 pub fn host_config(args: &GlobalArgs) -> anyhow::Result<HostConfig> {
-    Ok(HostConfig::load(Overrides {
+    Ok(HostConfig::load(file_overrides(args))?)
+}
+
+/// The configuration for commands that talk to Temporal (start, read workflows).
+pub fn client_config(args: &GlobalArgs, temporal: &TemporalArgs) -> anyhow::Result<HostConfig> {
+    let mut overrides = file_overrides(args);
+    apply_temporal(&mut overrides, temporal);
+    Ok(HostConfig::load(overrides)?)
+}
+
+/// The configuration for `serve`: everything.
+pub fn serve_config(args: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<HostConfig> {
+    let mut overrides = file_overrides(args);
+    apply_temporal(&mut overrides, &serve.temporal);
+    overrides.database_url = serve.database_url.clone();
+    overrides.max_concurrent = serve.worker.max_concurrent;
+    overrides.graceful_shutdown_secs = serve.worker.shutdown_grace_secs;
+    overrides.outbound_allow = serve.outbound_allow.clone();
+    let grpc = &serve.grpc;
+    overrides.grpc = GrpcOverrides {
+        addr: grpc.grpc_addr,
+        disabled: grpc.no_grpc,
+        allow_unsigned_tokens: grpc.allow_unsigned_tokens,
+        hmac_keys: grpc.token_hmac_keys.clone(),
+        ed25519_keys: grpc.token_ed25519_keys.clone(),
+        exec_concurrency: grpc.exec_concurrency,
+        tls_cert: grpc.grpc_tls_cert.clone(),
+        tls_key: grpc.grpc_tls_key.clone(),
+        tls_client_ca: grpc.grpc_tls_client_ca.clone(),
+    };
+    Ok(HostConfig::load(overrides)?)
+}
+
+fn file_overrides(args: &GlobalArgs) -> Overrides {
+    Overrides {
         config_file: args.host_config.clone(),
         data_dir: args.data_dir.clone(),
         modules_dir: args.modules_dir.clone(),
         suppliers_dir: args.suppliers_dir.clone(),
         modules: args.modules.clone(),
-        database_url: args.database_url.clone(),
-        temporal: TemporalInput {
-            // TEMPORAL_HOST is what the original Python worker read.
-            address: args.temporal.temporal_address.clone().or_else(|| {
-                std::env::var("TEMPORAL_HOST")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-            }),
-            namespace: args.temporal.temporal_namespace.clone(),
-            api_key: args.temporal.temporal_api_key.clone(),
-            tls_cert: args.temporal.temporal_tls_cert.clone(),
-            tls_key: args.temporal.temporal_tls_key.clone(),
-        },
-        task_queues: args.temporal.task_queues.clone(),
-        max_concurrent: args.temporal.max_concurrent,
-        graceful_shutdown_secs: args.temporal.shutdown_grace_secs,
-        identity: args.temporal.identity.clone(),
-        grpc: GrpcOverrides {
-            addr: args.grpc.grpc_addr,
-            disabled: args.grpc.no_grpc,
-            allow_unsigned_tokens: args.grpc.allow_unsigned_tokens,
-            hmac_keys: args.grpc.token_hmac_keys.clone(),
-            ed25519_keys: args.grpc.token_ed25519_keys.clone(),
-            exec_concurrency: args.grpc.exec_concurrency,
-            tls_cert: args.grpc.grpc_tls_cert.clone(),
-            tls_key: args.grpc.grpc_tls_key.clone(),
-            tls_client_ca: args.grpc.grpc_tls_client_ca.clone(),
-        },
-        outbound_allow: args.outbound_allow.clone(),
-    })?)
+        ..Overrides::default()
+    }
+}
+
+fn apply_temporal(overrides: &mut Overrides, args: &TemporalArgs) {
+    overrides.temporal = TemporalInput {
+        // TEMPORAL_HOST is what the original Python worker read.
+        address: args.temporal_address.clone().or_else(|| {
+            std::env::var("TEMPORAL_HOST")
+                .ok()
+                .filter(|v| !v.is_empty())
+        }),
+        namespace: args.temporal_namespace.clone(),
+        api_key: args.temporal_api_key.clone(),
+        tls_cert: args.temporal_tls_cert.clone(),
+        tls_key: args.temporal_tls_key.clone(),
+    };
+    overrides.task_queues = args.task_queues.clone();
+    overrides.identity = args.identity.clone();
 }
 
 /// Validate the Temporal settings and connect.
-pub async fn temporal_client(config: &HostConfig) -> anyhow::Result<contextworker_worker::Client> {
+pub async fn temporal_client(
+    config: &HostConfig,
+) -> anyhow::Result<contextworker_temporal::Client> {
     let settings = config.temporal.clone().resolve()?;
     let identity = config
         .worker
         .identity
         .clone()
-        .unwrap_or_else(contextworker_worker::default_identity);
-    Ok(contextworker_worker::connect(&settings, &identity).await?)
+        .unwrap_or_else(contextworker_temporal::default_identity);
+    Ok(contextworker_temporal::connect(&settings, &identity).await?)
 }
 
 pub fn runtime(config: &HostConfig) -> anyhow::Result<Arc<Runtime>> {

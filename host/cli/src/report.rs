@@ -20,7 +20,7 @@ pub fn warning_line(w: &Warning) -> String {
 }
 
 pub fn error_line(e: &CallError) -> String {
-    let mut text = format!("error[{}]: {e}", e.type_name());
+    let mut text = format!("error[{}]: {e}", e.class());
     if let CallError::Trap {
         backtrace: Some(bt),
         ..

@@ -500,8 +500,8 @@ fn temporal_settings_are_checked_before_connecting() {
         (&["--temporal-address", "localhost"], "not host:port"),
     ];
     for (flags, expected) in cases {
-        let mut args = flags.to_vec();
-        args.extend(["workflow", "status", "x"]);
+        let mut args = vec!["workflow", "status", "x"];
+        args.extend(flags);
         let out = host.run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = text(&out.stderr);
@@ -518,7 +518,7 @@ fn an_unreachable_server_is_named_with_the_way_to_start_one() {
         .unwrap()
         .port();
     let address = format!("127.0.0.1:{port}");
-    let out = host.run(&["--temporal-address", &address, "harvest", "demo"]);
+    let out = host.run(&["harvest", "demo", "--temporal-address", &address]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(
@@ -631,4 +631,49 @@ fn a_module_filter_before_a_subcommand_does_not_swallow_it() {
             "{args:?}: {v}"
         );
     }
+}
+
+#[test]
+fn flags_belong_to_the_commands_that_use_them() {
+    let host = Host::new();
+    // `token` mints a token: no TLS, worker or dev-server flags in its help.
+    let out = host.run(&["token", "--help"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    for flag in [
+        "--grpc-tls-cert",
+        "--dev",
+        "--database-url",
+        "--temporal-address",
+    ] {
+        assert!(!help.contains(flag), "token --help lists {flag}:\n{help}");
+    }
+    assert!(help.contains("--secret-env"), "{help}");
+    // `serve` has them all; the bare form is the same command.
+    let out = host.run(&["serve", "--help"]);
+    let help = text(&out.stdout);
+    for flag in [
+        "--grpc-tls-cert",
+        "--dev",
+        "--database-url",
+        "--temporal-address",
+    ] {
+        assert!(help.contains(flag), "serve --help misses {flag}:\n{help}");
+    }
+    // A serve flag before another command is refused, not taken for a worker start.
+    let out = host.run(&["--dev", "modules", "list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("modules"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The starter commands take the Temporal connection after their name.
+    let out = host.run(&["harvest", "--help"]);
+    let help = text(&out.stdout);
+    assert!(
+        help.contains("--temporal-address") && help.contains("--task-queue"),
+        "{help}"
+    );
+    assert!(!help.contains("--grpc-addr"), "{help}");
 }

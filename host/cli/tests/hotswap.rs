@@ -439,7 +439,8 @@ async fn a_worker_that_fails_to_start_leaves_no_status_file_and_stale_ones_are_i
     };
     std::fs::write(&stale, serde_json::to_vec(&status).unwrap()).unwrap();
     let out = h.cli(&["modules", "reload", "--timeout-secs", "5"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("no worker is running"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no worker is running"), "{stderr}");
     assert!(!stale.exists(), "the stale file was kept");
 }

@@ -181,10 +181,10 @@ async fn a_malformed_feed_fails_once_with_a_typed_non_retryable_error_and_import
     let _multi = h.worker("multi", &["--task-queue", "imports-a,imports-b"], &[]);
     server.set_body(yml(&[("q", "1")]), None);
     let out = h.cli(&[
-        "--task-queue",
-        "imports-b",
         "import",
         &server.url(),
+        "--task-queue",
+        "imports-b",
         "--wait",
         "--json",
     ]);

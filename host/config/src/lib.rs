@@ -16,6 +16,8 @@ mod toml_util;
 
 use std::path::{Path, PathBuf};
 
+use contextworker_types::DataDir;
+
 pub use file::{
     GrpcToml, HostConfigToml, OutboundToml, SandboxToml, SecretsToml, StorageToml, TemporalToml,
     WorkerToml,
@@ -111,7 +113,7 @@ pub struct GrpcConfig {
 pub const DEFAULT_GRPC_ADDR: &str = "[::]:50052";
 
 /// The original worker's harvest queue.
-pub const DEFAULT_TASK_QUEUE: &str = "harvester-tasks";
+pub use contextworker_types::defaults::DEFAULT_TASK_QUEUE;
 
 /// What this host's worker serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +144,7 @@ pub struct SandboxSettings {
 pub struct HostConfig {
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
-    pub data_dir: PathBuf,
+    pub data_dir: DataDir,
     pub modules_dir: PathBuf,
     /// One `<code>.toml` per supplier.
     pub suppliers_dir: PathBuf,
@@ -173,9 +175,7 @@ pub struct StorageConfig {
 impl HostConfig {
     /// Where compiled components are cached.
     pub fn compile_cache_dir(&self) -> Option<PathBuf> {
-        self.sandbox
-            .compile_cache
-            .then(|| self.data_dir.join("compiled"))
+        self.sandbox.compile_cache.then(|| self.data_dir.compiled())
     }
 
     /// Resolve the configuration from `overrides` and the config file.
@@ -418,7 +418,7 @@ impl HostConfig {
         };
         Ok(Self {
             source,
-            data_dir,
+            data_dir: DataDir::new(data_dir),
             modules_dir,
             suppliers_dir,
             modules: overrides.modules.or(file.modules),
@@ -472,7 +472,7 @@ mod tests {
             ..Overrides::default()
         })
         .expect("loads");
-        assert_eq!(config.data_dir, dir.path().join("state"));
+        assert_eq!(config.data_dir.root(), dir.path().join("state"));
         assert_eq!(config.modules_dir, PathBuf::from("/elsewhere"));
         assert_eq!(config.sandbox.max_memory_mb, 256);
         assert_eq!(

@@ -10,6 +10,8 @@
 
 use std::path::PathBuf;
 
+use contextworker_types::defaults::{DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS};
+
 /// Raw values from flags, environment or the config file.
 #[derive(Debug, Clone, Default)]
 pub struct TemporalInput {
@@ -82,7 +84,7 @@ impl TemporalInput {
         let address = self
             .address
             .map(|a| a.trim().to_owned())
-            .unwrap_or_else(|| "localhost:7233".to_owned());
+            .unwrap_or_else(|| DEFAULT_TEMPORAL_ADDRESS.to_owned());
         let address = address
             .strip_prefix("http://")
             .or_else(|| address.strip_prefix("https://"))
@@ -94,7 +96,9 @@ impl TemporalInput {
         if !valid_port {
             return Err(TemporalConfigError::Address(address));
         }
-        let namespace = self.namespace.unwrap_or_else(|| "default".to_owned());
+        let namespace = self
+            .namespace
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
         if namespace.trim().is_empty() {
             return Err(TemporalConfigError::Namespace);
         }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use contextworker_outbound::{OutboundPolicy, Refusal};
 use contextworker_storage::{BlobError, BlobRef, BlobStore};
+use contextworker_types::{ErrorClass, Retry};
 use futures::TryStreamExt;
 use tokio_util::io::StreamReader;
 
@@ -123,33 +124,25 @@ impl FetchError {
     /// Network trouble, server errors, throttling and storage I/O are worth a retry; a bad URL,
     /// a refused request (4xx) or a feed over its limit are not.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Status { status, .. } => *status >= 500 || matches!(status, 408 | 425 | 429),
-            Self::Timeout { .. } | Self::Network { .. } => true,
-            Self::Store(e) => matches!(e, BlobError::Io { .. } | BlobError::Full { .. }),
-            Self::File { source, .. } => source.kind() != std::io::ErrorKind::NotFound,
-            Self::InvalidUrl { .. }
-            | Self::UnsupportedScheme { .. }
-            | Self::FileOutsideRoots { .. }
-            | Self::TooLarge { .. }
-            | Self::Refused(_)
-            | Self::TooManyRedirects { .. } => false,
+        match (self, self.class().retry()) {
+            (Self::Status { status, .. }, _) => *status >= 500 || matches!(status, 408 | 425 | 429),
+            (Self::File { source, .. }, _) => source.kind() != std::io::ErrorKind::NotFound,
+            (_, retry) => retry == Retry::Yes,
         }
     }
 
-    /// A stable name for failure types (Temporal's `ApplicationFailure.type`).
-    pub fn type_name(&self) -> &'static str {
+    pub fn class(&self) -> ErrorClass {
         match self {
-            Self::InvalidUrl { .. } | Self::UnsupportedScheme { .. } => "InvalidFeedUrl",
-            Self::FileOutsideRoots { .. } => "FeedFileNotAllowed",
-            Self::File { .. } => "FeedFileUnreadable",
-            Self::Status { .. } => "FeedHttpStatus",
-            Self::Timeout { .. } => "FeedTimeout",
-            Self::Network { .. } => "FeedUnreachable",
-            Self::TooLarge { .. } => "FeedTooLarge",
-            Self::Store(_) => "BlobStoreError",
-            Self::Refused(_) => "FeedUrlRefused",
-            Self::TooManyRedirects { .. } => "FeedTooManyRedirects",
+            Self::InvalidUrl { .. } | Self::UnsupportedScheme { .. } => ErrorClass::InvalidFeedUrl,
+            Self::FileOutsideRoots { .. } => ErrorClass::FeedFileNotAllowed,
+            Self::File { .. } => ErrorClass::FeedFileUnreadable,
+            Self::Status { .. } => ErrorClass::FeedHttpStatus,
+            Self::Timeout { .. } => ErrorClass::FeedTimeout,
+            Self::Network { .. } => ErrorClass::FeedUnreachable,
+            Self::TooLarge { .. } => ErrorClass::FeedTooLarge,
+            Self::Store(e) => e.class(),
+            Self::Refused(_) => ErrorClass::FeedUrlRefused,
+            Self::TooManyRedirects { .. } => ErrorClass::FeedTooManyRedirects,
         }
     }
 }

@@ -76,7 +76,7 @@ async fn every_ssrf_form_is_refused_before_anything_is_sent() {
             .fetch(&request(url.clone()))
             .await
             .expect_err("refused");
-        assert_eq!(e.type_name(), "FeedUrlRefused");
+        assert_eq!(e.class().name(), "FeedUrlRefused");
         assert!(!e.is_retryable(), "{url}");
     }
     assert_eq!(server.requests(), 0, "nothing reached the loopback server");
@@ -148,7 +148,7 @@ async fn redirects_are_checked_hop_by_hop_and_secrets_stay_with_their_origin() {
         .fetch(&request(format!("{}/a", origin.base_url())))
         .await
         .expect_err("loop");
-    assert_eq!(err.type_name(), "FeedTooManyRedirects");
+    assert_eq!(err.class().name(), "FeedTooManyRedirects");
 }
 
 fn request(url: String) -> FetchRequest {
@@ -301,7 +301,7 @@ async fn file_urls_only_inside_the_allowed_roots() {
         .fetch(&request("ftp://example.com/x".into()))
         .await
         .expect_err("scheme");
-    assert_eq!(err.type_name(), "InvalidFeedUrl");
+    assert_eq!(err.class().name(), "InvalidFeedUrl");
 }
 
 #[test]

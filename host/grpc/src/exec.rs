@@ -20,10 +20,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use contextworker_runtime::{
-    CallError, CallSpec, CancellationToken, CompileLimits, Data, Limits, LoadError,
-    LoadedComponent, MIB, Metering, Runtime,
+    CallSpec, CancellationToken, CompileLimits, Data, Limits, LoadError, LoadedComponent, MIB,
+    Metering, Runtime,
 };
-use contextworker_types::{Digest, World};
+use contextworker_types::{Digest, ErrorClass, World};
 use futures::FutureExt as _;
 use futures::future::{BoxFuture, Shared};
 use serde_json::{Map, Value, json};
@@ -295,7 +295,7 @@ impl Executor {
                 out.insert("error".into(), Value::String(e.to_string()));
                 out.insert(
                     "error_type".into(),
-                    Value::String(call_error_type(&e).to_owned()),
+                    Value::String(error_type(e.class()).to_owned()),
                 );
             }
         }
@@ -435,21 +435,59 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Snake-case error types in the clients' convention.
-pub fn call_error_type(e: &CallError) -> &'static str {
-    match e.type_name() {
-        "GuestTimeout" => "timeout",
-        "GuestOutOfMemory" => "out_of_memory",
-        "GuestStackOverflow" => "stack_overflow",
-        "GuestOutOfFuel" => "out_of_fuel",
-        "GuestOutputTooLarge" => "output_too_large",
-        "GuestTrap" => "trap",
-        "InvalidInput" => "invalid_input",
-        "UnsupportedInput" => "unsupported_input",
-        "GuestInternalError" => "guest_error",
-        "Cancelled" => "cancelled",
-        "SandboxBusy" => "resource_exhausted",
-        _ => "internal",
+/// ExecuteCode's `error_type`: snake case in the clients' convention, one answer per class.
+/// Every class is listed so a new one cannot fall into "internal" unnoticed.
+pub fn error_type(class: ErrorClass) -> &'static str {
+    use ErrorClass as C;
+    match class {
+        C::GuestTimeout => "timeout",
+        C::GuestOutOfMemory => "out_of_memory",
+        C::GuestStackOverflow => "stack_overflow",
+        C::GuestOutOfFuel => "out_of_fuel",
+        C::GuestOutputTooLarge => "output_too_large",
+        C::GuestTrap => "trap",
+        C::InvalidInput => "invalid_input",
+        C::UnsupportedInput => "unsupported_input",
+        C::GuestInternalError => "guest_error",
+        C::Cancelled => "cancelled",
+        C::SandboxBusy => "resource_exhausted",
+        C::PayloadTooLarge => "payload_too_large",
+        // Host-side trouble a caller cannot act on beyond retrying.
+        C::HostError | C::InputReadFailed | C::SinkClosed => "internal",
+        // Harvest classes: a code call never raises them; if one ever did, the caller gets
+        // the generic answer and the host's log has the class.
+        C::InvalidArguments
+        | C::InvalidActivityResult
+        | C::UnknownSupplier
+        | C::InvalidSupplierConfig
+        | C::SupplierDisabled
+        | C::SupplierConfigUnreadable
+        | C::MissingCredential
+        | C::CredentialNotAllowed
+        | C::UnknownModule
+        | C::WrongModuleKind
+        | C::ModuleNotDetected
+        | C::ModuleVersionNotKept
+        | C::InvalidFeed
+        | C::UnsupportedFeed
+        | C::EmptyFeed
+        | C::InvalidProducts
+        | C::FeedHttpStatus
+        | C::FeedTimeout
+        | C::FeedUnreachable
+        | C::FeedTooLarge
+        | C::InvalidFeedUrl
+        | C::FeedFileNotAllowed
+        | C::FeedFileUnreadable
+        | C::FeedUrlRefused
+        | C::FeedTooManyRedirects
+        | C::StagingUnavailable
+        | C::StagingRejected
+        | C::StagingMisconfigured
+        | C::StagingMigrationFailed
+        | C::BlobStoreError
+        | C::BlobStoreFull
+        | C::BlobMissing => "internal",
     }
 }
 

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use contextworker_auth::{self as auth, AuthError, Claims, Verifier};
 use contextworker_runtime::CancellationToken;
-use contextworker_worker::Client;
-use contextworker_worker::ids;
-use contextworker_worker::starter;
+use contextworker_temporal::Client;
+use contextworker_temporal::ids;
+use contextworker_temporal::starter;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{Map, Value, json};
 use tonic::{Request, Response, Status};

@@ -9,10 +9,10 @@
 //! the request envelope.
 
 use contextworker_auth::{self as auth, Claims};
+use contextworker_temporal::ids;
+use contextworker_temporal::messages::names;
+use contextworker_temporal::starter::{Reuse, StartExtras};
 use contextworker_types::{ModuleName, SupplierCode};
-use contextworker_worker::ids;
-use contextworker_worker::messages::names;
-use contextworker_worker::starter::{Reuse, StartExtras};
 use serde_json::{Map, Value, json};
 
 /// Workflow types whose arguments the server knows how to build.

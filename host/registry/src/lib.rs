@@ -20,7 +20,7 @@ pub use diff::{ChangedField, ChangedRecord, DiffError, DiffReport, diff_ndjson};
 pub use error::RegistryError;
 pub use live::{
     ActiveModule, Counters, LiveModules, LiveStatus, Refusal, ReloadReport, Swap, VersionBrief,
-    format_ms, running_workers, status_dir, store_dir,
+    format_ms, running_workers,
 };
 pub use registry::{Discovery, Module, Registry, manifest_paths};
 pub use selftest::{SelfTestOutcome, run_self_tests};

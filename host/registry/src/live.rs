@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, UNIX_EPOCH};
 
 use contextworker_runtime::Runtime;
-use contextworker_types::{Digest, ModuleName};
+use contextworker_types::{DataDir, Digest, ModuleName};
 use serde::{Deserialize, Serialize};
 
 use crate::registry::manifest_paths;
@@ -179,16 +179,6 @@ fn mtime_ms(path: &Path) -> Option<u64> {
     u64::try_from(d.as_millis()).ok()
 }
 
-/// Where the live state of the workers of one data directory goes.
-pub fn status_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("modules").join("workers")
-}
-
-/// Where kept versions go.
-pub fn store_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("modules").join("versions")
-}
-
 impl LiveModules {
     /// Load the modules of `dir` (or only those named in `only`), keeping versions under
     /// `data_dir` and, with `publish`, writing this process's status there. Returns the
@@ -197,18 +187,21 @@ impl LiveModules {
         runtime: Arc<Runtime>,
         dir: &Path,
         only: Option<Vec<String>>,
-        data_dir: &Path,
+        data_dir: &DataDir,
         publish: bool,
     ) -> Result<(Arc<Self>, ReloadReport), RegistryError> {
         // An unreadable directory is a setup error, reported before anything starts.
         manifest_paths(dir)?;
-        let status_file =
-            publish.then(|| status_dir(data_dir).join(format!("{}.json", std::process::id())));
+        let status_file = publish.then(|| {
+            data_dir
+                .worker_status()
+                .join(format!("{}.json", std::process::id()))
+        });
         let live = Arc::new(Self {
             runtime,
             dir: dir.to_path_buf(),
             only,
-            store: VersionStore::new(store_dir(data_dir)),
+            store: VersionStore::new(data_dir.module_versions()),
             current: RwLock::new(Arc::new(Registry {
                 dir: dir.to_path_buf(),
                 ..Registry::default()
@@ -771,8 +764,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Live status files of workers that use `data_dir`, whose process is still running.
-pub fn running_workers(data_dir: &Path) -> Vec<LiveStatus> {
-    let Ok(entries) = std::fs::read_dir(status_dir(data_dir)) else {
+pub fn running_workers(data_dir: &DataDir) -> Vec<LiveStatus> {
+    let Ok(entries) = std::fs::read_dir(data_dir.worker_status()) else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use contextworker_runtime::{CallError, Data, FeedInput, Runtime, SinkEvent};
+use contextworker_runtime::{CallError, Counting, Data, FeedInput, Runtime};
 use contextworker_types::World;
-use tokio::sync::mpsc;
 
 use crate::Module;
 use contextworker_manifest::{SelfTest, SelfTestExpectation};
@@ -41,19 +40,10 @@ async fn run_one(runtime: &Runtime, module: &Module, test: &SelfTest) -> SelfTes
                     };
                 }
             };
-            let (tx, mut rx) = mpsc::channel(16);
-            let counter = tokio::spawn(async move {
-                let (mut products, mut warnings) = (0u64, 0u64);
-                while let Some(event) = rx.recv().await {
-                    match event {
-                        SinkEvent::Products(p) => products += p.len() as u64,
-                        SinkEvent::Warnings(w) => warnings += w.len() as u64,
-                    }
-                }
-                (products, warnings)
-            });
-            let outcome = runtime.transform(&module.component, &spec, input, tx).await;
-            let (products, warnings) = counter.await.unwrap_or_default();
+            let (outcome, counted) = runtime
+                .transform_into(&module.component, &spec, input, Counting::default())
+                .await;
+            let Counting { products, warnings } = counted.unwrap_or_default();
             let result = outcome
                 .result
                 .map_err(|e| describe(&e))
@@ -92,7 +82,7 @@ async fn run_one(runtime: &Runtime, module: &Module, test: &SelfTest) -> SelfTes
 }
 
 fn describe(e: &CallError) -> String {
-    format!("{} ({})", e, e.type_name())
+    format!("{} ({})", e, e.class())
 }
 
 fn check_counts(

@@ -11,6 +11,11 @@
 //! slow poll of the files' metadata (sizes, times, inodes, and where the directory resolves to)
 //! covers both; it reloads only when that fingerprint changed, and moves the watch to a new
 //! target.
+//!
+//! Files being written under a temporary name (`*.tmp`, `*.part`, editor backups, dot files
+//! such as `tempfile`'s `.tmpXXXX`) are not modules: their events and their metadata are left
+//! out, so writing one causes no reload, and the rename that lands it does. A reload runs only
+//! when the fingerprint of what is left changed.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -35,6 +40,23 @@ fn relevant(kind: &EventKind) -> bool {
     }
 }
 
+/// A file written under a temporary name, to be renamed into place: never part of a module.
+fn is_scratch(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    name.starts_with('.')
+        || name.ends_with('~')
+        || [".tmp", ".part", ".swp"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+}
+
+/// An event about scratch files alone (an event naming no path may be about anything).
+fn only_scratch(paths: &[PathBuf]) -> bool {
+    !paths.is_empty() && paths.iter().all(|p| is_scratch(p))
+}
+
 /// Where `dir` resolves to and the metadata of every file one level inside its module folders.
 fn fingerprint(dir: &Path) -> (Option<PathBuf>, u64) {
     use std::os::unix::fs::MetadataExt as _;
@@ -48,6 +70,7 @@ fn fingerprint(dir: &Path) -> (Option<PathBuf>, u64) {
         {
             if let Ok(m) = file.metadata()
                 && m.is_file()
+                && !is_scratch(&file.path())
             {
                 files.push((file.path(), m.len(), m.mtime(), m.mtime_nsec(), m.ino()));
             }
@@ -79,7 +102,7 @@ pub fn watch(
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         match event {
-            Ok(event) if relevant(&event.kind) => {
+            Ok(event) if relevant(&event.kind) && !only_scratch(&event.paths) => {
                 let _ = tx.send(());
             }
             Ok(_) => {}
@@ -122,7 +145,9 @@ pub fn watch(
                     .await
                     .unwrap_or_default()
             };
-            if cause == "poll" && now == last {
+            if now == last {
+                // Nothing a module is made of changed (a scratch file came and went, or the
+                // poll found the directory as it was).
                 continue;
             }
             if now.0 != last.0 {
@@ -137,4 +162,25 @@ pub fn watch(
             live.reload(cause).await;
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scratch_names_are_recognised_and_module_files_are_not() {
+        for name in [
+            "yml.wasm.tmp",
+            ".tmpA1b2",
+            "module.toml~",
+            "yml.wasm.part",
+            ".x.swp",
+        ] {
+            assert!(is_scratch(Path::new(name)), "{name}");
+        }
+        for name in ["yml.wasm", "module.toml", "tmp.wasm", "fixtures"] {
+            assert!(!is_scratch(Path::new(name)), "{name}");
+        }
+    }
 }

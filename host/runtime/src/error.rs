@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use contextworker_types::{Location, World};
+use contextworker_types::{ErrorClass, Location, Retry, World};
 
 /// A component could not be made ready to call. The `origin` names the file or the caller.
 #[derive(Debug, thiserror::Error)]
@@ -170,34 +170,32 @@ pub enum CallError {
 }
 
 impl CallError {
-    /// A stable name for the error class: Temporal failure types, gRPC `error_type`, metrics labels.
-    pub fn type_name(&self) -> &'static str {
+    pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Timeout { .. } => "GuestTimeout",
-            Self::OutOfMemory { .. } => "GuestOutOfMemory",
-            Self::StackOverflow => "GuestStackOverflow",
-            Self::OutOfFuel { .. } => "GuestOutOfFuel",
-            Self::OutputTooLarge { .. } | Self::TransferTooLarge { .. } => "GuestOutputTooLarge",
-            Self::Trap { .. } => "GuestTrap",
+            Self::Timeout { .. } => ErrorClass::GuestTimeout,
+            Self::OutOfMemory { .. } => ErrorClass::GuestOutOfMemory,
+            Self::StackOverflow => ErrorClass::GuestStackOverflow,
+            Self::OutOfFuel { .. } => ErrorClass::GuestOutOfFuel,
+            Self::OutputTooLarge { .. } | Self::TransferTooLarge { .. } => {
+                ErrorClass::GuestOutputTooLarge
+            }
+            Self::Trap { .. } => ErrorClass::GuestTrap,
             Self::Guest(g) => match g.kind {
-                GuestErrorKind::InvalidInput => "InvalidInput",
-                GuestErrorKind::Unsupported => "UnsupportedInput",
-                GuestErrorKind::Internal => "GuestInternalError",
+                GuestErrorKind::InvalidInput => ErrorClass::InvalidInput,
+                GuestErrorKind::Unsupported => ErrorClass::UnsupportedInput,
+                GuestErrorKind::Internal => ErrorClass::GuestInternalError,
             },
-            Self::Cancelled => "Cancelled",
-            Self::InputRead(_) => "InputReadFailed",
-            Self::SinkClosed => "SinkClosed",
-            Self::Busy(_) => "SandboxBusy",
-            Self::Host(_) => "HostError",
+            Self::Cancelled => ErrorClass::Cancelled,
+            Self::InputRead(_) => ErrorClass::InputReadFailed,
+            Self::SinkClosed => ErrorClass::SinkClosed,
+            Self::Busy(_) => ErrorClass::SandboxBusy,
+            Self::Host(_) => ErrorClass::HostError,
         }
     }
 
     /// Whether running the same call again may succeed. Limits and guest errors are
     /// deterministic for the same input and module; I/O and capacity are not.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::InputRead(_) | Self::SinkClosed | Self::Busy(_) | Self::Host(_) | Self::Cancelled
-        )
+        self.class().retry() == Retry::Yes
     }
 }

@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod host;
 mod limits;
+mod sink;
 mod state;
 mod stdio;
 mod text;
@@ -26,6 +27,7 @@ pub use component::{CodeShape, CompileLimits, LoadStats, LoadedComponent, scan_c
 pub use contextworker_types::{Limits, MIB, Metering};
 pub use engine::RuntimeConfig;
 pub use error::{CallError, GuestError, GuestErrorKind, LoadError, MAX_ERROR_MESSAGE_BYTES};
+pub use sink::{Collecting, Counting, Ndjson, ProductSink, SinkFailed, drain_into, sink_channel};
 pub use state::{MAX_LOG_BYTES, STDIO_CAPTURE_BYTES, SinkEvent};
 pub use stdio::Captured;
 pub use tokio_util::sync::CancellationToken;

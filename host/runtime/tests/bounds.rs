@@ -53,7 +53,7 @@ async fn one_crossing_larger_than_the_budget_is_refused_while_it_is_lifted() {
     let outcome = run(&rt, &guest, limits.clone(), "log-huge:64").await;
     match outcome.result {
         Err(e @ CallError::TransferTooLarge { .. }) => {
-            assert_eq!(e.type_name(), "GuestOutputTooLarge");
+            assert_eq!(e.class().name(), "GuestOutputTooLarge");
         }
         other => panic!("expected TransferTooLarge, got {other:?}"),
     }

@@ -78,7 +78,7 @@ async fn huge_output_is_refused_with_its_size() {
     let outcome = run(&rt, &guest, code_limits(5_000), "huge-output:4").await;
     match outcome.result {
         Err(e @ CallError::TransferTooLarge { .. }) => {
-            assert_eq!(e.type_name(), "GuestOutputTooLarge");
+            assert_eq!(e.class().name(), "GuestOutputTooLarge");
         }
         other => panic!("expected TransferTooLarge, got {other:?}"),
     }
@@ -113,7 +113,7 @@ async fn a_panic_is_a_trap_that_carries_the_message() {
         other => panic!("expected a trap with the panic message, got {other:?}"),
     }
     let err = outcome.result.unwrap_err();
-    assert_eq!(err.type_name(), "GuestTrap");
+    assert_eq!(err.class().name(), "GuestTrap");
     assert!(!err.is_retryable());
     assert_still_serves(&rt, &guest).await;
 }
@@ -126,7 +126,7 @@ async fn guest_errors_are_typed() {
     let err = outcome
         .result
         .expect_err("unknown behaviour is invalid input");
-    assert_eq!(err.type_name(), "InvalidInput");
+    assert_eq!(err.class().name(), "InvalidInput");
     assert!(err.to_string().contains("no-such-behaviour"), "{err}");
 }
 

@@ -1,3 +1,5 @@
+use contextworker_types::{ErrorClass, Retry};
+
 /// Staging errors. Database trouble is retryable; a refused migration, a product the database
 /// cannot hold, and an error the data itself caused are not.
 #[derive(Debug, thiserror::Error)]
@@ -40,16 +42,16 @@ impl StagingError {
     /// Connection and query failures (database restarting, pool exhausted, lock timeouts)
     /// are worth another attempt; bad URLs and failed migrations need an operator.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Connect { .. } | Self::Query { .. })
+        self.class().retry() == Retry::Yes
     }
 
-    pub fn type_name(&self) -> &'static str {
+    pub fn class(&self) -> ErrorClass {
         match self {
-            Self::InvalidProduct(_) => "InvalidProducts",
-            Self::Rejected { .. } => "StagingRejected",
-            Self::Url { .. } => "StagingMisconfigured",
-            Self::Migrate { .. } => "StagingMigrationFailed",
-            Self::Connect { .. } | Self::Query { .. } => "StagingUnavailable",
+            Self::InvalidProduct(_) => ErrorClass::InvalidProducts,
+            Self::Rejected { .. } => ErrorClass::StagingRejected,
+            Self::Url { .. } => ErrorClass::StagingMisconfigured,
+            Self::Migrate { .. } => ErrorClass::StagingMigrationFailed,
+            Self::Connect { .. } | Self::Query { .. } => ErrorClass::StagingUnavailable,
         }
     }
 

@@ -303,7 +303,7 @@ async fn data_the_database_cannot_hold_is_refused_once_and_not_retried() {
             .stage_batch(&key, "run-1", &[product("a", "A", "1"), bad])
             .await
             .expect_err("refused");
-        assert_eq!(err.type_name(), "InvalidProducts", "{err}");
+        assert_eq!(err.class().name(), "InvalidProducts", "{err}");
         assert!(!err.is_retryable());
         assert!(
             err.to_string().contains("offer \"b\": description"),
@@ -321,6 +321,6 @@ async fn data_the_database_cannot_hold_is_refused_once_and_not_retried() {
         .await
         .expect_err("postgres refuses NUL");
     let classified = StagingError::query("a raw statement")(raw);
-    assert_eq!(classified.type_name(), "StagingRejected", "{classified}");
+    assert_eq!(classified.class().name(), "StagingRejected", "{classified}");
     assert!(!classified.is_retryable());
 }

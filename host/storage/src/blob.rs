@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use contextworker_types::Digest;
+use contextworker_types::{Digest, ErrorClass, Retry};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -56,6 +56,22 @@ pub enum BlobError {
         keep_for.as_secs() / 3600
     )]
     Full { limit: u64, keep_for: Duration },
+}
+
+impl BlobError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Io { .. } => ErrorClass::BlobStoreError,
+            Self::Missing(_) | Self::Corrupt { .. } => ErrorClass::BlobMissing,
+            Self::TooLarge { .. } => ErrorClass::PayloadTooLarge,
+            Self::Full { .. } => ErrorClass::BlobStoreFull,
+        }
+    }
+
+    /// I/O trouble and a full store may pass; a missing blob or an oversized input do not.
+    pub fn is_retryable(&self) -> bool {
+        self.class().retry() == Retry::Yes
+    }
 }
 
 /// How much disk a blob store may use, and how long a blob is kept whatever the cap.

@@ -5,7 +5,10 @@
 //! it without pulling in wasmtime.
 
 mod chain;
+mod data_dir;
+pub mod defaults;
 mod digest;
+mod error_class;
 mod ids;
 mod limits;
 mod module;
@@ -13,7 +16,9 @@ mod product;
 mod receipt;
 
 pub use chain::error_chain;
+pub use data_dir::DataDir;
 pub use digest::{Digest, DigestParseError};
+pub use error_class::{ErrorClass, Retry};
 pub use ids::{IdError, SupplierCode, TenantId};
 pub use limits::{Limits, MIB, Metering};
 pub use module::{ModuleName, ModuleNameError, World, WorldParseError};

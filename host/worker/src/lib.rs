@@ -1,32 +1,27 @@
-//! The Temporal side of the host: the harvest workflows, every activity (native steps and
-//! modules) served by name through one dispatcher, the worker loop with graceful shutdown,
-//! and the starter used by the CLI.
+//! The Temporal worker: the harvest workflows, every activity (native steps and modules)
+//! served by name through one dispatcher, and the worker loop with graceful shutdown. Names,
+//! messages, ids and the starter are the client surface in `contextworker-temporal`.
 //!
 //! Dependencies point one way: this crate uses the runtime, registry, fetch, staging and
 //! storage crates; none of them knows about Temporal.
 
 mod activities;
-mod args;
-mod connect;
 mod detect;
 mod failure;
-pub mod ids;
-pub mod messages;
 #[cfg(feature = "native-parsers")]
 mod native;
 mod services;
 mod slots;
-pub mod starter;
 mod trace;
 mod worker;
 mod workflows;
 
 pub use activities::{ActivityHost, HEARTBEAT_EVERY};
-pub use connect::{ConnectError, connect, default_identity};
 pub use detect::detect_module;
 pub use services::{DATABASE_URL_ENV, Services, ServicesError};
 pub use slots::MAX_ACTIVITIES;
-pub use temporalio_client::Client;
-pub use trace::TRACE_ID;
-pub use worker::{DEFAULT_TASK_QUEUE, WorkerError, WorkerSettings, serve};
+pub use worker::{WorkerError, WorkerSettings, serve};
 pub use workflows::{HarvestWorkflow, HarvesterImportWorkflow};
+
+// The client surface under the names the worker's modules use.
+use contextworker_temporal::{args, ids, messages};

@@ -67,11 +67,11 @@ impl Services {
     ) -> Result<Arc<Self>, ServicesError> {
         let data_dir = &config.data_dir;
         std::fs::create_dir_all(data_dir).map_err(|source| ServicesError::DataDir {
-            path: data_dir.clone(),
+            path: data_dir.root().to_path_buf(),
             source,
         })?;
         let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::with_retention(
-            data_dir.join("blobs"),
+            data_dir.blobs(),
             Retention {
                 max_bytes: config.storage.blob_max_bytes,
                 keep_for: config.storage.blob_keep,
@@ -79,7 +79,7 @@ impl Services {
         ));
         // file:// feeds may come from the suppliers directory (the demo's local feed) or
         // from <data>/import, where operators drop files for ad-hoc imports.
-        let import_dir = data_dir.join("import");
+        let import_dir = data_dir.import();
         std::fs::create_dir_all(&import_dir).map_err(|source| ServicesError::DataDir {
             path: import_dir.clone(),
             source,
@@ -91,14 +91,14 @@ impl Services {
             vec![config.suppliers_dir.clone(), import_dir],
             policy,
         );
-        let scratch_dir = data_dir.join("tmp");
+        let scratch_dir = data_dir.scratch();
         std::fs::create_dir_all(&scratch_dir).map_err(|source| ServicesError::DataDir {
             path: scratch_dir.clone(),
             source,
         })?;
         let url = match database_url {
             Some(url) => url.to_owned(),
-            None => Staging::sqlite_url(&data_dir.join("staging.db")),
+            None => Staging::sqlite_url(&data_dir.staging_db()),
         };
         let staging = Staging::open(&url).await?;
         Ok(Arc::new(Self {
@@ -110,7 +110,7 @@ impl Services {
             suppliers_dir: config.suppliers_dir.clone(),
             secrets: config.secrets.clone(),
             scratch_dir,
-            shadow_dir: data_dir.join("modules").join("shadow"),
+            shadow_dir: data_dir.shadow_runs(),
             shadow_permits: Arc::new(tokio::sync::Semaphore::new(1)),
         }))
     }

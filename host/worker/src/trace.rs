@@ -11,10 +11,8 @@ use temporalio_sdk::workflow_interceptors::{
     WorkflowInterceptor, WorkflowInterceptorConstructor, WorkflowInterceptorContext, WorkflowNext,
 };
 
-use crate::args::json_payload;
-
-/// The memo field and the activity header.
-pub const TRACE_ID: &str = "trace_id";
+pub use contextworker_temporal::TRACE_ID;
+use contextworker_temporal::args::json_payload;
 
 struct TraceIdToActivities(Option<Payload>);
 

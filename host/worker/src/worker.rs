@@ -14,7 +14,6 @@ use crate::slots;
 use crate::workflows::{HarvestWorkflow, HarvesterImportWorkflow};
 
 /// The original worker's queue for harvests.
-pub const DEFAULT_TASK_QUEUE: &str = "harvester-tasks";
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use contextworker_types::ErrorClass;
+use contextworker_types::defaults::DEFAULT_TENANT;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use temporalio_common::RetryPolicy;
@@ -18,9 +20,9 @@ use crate::messages::{
     ParseOutput, PinInput, StageInput, StageOutput, SupplierPlan, Timings, names,
 };
 
-fn fail(type_name: &str, message: impl Into<String>) -> WorkflowTermination {
+fn fail(class: ErrorClass, message: impl Into<String>) -> WorkflowTermination {
     ApplicationFailure::builder(message.into())
-        .type_name(type_name.to_owned())
+        .type_name(class.name().to_owned())
         .non_retryable(true)
         .build()
         .into()
@@ -67,8 +69,12 @@ async fn step<W, I: Serialize, O: DeserializeOwned>(
         .ok()
         .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
         .unwrap_or(serde_json::Value::Null);
-    serde_json::from_value(value)
-        .map_err(|e| fail("InvalidActivityResult", format!("{name} returned {e}")))
+    serde_json::from_value(value).map_err(|e| {
+        fail(
+            ErrorClass::InvalidActivityResult,
+            format!("{name} returned {e}"),
+        )
+    })
 }
 
 fn elapsed_ms(from: Option<SystemTime>, to: Option<SystemTime>) -> u64 {
@@ -202,7 +208,7 @@ impl HarvestWorkflow {
             &["supplier_code", "tenant_id"],
             "(supplier_code, tenant_id?)",
         )
-        .map_err(|e| fail("InvalidArguments", e.to_string()))?;
+        .map_err(|e| fail(ErrorClass::InvalidArguments, e.to_string()))?;
         let plan: SupplierPlan = step(
             ctx,
             names::RESOLVE_SUPPLIER,
@@ -234,7 +240,7 @@ impl HarvesterImportWorkflow {
             &["url", "module", "tenant_id", "supplier_code"],
             "(url, module?, tenant_id?, supplier_code?)",
         )
-        .map_err(|e| fail("InvalidArguments", e.to_string()))?;
+        .map_err(|e| fail(ErrorClass::InvalidArguments, e.to_string()))?;
         let supplier = args
             .supplier_code
             .clone()
@@ -242,7 +248,7 @@ impl HarvesterImportWorkflow {
         let plan = SupplierPlan {
             supplier: supplier.clone(),
             name: supplier,
-            tenant: args.tenant_id.unwrap_or_else(|| "default".to_owned()),
+            tenant: args.tenant_id.unwrap_or_else(|| DEFAULT_TENANT.to_owned()),
             url: args.url,
             module: args.module,
             config: args.config,

@@ -1,26 +1,17 @@
-use contextworker_guest::native::{self, TransformRun};
-use contextworker_guest::{Availability, Config, ModuleError, Product};
+use contextworker_guest::native::TransformRun;
+use contextworker_guest::native::testing::{self, attr};
+use contextworker_guest::{Availability, ModuleError};
 
 use super::DealerXml;
 
 const PRICE: &[u8] = include_bytes!("../fixtures/price.xml");
 
 fn run_with(feed: &[u8], config: &[(&str, &str)]) -> Result<TransformRun, ModuleError> {
-    native::transform::<DealerXml>(
-        std::io::Cursor::new(feed.to_vec()),
-        &Config::new(config.iter().copied()),
-    )
+    testing::run::<DealerXml>(feed, config)
 }
 
 fn run(feed: &[u8]) -> Result<TransformRun, ModuleError> {
     run_with(feed, &[])
-}
-
-fn attr<'a>(p: &'a Product, name: &str) -> Option<&'a str> {
-    p.attributes
-        .iter()
-        .find(|a| a.name == name)
-        .map(|a| a.value.as_str())
 }
 
 #[test]

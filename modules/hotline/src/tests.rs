@@ -1,5 +1,6 @@
-use contextworker_guest::native::{self, TransformRun};
-use contextworker_guest::{Availability, Config, ModuleError};
+use contextworker_guest::native::TransformRun;
+use contextworker_guest::native::testing::{self, attr};
+use contextworker_guest::{Availability, ModuleError};
 
 use super::Hotline;
 
@@ -8,21 +9,11 @@ const CP1251: &[u8] = include_bytes!("../fixtures/cp1251.xml");
 const MALFORMED: &[u8] = include_bytes!("../fixtures/malformed.xml");
 
 fn run_with(feed: &[u8], config: &[(&str, &str)]) -> Result<TransformRun, ModuleError> {
-    native::transform::<Hotline>(
-        std::io::Cursor::new(feed.to_vec()),
-        &Config::new(config.iter().copied()),
-    )
+    testing::run::<Hotline>(feed, config)
 }
 
 fn run(feed: &[u8]) -> Result<TransformRun, ModuleError> {
     run_with(feed, &[])
-}
-
-fn attr<'a>(p: &'a contextworker_guest::Product, name: &str) -> Option<&'a str> {
-    p.attributes
-        .iter()
-        .find(|a| a.name == name)
-        .map(|a| a.value.as_str())
 }
 
 fn location(err: &ModuleError) -> (Option<u32>, Option<u32>, Option<u64>) {

@@ -1,25 +1,15 @@
-use contextworker_guest::native::{self, TransformRun};
+use contextworker_guest::Availability;
+use contextworker_guest::native::TransformRun;
+use contextworker_guest::native::testing::{self, attr};
 
 use super::*;
-use contextworker_guest::{Availability, Product};
 
 fn run(bytes: &[u8], config: &[(&str, &str)]) -> Result<TransformRun, ModuleError> {
-    native::transform::<Json>(
-        std::io::Cursor::new(bytes.to_vec()),
-        &Config::new(config.iter().copied()),
-    )
+    testing::run::<Json>(bytes, config)
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).expect(&path)
-}
-
-fn attr<'a>(p: &'a Product, name: &str) -> Option<&'a str> {
-    p.attributes
-        .iter()
-        .find(|a| a.name == name)
-        .map(|a| a.value.as_str())
+    testing::fixture(env!("CARGO_MANIFEST_DIR"), name)
 }
 
 #[test]

@@ -145,10 +145,10 @@ fn decimal(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contextworker_guest::native;
+    use contextworker_guest::native::{TransformRun, testing};
 
-    fn run(feed: &str) -> Result<native::TransformRun, ModuleError> {
-        native::transform::<SimpleTsv>(std::io::Cursor::new(feed.to_owned()), &Config::default())
+    fn run(feed: &str) -> Result<TransformRun, ModuleError> {
+        testing::run::<SimpleTsv>(feed.as_bytes(), &[])
     }
 
     #[test]

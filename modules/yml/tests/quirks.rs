@@ -3,15 +3,12 @@
 // The helpers below fail the calling test by panicking; clippy only exempts `#[test]` bodies.
 #![allow(clippy::panic)]
 
-use contextworker_guest::native::{self, TransformRun};
-use contextworker_guest::{Attribute, Availability, Config, ModuleError, Product};
+use contextworker_guest::native::{TransformRun, testing};
+use contextworker_guest::{Attribute, Availability, ModuleError, Product};
 use yml::Yml;
 
 fn run_with(feed: &[u8], config: &[(&str, &str)]) -> Result<TransformRun, ModuleError> {
-    native::transform::<Yml>(
-        std::io::Cursor::new(feed.to_vec()),
-        &Config::new(config.iter().copied()),
-    )
+    testing::run::<Yml>(feed, config)
 }
 
 fn run(feed: &[u8]) -> TransformRun {

@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use contextworker_runtime::{
-    CallError, CallSpec, FeedInput, Limits, LoadedComponent, Metering, Runtime, RuntimeConfig,
-    SinkEvent,
+    CallError, CallSpec, FeedInput, Limits, LoadedComponent, Metering, ProductSink, Runtime,
+    RuntimeConfig,
 };
-use contextworker_types::{Receipt, World};
-use tokio::sync::mpsc;
+use contextworker_types::{Product, Receipt, Warning, World};
 
 /// What one run produced. Products are counted, not kept: a large feed stays out of memory.
 #[derive(Debug)]
@@ -58,6 +57,27 @@ pub async fn run_file(
     run(runtime, component, name, input, config).await
 }
 
+/// Counts products and keeps every warning's message.
+#[derive(Default)]
+struct Messages {
+    products: u64,
+    warnings: Vec<String>,
+}
+
+impl ProductSink for Messages {
+    type Error = std::convert::Infallible;
+
+    async fn products(&mut self, batch: Vec<Product>) -> Result<(), Self::Error> {
+        self.products += batch.len() as u64;
+        Ok(())
+    }
+
+    async fn warnings(&mut self, batch: Vec<Warning>) -> Result<(), Self::Error> {
+        self.warnings.extend(batch.into_iter().map(|w| w.message));
+        Ok(())
+    }
+}
+
 pub async fn run(
     runtime: &Runtime,
     component: &LoadedComponent,
@@ -71,19 +91,10 @@ pub async fn run(
         .collect();
     let spec =
         CallSpec::new(name, "test", Limits::for_world(World::Transformer)).with_config(config);
-    let (tx, mut rx) = mpsc::channel(16);
-    let consumer = tokio::spawn(async move {
-        let (mut products, mut warnings) = (0u64, Vec::new());
-        while let Some(event) = rx.recv().await {
-            match event {
-                SinkEvent::Products(p) => products += p.len() as u64,
-                SinkEvent::Warnings(w) => warnings.extend(w.into_iter().map(|w| w.message)),
-            }
-        }
-        (products, warnings)
-    });
-    let outcome = runtime.transform(component, &spec, input, tx).await;
-    let (products, warnings) = consumer.await.expect("consumer");
+    let (outcome, sink) = runtime
+        .transform_into(component, &spec, input, Messages::default())
+        .await;
+    let Messages { products, warnings } = sink.expect("consumer");
     Run {
         result: outcome.result.map(|s| s.records_seen),
         products,

@@ -381,8 +381,11 @@ async fn every_corpus_feed_parses_to_its_manifest_count_or_a_clear_error() {
 
 fn check_error(e: &CallError, kind: &str, needles: &[&str]) -> Result<(), String> {
     let text = e.to_string();
-    if e.type_name() != kind {
-        return Err(format!("expected {kind}, got {} ({text})", e.type_name()));
+    if e.class().name() != kind {
+        return Err(format!(
+            "expected {kind}, got {} ({text})",
+            e.class().name()
+        ));
     }
     match needles.iter().find(|n| !text.contains(**n)) {
         Some(missing) => Err(format!("error lacks {missing:?}: {text}")),

@@ -247,6 +247,27 @@ pub fn write_csv(mut w: impl Write, rows: usize, seed: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// The same columns with a long description (about 600 bytes a row): a feed of many megabytes
+/// in few rows, for checking that memory follows the rows in flight, not the bytes.
+pub fn write_csv_wide(mut w: impl Write, rows: usize, seed: u64) -> io::Result<()> {
+    let mut rng = Rng::new(seed);
+    writeln!(
+        w,
+        "offer_id;name;price;currency;quantity;category;brand;description"
+    )?;
+    for i in 0..rows {
+        let (noun, adj, brand) = (rng.pick(NOUNS), rng.pick(ADJECTIVES), rng.pick(BRANDS));
+        let description = format!("{noun} {adj} {brand}. ").repeat(20);
+        writeln!(
+            w,
+            "{i};\"{noun} {adj}; {brand}\";{};UAH;{};Дім/Кухня/{noun};{brand};\"{description}{i}\"",
+            price(&mut rng, true),
+            rng.below(300)
+        )?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,16 +1,15 @@
 //! `modules diff <module> <candidate.wasm> <feed>`: what a new parser version would change,
 //! record by record, before it ships.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use contextworker_registry::{DiffReport, Registry, diff_ndjson};
-use contextworker_runtime::{CallSpec, FeedInput, LoadedComponent, Runtime, SinkEvent};
+use contextworker_runtime::{CallSpec, FeedInput, LoadedComponent, Ndjson, Runtime};
 use contextworker_types::{Receipt, World};
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::mpsc;
 
 use crate::cli::{DiffArgs, GlobalArgs};
 use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_SETUP, cancel_on_ctrl_c};
@@ -47,28 +46,14 @@ async fn run_side(
     let input = FeedInput::open(feed)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the feed {}: {e}", feed.display()))?;
-    let (tx, mut rx) = mpsc::channel(16);
-    let path = out.to_path_buf();
-    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64)> {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-        let (mut products, mut warnings) = (0, 0);
-        while let Some(event) = rx.blocking_recv() {
-            match event {
-                SinkEvent::Products(batch) => {
-                    for p in &batch {
-                        serde_json::to_writer(&mut w, p)?;
-                        w.write_all(b"\n")?;
-                    }
-                    products += batch.len() as u64;
-                }
-                SinkEvent::Warnings(batch) => warnings += batch.len() as u64,
-            }
-        }
-        w.flush()?;
-        Ok((products, warnings))
-    });
-    let outcome = runtime.transform(component, spec, input, tx).await;
-    let (products, warnings) = writer.await??;
+    let file = tokio::fs::File::create(out)
+        .await
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    let sink = Ndjson::new(tokio::io::BufWriter::new(file), 0);
+    let (outcome, sink) = runtime.transform_into(component, spec, input, sink).await;
+    let mut sink = sink.with_context(|| format!("writing {}", out.display()))?;
+    sink.flush().await?;
+    let (products, warnings) = (sink.products, sink.warnings_seen);
     report::print_guest_stream("stderr", &outcome.stderr);
     outcome
         .result

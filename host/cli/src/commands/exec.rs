@@ -76,7 +76,7 @@ pub async fn run(args: &GlobalArgs, exec: ExecArgs) -> anyhow::Result<u8> {
             Ok(Data::Binary(b)) => (json!({ "binary_len": b.len() }), json!(null)),
             Err(e) => (
                 json!(null),
-                json!({ "type": e.type_name(), "message": e.to_string(), "retryable": e.is_retryable() }),
+                json!({ "type": e.class().name(), "message": e.to_string(), "retryable": e.is_retryable() }),
             ),
         };
         let doc = json!({

@@ -14,7 +14,7 @@ pub async fn run(args: &GlobalArgs, as_json: bool) -> anyhow::Result<u8> {
     let data = &config.data_dir;
     // Blobs: every one not used within the keep window, which no running harvest can need
     // (a harvest writes and reads its blobs within its own 24 hours).
-    let blobs = FsBlobStore::new(data.join("blobs"))
+    let blobs = FsBlobStore::new(data.blobs())
         .collect(0, config.storage.blob_keep)
         .await;
     // Compiled components: back under the cap, least recently used first.
@@ -23,7 +23,7 @@ pub async fn run(args: &GlobalArgs, as_json: bool) -> anyhow::Result<u8> {
         .trim_compile_cache(config.sandbox.compile_cache_max_mb << 20)
         .unwrap_or_default();
     // Scratch files of activities that died: older than the keep window.
-    let (tmp_removed, tmp_freed) = sweep(&data.join("tmp"), config.storage.blob_keep);
+    let (tmp_removed, tmp_freed) = sweep(&data.scratch(), config.storage.blob_keep);
     if as_json {
         println!(
             "{}",

@@ -22,7 +22,8 @@ pub const EXIT_SETUP: u8 = 2;
 
 pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
-        None => start::run(&cli.global).await,
+        None => start::run(&cli.global, &cli.serve).await,
+        Some(Command::Serve(serve)) => start::run(&cli.global, &serve).await,
         Some(Command::Modules(ModulesCommand::List { json })) => {
             modules::list(&cli.global, json).await
         }
@@ -51,9 +52,12 @@ pub async fn run(cli: Cli) -> u8 {
         Some(Command::Token(args)) => token::run(&args),
         Some(Command::Rpc(args)) => rpc::run(args).await,
         Some(Command::Gc { json }) => gc::run(&cli.global, json).await,
-        Some(Command::Workflow(WorkflowCommand::Status { id, wait, json })) => {
-            workflow::status(&cli.global, &id, wait, json).await
-        }
+        Some(Command::Workflow(WorkflowCommand::Status {
+            id,
+            wait,
+            json,
+            temporal,
+        })) => workflow::status(&cli.global, &temporal, &id, wait, json).await,
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -1,18 +1,15 @@
 //! `modules list | validate | test`.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use contextworker_registry::{
     LiveStatus, Registry, RegistryError, VersionStore, format_ms, run_self_tests, running_workers,
-    store_dir,
 };
-use contextworker_runtime::{CallSpec, FeedInput, Limits, Metering, Runtime, SinkEvent};
-use contextworker_types::{Digest, World};
+use contextworker_runtime::{CallSpec, FeedInput, Limits, Metering, Ndjson, ProductSink, Runtime};
+use contextworker_types::{Digest, Product, Warning, World};
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use crate::cli::{GlobalArgs, TestArgs};
 use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_SETUP, cancel_on_ctrl_c};
@@ -78,7 +75,7 @@ fn previous_cell(previous: &[PreviousVersion]) -> String {
 
 pub async fn list(args: &GlobalArgs, json: bool) -> anyhow::Result<u8> {
     let config = context::host_config(args)?;
-    let store = VersionStore::new(store_dir(&config.data_dir));
+    let store = VersionStore::new(config.data_dir.module_versions());
     let workers = running_workers(&config.data_dir);
     if !workers.is_empty() {
         list_live(&store, &workers, json)?;
@@ -360,38 +357,17 @@ pub async fn test(args: &GlobalArgs, test: TestArgs) -> anyhow::Result<u8> {
         .with_config(merged.into_iter().collect())
         .with_cancel(cancel_on_ctrl_c());
 
-    let (tx, mut rx) = mpsc::channel(8);
     // Products stream to stdout while the guest parses: a huge feed never sits in memory.
-    let printer = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64)> {
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
-        let (mut products, mut warnings) = (0u64, 0u64);
-        while let Some(event) = rx.blocking_recv() {
-            match event {
-                SinkEvent::Products(batch) => {
-                    for p in &batch {
-                        serde_json::to_writer(&mut out, p)?;
-                        out.write_all(b"\n")?;
-                    }
-                    products += batch.len() as u64;
-                }
-                SinkEvent::Warnings(batch) => {
-                    out.flush()?;
-                    for w in &batch {
-                        eprintln!("{}", report::warning_line(w));
-                    }
-                    warnings += batch.len() as u64;
-                }
-            }
-        }
-        out.flush()?;
-        Ok((products, warnings))
-    });
-    let outcome = runtime.transform(&component, &spec, input, tx).await;
-    let (products, warnings) = printer
-        .await
-        .context("the output task failed")?
-        .context("cannot write to stdout")?;
+    let printer = Printer(Ndjson::new(
+        tokio::io::BufWriter::with_capacity(256 * 1024, tokio::io::stdout()),
+        0,
+    ));
+    let (outcome, printer) = runtime
+        .transform_into(&component, &spec, input, printer)
+        .await;
+    let Printer(mut out) = printer.context("cannot write to stdout")?;
+    out.flush().await.context("cannot write to stdout")?;
+    let (products, warnings) = (out.products, out.warnings_seen);
     let receipt = &outcome.receipt;
     report::print_guest_stream("stderr", &outcome.stderr);
     match outcome.result {
@@ -418,5 +394,25 @@ pub async fn test(args: &GlobalArgs, test: TestArgs) -> anyhow::Result<u8> {
             );
             Ok(EXIT_FAILED)
         }
+    }
+}
+
+/// `modules test`'s output: products as NDJSON on stdout, each warning on stderr as it comes
+/// (after the products before it, so the two streams interleave in order on a terminal).
+struct Printer(Ndjson<tokio::io::BufWriter<tokio::io::Stdout>>);
+
+impl ProductSink for Printer {
+    type Error = std::io::Error;
+
+    async fn products(&mut self, batch: Vec<Product>) -> std::io::Result<()> {
+        self.0.products(batch).await
+    }
+
+    async fn warnings(&mut self, batch: Vec<Warning>) -> std::io::Result<()> {
+        self.0.flush().await?;
+        for w in &batch {
+            eprintln!("{}", report::warning_line(w));
+        }
+        self.0.warnings(batch).await
     }
 }

@@ -1,29 +1,30 @@
-//! Running the host: optionally the embedded Temporal dev server, then the modules, the
+//! `serve`: optionally the embedded Temporal dev server, then the modules, the
 //! staging database and the Temporal worker until SIGINT/SIGTERM.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use contextworker_config::{HostConfig, Supplier};
+use contextworker_devserver::{DevServer, DevServerOptions};
 use contextworker_grpc::exec::{ExecCaps, Executor};
 use contextworker_grpc::start::StartPolicy;
 use contextworker_grpc::{Authenticator, RateLimits, ServerSettings, Service, TemporalSide};
 use contextworker_registry::LiveModules;
 use contextworker_runtime::CancellationToken;
-use contextworker_temporal::{DevServer, DevServerOptions};
-use contextworker_worker::messages::names;
-use contextworker_worker::{Services, WorkerSettings, starter};
+use contextworker_temporal::messages::names;
+use contextworker_temporal::starter;
+use contextworker_worker::{Services, WorkerSettings};
 use serde_json::json;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, ServeArgs};
 use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_SETUP, workflow};
 use crate::context;
 
-pub async fn run(args: &GlobalArgs) -> anyhow::Result<u8> {
-    let mut config = context::host_config(args)?;
+pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
+    let mut config = context::serve_config(global, args)?;
     let dev = if args.dev {
         let server = DevServer::start(DevServerOptions::new(
-            &config.data_dir,
+            config.data_dir.clone(),
             args.dev_port,
             args.dev_ui_port,
         ))
@@ -48,14 +49,14 @@ pub async fn run(args: &GlobalArgs) -> anyhow::Result<u8> {
 }
 
 async fn serve(
-    args: &GlobalArgs,
+    args: &ServeArgs,
     config: &HostConfig,
     dev: Option<&DevServer>,
 ) -> anyhow::Result<u8> {
     let runtime = context::runtime(config)?;
     tracing::info!(
         modules_dir = %config.modules_dir.display(),
-        data_dir = %config.data_dir.display(),
+        data_dir = %config.data_dir.root().display(),
         pooling = runtime.is_pooled(),
         "starting contextworker-host {}",
         env!("CARGO_PKG_VERSION")
@@ -102,7 +103,7 @@ async fn serve(
         .worker
         .identity
         .clone()
-        .unwrap_or_else(contextworker_worker::default_identity);
+        .unwrap_or_else(contextworker_temporal::default_identity);
     let settings = WorkerSettings {
         task_queues: config.worker.task_queues.clone(),
         max_concurrent_activities: config.worker.max_concurrent,
@@ -285,7 +286,7 @@ impl Drop for Unpublish {
 /// With --dev: harvest every enabled supplier once and print the results. Returns whether
 /// all of them completed.
 async fn initial_harvest(
-    client: &contextworker_worker::Client,
+    client: &contextworker_temporal::Client,
     suppliers_dir: &std::path::Path,
     queue: &str,
     ui: &str,
@@ -307,7 +308,7 @@ async fn initial_harvest(
     for supplier in suppliers.into_iter().filter(|s| s.enabled) {
         let code = supplier.code.as_str().to_owned();
         let tenant = supplier.tenant.as_str();
-        let id = contextworker_worker::ids::harvest(tenant, &code);
+        let id = contextworker_temporal::ids::harvest(tenant, &code);
         let started = match starter::start(
             client,
             names::HARVEST_WORKFLOW,

@@ -2,10 +2,9 @@
 
 use contextworker_config::{FeedSource, Supplier};
 use contextworker_registry::Registry;
-use contextworker_runtime::{FeedInput, SinkEvent};
+use contextworker_runtime::{Counting, FeedInput};
 use contextworker_types::World;
 use serde_json::json;
-use tokio::sync::mpsc;
 
 use crate::cli::GlobalArgs;
 use crate::commands::{EXIT_FAILED, EXIT_OK};
@@ -130,29 +129,18 @@ async fn check(
     let input = FeedInput::open(path)
         .await
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let (tx, mut rx) = mpsc::channel(16);
-    let counter = tokio::spawn(async move {
-        let (mut products, mut warnings) = (0u64, 0u64);
-        while let Some(event) = rx.recv().await {
-            match event {
-                SinkEvent::Products(p) => products += p.len() as u64,
-                SinkEvent::Warnings(w) => warnings += w.len() as u64,
-            }
-        }
-        (products, warnings)
-    });
-    let outcome = runtime
-        .transform(
+    let (outcome, counted) = runtime
+        .transform_into(
             &module.component,
             &module.call_spec(&supplier.config),
             input,
-            tx,
+            Counting::default(),
         )
         .await;
-    let (products, warnings) = counter.await.unwrap_or_default();
+    let Counting { products, warnings } = counted.unwrap_or_default();
     outcome
         .result
-        .map_err(|e| format!("{} parsing {}: {e}", e.type_name(), path.display()))?;
+        .map_err(|e| format!("{} parsing {}: {e}", e.class(), path.display()))?;
     Ok(format!(
         "{} parses {} into {products} products ({warnings} warnings)",
         supplier.module,

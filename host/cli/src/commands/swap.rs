@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use contextworker_registry::{
-    LiveStatus, Manifest, ReloadReport, VersionStore, manifest_paths, running_workers, store_dir,
+    LiveStatus, Manifest, ReloadReport, VersionStore, manifest_paths, running_workers,
 };
-use contextworker_types::Digest;
+use contextworker_types::{DataDir, Digest};
 
 use crate::cli::GlobalArgs;
 use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_SETUP};
@@ -17,7 +17,7 @@ use crate::context;
 
 /// SIGHUP every worker in `workers` and wait for each to publish the reload it caused.
 async fn reload_workers(
-    data_dir: &Path,
+    data_dir: &DataDir,
     workers: &[LiveStatus],
     timeout: Duration,
 ) -> Vec<(u32, Result<LiveStatus, String>)> {
@@ -43,7 +43,7 @@ async fn reload_workers(
 
 /// Reload every running worker of `data_dir`; `None` when none runs.
 async fn reload_running(
-    data_dir: &Path,
+    data_dir: &DataDir,
     timeout_secs: u64,
 ) -> Option<Vec<(u32, Result<LiveStatus, String>)>> {
     let workers = running_workers(data_dir);
@@ -54,7 +54,7 @@ async fn reload_running(
 }
 
 async fn wait_for_reload(
-    data_dir: &Path,
+    data_dir: &DataDir,
     before: &LiveStatus,
     timeout: Duration,
 ) -> Result<LiveStatus, String> {
@@ -113,7 +113,7 @@ pub async fn reload(args: &GlobalArgs, timeout_secs: u64) -> anyhow::Result<u8> 
     let Some(outcomes) = reload_running(&config.data_dir, timeout_secs).await else {
         eprintln!(
             "no worker is running on data directory {}: nothing to reload (a worker reads the modules directory when it starts)",
-            config.data_dir.display()
+            config.data_dir.root().display()
         );
         return Ok(EXIT_SETUP);
     };
@@ -161,7 +161,7 @@ pub async fn rollback(
 ) -> anyhow::Result<u8> {
     let config = context::host_config(args)?;
     let ceiling = config.sandbox.max_memory_mb.saturating_mul(1024 * 1024);
-    let store = VersionStore::new(store_dir(&config.data_dir));
+    let store = VersionStore::new(config.data_dir.module_versions());
     let (manifest, current) = match find_in_dir(&config.modules_dir, module, ceiling) {
         Ok(found) => found,
         Err(e) => {

@@ -1,16 +1,17 @@
 //! `harvest`, `import`, `workflow status`: start workflows on a running worker and report.
 
-use contextworker_worker::ids;
-use contextworker_worker::messages::{HarvestResult, names};
-use contextworker_worker::starter::{self, StartExtras, Status};
+use contextworker_temporal::ids;
+use contextworker_temporal::messages::{HarvestResult, names};
+use contextworker_temporal::starter::{self, StartExtras, Status};
+use contextworker_types::defaults::{DEFAULT_NAMESPACE, DEFAULT_TENANT};
 use serde_json::json;
 
-use crate::cli::{GlobalArgs, HarvestArgs, ImportArgs, WaitArgs};
+use crate::cli::{GlobalArgs, HarvestArgs, ImportArgs, TemporalArgs, WaitArgs};
 use crate::commands::{EXIT_FAILED, EXIT_OK};
 use crate::context;
 
 pub async fn harvest(args: &GlobalArgs, harvest: HarvestArgs) -> anyhow::Result<u8> {
-    let config = context::host_config(args)?;
+    let config = context::client_config(args, &harvest.temporal)?;
     let client = context::temporal_client(&config).await?;
     // The harvest runs for the supplier's tenant; naming another one fails in the worker.
     let tenant = match &harvest.tenant {
@@ -38,18 +39,22 @@ pub async fn harvest(args: &GlobalArgs, harvest: HarvestArgs) -> anyhow::Result<
     finish(
         &client,
         &started,
-        config.temporal.namespace.as_deref().unwrap_or("default"),
+        config
+            .temporal
+            .namespace
+            .as_deref()
+            .unwrap_or(DEFAULT_NAMESPACE),
         &harvest.wait,
     )
     .await
 }
 
 pub async fn import(args: &GlobalArgs, import: ImportArgs) -> anyhow::Result<u8> {
-    let config = context::host_config(args)?;
+    let config = context::client_config(args, &import.temporal)?;
     let tenant = import
         .tenant
         .clone()
-        .unwrap_or_else(|| "default".to_owned());
+        .unwrap_or_else(|| DEFAULT_TENANT.to_owned());
     let catalog = ids::import_catalog(&import.url);
     let id = import
         .workflow_id
@@ -74,14 +79,24 @@ pub async fn import(args: &GlobalArgs, import: ImportArgs) -> anyhow::Result<u8>
     finish(
         &client,
         &started,
-        config.temporal.namespace.as_deref().unwrap_or("default"),
+        config
+            .temporal
+            .namespace
+            .as_deref()
+            .unwrap_or(DEFAULT_NAMESPACE),
         &import.wait,
     )
     .await
 }
 
-pub async fn status(args: &GlobalArgs, id: &str, wait: bool, json: bool) -> anyhow::Result<u8> {
-    let config = context::host_config(args)?;
+pub async fn status(
+    args: &GlobalArgs,
+    temporal: &TemporalArgs,
+    id: &str,
+    wait: bool,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let config = context::client_config(args, temporal)?;
     let client = context::temporal_client(&config).await?;
     let status = if wait {
         starter::wait(&client, id).await?
@@ -93,7 +108,7 @@ pub async fn status(args: &GlobalArgs, id: &str, wait: bool, json: bool) -> anyh
 }
 
 async fn finish(
-    client: &contextworker_worker::Client,
+    client: &contextworker_temporal::Client,
     started: &starter::Started,
     namespace: &str,
     wait: &WaitArgs,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use contextworker_temporal::{DevServer, DevServerOptions};
+use contextworker_devserver::{DevServer, DevServerOptions};
 use contextworker_test_support::{guest, workspace_root};
 
 pub const QUEUE: &str = "harvester-tasks";
@@ -46,7 +46,7 @@ impl Harness {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
         let dev = DevServer::start(DevServerOptions::new(
-            dir.path().join("temporal"),
+            contextworker_types::DataDir::new(dir.path().join("temporal")),
             free_port(),
             free_port(),
         ))
@@ -116,7 +116,8 @@ impl Harness {
     /// suppliers.
     fn command(&self) -> Command {
         let mut cmd = self.command_strict();
-        cmd.arg("--outbound-allow").arg("127.0.0.1/32");
+        // Through the environment: the flag belongs to `serve`, and this command may be another.
+        cmd.env("CONTEXTWORKER_OUTBOUND_ALLOW", "127.0.0.1/32");
         cmd
     }
 
@@ -129,8 +130,9 @@ impl Harness {
             .arg(self.path("suppliers"))
             .arg("--data-dir")
             .arg(self.path("data"))
-            .arg("--temporal-address")
-            .arg(&self.address)
+            // Serve and the workflow commands read it; the others ignore it.
+            .env("TEMPORAL_ADDRESS", &self.address)
+            .env_remove("CONTEXTWORKER_OUTBOUND_ALLOW")
             .env_remove("DATABASE_URL")
             .env_remove("WORKER_TASK_QUEUE")
             .env(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use contextworker_registry::{LiveModules, Module, ReloadReport};
-use contextworker_runtime::{FeedInput, Runtime, RuntimeConfig, SinkEvent};
+use contextworker_runtime::{Counting, FeedInput, Runtime, RuntimeConfig};
 use contextworker_types::Digest;
 
 pub struct Fixture {
@@ -55,8 +55,8 @@ impl Fixture {
         self.modules_dir().join("yml")
     }
 
-    pub fn data_dir(&self) -> PathBuf {
-        self.root.path().join("data")
+    pub fn data_dir(&self) -> contextworker_types::DataDir {
+        contextworker_types::DataDir::new(self.root.path().join("data"))
     }
 
     pub fn feed(&self) -> PathBuf {
@@ -91,20 +91,15 @@ impl Fixture {
 /// Parse `feed` with `module` and count the products.
 pub async fn transform_count(live: &LiveModules, module: &Module, feed: &Path) -> u64 {
     let input = FeedInput::open(feed).await.expect("feed");
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let counter = tokio::spawn(async move {
-        let mut n = 0u64;
-        while let Some(event) = rx.recv().await {
-            if let SinkEvent::Products(p) = event {
-                n += p.len() as u64;
-            }
-        }
-        n
-    });
-    let outcome = live
+    let (outcome, counted) = live
         .runtime()
-        .transform(&module.component, &module.call_spec(&[]), input, tx)
+        .transform_into(
+            &module.component,
+            &module.call_spec(&[]),
+            input,
+            Counting::default(),
+        )
         .await;
     outcome.result.expect("parse succeeds");
-    counter.await.expect("counter")
+    counted.expect("counter").products
 }

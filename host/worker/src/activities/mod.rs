@@ -7,6 +7,7 @@
 //! numbered slots (see `slots.rs`); all slots land here.
 
 mod module;
+mod parsed;
 mod pipeline;
 mod shadow;
 mod supervise;
@@ -95,7 +96,7 @@ impl ActivityHost {
             Err(Outcome::Failed(failure)) => {
                 span.in_scope(|| {
                     tracing::warn!(
-                        failure_type = failure.type_name,
+                        failure_type = failure.class.name(),
                         retryable = failure.retryable,
                         "activity failed: {}",
                         failure.message

@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use contextworker_registry::Module;
-use contextworker_runtime::{CancellationToken, Data, FeedInput, SinkEvent};
+use contextworker_runtime::{CancellationToken, Collecting, Data, FeedInput, ProductSink};
 use contextworker_storage::BlobRef;
-use contextworker_types::{Product, Warning, World};
+use contextworker_types::{ErrorClass, Product, Warning, World};
 use serde::{Deserialize, Serialize};
 use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::activities::ActivityContext;
@@ -36,8 +36,8 @@ pub(super) async fn call(
     input: &RawValue,
 ) -> Result<RawValue> {
     let module = services.module(name).ok_or_else(|| {
-        Failure::fatal(
-            "UnknownModule",
+        Failure::new(
+            ErrorClass::UnknownModule,
             format!("no activity or module `{name}` on this worker"),
         )
     })?;
@@ -173,28 +173,22 @@ async fn transform(
     let cancel = CancellationToken::new();
     let spec = module.call_spec(&config).with_cancel(cancel.clone());
     let progress = Progress::default();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    // Everything in memory: a module activity's whole output is bounded by the module's
+    // output cap, and small outputs travel inline.
+    let sink = Counted {
+        all: Collecting::default(),
+        progress: progress.clone(),
+    };
     let call = services
         .runtime
-        .transform(&module.component, &spec, feed, tx);
-    let collect = async {
-        let (mut products, mut warnings) = (Vec::new(), Vec::new());
-        while let Some(event) = rx.recv().await {
-            match event {
-                SinkEvent::Products(batch) => {
-                    progress.add(batch.len() as u64);
-                    products.extend(batch);
-                }
-                SinkEvent::Warnings(batch) => warnings.extend(batch),
-            }
-        }
-        (products, warnings)
-    };
-    let (outcome, (products, mut warnings)) =
-        supervise(ctx, "transform", &progress, &cancel, async {
-            tokio::join!(call, collect)
-        })
-        .await?;
+        .transform_into(&module.component, &spec, feed, sink);
+    let (outcome, sink) = supervise(ctx, "transform", &progress, &cancel, call).await?;
+    let Collecting {
+        products,
+        mut warnings,
+    } = sink
+        .map(|s| s.all)
+        .map_err(|e| Failure::new(ErrorClass::HostError, e.to_string()))?;
     let summary = outcome
         .result
         .map_err(|e| call_failed(e, InputKind::Feed))?;
@@ -202,7 +196,7 @@ async fn transform(
     let mut ndjson = Vec::new();
     for p in &products {
         serde_json::to_writer(&mut ndjson, p)
-            .map_err(|e| Failure::retryable("HostError", e.to_string()))?;
+            .map_err(|e| Failure::new(ErrorClass::HostError, e.to_string()))?;
         ndjson.push(b'\n');
     }
     let count = products.len() as u64;
@@ -224,6 +218,25 @@ async fn transform(
         records_seen: summary.records_seen,
         module: used(module),
     }))
+}
+
+/// Collects a module's output, counting products for the heartbeat.
+struct Counted {
+    all: Collecting,
+    progress: Progress,
+}
+
+impl ProductSink for Counted {
+    type Error = std::convert::Infallible;
+
+    async fn products(&mut self, batch: Vec<Product>) -> std::result::Result<(), Self::Error> {
+        self.progress.add(batch.len() as u64);
+        self.all.products(batch).await
+    }
+
+    async fn warnings(&mut self, batch: Vec<Warning>) -> std::result::Result<(), Self::Error> {
+        self.all.warnings(batch).await
+    }
 }
 
 async fn classify(

@@ -2,7 +2,6 @@
 //! the products. Feeds and products travel between steps as blob references, so no payload
 //! grows with the feed.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,14 +9,15 @@ use std::time::Instant;
 use contextworker_config::{Credentials, FeedSource, Supplier, SupplierError};
 use contextworker_fetch::{Auth, FetchOutcome, FetchRequest, Validators};
 use contextworker_registry::Module;
-use contextworker_runtime::{CancellationToken, FeedInput, SinkEvent};
+use contextworker_runtime::{CancellationToken, FeedInput, SinkFailed};
 use contextworker_staging::{FeedKey, FeedState};
 use contextworker_storage::BlobRef;
-use contextworker_types::{Product, SupplierCode, Warning, World};
+use contextworker_types::{ErrorClass, Product, SupplierCode, World};
 use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::activities::ActivityContext;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 
+use super::parsed::{ParsedProducts, scratch_io, store_parsed};
 use super::supervise::{Progress, supervise};
 use super::{Outcome, call_failed};
 use crate::args::{encode, from_args};
@@ -25,7 +25,7 @@ use crate::detect::{SNIFF_BYTES, detect_module};
 use crate::failure::{Failure, InputKind};
 use crate::messages::{
     AuthRef, FetchInput, FetchOutput, HarvestArgs, ModuleUsed, ParseInput, ParseOutput, PinInput,
-    StageInput, StageOutput, SupplierPlan, WARNING_SAMPLES,
+    StageInput, StageOutput, SupplierPlan,
 };
 use crate::services::Services;
 
@@ -43,8 +43,8 @@ pub(super) async fn resolve_supplier(services: &Services, input: &RawValue) -> R
     )?;
     // The code becomes a file name: refuse anything that is not a plain code first.
     let code = SupplierCode::new(args.supplier_code.as_str()).map_err(|e| {
-        Failure::fatal(
-            "UnknownSupplier",
+        Failure::new(
+            ErrorClass::UnknownSupplier,
             format!("supplier code {:?}: {e}", args.supplier_code),
         )
     })?;
@@ -53,12 +53,12 @@ pub(super) async fn resolve_supplier(services: &Services, input: &RawValue) -> R
         None => format!("no supplier `{}`", code.as_str()),
     };
     let supplier = Supplier::load(&services.suppliers_dir, code.as_str()).map_err(|e| match e {
-        SupplierError::NotFound { .. } => Failure::fatal("UnknownSupplier", unknown()),
+        SupplierError::NotFound { .. } => Failure::new(ErrorClass::UnknownSupplier, unknown()),
         SupplierError::Directory { .. } | SupplierError::Read { .. } => {
-            Failure::retryable("SupplierConfigUnreadable", e.to_string())
+            Failure::new(ErrorClass::SupplierConfigUnreadable, e.to_string())
         }
         SupplierError::Parse { .. } | SupplierError::Invalid { .. } => {
-            Failure::fatal("InvalidSupplierConfig", e.to_string())
+            Failure::new(ErrorClass::InvalidSupplierConfig, e.to_string())
         }
     })?;
     // A tenant may only harvest its own suppliers: with another tenant's code it would stage
@@ -73,19 +73,19 @@ pub(super) async fn resolve_supplier(services: &Services, input: &RawValue) -> R
             requested_tenant = ?requested,
             "refused: the supplier belongs to another tenant"
         );
-        return Err(Failure::fatal("UnknownSupplier", unknown()).into());
+        return Err(Failure::new(ErrorClass::UnknownSupplier, unknown()).into());
     }
     for var in supplier.env_vars() {
         services.secrets.check(var).map_err(|e| {
-            Failure::fatal(
-                "CredentialNotAllowed",
+            Failure::new(
+                ErrorClass::CredentialNotAllowed,
                 format!("{}: {e}", supplier.path.display()),
             )
         })?;
     }
     if !supplier.enabled {
-        return Err(Failure::fatal(
-            "SupplierDisabled",
+        return Err(Failure::new(
+            ErrorClass::SupplierDisabled,
             format!(
                 "supplier `{}` is disabled (enabled = false in {})",
                 supplier.code.as_str(),
@@ -127,16 +127,17 @@ pub(super) async fn resolve_supplier(services: &Services, input: &RawValue) -> R
 
 fn file_url(path: &Path) -> std::result::Result<String, Failure> {
     let absolute = path.canonicalize().map_err(|e| {
-        Failure::fatal(
-            "FeedFileUnreadable",
+        Failure::with_retry(
+            ErrorClass::FeedFileUnreadable,
             format!("feed file {}: {e}", path.display()),
+            e.kind() != std::io::ErrorKind::NotFound,
         )
     })?;
     url::Url::from_file_path(&absolute)
         .map(|u| u.to_string())
         .map_err(|()| {
-            Failure::fatal(
-                "InvalidFeedUrl",
+            Failure::new(
+                ErrorClass::InvalidFeedUrl,
                 format!("{} is not a local path", absolute.display()),
             )
         })
@@ -148,10 +149,10 @@ fn env_secret(services: &Services, var: &str) -> std::result::Result<String, Fai
     services
         .secrets
         .check(var)
-        .map_err(|e| Failure::fatal("CredentialNotAllowed", e.to_string()))?;
+        .map_err(|e| Failure::new(ErrorClass::CredentialNotAllowed, e.to_string()))?;
     std::env::var(var).map_err(|_| {
-        Failure::fatal(
-            "MissingCredential",
+        Failure::new(
+            ErrorClass::MissingCredential,
             format!(
                 "environment variable {var} (named by the supplier file) is not set on this worker"
             ),
@@ -255,7 +256,7 @@ async fn sniff(services: &Services, feed: &BlobRef) -> std::result::Result<Vec<u
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut head)
         .await
-        .map_err(|e| Failure::retryable("BlobStoreError", e.to_string()))?;
+        .map_err(|e| Failure::new(ErrorClass::BlobStoreError, e.to_string()))?;
     Ok(head)
 }
 
@@ -269,16 +270,15 @@ async fn choose_transformer(
         Some(name) => name.to_owned(),
         None => detect_module(&sniff(services, feed).await?)
             .ok_or_else(|| {
-                Failure::fatal(
-                    "ModuleNotDetected",
+                Failure::new(ErrorClass::ModuleNotDetected,
                     "the feed's format was not recognised; name the module (--module, or `module` in the arguments)",
                 )
             })?
             .to_owned(),
     };
     let module = services.module(&name).ok_or_else(|| {
-        Failure::fatal(
-            "UnknownModule",
+        Failure::new(
+            ErrorClass::UnknownModule,
             format!("no module `{name}` is loaded on this worker"),
         )
     })?;
@@ -287,8 +287,8 @@ async fn choose_transformer(
 
 fn transformer_only(module: Arc<Module>) -> Result<Arc<Module>> {
     if module.manifest.world != World::Transformer {
-        return Err(Failure::fatal(
-            "WrongModuleKind",
+        return Err(Failure::new(
+            ErrorClass::WrongModuleKind,
             format!(
                 "module `{}` is a {} module; parsing needs a transformer",
                 module.name(),
@@ -345,8 +345,8 @@ pub(super) async fn parse_products(
     let module = match (&args.module, &args.module_digest) {
         (Some(name), Some(digest)) => {
             let module = services.module_version(name, digest).await.map_err(|e| {
-                Failure::fatal(
-                    "ModuleVersionNotKept",
+                Failure::new(
+                    ErrorClass::ModuleVersionNotKept,
                     format!("the harvest pinned `{name}` {digest}: {e}"),
                 )
             })?;
@@ -365,16 +365,22 @@ pub(super) async fn parse_products(
     let progress = Progress::default();
     let started = Instant::now();
     let scratch = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    let collect = collect_products(rx, scratch.path(), &progress);
+    let sink = ParsedProducts::create(scratch.path(), progress.clone()).await?;
     let call = services
         .runtime
-        .transform(&module.component, &spec, feed, tx);
-    let (outcome, collected) = supervise(ctx, "parse_products", &progress, &cancel, async {
-        tokio::join!(call, collect)
-    })
-    .await?;
-    let collected = collected?;
+        .transform_into(&module.component, &spec, feed, sink);
+    let (outcome, sink) = supervise(ctx, "parse_products", &progress, &cancel, call).await?;
+    // The sink's verdict first: a refused product stops the guest, which then reports only
+    // that its output was closed.
+    let collected = match sink {
+        Ok(sink) => sink.finish().await?,
+        Err(SinkFailed::Sink(failure)) => return Err(failure.into()),
+        Err(SinkFailed::Cancelled) => {
+            return Err(
+                Failure::new(ErrorClass::HostError, "the product consumer was cancelled").into(),
+            );
+        }
+    };
     if let Err(e) = outcome.result {
         return Err(call_failed(e, InputKind::Feed));
     }
@@ -414,29 +420,6 @@ pub(super) async fn parse_products(
     Ok(encode(&output))
 }
 
-/// The parsed products as a blob: the scratch file, without the earlier of repeated ids.
-async fn store_parsed(
-    services: &Services,
-    scratch: tempfile::NamedTempFile,
-    collected: &Collected,
-) -> Result<BlobRef> {
-    let final_path = if collected.duplicates > 0 {
-        let deduped = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
-        keep_lines(scratch.path(), &collected.keep, deduped.path()).await?;
-        deduped.into_temp_path()
-    } else {
-        scratch.into_temp_path()
-    };
-    let file = tokio::fs::File::open(&final_path)
-        .await
-        .map_err(scratch_io)?;
-    Ok(services
-        .blobs
-        .put(Box::new(file), u64::MAX)
-        .await
-        .map_err(|e| Failure::from_blob(&e))?)
-}
-
 /// The same step with a parser linked into the host instead of a component: only for the
 /// end-to-end benchmark, which compares the two through the whole pipeline.
 #[cfg(feature = "native-parsers")]
@@ -455,15 +438,16 @@ async fn parse_natively(
     let cancel = CancellationToken::new();
     let started = Instant::now();
     let scratch = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    let collect = collect_products(rx, scratch.path(), &progress);
+    let mut sink = ParsedProducts::create(scratch.path(), progress.clone()).await?;
+    let (tx, rx) = contextworker_runtime::sink_channel();
     let call = crate::native::transform(name, reader, args.config.clone(), tx);
-    let (parsed, collected) = supervise(ctx, "parse_products", &progress, &cancel, async {
-        tokio::join!(call, collect)
+    let (parsed, drained) = supervise(ctx, "parse_products", &progress, &cancel, async {
+        tokio::join!(call, contextworker_runtime::drain_into(rx, &mut sink))
     })
     .await?;
-    let collected = collected?;
-    parsed.map_err(|e| Failure::fatal("InvalidFeed", e))?;
+    drained?;
+    let collected = sink.finish().await?;
+    parsed.map_err(|e| Failure::new(ErrorClass::InvalidFeed, e))?;
     let products = store_parsed(services, scratch, &collected).await?;
     Ok(encode(&ParseOutput {
         products,
@@ -476,89 +460,6 @@ async fn parse_natively(
         peak_memory_bytes: 0,
         duration_ms: millis(started),
     }))
-}
-
-#[derive(Debug, Default)]
-pub(super) struct Collected {
-    /// Distinct offer ids.
-    products: u64,
-    /// Per emitted product: false when a later product has the same offer id.
-    keep: Vec<bool>,
-    duplicates: u64,
-    warnings: u64,
-    samples: Vec<Warning>,
-}
-
-/// Write every product as NDJSON and note, for each, whether a later product has the same
-/// offer id (the later one wins, as the README promises; the module has usually warned).
-pub(super) async fn collect_products(
-    mut rx: tokio::sync::mpsc::Receiver<SinkEvent>,
-    path: &Path,
-    progress: &Progress,
-) -> std::result::Result<Collected, Failure> {
-    let file = tokio::fs::File::create(path).await.map_err(scratch_io)?;
-    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
-    let mut last: HashMap<String, usize> = HashMap::new();
-    let mut collected = Collected::default();
-    let mut line = Vec::with_capacity(1024);
-    while let Some(event) = rx.recv().await {
-        match event {
-            SinkEvent::Products(batch) => {
-                for product in batch {
-                    // Refuse here, before anything is staged: a product the database cannot
-                    // hold fails the harvest once, clearly, instead of a batch at a time.
-                    // Returning drops the channel, which stops the guest.
-                    contextworker_staging::check_product(&product).map_err(|e| {
-                        Failure::fatal(
-                            "InvalidProducts",
-                            format!("product {}: {e}", collected.keep.len() + 1),
-                        )
-                    })?;
-                    let index = collected.keep.len();
-                    if let Some(earlier) = last.insert(product.offer_id.clone(), index) {
-                        collected.keep[earlier] = false;
-                        collected.duplicates += 1;
-                    }
-                    collected.keep.push(true);
-                    line.clear();
-                    serde_json::to_writer(&mut line, &product)
-                        .map_err(|e| Failure::retryable("HostError", e.to_string()))?;
-                    line.push(b'\n');
-                    out.write_all(&line).await.map_err(scratch_io)?;
-                }
-                progress.set(collected.keep.len() as u64);
-            }
-            SinkEvent::Warnings(batch) => {
-                collected.warnings += batch.len() as u64;
-                let room = WARNING_SAMPLES.saturating_sub(collected.samples.len());
-                collected.samples.extend(batch.into_iter().take(room));
-            }
-        }
-    }
-    out.flush().await.map_err(scratch_io)?;
-    collected.products = last.len() as u64;
-    Ok(collected)
-}
-
-fn scratch_io(e: impl std::fmt::Display) -> Failure {
-    Failure::retryable("HostError", format!("scratch file: {e}"))
-}
-
-/// Copy the lines of `from` whose `keep` flag is set to `to`.
-async fn keep_lines(from: &Path, keep: &[bool], to: &Path) -> std::result::Result<(), Failure> {
-    let input = tokio::fs::File::open(from).await.map_err(scratch_io)?;
-    let mut lines = tokio::io::BufReader::with_capacity(256 * 1024, input).lines();
-    let output = tokio::fs::File::create(to).await.map_err(scratch_io)?;
-    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, output);
-    let mut index = 0;
-    while let Some(line) = lines.next_line().await.map_err(scratch_io)? {
-        if keep.get(index).copied().unwrap_or(false) {
-            out.write_all(line.as_bytes()).await.map_err(scratch_io)?;
-            out.write_all(b"\n").await.map_err(scratch_io)?;
-        }
-        index += 1;
-    }
-    out.flush().await.map_err(scratch_io)
 }
 
 pub(super) async fn store_products(
@@ -595,8 +496,7 @@ pub(super) async fn store_products(
     if staged == 0 && services.staging.listed_count(&key).await? > 0 {
         // Marking a whole catalog missing because a feed came back empty is almost always a
         // supplier outage, not a real clearance: refuse and keep the catalog.
-        return Err(Failure::fatal(
-            "EmptyFeed",
+        return Err(Failure::new(ErrorClass::EmptyFeed,
             format!(
                 "the feed has no products, but {}/{} has listed products; nothing was marked missing",
                 key.tenant, key.supplier
@@ -659,15 +559,15 @@ async fn stage_blob(
         let line = lines
             .next_line()
             .await
-            .map_err(|e| Failure::retryable("BlobStoreError", e.to_string()))?;
+            .map_err(|e| Failure::new(ErrorClass::BlobStoreError, e.to_string()))?;
         let Some(line) = line else { break };
         line_no += 1;
         if line.trim().is_empty() {
             continue;
         }
         let product: Product = serde_json::from_str(&line).map_err(|e| {
-            Failure::fatal(
-                "InvalidProducts",
+            Failure::new(
+                ErrorClass::InvalidProducts,
                 format!("products blob {}, line {line_no}: {e}", products.digest),
             )
         })?;

@@ -13,7 +13,7 @@ use contextworker_runtime::{CancellationToken, FeedInput};
 use contextworker_storage::BlobRef;
 use serde::Serialize;
 
-use super::pipeline::collect_products;
+use super::parsed::ParsedProducts;
 use super::supervise::Progress;
 use crate::messages::ModuleUsed;
 use crate::services::Services;
@@ -137,14 +137,17 @@ async fn compare(
         .with_cancel(CancellationToken::new());
     let after =
         tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(|e| e.to_string())?;
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    let progress = Progress::default();
-    let collect = collect_products(rx, after.path(), &progress);
-    let call = services
+    let sink = ParsedProducts::create(after.path(), Progress::default())
+        .await
+        .map_err(|f| f.message)?;
+    let (outcome, sink) = services
         .runtime
-        .transform(&candidate.component, &spec, input, tx);
-    let (outcome, collected) = tokio::join!(call, collect);
-    collected.map_err(|f| f.message)?;
+        .transform_into(&candidate.component, &spec, input, sink)
+        .await;
+    sink.map_err(|e| e.to_string())?
+        .finish()
+        .await
+        .map_err(|f| f.message)?;
     outcome.result.map_err(|e| e.to_string())?;
     let before =
         tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(|e| e.to_string())?;

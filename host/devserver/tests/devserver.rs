@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use contextworker_temporal::{DevServer, DevServerError, DevServerOptions};
+use contextworker_devserver::{DevServer, DevServerError, DevServerOptions};
+use contextworker_types::DataDir;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -34,7 +35,7 @@ async fn namespace_exists(cli: &std::path::Path, address: &str, namespace: &str)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starts_answers_persists_and_stops() {
     let data = tempfile::tempdir().unwrap();
-    let options = DevServerOptions::new(data.path(), free_port(), free_port());
+    let options = DevServerOptions::new(DataDir::new(data.path()), free_port(), free_port());
     let server = DevServer::start(options.clone())
         .await
         .expect("the dev server starts");
@@ -78,7 +79,8 @@ async fn starts_answers_persists_and_stops() {
 
 #[tokio::test]
 async fn a_missing_cli_says_how_to_install_it() {
-    let mut options = DevServerOptions::new(std::env::temp_dir(), free_port(), free_port());
+    let mut options =
+        DevServerOptions::new(DataDir::new(std::env::temp_dir()), free_port(), free_port());
     options.cli = "/nonexistent/temporal".into();
     let err = DevServer::start(options).await.expect_err("no CLI");
     assert!(matches!(err, DevServerError::CliNotFound { .. }));

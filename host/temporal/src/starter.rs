@@ -73,7 +73,7 @@ pub async fn start(
         serde_json::json!(extras.tenant),
     );
     if let Some(trace) = extras.trace_id.as_deref().filter(|t| !t.is_empty()) {
-        memo.insert(crate::trace::TRACE_ID.to_owned(), serde_json::json!(trace));
+        memo.insert(crate::TRACE_ID.to_owned(), serde_json::json!(trace));
     }
     if let Some(request) = &extras.request_id {
         memo.insert(ids::MEMO_REQUEST.to_owned(), serde_json::json!(request));

