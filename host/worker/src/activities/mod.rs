@@ -7,9 +7,11 @@
 //! numbered slots (see `slots.rs`); all slots land here.
 
 mod module;
+#[cfg(feature = "native-parsers")]
+mod native_parse;
 mod parsed;
-mod pipeline;
 mod shadow;
+mod steps;
 mod supervise;
 
 use std::sync::Arc;
@@ -73,16 +75,16 @@ impl ActivityHost {
         let result = tracing::Instrument::instrument(
             async move {
                 match name.as_str() {
-                    names::RESOLVE_SUPPLIER => pipeline::resolve_supplier(&services, &input).await,
+                    names::RESOLVE_SUPPLIER => steps::resolve_supplier(&services, &input).await,
                     names::DOWNLOAD_FEED | names::FETCH_VENDOR_DATA => {
-                        pipeline::download_feed(&services, &ctx, &input).await
+                        steps::download_feed(&services, &ctx, &input).await
                     }
                     names::PARSE_PRODUCTS | names::PARSE_RAW_PAYLOAD => {
-                        pipeline::parse_products(&services, &ctx, &input).await
+                        steps::parse_products(&services, &ctx, &input).await
                     }
-                    names::PIN_MODULE => pipeline::pin_module(&services, &input).await,
+                    names::PIN_MODULE => steps::pin_module(&services, &input).await,
                     names::STORE_PRODUCTS | names::UPDATE_STAGING_BUFFER => {
-                        pipeline::store_products(&services, &ctx, &input).await
+                        steps::store_products(&services, &ctx, &input).await
                     }
                     module => module::call(&services, &ctx, module, &input).await,
                 }

@@ -1,0 +1,36 @@
+//! The harvest steps, one file each: resolve the supplier, fetch the feed, pin the module,
+//! parse it in the sandbox, stage the products. Feeds and products travel between steps as
+//! blob references, so no payload grows with the feed.
+
+mod download;
+mod parse;
+mod pin;
+mod resolve;
+mod stage;
+
+use std::time::Instant;
+
+use contextworker_registry::Module;
+
+use super::Outcome;
+use crate::messages::ModuleUsed;
+
+pub(super) use download::download_feed;
+pub(super) use parse::parse_products;
+pub(super) use pin::pin_module;
+pub(super) use resolve::resolve_supplier;
+pub(super) use stage::store_products;
+
+pub(super) type Result<T> = std::result::Result<T, Outcome>;
+
+pub(super) fn millis(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+pub(super) fn module_used(module: &Module) -> ModuleUsed {
+    ModuleUsed {
+        name: module.manifest.name.as_str().to_owned(),
+        version: module.manifest.version.to_string(),
+        digest: module.component.digest(),
+    }
+}

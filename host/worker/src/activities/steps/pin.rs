@@ -1,0 +1,91 @@
+//! `pin_module`: which version of which transformer parses a feed, decided once per harvest so
+//! a retried parse uses it even after a swap.
+
+use std::sync::Arc;
+
+use contextworker_registry::Module;
+use contextworker_storage::BlobRef;
+use contextworker_types::{ErrorClass, World};
+use temporalio_common::data_converters::RawValue;
+use tokio::io::AsyncReadExt;
+
+use crate::args::{encode, from_args};
+use crate::detect::{SNIFF_BYTES, detect_module};
+use crate::failure::Failure;
+use crate::messages::PinInput;
+use crate::services::Services;
+
+use super::{Result, module_used};
+
+async fn sniff(services: &Services, feed: &BlobRef) -> std::result::Result<Vec<u8>, Failure> {
+    let reader = services
+        .blobs
+        .open(feed)
+        .await
+        .map_err(|e| Failure::from_blob(&e))?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    reader
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .await
+        .map_err(|e| Failure::new(ErrorClass::BlobStoreError, e.to_string()))?;
+    Ok(head)
+}
+
+/// The transformer `name`, or the one the feed's first bytes point to, as active now.
+pub(super) async fn choose_transformer(
+    services: &Services,
+    feed: &BlobRef,
+    name: Option<&str>,
+) -> Result<Arc<Module>> {
+    let name = match name {
+        Some(name) => name.to_owned(),
+        None => detect_module(&sniff(services, feed).await?)
+            .ok_or_else(|| {
+                Failure::new(ErrorClass::ModuleNotDetected,
+                    "the feed's format was not recognised; name the module (--module, or `module` in the arguments)",
+                )
+            })?
+            .to_owned(),
+    };
+    let module = services.module(&name).ok_or_else(|| {
+        Failure::new(
+            ErrorClass::UnknownModule,
+            format!("no module `{name}` is loaded on this worker"),
+        )
+    })?;
+    transformer_only(module)
+}
+
+pub(super) fn transformer_only(module: Arc<Module>) -> Result<Arc<Module>> {
+    if module.manifest.world != World::Transformer {
+        return Err(Failure::new(
+            ErrorClass::WrongModuleKind,
+            format!(
+                "module `{}` is a {} module; parsing needs a transformer",
+                module.name(),
+                module.manifest.world.as_str()
+            ),
+        )
+        .into());
+    }
+    Ok(module)
+}
+
+/// `pin_module(feed, module?)`: the version that will parse this feed, decided once.
+pub(in crate::activities) async fn pin_module(
+    services: &Services,
+    input: &RawValue,
+) -> Result<RawValue> {
+    let args: PinInput = from_args(input, &["feed", "module"], "(feed, module?)")?;
+    #[cfg(feature = "native-parsers")]
+    if let Some(name) = args
+        .module
+        .as_deref()
+        .filter(|n| crate::native::is_native(n))
+    {
+        return Ok(encode(&crate::native::module_used(name)));
+    }
+    let module = choose_transformer(services, &args.feed, args.module.as_deref()).await?;
+    Ok(encode(&module_used(&module)))
+}
