@@ -1,0 +1,211 @@
+//! Modules that change while the worker runs.
+//!
+//! The modules directory says what should serve. A reload (file watcher, `SIGHUP`, or
+//! `modules reload`) reads it, and every module whose manifest or component changed becomes a
+//! candidate: compiled off the async workers, checked against the world and against the
+//! version it would replace, and self-tested. Only then does one pointer switch: calls that
+//! already hold the previous snapshot finish on it, new calls get the new one. Anything that
+//! fails keeps the current version serving and is reported (log, counters, status file).
+//!
+//! Every version that goes live is kept by digest in a [`VersionStore`], so a harvest that
+//! pinned a digest parses with that digest on retry, on any worker sharing the data directory,
+//! even after a swap or a restart.
+
+mod compat;
+mod reload;
+mod status;
+
+use compat::check_compatible;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Instant, UNIX_EPOCH};
+
+use contextworker_runtime::Runtime;
+use contextworker_types::{DataDir, Digest, ModuleName};
+use serde::{Deserialize, Serialize};
+
+use crate::registry::manifest_paths;
+use crate::store::{VersionStore, now_ms, write_atomically};
+use crate::{Module, Registry, RegistryError, run_self_tests};
+use contextworker_manifest::Manifest;
+
+pub use status::{
+    ActiveModule, Counters, LiveStatus, Refusal, ReloadReport, Swap, VersionBrief, format_ms,
+    process_start, running_workers,
+};
+
+/// Loaded versions that are no longer active, kept compiled for pinned retries.
+const KEPT_LOADED: usize = 4;
+/// Refusals remembered in the status.
+const KEPT_REFUSALS: usize = 50;
+
+/// Refused inputs are remembered so that a broken file is reported once, not on every event.
+type RefusalKey = (PathBuf, Option<Digest>, u64);
+
+/// The modules of a running host, replaceable while it runs.
+pub struct LiveModules {
+    runtime: Arc<Runtime>,
+    dir: PathBuf,
+    only: Option<Vec<String>>,
+    store: VersionStore,
+    current: RwLock<Arc<Registry>>,
+    /// Old versions still loaded, newest last.
+    kept: Mutex<VecDeque<Arc<Module>>>,
+    since: Mutex<BTreeMap<ModuleName, u64>>,
+    status: Mutex<LiveStatus>,
+    status_file: Option<PathBuf>,
+    /// One reload at a time; holds what was refused so it is not reported again.
+    reload_lock: tokio::sync::Mutex<BTreeMap<PathBuf, RefusalKey>>,
+    last_reload_ms: Mutex<u64>,
+    generation: tokio::sync::watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for LiveModules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveModules")
+            .field("dir", &self.dir)
+            .field("store", &self.store.dir())
+            .finish_non_exhaustive()
+    }
+}
+
+fn text_hash(text: &str) -> u64 {
+    let d = Digest::of(text.as_bytes());
+    let b = d.as_bytes();
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+fn mtime_ms(path: &Path) -> Option<u64> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    let d = modified.duration_since(UNIX_EPOCH).ok()?;
+    u64::try_from(d.as_millis()).ok()
+}
+
+impl LiveModules {
+    /// Load the modules of `dir` (or only those named in `only`), keeping versions under
+    /// `data_dir` and, with `publish`, writing this process's status there. Returns the
+    /// modules and the first reload's report (what loaded and what was refused).
+    pub async fn start(
+        runtime: Arc<Runtime>,
+        dir: &Path,
+        only: Option<Vec<String>>,
+        data_dir: &DataDir,
+        publish: bool,
+    ) -> Result<(Arc<Self>, ReloadReport), RegistryError> {
+        // An unreadable directory is a setup error, reported before anything starts.
+        manifest_paths(dir)?;
+        let status_file = publish.then(|| {
+            data_dir
+                .worker_status()
+                .join(format!("{}.json", std::process::id()))
+        });
+        let live = Arc::new(Self {
+            runtime,
+            dir: dir.to_path_buf(),
+            only,
+            store: VersionStore::new(data_dir.module_versions()),
+            current: RwLock::new(Arc::new(Registry {
+                dir: dir.to_path_buf(),
+                ..Registry::default()
+            })),
+            kept: Mutex::new(VecDeque::new()),
+            since: Mutex::new(BTreeMap::new()),
+            status: Mutex::new(LiveStatus {
+                pid: std::process::id(),
+                process_start: process_start(std::process::id()),
+                started_ms: now_ms(),
+                ..LiveStatus::default()
+            }),
+            status_file,
+            reload_lock: tokio::sync::Mutex::new(BTreeMap::new()),
+            last_reload_ms: Mutex::new(0),
+            generation: tokio::sync::watch::Sender::new(0),
+        });
+        let report = live.reload("start").await;
+        Ok((live, report))
+    }
+
+    pub fn store(&self) -> &VersionStore {
+        &self.store
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The modules as they are now. A call keeps the snapshot it started with.
+    pub fn snapshot(&self) -> Arc<Registry> {
+        self.current
+            .read()
+            .map(|r| Arc::clone(&r))
+            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Module>> {
+        self.snapshot().get(name)
+    }
+
+    /// A receiver that changes whenever a reload finishes.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    pub fn status(&self) -> LiveStatus {
+        lock(&self.status).clone()
+    }
+
+    /// Version `digest` of module `name`: the active or staged one, a loaded old one, or one
+    /// from the store (compiled again, usually from the compile cache).
+    pub async fn version(&self, name: &str, digest: &Digest) -> Result<Arc<Module>, RegistryError> {
+        let snapshot = self.snapshot();
+        let matches =
+            |m: &Arc<Module>| m.component.digest() == *digest && m.name().as_str() == name;
+        if let Some(m) = snapshot.get(name).filter(matches) {
+            return Ok(m);
+        }
+        if let Some(m) = snapshot.candidate(name).filter(matches) {
+            return Ok(m);
+        }
+        if let Some(m) = lock(&self.kept).iter().find(|m| matches(m)) {
+            return Ok(Arc::clone(m));
+        }
+        let record = self
+            .store
+            .get(digest)
+            .filter(|r| r.name == name)
+            .ok_or_else(|| RegistryError::VersionNotKept {
+                name: name.to_owned(),
+                digest: digest.to_string(),
+                kept: self
+                    .store
+                    .history(name)
+                    .iter()
+                    .map(|r| r.digest.short())
+                    .collect(),
+            })?;
+        let manifest = self
+            .store
+            .manifest(&record, self.runtime.config().max_memory_bytes)?;
+        let module = Arc::new(Module::from_manifest(&self.runtime, manifest).await?);
+        self.keep_loaded(Arc::clone(&module));
+        Ok(module)
+    }
+
+    fn keep_loaded(&self, module: Arc<Module>) {
+        let mut kept = lock(&self.kept);
+        kept.retain(|m| m.component.digest() != module.component.digest());
+        kept.push_back(module);
+        while kept.len() > KEPT_LOADED {
+            kept.pop_front();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

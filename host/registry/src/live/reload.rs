@@ -1,0 +1,375 @@
+//! A reload: read the modules directory, validate every changed module off the async workers,
+//! switch what passed in one step, refuse the rest, keep the store pruned.
+
+use super::*;
+
+impl LiveModules {
+    /// Read the directory again and switch every module that changed and passes validation.
+    /// Never fails: what cannot be read or validated is refused and reported, and the current
+    /// versions keep serving.
+    pub async fn reload(&self, cause: &str) -> ReloadReport {
+        let mut refused_before = self.reload_lock.lock().await;
+        let started = Instant::now();
+        let previous_reload_ms = *lock(&self.last_reload_ms);
+        let mut report = ReloadReport {
+            cause: cause.to_owned(),
+            at_ms: now_ms(),
+            ..ReloadReport::default()
+        };
+        let current = self.snapshot();
+        let mut next = (*current).clone();
+        let paths = match manifest_paths(&self.dir) {
+            Ok(paths) => paths,
+            Err(e) => {
+                report.refused.push(Refusal {
+                    module: None,
+                    file: self.dir.clone(),
+                    reason: e.to_string(),
+                    at_ms: now_ms(),
+                });
+                Vec::new()
+            }
+        };
+        let mut declared: BTreeMap<ModuleName, PathBuf> = BTreeMap::new();
+        let mut unreadable: Vec<PathBuf> = Vec::new();
+        for path in &paths {
+            let manifest = match Manifest::read(path, self.runtime.config().max_memory_bytes) {
+                Ok(m) => m,
+                Err(e) => {
+                    unreadable.push(path.clone());
+                    let text = std::fs::read(path).unwrap_or_default();
+                    let key = text_hash(&String::from_utf8_lossy(&text));
+                    if refused_before.get(path) != Some(&(path.clone(), None, key)) {
+                        self.refuse(
+                            &mut report,
+                            &mut refused_before,
+                            path,
+                            None,
+                            None,
+                            key,
+                            &RegistryError::from(e),
+                        );
+                    }
+                    continue;
+                }
+            };
+            let name = manifest.name.clone();
+            if self
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.iter().any(|n| n == name.as_str()))
+            {
+                continue;
+            }
+            if let Some(first) = declared.get(&name) {
+                let e = RegistryError::Duplicate {
+                    name: name.to_string(),
+                    path: path.clone(),
+                    first: first.clone(),
+                };
+                self.refuse(
+                    &mut report,
+                    &mut refused_before,
+                    path,
+                    Some(&name),
+                    None,
+                    0,
+                    &e,
+                );
+                continue;
+            }
+            declared.insert(name.clone(), path.clone());
+            self.consider(
+                manifest,
+                &current,
+                &mut next,
+                &mut report,
+                &mut refused_before,
+                previous_reload_ms,
+            )
+            .await;
+        }
+        if cause == "start" {
+            for name in self.only.iter().flatten() {
+                if !declared.keys().any(|n| n.as_str() == name) {
+                    let e = RegistryError::NotFound {
+                        name: name.clone(),
+                        dir: self.dir.clone(),
+                    };
+                    report.refused.push(Refusal {
+                        module: Some(name.clone()),
+                        file: self.dir.clone(),
+                        reason: e.to_string(),
+                        at_ms: now_ms(),
+                    });
+                }
+            }
+        }
+        // A module leaves only when no manifest declares it any more; one whose manifest is
+        // merely broken right now keeps serving its last good version.
+        let gone: Vec<ModuleName> = current
+            .modules
+            .iter()
+            .filter(|(name, m)| {
+                !declared.contains_key(*name) && !unreadable.contains(&m.manifest.path)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in gone {
+            if let Some(old) = next.modules.remove(&name) {
+                self.keep_loaded(old);
+            }
+            next.candidates.remove(&name);
+            tracing::warn!(module = %name, "module removed: its manifest left the directory");
+            report.removed.push(name.to_string());
+        }
+        if report.changed() {
+            let mut slot = self
+                .current
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *slot = Arc::new(next);
+        }
+        *lock(&self.last_reload_ms) = report.at_ms;
+        report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.prune_store(&report);
+        self.publish(&report);
+        report
+    }
+
+    /// Decide about one manifest found in the directory.
+    async fn consider(
+        &self,
+        manifest: Manifest,
+        current: &Registry,
+        next: &mut Registry,
+        report: &mut ReloadReport,
+        refused_before: &mut BTreeMap<PathBuf, RefusalKey>,
+        previous_reload_ms: u64,
+    ) {
+        let name = manifest.name.clone();
+        let path = manifest.path.clone();
+        let bytes = match tokio::fs::read(&manifest.component).await {
+            Ok(b) => b,
+            Err(_) => {
+                let e = RegistryError::MissingComponent {
+                    manifest: path.clone(),
+                    component: manifest.component.clone(),
+                };
+                let key = text_hash(&manifest.text);
+                self.refuse(report, refused_before, &path, Some(&name), None, key, &e);
+                return;
+            }
+        };
+        let digest = Digest::of(&bytes);
+        let same = |m: &Arc<Module>| {
+            m.component.digest() == digest
+                && m.manifest.text == manifest.text
+                && m.manifest.path == manifest.path
+        };
+        let active = current.modules.get(&name);
+        if active.is_some_and(same) || current.candidates.get(&name).is_some_and(same) {
+            return;
+        }
+        let key = (path.clone(), Some(digest), text_hash(&manifest.text));
+        if refused_before.get(&path) == Some(&key) {
+            return;
+        }
+        let landed = mtime_ms(&manifest.component).max(mtime_ms(&path));
+        let mut active = active.cloned();
+        if active.is_none() && manifest.shadow {
+            // After a restart the directory holds the staged candidate: the version to serve
+            // is the one that was active before, from the store.
+            active = self.restore_previous(&name, &digest).await;
+            if let Some(restored) = &active {
+                next.modules.insert(name.clone(), Arc::clone(restored));
+                lock(&self.since).insert(name.clone(), now_ms());
+                report.swapped.push(Swap {
+                    module: name.to_string(),
+                    from: None,
+                    to: VersionBrief::of(restored),
+                    landed_to_live_ms: None,
+                });
+            }
+        }
+        let kept_bytes = bytes.clone();
+        let module = match self.validate(manifest, bytes, active.as_deref()).await {
+            Ok(m) => Arc::new(m),
+            Err(e) => {
+                self.refuse(
+                    report,
+                    refused_before,
+                    &path,
+                    Some(&name),
+                    Some(digest),
+                    key.2,
+                    &e,
+                );
+                if active.is_none() {
+                    // A worker (re)starting on a directory that holds a refused version
+                    // serves the last version that was live instead, as a running one would.
+                    if let Some(previous) = self.restore_previous(&name, &digest).await {
+                        tracing::warn!(module = %name, version = %VersionBrief::of(&previous), "serving the last live version instead");
+                        lock(&self.since).insert(name.clone(), now_ms());
+                        report.swapped.push(Swap {
+                            module: name.to_string(),
+                            from: None,
+                            to: VersionBrief::of(&previous),
+                            landed_to_live_ms: None,
+                        });
+                        next.modules.insert(name, previous);
+                    }
+                }
+                return;
+            }
+        };
+        refused_before.remove(&path);
+        let brief = VersionBrief::of(&module);
+        let from = active.as_deref().map(VersionBrief::of);
+        let stage = module.manifest.shadow && from.as_ref().is_some_and(|f| f.digest != digest);
+        if let Err(e) = self
+            .store
+            .keep(&module.manifest, digest, &kept_bytes, !stage)
+        {
+            tracing::warn!("module {name}: version not kept: {e}");
+        }
+        // Timed only for a file that landed since the last reload: at start, or for a file
+        // restored from long ago, the figure would mean nothing.
+        let landed_to_live_ms = landed
+            .filter(|t| previous_reload_ms > 0 && *t >= previous_reload_ms)
+            .map(|t| now_ms().saturating_sub(t));
+        let swap = Swap {
+            module: name.to_string(),
+            from,
+            to: brief,
+            landed_to_live_ms,
+        };
+        if stage {
+            tracing::info!(module = %name, candidate = %swap.to, active = ?swap.from.as_ref().map(ToString::to_string), "shadow candidate staged: real parses run on both versions");
+            next.candidates.insert(name, module);
+            report.staged.push(swap);
+        } else {
+            tracing::info!(
+                module = %name,
+                from = swap.from.as_ref().map_or_else(|| "-".to_owned(), ToString::to_string),
+                to = %swap.to,
+                landed_to_live_ms = swap.landed_to_live_ms.map_or_else(|| "-".to_owned(), |ms| ms.to_string()),
+                "module version live"
+            );
+            if let Some(old) = next.modules.insert(name.clone(), module) {
+                self.keep_loaded(old);
+            }
+            next.candidates.remove(&name);
+            lock(&self.since).insert(name, now_ms());
+            report.swapped.push(swap);
+        }
+    }
+
+    /// The most recently active kept version of `name` other than `not`, loaded.
+    async fn restore_previous(&self, name: &ModuleName, not: &Digest) -> Option<Arc<Module>> {
+        let record = self
+            .store
+            .history(name.as_str())
+            .into_iter()
+            .find(|r| r.last_active_ms > 0 && r.digest != *not)?;
+        match self.version(name.as_str(), &record.digest).await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!(
+                    "module {name}: previous version {} cannot be restored: {e}",
+                    record.digest.short()
+                );
+                None
+            }
+        }
+    }
+
+    /// Everything a candidate must pass before it may serve.
+    async fn validate(
+        &self,
+        manifest: Manifest,
+        bytes: Vec<u8>,
+        active: Option<&Module>,
+    ) -> Result<Module, RegistryError> {
+        if let Some(active) = active {
+            check_compatible(&manifest, active, |d| self.store.get(d).is_some(), &bytes)?;
+        }
+        let path = manifest.path.clone();
+        let component = self
+            .runtime
+            .load(
+                &manifest.component.display().to_string(),
+                bytes,
+                manifest.world,
+                manifest.metering,
+            )
+            .await
+            .map_err(|source| RegistryError::Load {
+                manifest: path.clone(),
+                source,
+            })?;
+        let module = Module {
+            manifest: Arc::new(manifest),
+            component,
+        };
+        for outcome in run_self_tests(&self.runtime, &module).await {
+            if let Err(reason) = outcome.result {
+                return Err(RegistryError::SelfTestFailed {
+                    manifest: path,
+                    input: outcome.input,
+                    reason,
+                });
+            }
+        }
+        Ok(module)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn refuse(
+        &self,
+        report: &mut ReloadReport,
+        refused_before: &mut BTreeMap<PathBuf, RefusalKey>,
+        path: &Path,
+        module: Option<&ModuleName>,
+        digest: Option<Digest>,
+        text_key: u64,
+        error: &RegistryError,
+    ) {
+        let key = (path.to_path_buf(), digest, text_key);
+        refused_before.insert(path.to_path_buf(), key);
+        tracing::error!(
+            module = module.map_or("", ModuleName::as_str),
+            file = %path.display(),
+            "module version refused, the current version keeps serving: {error}"
+        );
+        report.refused.push(Refusal {
+            module: module.map(ToString::to_string),
+            file: path.to_path_buf(),
+            reason: error.to_string(),
+            at_ms: now_ms(),
+        });
+    }
+
+    /// Drop old kept versions of the modules this reload changed (only they gained one).
+    fn prune_store(&self, report: &ReloadReport) {
+        let changed: Vec<&str> = report
+            .swapped
+            .iter()
+            .chain(&report.staged)
+            .map(|s| s.module.as_str())
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        let snapshot = self.snapshot();
+        let protect: Vec<Digest> = snapshot
+            .modules()
+            .chain(snapshot.candidates())
+            .map(|m| m.component.digest())
+            .chain(lock(&self.kept).iter().map(|m| m.component.digest()))
+            .collect();
+        for name in changed {
+            self.store.prune(name, &protect);
+        }
+    }
+}
