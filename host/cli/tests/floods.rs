@@ -229,8 +229,25 @@ async fn submitted_code_compiles_within_the_exec_slots_once_per_digest_and_withi
     );
     assert_eq!(compiles_of(&host.log_text(), &wide), 0);
 
-    // And the host still runs code.
-    let ok = json!({"code": STANDARD.encode(std::fs::read(contextworker_test_support::guest("hostile")).unwrap()), "input": "ok"});
+    // And the host still runs code. Its first submission may outlast this host's 300 ms
+    // deadline on a loaded machine (the compile then finishes on its own, as above); once it
+    // has compiled, the code runs.
+    let hostile = std::fs::read(contextworker_test_support::guest("hostile")).unwrap();
+    let ok = json!({"code": STANDARD.encode(&hostile), "input": "ok"});
+    let first = rpc.call("exec", Some(&t), &ok).await.unwrap();
+    assert!(
+        first["result"] == "ok" || first["error_type"] == "compile_timeout",
+        "{first}"
+    );
+    let wait = Instant::now();
+    while compiles_of(&host.log_text(), &hostile) == 0 {
+        assert!(
+            wait.elapsed() < Duration::from_secs(60),
+            "{}",
+            host.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let v = rpc.call("exec", Some(&t), &ok).await.unwrap();
     assert_eq!(v["result"], "ok", "{v}");
 }
