@@ -3,7 +3,7 @@
 # run builds for several minutes, the measurements themselves take about ten.
 #
 #   scripts/bench.sh            every part
-#   scripts/bench.sh micro      call overhead, compile cache, epoch cost (goals table)
+#   scripts/bench.sh micro      call overhead, compile cache, epoch cost, hot swap (goals table)
 #   scripts/bench.sh throughput parser throughput, native vs wasm, three formats
 #   scripts/bench.sh e2e        100,000-product harvest through Temporal, wasm vs native parser
 set -euo pipefail
