@@ -75,6 +75,22 @@ pub mod testing {
         std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
     }
 
+    /// The messages of a run's warnings, in order: for asserting what a run warned about.
+    pub fn warnings(run: &TransformRun) -> Vec<&str> {
+        run.warnings.iter().map(|w| w.message.as_str()).collect()
+    }
+
+    /// Fail the test unless warning `index` of `run` exists and contains `needle`; the failure
+    /// shows every warning.
+    #[allow(clippy::panic)]
+    pub fn assert_warning(run: &TransformRun, index: usize, needle: &str) {
+        let all = warnings(run);
+        match all.get(index) {
+            Some(message) if message.contains(needle) => {}
+            _ => panic!("warning {index} should contain {needle:?}; the warnings are {all:#?}"),
+        }
+    }
+
     /// The value of a product's attribute `name`, if it has one.
     pub fn attr<'a>(product: &'a Product, name: &str) -> Option<&'a str> {
         product

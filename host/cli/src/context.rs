@@ -128,28 +128,17 @@ pub fn runtime(config: &HostConfig) -> anyhow::Result<Arc<Runtime>> {
 
 /// The token verifier from the configured keys (flags, then the file's `[grpc]` tables).
 pub fn token_verifier(args: &GrpcConfig) -> anyhow::Result<contextworker_grpc::auth::Verifier> {
-    use base64::Engine as _;
     use contextworker_grpc::auth::{Key, Verifier};
     let mut keys = std::collections::HashMap::new();
     for (kid, var) in &args.hmac_keys {
-        let secret = std::env::var(var).map_err(|_| {
-            anyhow::anyhow!("--token-hmac-key {kid}={var}: environment variable {var} is not set")
-        })?;
-        let key = Key::hmac(secret.into_bytes())
+        let key = Key::hmac_from_env(var)
             .map_err(|e| anyhow::anyhow!("--token-hmac-key {kid}={var}: {e}"))?;
         keys.insert(kid.clone(), key);
     }
     for (kid, public) in &args.ed25519_keys {
-        let bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
-            .decode(public)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
-                anyhow::anyhow!("--token-ed25519-key {kid}: not base64 of a 32-byte key")
-            })?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        let key = Key::ed25519_base64(public)
             .map_err(|e| anyhow::anyhow!("--token-ed25519-key {kid}: {e}"))?;
-        keys.insert(kid.clone(), Key::Ed25519(key));
+        keys.insert(kid.clone(), key);
     }
     Ok(Verifier::new(keys, args.allow_unsigned_tokens)
         .with_max_lifetime(args.max_token_lifetime_secs))

@@ -11,9 +11,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::rpc::{
-    Rpc, SECRET, SERVING, claims, grpc_host, harness_with_supplier, health_until, in_an_hour, token,
+    Rpc, SECRET, SERVING, claims, grpc_host, harness_with_supplier, health_until, in_an_hour,
+    signed, token,
 };
-use common::{Harness, free_port};
+use common::{Harness, assert_success, free_port, poll_until};
 use contextworker_grpc::auth::{mint_hmac, mint_unsigned};
 use contextworker_grpc::tonic::Code;
 use contextworker_test_support::guest;
@@ -35,42 +36,19 @@ async fn every_rpc_refuses_bad_tokens_and_accepts_the_right_one() {
         "no worker to wait for"
     );
     let hostile = code("hostile");
-    let expired = mint_hmac(
-        "test.v1",
-        SECRET.as_bytes(),
-        &claims(&["acme"], &["worker:*"], Some(1000.0)),
-    );
-    let forged = mint_hmac(
-        "test.v1",
-        b"wrong secret",
-        &claims(&["acme"], &["worker:*"], None),
-    );
-    let unsigned = mint_unsigned(&claims(&["acme"], &["worker:*"], None));
+    let all = ["worker:*"];
+    let expired = signed(&["acme"], &all, Some(1000.0));
+    let forged = mint_hmac("test.v1", b"wrong secret", &claims(&["acme"], &all, None));
+    let unsigned = mint_unsigned(&claims(&["acme"], &all, None));
     let good = token(&["acme"]);
-    let read_only = mint_hmac(
-        "test.v1",
-        SECRET.as_bytes(),
-        &claims(&["acme"], &["worker:read"], in_an_hour()),
-    );
+    let read_only = signed(&["acme"], &["worker:read"], in_an_hour());
     // Correctly signed, but without an expiry, or valid for a month: refused like any bad token.
-    let eternal = mint_hmac(
-        "test.v1",
-        SECRET.as_bytes(),
-        &claims(&["acme"], &["worker:*"], None),
-    );
-    let month = mint_hmac(
-        "test.v1",
-        SECRET.as_bytes(),
-        &claims(
-            &["acme"],
-            &["worker:*"],
-            in_an_hour().map(|t| t + 30.0 * 86400.0),
-        ),
-    );
+    let eternal = signed(&["acme"], &all, None);
+    let month = signed(&["acme"], &all, in_an_hour().map(|t| t + 30.0 * 86400.0));
     let unknown_kid = mint_hmac(
         "someone-elses.v9",
         SECRET.as_bytes(),
-        &claims(&["acme"], &["worker:*"], in_an_hour()),
+        &claims(&["acme"], &all, in_an_hour()),
     );
     let payloads = [
         (
@@ -105,22 +83,16 @@ async fn every_rpc_refuses_bad_tokens_and_accepts_the_right_one() {
         // A valid token for another tenant: answered, but refused.
         let mut other = payload.clone();
         other["tenant_id"] = json!("other-tenant");
-        let v = rpc.call(name, Some(&good), &other).await.unwrap();
+        let v = rpc.answer(name, &good, &other).await;
         assert_eq!(v["error_type"], "permission_denied", "{name}: {v}");
     }
     // The right token passes: ExecuteCode runs, the Temporal RPCs say Temporal is off here.
-    let v = rpc.call("exec", Some(&good), &payloads[2].1).await.unwrap();
+    let v = rpc.answer("exec", &good, &payloads[2].1).await;
     assert_eq!(v["result"], "ok", "{v}");
-    let v = rpc
-        .call("start", Some(&good), &payloads[0].1)
-        .await
-        .unwrap();
+    let v = rpc.answer("start", &good, &payloads[0].1).await;
     assert_eq!(v["error_type"], "unavailable", "{v}");
     // A token without worker:execute cannot run code.
-    let v = rpc
-        .call("exec", Some(&read_only), &payloads[2].1)
-        .await
-        .unwrap();
+    let v = rpc.answer("exec", &read_only, &payloads[2].1).await;
     assert_eq!(v["error_type"], "permission_denied", "{v}");
 }
 
@@ -177,58 +149,43 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
         ),
     ];
     for (payload, expected) in &cases {
-        let v = rpc.call("exec", Some(&t), payload).await.unwrap();
+        let v = rpc.answer("exec", &t, payload).await;
         assert_eq!(v["error_type"], *expected, "{v}");
         // And the server keeps serving after each.
-        let ok = rpc
-            .call("exec", Some(&t), &run("ok", json!({})))
-            .await
-            .unwrap();
+        let ok = rpc.answer("exec", &t, &run("ok", json!({}))).await;
         assert_eq!(ok["result"], "ok");
     }
     // JavaScript runs in the js module, inside the same limits.
     let js = |source: &str, input: Value| json!({"code": source, "language": "javascript", "input": input, "timeout_ms": 1000});
     let v = rpc
-        .call(
+        .answer(
             "exec",
-            Some(&t),
+            &t,
             &js(
                 "console.log('sum'); input.a + input.b",
                 json!({"a": 2, "b": 3}),
             ),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         (v["result"].as_str(), v["stdout"].as_str()),
         (Some("5"), Some("sum\n")),
         "{v}"
     );
     let v = rpc
-        .call("exec", Some(&t), &js("while (true) {}", Value::Null))
-        .await
-        .unwrap();
+        .answer("exec", &t, &js("while (true) {}", Value::Null))
+        .await;
     assert_eq!(v["error_type"], "timeout", "{v}");
     let v = rpc
-        .call(
-            "exec",
-            Some(&t),
-            &js("throw new Error('bad input')", Value::Null),
-        )
-        .await
-        .unwrap();
+        .answer("exec", &t, &js("throw new Error('bad input')", Value::Null))
+        .await;
     assert_eq!(v["error_type"], "invalid_input", "{v}");
     assert!(v["error"].as_str().unwrap().contains("bad input"), "{v}");
 
     // Limits can be lowered, never raised: a 10-minute timeout request still stops at the cap.
     let v = rpc
-        .call(
-            "exec",
-            Some(&t),
-            &run("busy:100", json!({"timeout_ms": 600_000})),
-        )
-        .await
-        .unwrap();
+        .answer("exec", &t, &run("busy:100", json!({"timeout_ms": 600_000})))
+        .await;
     assert_eq!(v["result"], "done", "{v}");
     assert!(v["receipt"]["code_sha256"].as_str().unwrap().len() == 64);
     // A request over 4 MiB is refused by the transport.
@@ -244,19 +201,13 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
 
     // Eight calls that would each hold a slot for 5 s, cancelled by their 300 ms gRPC
     // deadline: the guests stop, so the slots are free again at once.
-    let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let mut client = rpc.client.clone();
-        let mut req = Rpc::request(Some(&t), &run("busy:5000", json!({"timeout_ms": 10_000})));
-        req.set_timeout(Duration::from_millis(300));
-        tasks.push(tokio::spawn(async move {
-            client
-                .execute_code(req)
-                .await
-                .map(|_| ())
-                .map_err(|s| s.code())
-        }));
-    }
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let mut req = Rpc::request(Some(&t), &run("busy:5000", json!({"timeout_ms": 10_000})));
+            req.set_timeout(Duration::from_millis(300));
+            rpc.spawn_exec(req)
+        })
+        .collect();
     for task in tasks {
         // tonic reports its own client-side timeout as CANCELLED.
         let outcome = task.await.unwrap();
@@ -269,16 +220,12 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
     // slot) all run, within the time a guest takes to notice its cancellation.
     let freed = std::time::Instant::now();
     loop {
-        let mut tasks = Vec::new();
-        for _ in 0..8 {
-            let mut rpc = Rpc {
-                client: rpc.client.clone(),
-            };
-            let (t, payload) = (t.clone(), run("ok", json!({})));
-            tasks.push(tokio::spawn(async move {
-                rpc.status_or_payload("exec", Some(&t), &payload).await
-            }));
-        }
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (mut rpc, t, payload) = (rpc.clone(), t.clone(), run("ok", json!({})));
+                tokio::spawn(async move { rpc.status_or_payload("exec", Some(&t), &payload).await })
+            })
+            .collect();
         let mut all_ran = true;
         for task in tasks {
             match task.await.unwrap() {
@@ -299,18 +246,14 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
     }
 
     // 100 concurrent calls with a cap of 8: each either runs or is told to come back.
-    let mut tasks = Vec::new();
-    for _ in 0..100 {
-        let mut client = rpc.client.clone();
-        let req = Rpc::request(Some(&t), &run("busy:300", json!({"timeout_ms": 2000})));
-        tasks.push(tokio::spawn(async move {
-            client
-                .execute_code(req)
-                .await
-                .map(|_| ())
-                .map_err(|s| s.code())
-        }));
-    }
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            rpc.spawn_exec(Rpc::request(
+                Some(&t),
+                &run("busy:300", json!({"timeout_ms": 2000})),
+            ))
+        })
+        .collect();
     let (mut ok, mut busy) = (0, 0);
     for task in tasks {
         match task.await.unwrap() {
@@ -321,10 +264,7 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
     }
     assert_eq!(ok + busy, 100);
     assert!(ok >= 8 && busy > 0, "ok {ok}, busy {busy}");
-    let v = rpc
-        .call("exec", Some(&t), &run("ok", json!({})))
-        .await
-        .unwrap();
+    let v = rpc.answer("exec", &t, &run("ok", json!({}))).await;
     assert_eq!(v["result"], "ok");
 }
 
@@ -333,7 +273,7 @@ async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
     let (h, _server) = harness_with_supplier("rpcshop").await;
     let port = free_port();
     let _host = grpc_host(&h, "start", port, &[]);
-    let rpc = Rpc::connect(port).await;
+    let mut rpc = Rpc::connect(port).await;
     assert_eq!(
         health_until(port, SERVING).await,
         SERVING,
@@ -342,22 +282,8 @@ async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
     let t = token(&["acme"]);
     let payload =
         json!({"workflow_type": "harvest", "supplier_code": "rpcshop", "request_id": "req-1"});
-    let mut tasks = Vec::new();
-    for _ in 0..10 {
-        let (mut rpc, t, payload) = (
-            Rpc {
-                client: rpc.client.clone(),
-            },
-            t.clone(),
-            payload.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            rpc.call("start", Some(&t), &payload).await.unwrap()
-        }));
-    }
     let mut ids = std::collections::HashSet::new();
-    for task in tasks {
-        let v = task.await.unwrap();
+    for v in rpc.call_concurrently(10, "start", &t, &payload).await {
         assert_eq!(v["status"], "started", "{v}");
         ids.insert((
             v["workflow_id"].as_str().unwrap().to_owned(),
@@ -371,18 +297,8 @@ async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
     );
     let (workflow_id, run_id) = ids.into_iter().next().unwrap();
 
-    let mut rpc = Rpc {
-        client: rpc.client.clone(),
-    };
     let status = json!({"workflow_id": workflow_id});
-    let mut last = Value::Null;
-    for _ in 0..100 {
-        last = rpc.call("status", Some(&t), &status).await.unwrap();
-        if last["status"] == "completed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let last = rpc.settled(&t, &workflow_id).await;
     assert_eq!(last["status"], "completed", "{last}");
     assert_eq!(last["run_id"], run_id.as_str());
     assert_eq!(last["result"]["created"], 1, "{last}");
@@ -395,10 +311,10 @@ async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
     );
     // Another tenant's token cannot see it.
     let other = token(&["beta"]);
-    let v = rpc.call("status", Some(&other), &status).await.unwrap();
+    let v = rpc.answer("status", &other, &status).await;
     assert_eq!(v["error_type"], "not_found", "{v}");
     // The same request after completion still names the same run.
-    let v = rpc.call("start", Some(&t), &payload).await.unwrap();
+    let v = rpc.answer("start", &t, &payload).await;
     assert_eq!(
         (v["workflow_id"].as_str(), v["run_id"].as_str()),
         (Some(workflow_id.as_str()), Some(run_id.as_str()))
@@ -424,11 +340,7 @@ async fn a_python_client_generated_from_the_protos_calls_all_three_rpcs() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["start"]["status"], "started", "{v}");
     assert_eq!(v["final"]["status"], "completed", "{v}");
@@ -451,7 +363,7 @@ async fn javascript_runs_on_the_js_module_version_that_is_live() {
     let js = json!({"code": "input.a * input.b", "language": "javascript", "input": {"a": 6, "b": 7}, "timeout_ms": 5000});
     let engine = h.path("modules/js/js.wasm");
     let old = std::fs::read(&engine).unwrap();
-    let v = rpc.call("exec", Some(&t), &js).await.unwrap();
+    let v = rpc.answer("exec", &t, &js).await;
     assert_eq!(v["result"], "42", "{v}");
     let old_hex = contextworker_types::Digest::of(&old).hex();
     assert_eq!(v["receipt"]["code_sha256"], old_hex.as_str());
@@ -461,18 +373,15 @@ async fn javascript_runs_on_the_js_module_version_that_is_live() {
     let new = contextworker_test_support::component_variant(&old, 11);
     let new_hex = contextworker_types::Digest::of(&new).hex();
     contextworker_test_support::land(&engine, &new);
-    let started = std::time::Instant::now();
-    loop {
-        let v = rpc.call("exec", Some(&t), &js).await.unwrap();
+    let what = "JavaScript runs on the new engine";
+    poll_until(what, Duration::from_secs(180), async || {
+        let v = rpc.answer("exec", &t, &js).await;
         assert_eq!(v["result"], "42", "{v}");
         if v["receipt"]["code_sha256"] == new_hex.as_str() {
-            break;
+            return Some(());
         }
         assert_eq!(v["receipt"]["code_sha256"], old_hex.as_str(), "{v}");
-        assert!(
-            started.elapsed() < Duration::from_secs(180),
-            "the js engine was never swapped"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        None
+    })
+    .await;
 }

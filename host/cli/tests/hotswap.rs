@@ -7,10 +7,13 @@ mod common;
 
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use common::{Harness, QUEUE, Worker, history, json_of, yml_feed};
+use common::{
+    Harness, QUEUE, Worker, activity_attempts, assert_contains, history, json_of, stderr_of,
+    stdout_of, text, yml_feed,
+};
 use contextworker_test_support::feed_server::FeedServer;
 use contextworker_test_support::{component_variant, land};
 use contextworker_types::Digest;
@@ -23,10 +26,6 @@ fn unix_ms() -> u64 {
             .as_millis(),
     )
     .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// The status a worker publishes about its modules.
@@ -124,15 +123,9 @@ async fn two_hundred_parses_in_flight_see_no_failure_when_their_module_is_swappe
         .spawn()
         .unwrap();
     // Land the new version while the parses run: after the first few have finished.
-    let waiting = Instant::now();
-    while worker.log_text().matches("feed parsed").count() < 10 {
-        assert!(
-            waiting.elapsed() < Duration::from_secs(180),
-            "parses never started:\n{}",
-            worker.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    worker.wait_until("ten parses have finished", Duration::from_secs(180), || {
+        worker.log_text().matches("feed parsed").count() >= 10
+    });
     let landed_ms = unix_ms();
     land(&component, &new);
     let out = driver.wait_with_output().unwrap();
@@ -206,18 +199,21 @@ async fn a_retried_parse_keeps_the_digest_its_harvest_pinned_across_a_swap() {
 
     let mut first = h.worker("pin-first", &["--shutdown-grace-secs", "0"], &[]);
     let id = format!("pin-{}", unix_ms());
-    let out = h.cli(&["harvest", "pinned", "--workflow-id", &id]);
+    let out = h.cli(&[
+        "harvest",
+        "pinned",
+        "--tenant",
+        "acme",
+        "--workflow-id",
+        &id,
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // The parse writes its products to a scratch file: once one exists, it is running.
-    let waiting = Instant::now();
-    while std::fs::read_dir(h.path("data/tmp")).map_or(0, Iterator::count) == 0 {
-        assert!(
-            waiting.elapsed() < Duration::from_secs(120),
-            "the parse never started:\n{}",
-            first.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    first.wait_until(
+        "the parse has a scratch file",
+        Duration::from_secs(120),
+        || std::fs::read_dir(h.path("data/tmp")).map_or(0, Iterator::count) > 0,
+    );
     first
         .signal_and_wait("TERM", Duration::from_secs(15))
         .expect("the first worker stops");
@@ -237,11 +233,7 @@ async fn a_retried_parse_keeps_the_digest_its_harvest_pinned_across_a_swap() {
         Digest::of(&old).to_string(),
         "the retried parse used the pinned version"
     );
-    let attempts: Vec<u64> = history(&h.address, &id)
-        .iter()
-        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
-        .map(|a| as_u64(&a["attempt"]))
-        .collect();
+    let attempts = activity_attempts(&h.address, &id);
     assert!(attempts.contains(&2), "the parse was retried: {attempts:?}");
 }
 
@@ -256,17 +248,13 @@ async fn reload_list_rollback_and_diff_from_the_command_line() {
 
     // Nothing reloads by itself without the watcher: `modules reload` does it.
     land(&component, &new);
-    let out = h.cli(&["modules", "reload"]);
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains(&format!(
-            "worker {}: yml 0.1.0 ({}) → 0.1.0 ({}) live",
-            worker.pid(),
-            old_d.short(),
-            new_d.short()
-        )),
-        "{stdout}"
+    let stdout = stdout_of(&h.cli(&["modules", "reload"]), 0);
+    let (old_s, new_s, pid) = (old_d.short(), new_d.short(), worker.pid());
+    assert_contains(
+        &stdout,
+        &[&format!(
+            "worker {pid}: yml 0.1.0 ({old_s}) → 0.1.0 ({new_s}) live"
+        )],
     );
 
     let out = h.cli(&["modules", "list"]);
@@ -275,14 +263,8 @@ async fn reload_list_rollback_and_diff_from_the_command_line() {
         .lines()
         .find(|l| l.starts_with("yml "))
         .unwrap_or_else(|| panic!("{stdout}"));
-    assert!(
-        row.contains(&new_d.short()) && row.contains(&format!("0.1.0 {}", old_d.short())),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("worker {}", worker.pid())),
-        "{stdout}"
-    );
+    assert_contains(row, &[&new_s, &format!("0.1.0 {old_s}")]);
+    assert_contains(&stdout, &[&format!("worker {pid}")]);
     let json = json_of(&h.cli(&["modules", "list", "--json"]));
     let yml = json["workers"][0]["modules"]
         .as_array()
@@ -296,54 +278,36 @@ async fn reload_list_rollback_and_diff_from_the_command_line() {
 
     // A broken candidate is refused, named, and the worker keeps the good version.
     land(&component, b"not a component");
-    let out = h.cli(&["modules", "reload"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stdout).contains("refused:") && text(&out.stdout).contains("yml.wasm"),
-        "{}",
-        text(&out.stdout)
-    );
+    let stdout = stdout_of(&h.cli(&["modules", "reload"]), 1);
+    assert_contains(&stdout, &["refused:", "yml.wasm"]);
     assert_eq!(
         active_digest(&status_of(&h, &worker), "yml"),
         Some(new_d.to_string())
     );
 
     // Rollback goes to the version active before, in the running worker and on disk.
-    let out = h.cli(&["modules", "rollback", "yml", "--to", &new_d.hex()[..10]]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+    stdout_of(
+        &h.cli(&["modules", "rollback", "yml", "--to", &new_d.hex()[..10]]),
+        0,
     );
-    let out = h.cli(&["modules", "rollback", "yml"]);
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains(&format!(
-            "yml: {} → 0.1.0 ({})",
-            new_d.short(),
-            old_d.short()
-        )) && stdout.contains(&format!(
-            "worker {}: yml 0.1.0 ({}) live",
-            worker.pid(),
-            old_d.short()
-        )),
-        "{stdout}"
+    let stdout = stdout_of(&h.cli(&["modules", "rollback", "yml"]), 0);
+    assert_contains(
+        &stdout,
+        &[
+            &format!("yml: {new_s} → 0.1.0 ({old_s})"),
+            &format!("worker {pid}: yml 0.1.0 ({old_s}) live"),
+        ],
     );
     assert_eq!(std::fs::read(&component).unwrap(), old);
     assert_eq!(
         active_digest(&status_of(&h, &worker), "yml"),
         Some(old_d.to_string())
     );
-    let out = h.cli(&["modules", "rollback", "yml", "--to", "ffffffff"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("not kept") && text(&out.stderr).contains(&old_d.short()),
-        "{}",
-        text(&out.stderr)
+    let stderr = stderr_of(
+        &h.cli(&["modules", "rollback", "yml", "--to", "ffffffff"]),
+        2,
     );
+    assert_contains(&stderr, &["not kept", &old_s]);
 
     // Diff: the same code is identical (exit 0); a configuration that changes names shows
     // each changed field with both values (exit 1).
@@ -360,14 +324,9 @@ async fn reload_list_rollback_and_diff_from_the_command_line() {
     let candidate = h.path("candidate.wasm");
     std::fs::write(&candidate, &new).unwrap();
     let (c, f) = (candidate.to_str().unwrap(), feed.to_str().unwrap());
-    let out = h.cli(&["modules", "diff", "yml", c, f]);
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains("added 0, removed 0, changed 0, unchanged 2"),
-        "{stdout}"
-    );
-    let out = h.cli(&[
+    let stdout = stdout_of(&h.cli(&["modules", "diff", "yml", c, f]), 0);
+    assert_contains(&stdout, &["added 0, removed 0, changed 0, unchanged 2"]);
+    let ru = [
         "modules",
         "diff",
         "yml",
@@ -375,26 +334,20 @@ async fn reload_list_rollback_and_diff_from_the_command_line() {
         f,
         "--candidate-config",
         "language=ru",
-    ]);
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains("added 0, removed 0, changed 1, unchanged 1")
-            && stdout.contains("changed fields: name (1)")
-            && stdout.contains("~ a")
-            && stdout.contains("    name: \"Намет\" → \"Палатка\""),
-        "{stdout}"
+    ];
+    let stdout = stdout_of(&h.cli(&ru), 1);
+    assert_contains(
+        &stdout,
+        &[
+            "added 0, removed 0, changed 1, unchanged 1",
+            "changed fields: name (1)",
+            "~ a",
+            "    name: \"Намет\" → \"Палатка\"",
+        ],
     );
-    let json = json_of(&h.cli(&[
-        "modules",
-        "diff",
-        "yml",
-        c,
-        f,
-        "--candidate-config",
-        "language=ru",
-        "--json",
-    ]));
+    let mut with_json = ru.to_vec();
+    with_json.push("--json");
+    let json = json_of(&h.cli(&with_json));
     assert_eq!(
         json["diff"]["changed_samples"][0]["fields"][0]["after"],
         "Палатка"
@@ -417,12 +370,7 @@ async fn a_worker_that_fails_to_start_leaves_no_status_file_and_stale_ones_are_i
         .arg("--no-grpc")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stderr_of(&out, 2);
     let left: Vec<_> = std::fs::read_dir(&workers)
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
@@ -438,9 +386,7 @@ async fn a_worker_that_fails_to_start_leaves_no_status_file_and_stale_ones_are_i
         ..contextworker_registry::LiveStatus::default()
     };
     std::fs::write(&stale, serde_json::to_vec(&status).unwrap()).unwrap();
-    let out = h.cli(&["modules", "reload", "--timeout-secs", "5"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("no worker is running"), "{stderr}");
+    let stderr = stderr_of(&h.cli(&["modules", "reload", "--timeout-secs", "5"]), 2);
+    assert_contains(&stderr, &["no worker is running"]);
     assert!(!stale.exists(), "the stale file was kept");
 }

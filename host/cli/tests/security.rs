@@ -7,11 +7,10 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::rpc::{Rpc, SECRET, SECRET_ENV, claims, grpc_host, in_an_hour, token};
-use common::{Harness, QUEUE, free_port, json_of};
-use contextworker_grpc::auth::mint_hmac;
+use common::rpc::{
+    Outbound, Rpc, SECRET, SECRET_ENV, grpc_host, grpc_worker, in_an_hour, signed, token,
+};
+use common::{Harness, QUEUE, assert_success, free_port, json_of};
 use contextworker_staging::{FeedKey, Staging};
 use contextworker_test_support::feed_server::FeedServer;
 use serde_json::{Value, json};
@@ -28,37 +27,17 @@ fn yml(ids: &[&str]) -> String {
 }
 
 fn admin_token() -> String {
-    mint_hmac(
-        "test.v1",
-        SECRET.as_bytes(),
-        &claims(
-            &["acme"],
-            &["worker:execute", "worker:read", "worker:admin"],
-            in_an_hour(),
-        ),
-    )
+    let permissions = ["worker:execute", "worker:read", "worker:admin"];
+    signed(&["acme"], &permissions, in_an_hour())
 }
 
-/// GetTaskStatus until the workflow is no longer running (or 60 s).
-async fn settled(rpc: &mut Rpc, t: &str, id: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..300 {
-        last = rpc
-            .call("status", Some(t), &json!({ "workflow_id": id }))
-            .await
-            .unwrap();
-        if last["status"] != "running" {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{id} still running: {last}");
+fn sqlite(h: &Harness) -> String {
+    Staging::sqlite_url(&h.path("data/staging.db"))
 }
 
-async fn rows(h: &Harness, tenant: &str, supplier: &str) -> Vec<contextworker_staging::StagedRow> {
-    let staging = Staging::open(&Staging::sqlite_url(&h.path("data/staging.db")))
-        .await
-        .unwrap();
+/// The rows staged for `supplier` of `tenant` in the database at `url`.
+async fn rows(url: &str, tenant: &str, supplier: &str) -> Vec<contextworker_staging::StagedRow> {
+    let staging = Staging::open(url).await.unwrap();
     staging
         .rows(&FeedKey {
             tenant: tenant.into(),
@@ -79,9 +58,9 @@ async fn a_tenant_cannot_start_touch_or_read_another_tenants_work() {
     let port = free_port();
     let _host = grpc_host(&h, "tenants", port, &[]);
     // Tenant beta's catalog, harvested by its operator.
-    let out = h.cli(&["harvest", "bshop", "--wait", "--json"]);
+    let out = h.cli(&["harvest", "bshop", "--tenant", "beta", "--wait", "--json"]);
     assert!(out.status.success(), "{}", json_of(&out));
-    let before = rows(&h, "beta", "bshop").await;
+    let before = rows(&sqlite(&h), "beta", "bshop").await;
     assert_eq!(before.len(), 3);
 
     let mut rpc = Rpc::connect(port).await;
@@ -89,37 +68,34 @@ async fn a_tenant_cannot_start_touch_or_read_another_tenants_work() {
     // 1. Arguments naming tenant beta's catalog are not the caller's to write: the server
     //    builds them. Without a URL there is nothing to import; naming beta is refused.
     let v = rpc
-        .call(
+        .answer(
             "start",
-            Some(&acme),
+            &acme,
             &json!({"workflow_type": "HarvesterImportWorkflow",
                 "args": [{"url": beta_feed.url(), "tenant_id": "beta", "supplier_code": "bshop"}]}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(v["error_type"], "validation", "{v}");
     let v = rpc
-        .call(
+        .answer(
             "start",
-            Some(&acme),
+            &acme,
             &json!({"workflow_type": "HarvesterImportWorkflow", "url": other_feed.url(),
                 "tenant_id": "beta", "supplier_code": "bshop"}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(v["error_type"], "permission_denied", "{v}");
     // The same import without naming beta runs, for acme, in acme's own import catalog.
     let v = rpc
-        .call(
+        .answer(
             "start",
-            Some(&acme),
+            &acme,
             &json!({"workflow_type": "HarvesterImportWorkflow", "url": other_feed.url(),
                 "supplier_code": "bshop"}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(v["status"], "started", "{v}");
-    let done = settled(&mut rpc, &acme, v["workflow_id"].as_str().unwrap()).await;
+    let done = rpc.settled(&acme, v["workflow_id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["result"]["tenant"], "acme");
     assert!(
@@ -134,15 +110,14 @@ async fn a_tenant_cannot_start_touch_or_read_another_tenants_work() {
     //    the answer says no more than it would for a code that does not exist.
     let fetched_before = beta_feed.requests();
     let v = rpc
-        .call(
+        .answer(
             "start",
-            Some(&acme),
+            &acme,
             &json!({"workflow_type": "harvest", "supplier_code": "bshop"}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(v["status"], "started", "{v}");
-    let failed = settled(&mut rpc, &acme, v["workflow_id"].as_str().unwrap()).await;
+    let failed = rpc.settled(&acme, v["workflow_id"].as_str().unwrap()).await;
     assert_eq!(failed["status"], "failed", "{failed}");
     assert_eq!(failed["error_type"], "UnknownSupplier", "{failed}");
     let text = failed.to_string();
@@ -161,12 +136,12 @@ async fn a_tenant_cannot_start_touch_or_read_another_tenants_work() {
         json!({"workflow_type": "EvilWorkflow", "args": ["bshop", "beta"]}),
         json!({"workflow_type": "harvest", "supplier_code": "bshop", "task_queue": "elsewhere"}),
     ] {
-        let v = rpc.call("start", Some(&acme), &payload).await.unwrap();
+        let v = rpc.answer("start", &acme, &payload).await;
         assert_eq!(v["error_type"], "permission_denied", "{payload}: {v}");
     }
 
     // Beta's catalog is exactly as its own harvest left it.
-    let after = rows(&h, "beta", "bshop").await;
+    let after = rows(&sqlite(&h), "beta", "bshop").await;
     assert_eq!(after, before);
     assert!(after.iter().all(|r| r.missing_since_run.is_none()));
 }
@@ -184,62 +159,40 @@ async fn status_is_scoped_to_the_tenant_recorded_at_start_and_ids_are_the_server
 
     // A workflow started by another Temporal client, with no tenant recorded: nobody's but
     // an admin's, even with the id the original worker would have used.
-    let cli = std::env::var("TEMPORAL_CLI").unwrap_or_else(|_| "temporal".to_owned());
-    let out = std::process::Command::new(cli)
-        .args([
-            "workflow",
-            "start",
-            "--address",
-            &h.address,
-            "--type",
-            "HarvestWorkflow",
-            "--task-queue",
-            QUEUE,
-            "--workflow-id",
-            "harvest-nobody-beta",
-            "--input",
-            "\"nobody\"",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let start = "workflow start --type HarvestWorkflow --workflow-id harvest-nobody-beta";
+    let mut args: Vec<&str> = start.split(' ').collect();
+    args.extend(["--task-queue", QUEUE, "--input", "\"nobody\""]);
+    common::temporal(&h.address, &args);
     let memo_less = json!({"workflow_id": "harvest-nobody-beta"});
     for t in [&acme, &beta] {
-        let v = rpc.call("status", Some(t), &memo_less).await.unwrap();
+        let v = rpc.answer("status", t, &memo_less).await;
         assert_eq!(v["error_type"], "not_found", "{v}");
     }
-    let v = rpc.call("status", Some(&admin), &memo_less).await.unwrap();
+    let v = rpc.answer("status", &admin, &memo_less).await;
     assert!(
         v["status"].is_string() && v.get("error_type").is_none(),
         "{v}"
     );
 
     // Started by the CLI: the tenant is recorded, so beta reads it and acme does not.
-    let out = h.cli(&["harvest", "bshop", "--wait", "--json"]);
+    let out = h.cli(&["harvest", "bshop", "--tenant", "beta", "--wait", "--json"]);
     let v = json_of(&out);
     let id = v["workflow_id"].as_str().unwrap().to_owned();
     assert_eq!(id, "harvest:beta:bshop");
     let by_beta = rpc
-        .call("status", Some(&beta), &json!({ "workflow_id": id }))
-        .await
-        .unwrap();
+        .answer("status", &beta, &json!({ "workflow_id": id }))
+        .await;
     assert_eq!(by_beta["status"], "completed", "{by_beta}");
     let by_acme = rpc
-        .call("status", Some(&acme), &json!({ "workflow_id": id }))
-        .await
-        .unwrap();
+        .answer("status", &acme, &json!({ "workflow_id": id }))
+        .await;
     let nowhere = rpc
-        .call(
+        .answer(
             "status",
-            Some(&acme),
+            &acme,
             &json!({ "workflow_id": "harvest:beta:none" }),
         )
-        .await
-        .unwrap();
+        .await;
     // "Not yours" and "does not exist" are the same answer.
     assert_eq!(by_acme["error_type"], "not_found");
     assert_eq!(
@@ -262,7 +215,7 @@ async fn status_is_scoped_to_the_tenant_recorded_at_start_and_ids_are_the_server
         .unwrap()
         .into_inner();
     let a1 = contextworker_grpc::unit::struct_to_json(a1.payload.as_ref().unwrap());
-    let b1 = rpc.call("start", Some(&beta), &import).await.unwrap();
+    let b1 = rpc.answer("start", &beta, &import).await;
     assert!(
         a1["workflow_id"]
             .as_str()
@@ -277,7 +230,7 @@ async fn status_is_scoped_to_the_tenant_recorded_at_start_and_ids_are_the_server
             .starts_with("harvest:beta:import-"),
         "{b1}"
     );
-    let a2 = rpc.call("start", Some(&acme), &import).await.unwrap();
+    let a2 = rpc.answer("start", &acme, &import).await;
     assert_eq!(a2["run_id"], a1["run_id"], "{a2}");
     assert_ne!(b1["run_id"], a1["run_id"]);
 }
@@ -289,20 +242,11 @@ async fn a_temporal_client_cannot_make_the_worker_send_its_own_environment() {
     server.set_body(yml(&["a"]), None);
     let port = free_port();
     let database_url = Staging::sqlite_url(&h.path("data/exfil.db"));
-    let _host = h.worker(
-        "exfil",
-        &[
-            "--grpc-addr",
-            &format!("127.0.0.1:{port}"),
-            "--token-hmac-key",
-            &format!("test.v1={SECRET_ENV}"),
-        ],
-        &[
-            (SECRET_ENV, SECRET),
-            ("DATABASE_URL", &database_url),
-            ("SUPPLIER_ALLOWED_KEY", "allowed-value"),
-        ],
-    );
+    let env = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("SUPPLIER_ALLOWED_KEY", "allowed-value"),
+    ];
+    let _host = grpc_worker(&h, "exfil", port, Outbound::Loopback, &[], &env);
     let root = contextworker_test_support::workspace_root();
     let out = std::process::Command::new("python3")
         .arg(root.join("tests/python/exfil.py"))
@@ -318,11 +262,7 @@ async fn a_temporal_client_cannot_make_the_worker_send_its_own_environment() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     for r in &results {
         if r["var"] == "SUPPLIER_ALLOWED_KEY" {
@@ -361,16 +301,7 @@ async fn the_worker_refuses_feeds_inside_the_hosts_network() {
     h.write_supplier("inside", "acme", &server.url());
     let port = free_port();
     // The production default: no allow list, so loopback is as closed as the rest.
-    let _host = h.strict_worker(
-        "ssrf",
-        &[
-            "--grpc-addr",
-            &format!("127.0.0.1:{port}"),
-            "--token-hmac-key",
-            &format!("test.v1={SECRET_ENV}"),
-        ],
-        &[(SECRET_ENV, SECRET)],
-    );
+    let _host = grpc_worker(&h, "ssrf", port, Outbound::Strict, &[], &[]);
     let mut rpc = Rpc::connect(port).await;
     let acme = token(&["acme"]);
     let port_of_feed = server.base_url().rsplit(':').next().unwrap().to_owned();
@@ -383,15 +314,14 @@ async fn the_worker_refuses_feeds_inside_the_hosts_network() {
     ];
     for url in &targets {
         let v = rpc
-            .call(
+            .answer(
                 "start",
-                Some(&acme),
+                &acme,
                 &json!({"workflow_type": "import", "url": url, "module": "yml"}),
             )
-            .await
-            .unwrap();
+            .await;
         assert_eq!(v["status"], "started", "{url}: {v}");
-        let done = settled(&mut rpc, &acme, v["workflow_id"].as_str().unwrap()).await;
+        let done = rpc.settled(&acme, v["workflow_id"].as_str().unwrap()).await;
         assert_eq!(done["status"], "failed", "{url}: {done}");
         assert_eq!(done["error_type"], "FeedUrlRefused", "{url}: {done}");
         assert!(
@@ -403,7 +333,7 @@ async fn the_worker_refuses_feeds_inside_the_hosts_network() {
         );
     }
     // A supplier file pointing inside is refused the same way, in one attempt.
-    let out = h.cli(&["harvest", "inside", "--wait", "--json"]);
+    let out = h.cli(&["harvest", "inside", "--tenant", "acme", "--wait", "--json"]);
     let v = json_of(&out);
     assert_eq!(v["failure"]["type_name"], "FeedUrlRefused", "{v:#}");
     assert_eq!(v["failure"]["non_retryable"], true);
@@ -422,18 +352,13 @@ async fn a_product_postgres_cannot_hold_fails_the_harvest_once_and_stages_nothin
             .to_vec(),
         None,
     );
-    let tenant = format!(
-        "nul-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let tenant = common::unique("nul");
     h.write_supplier("nulshop", &tenant, &server.url());
-    let postgres = std::env::var("CONTEXTWORKER_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let postgres = common::postgres_url();
     let _worker = h.worker("nul", &[], &[("DATABASE_URL", &postgres)]);
-    let out = h.cli(&["harvest", "nulshop", "--wait", "--json"]);
+    let out = h.cli(&[
+        "harvest", "nulshop", "--tenant", &tenant, "--wait", "--json",
+    ]);
     let v = json_of(&out);
     assert_eq!(v["failure"]["type_name"], "InvalidProducts", "{v:#}");
     assert_eq!(v["failure"]["non_retryable"], true);
@@ -442,23 +367,12 @@ async fn a_product_postgres_cannot_hold_fails_the_harvest_once_and_stages_nothin
         message.contains("offer \"broken\": name contains a NUL character"),
         "{message}"
     );
-    let attempts: Vec<u64> = common::history(&h.address, v["workflow_id"].as_str().unwrap())
-        .iter()
-        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
-        .filter_map(|a| a.get("attempt").and_then(Value::as_u64))
-        .collect();
+    let attempts = common::activity_attempts(&h.address, v["workflow_id"].as_str().unwrap());
     assert_eq!(
         attempts,
         [1, 1, 1, 1],
         "one attempt per step, the parse failing"
     );
-    let staging = Staging::open(&postgres).await.unwrap();
-    let rows = staging
-        .rows(&FeedKey {
-            tenant: tenant.clone(),
-            supplier: "nulshop".into(),
-        })
-        .await
-        .unwrap();
+    let rows = rows(&postgres, &tenant, "nulshop").await;
     assert!(rows.is_empty(), "nothing staged: {rows:?}");
 }

@@ -8,22 +8,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Harness, QUEUE, history, json_of};
+use common::{
+    Harness, QUEUE, activity_attempts, assert_success, history, json_of, postgres_url, unique,
+};
 use contextworker_staging::{FeedKey, Staging};
 use contextworker_test_support::feed_server::FeedServer;
-
-fn postgres_url() -> String {
-    std::env::var("CONTEXTWORKER_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-fn unique(label: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{label}-{nanos}")
-}
 
 /// A YML feed with these (offer id, price) pairs.
 fn yml(offers: &[(&str, &str)]) -> String {
@@ -153,11 +142,7 @@ async fn a_malformed_feed_fails_once_with_a_typed_non_retryable_error_and_import
     assert_eq!(v["status"], "failed", "{v:#}");
     assert_eq!(v["failure"]["type_name"], "InvalidFeed", "{v:#}");
     assert_eq!(v["failure"]["non_retryable"], true);
-    let parse_attempts: Vec<u64> = history(&h.address, &id)
-        .iter()
-        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
-        .filter_map(|a| a.get("attempt").and_then(serde_json::Value::as_u64))
-        .collect();
+    let parse_attempts = activity_attempts(&h.address, &id);
     // resolve_supplier, download_feed, pin_module, parse_products: each started exactly once.
     assert_eq!(parse_attempts, [1, 1, 1, 1], "one attempt per step");
 
@@ -265,11 +250,7 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
         supplier: "big".into(),
     };
     let out = h.cli(&["harvest", "big", "--tenant", &tenant, "--workflow-id", &id]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     wait_until_staging(&staging, &term_key, &first).await;
     let took = first
         .signal_and_wait("TERM", Duration::from_secs(5))
@@ -335,11 +316,7 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
         "partial before kill: {partial}"
     );
     // The stage step really ran twice: once killed, once to the end.
-    let stage_attempts: Vec<u64> = history(&h.address, &id)
-        .iter()
-        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
-        .filter_map(|a| a.get("attempt").and_then(serde_json::Value::as_u64))
-        .collect();
+    let stage_attempts = activity_attempts(&h.address, &id);
     assert!(
         stage_attempts.iter().any(|a| *a >= 2),
         "no step was retried after the kill: {stage_attempts:?}"
@@ -348,13 +325,10 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
 
 /// Poll until the worker has staged its first batch for `key`.
 async fn wait_until_staging(staging: &Staging, key: &FeedKey, worker: &common::Worker) {
-    let start = std::time::Instant::now();
-    while staging.listed_count(key).await.unwrap() == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "staging never started:\n{}",
-            worker.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let what = "the worker has staged its first batch";
+    worker
+        .poll_until(what, Duration::from_secs(120), async || {
+            (staging.listed_count(key).await.unwrap() > 0).then_some(())
+        })
+        .await;
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::{ConfigError, SandboxSettings};
+use crate::error::ConfigError;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,71 +140,4 @@ impl HostConfigToml {
             message: crate::toml_util::one_line_error(&text, &e),
         })
     }
-}
-
-impl SandboxToml {
-    pub(crate) fn resolve(self, path: &Path) -> Result<SandboxSettings, ConfigError> {
-        let check = |key: &'static str, value: u64, range: std::ops::RangeInclusive<u64>| {
-            if range.contains(&value) {
-                Ok(value)
-            } else {
-                Err(ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    key,
-                    value: value.to_string(),
-                    reason: format!("must be between {} and {}", range.start(), range.end()),
-                })
-            }
-        };
-        Ok(SandboxSettings {
-            max_concurrent_instances: u32::try_from(check(
-                "sandbox.max_concurrent_instances",
-                u64::from(self.max_concurrent_instances.unwrap_or(64)),
-                1..=10_000,
-            )?)
-            .unwrap_or(64),
-            max_memory_mb: check(
-                "sandbox.max_memory_mb",
-                self.max_memory_mb.unwrap_or(1024),
-                1..=4096,
-            )?,
-            max_component_mb: check(
-                "sandbox.max_component_mb",
-                self.max_component_mb.unwrap_or(64),
-                1..=1024,
-            )?,
-            epoch_tick_ms: check(
-                "sandbox.epoch_tick_ms",
-                self.epoch_tick_ms.unwrap_or(10),
-                1..=1000,
-            )?,
-            pooling: self.pooling.unwrap_or(true),
-            compile_cache: self.compile_cache.unwrap_or(true),
-            allow_on_demand_fallback: self.allow_on_demand_fallback.unwrap_or(false),
-            memory_budget_mb: check(
-                "sandbox.memory_budget_mb",
-                self.memory_budget_mb
-                    .unwrap_or_else(default_memory_budget_mb),
-                1..=1 << 30,
-            )?,
-            compile_cache_max_mb: check(
-                "sandbox.compile_cache_max_mb",
-                self.compile_cache_max_mb.unwrap_or(2048),
-                16..=1 << 30,
-            )?,
-        })
-    }
-}
-
-/// Half the machine's memory (`MemTotal`), or 8 GiB where it cannot be read: the rest is for
-/// the host itself, the database client, the page cache of feeds.
-fn default_memory_budget_mb() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(8192, |kib| (kib / 1024 / 2).max(256))
 }

@@ -93,19 +93,9 @@ pub enum FeedSource {
     File(PathBuf),
 }
 
-/// How to authenticate, by environment variable names (read when fetching, never stored).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Credentials {
-    #[default]
-    None,
-    Bearer {
-        token_env: String,
-    },
-    Basic {
-        user_env: String,
-        password_env: String,
-    },
-}
+/// How to authenticate, by environment variable names (read when fetching, never stored): the
+/// shape the harvest plan carries too.
+pub use contextworker_types::Credentials;
 
 /// A validated supplier.
 #[derive(Debug, Clone)]
@@ -128,14 +118,7 @@ pub struct Supplier {
 impl Supplier {
     /// Every environment variable this supplier's fetch will read.
     pub fn env_vars(&self) -> Vec<&str> {
-        let mut vars: Vec<&str> = match &self.credentials {
-            Credentials::None => vec![],
-            Credentials::Bearer { token_env } => vec![token_env],
-            Credentials::Basic {
-                user_env,
-                password_env,
-            } => vec![user_env, password_env],
-        };
+        let mut vars = self.credentials.env_vars();
         vars.extend(self.header_envs.iter().map(|(_, env)| env.as_str()));
         vars
     }
@@ -170,7 +153,7 @@ impl Supplier {
         let tenant = TenantId::new(raw.tenant).map_err(|e| invalid("tenant", e.to_string()))?;
         let module = ModuleName::new(raw.module).map_err(|e| invalid("module", e.to_string()))?;
         let source = parse_source(&raw.url, path.parent().unwrap_or(Path::new(".")))
-            .map_err(|r| invalid("url", r))?;
+            .map_err(|r| invalid("url", r.to_string()))?;
         let auth = raw.auth.unwrap_or_default();
         let credentials = match (
             auth.bearer_token_env,
@@ -179,12 +162,14 @@ impl Supplier {
         ) {
             (None, None, None) => Credentials::None,
             (Some(token_env), None, None) => Credentials::Bearer {
-                token_env: env_name(&token_env).map_err(|r| invalid("auth.bearer_token_env", r))?,
+                token_env: env_name(&token_env)
+                    .map_err(|r| invalid("auth.bearer_token_env", r.to_string()))?,
             },
             (None, Some(user), Some(password)) => Credentials::Basic {
-                user_env: env_name(&user).map_err(|r| invalid("auth.basic_user_env", r))?,
+                user_env: env_name(&user)
+                    .map_err(|r| invalid("auth.basic_user_env", r.to_string()))?,
                 password_env: env_name(&password)
-                    .map_err(|r| invalid("auth.basic_password_env", r))?,
+                    .map_err(|r| invalid("auth.basic_password_env", r.to_string()))?,
             },
             (Some(_), _, _) => {
                 return Err(invalid(
@@ -205,7 +190,7 @@ impl Supplier {
             .map(|(header, env)| {
                 env_name(&env)
                     .map(|env| (header.clone(), env))
-                    .map_err(|r| invalid(&format!("auth.headers.{header}"), r))
+                    .map_err(|r| invalid(&format!("auth.headers.{header}"), r.to_string()))
             })
             .collect::<Result<_, _>>()?;
         let fetch = raw.fetch.unwrap_or_default();
@@ -276,7 +261,29 @@ impl Supplier {
     }
 }
 
-fn parse_source(url: &str, base: &Path) -> Result<FeedSource, String> {
+/// Why a supplier's `url` is refused.
+#[derive(Debug, thiserror::Error)]
+enum UrlProblem {
+    #[error("{url:?} has no host")]
+    NoHost { url: String },
+    #[error(
+        "{url:?}: a file:// URL needs an absolute path; use file:relative/path for a path beside this file"
+    )]
+    RelativeFileUrl { url: String },
+    #[error("{url:?} is not an http(s):// or file: URL")]
+    Scheme { url: String },
+}
+
+/// A credential field that holds something other than a variable's name (likely the secret).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{name:?} is not an environment variable name (A-Z, 0-9, _): secrets go in the environment, not in this file"
+)]
+struct NotAnEnvName {
+    name: String,
+}
+
+fn parse_source(url: &str, base: &Path) -> Result<FeedSource, UrlProblem> {
     let url = url.trim();
     if let Some(rest) = url
         .strip_prefix("http://")
@@ -284,25 +291,29 @@ fn parse_source(url: &str, base: &Path) -> Result<FeedSource, String> {
     {
         let host = rest.split(['/', '?', '#']).next().unwrap_or("");
         if host.is_empty() || host.contains(char::is_whitespace) {
-            return Err(format!("{url:?} has no host"));
+            return Err(UrlProblem::NoHost {
+                url: url.to_owned(),
+            });
         }
         return Ok(FeedSource::Http(url.to_owned()));
     }
     if let Some(path) = url.strip_prefix("file://") {
         if !path.starts_with('/') {
-            return Err(format!(
-                "{url:?}: a file:// URL needs an absolute path; use file:relative/path for a path beside this file"
-            ));
+            return Err(UrlProblem::RelativeFileUrl {
+                url: url.to_owned(),
+            });
         }
         return Ok(FeedSource::File(PathBuf::from(path)));
     }
     if let Some(path) = url.strip_prefix("file:") {
         return Ok(FeedSource::File(base.join(path)));
     }
-    Err(format!("{url:?} is not an http(s):// or file: URL"))
+    Err(UrlProblem::Scheme {
+        url: url.to_owned(),
+    })
 }
 
-fn env_name(name: &str) -> Result<String, String> {
+fn env_name(name: &str) -> Result<String, NotAnEnvName> {
     let ok = name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
         && name
             .chars()
@@ -310,9 +321,9 @@ fn env_name(name: &str) -> Result<String, String> {
     if ok {
         Ok(name.to_owned())
     } else {
-        Err(format!(
-            "{name:?} is not an environment variable name (A-Z, 0-9, _): secrets go in the environment, not in this file"
-        ))
+        Err(NotAnEnvName {
+            name: name.to_owned(),
+        })
     }
 }
 

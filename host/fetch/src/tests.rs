@@ -18,6 +18,14 @@ fn fetcher_with(dir: &Path, allow: &[&str]) -> (Fetcher, Arc<dyn BlobStore>) {
     )
 }
 
+/// A fetcher admitting loopback, its blob store, the temporary directory both live in, and
+/// a loopback feed server.
+fn loopback() -> (tempfile::TempDir, Fetcher, Arc<dyn BlobStore>, FeedServer) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (fetcher, blobs) = fetcher(dir.path());
+    (dir, fetcher, blobs, FeedServer::start())
+}
+
 fn refused_rule(outcome: Result<FetchOutcome, FetchError>) -> contextworker_outbound::Rule {
     match outcome {
         Err(FetchError::Refused(r)) => r.rule,
@@ -96,10 +104,7 @@ async fn redirects_are_checked_hop_by_hop_and_secrets_stay_with_their_origin() {
     let mut req = request(format!("{}/old", origin.base_url()));
     req.auth = Auth::Bearer("supplier-token".into());
     req.headers = vec![("X-Api-Key".into(), "supplier-key".into())];
-    let FetchOutcome::Fetched(f) = fetcher.fetch(&req).await.expect("same origin") else {
-        panic!("a body")
-    };
-    assert_eq!(read(&blobs, &f.blob).await, b"<offers>here</offers>");
+    assert_eq!(body(&fetcher, &blobs, &req).await, b"<offers>here</offers>");
     let seen = origin.seen();
     assert!(
         seen.iter().all(|(_, h)| h
@@ -109,10 +114,10 @@ async fn redirects_are_checked_hop_by_hop_and_secrets_stay_with_their_origin() {
     );
     origin.redirect("/away", &other.url());
     req.url = format!("{}/away", origin.base_url());
-    let FetchOutcome::Fetched(f) = fetcher.fetch(&req).await.expect("cross origin") else {
-        panic!("a body")
-    };
-    assert_eq!(read(&blobs, &f.blob).await, b"<offers>elsewhere</offers>");
+    assert_eq!(
+        body(&fetcher, &blobs, &req).await,
+        b"<offers>elsewhere</offers>"
+    );
     let leaked: Vec<_> = other
         .seen()
         .into_iter()
@@ -162,6 +167,19 @@ fn request(url: String) -> FetchRequest {
     }
 }
 
+/// Fetch `req`, which must bring a body (not "not modified" nor an error).
+async fn fetched(fetcher: &Fetcher, req: &FetchRequest) -> Fetched {
+    match fetcher.fetch(req).await {
+        Ok(FetchOutcome::Fetched(f)) => f,
+        other => panic!("{}: expected a body, got {other:?}", req.url),
+    }
+}
+
+/// Fetch `req`; the body it stored.
+async fn body(fetcher: &Fetcher, blobs: &Arc<dyn BlobStore>, req: &FetchRequest) -> Vec<u8> {
+    read(blobs, &fetched(fetcher, req).await.blob).await
+}
+
 async fn read(blobs: &Arc<dyn BlobStore>, blob: &BlobRef) -> Vec<u8> {
     let mut out = Vec::new();
     blobs
@@ -176,14 +194,9 @@ async fn read(blobs: &Arc<dyn BlobStore>, blob: &BlobRef) -> Vec<u8> {
 
 #[tokio::test]
 async fn http_feed_lands_in_the_store_and_an_unchanged_etag_is_not_modified() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (fetcher, blobs) = fetcher(dir.path());
-    let server = FeedServer::start();
+    let (_dir, fetcher, blobs, server) = loopback();
     server.set_body("<offers/>", Some("\"v1\""));
-    let FetchOutcome::Fetched(first) = fetcher.fetch(&request(server.url())).await.expect("fetch")
-    else {
-        panic!("expected a body")
-    };
+    let first = fetched(&fetcher, &request(server.url())).await;
     assert_eq!(read(&blobs, &first.blob).await, b"<offers/>");
     assert_eq!(first.validators.etag.as_deref(), Some("\"v1\""));
 
@@ -202,9 +215,7 @@ async fn http_feed_lands_in_the_store_and_an_unchanged_etag_is_not_modified() {
 
 #[tokio::test]
 async fn bearer_auth_is_sent_and_refusals_are_not_retried() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (fetcher, blobs) = fetcher(dir.path());
-    let server = FeedServer::start();
+    let (_dir, fetcher, blobs, server) = loopback();
     server.set_body("ok", None);
     server.require_bearer("s3cret");
     let err = fetcher
@@ -218,17 +229,12 @@ async fn bearer_auth_is_sent_and_refusals_are_not_retried() {
     assert!(!err.is_retryable());
     let mut authed = request(server.url());
     authed.auth = Auth::Bearer("s3cret".into());
-    let FetchOutcome::Fetched(f) = fetcher.fetch(&authed).await.expect("authorized") else {
-        panic!("a body");
-    };
-    assert_eq!(read(&blobs, &f.blob).await, b"ok");
+    assert_eq!(body(&fetcher, &blobs, &authed).await, b"ok");
 }
 
 #[tokio::test]
 async fn server_errors_and_refused_connections_are_retryable() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (fetcher, _) = fetcher(dir.path());
-    let server = FeedServer::start();
+    let (_dir, fetcher, _, server) = loopback();
     server.force_status(Some(503));
     let err = fetcher
         .fetch(&request(server.url()))
@@ -248,9 +254,7 @@ async fn server_errors_and_refused_connections_are_retryable() {
 
 #[tokio::test]
 async fn a_feed_over_the_limit_is_refused_and_nothing_is_stored() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (fetcher, _) = fetcher(dir.path());
-    let server = FeedServer::start();
+    let (dir, fetcher, _, server) = loopback();
     server.set_body(vec![b'x'; 4096], None);
     let mut req = request(server.url());
     req.max_bytes = 1000;
@@ -265,9 +269,7 @@ async fn a_feed_over_the_limit_is_refused_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn a_slow_server_times_out() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (fetcher, _) = fetcher(dir.path());
-    let server = FeedServer::start();
+    let (_dir, fetcher, _, server) = loopback();
     server.set_body("late", None);
     server.delay(Some(Duration::from_secs(2)));
     let mut req = request(server.url());
@@ -285,14 +287,8 @@ async fn file_urls_only_inside_the_allowed_roots() {
     std::fs::write(dir.path().join("feeds/a.xml"), "<a/>").expect("write");
     std::fs::write(dir.path().join("secret.txt"), "no").expect("write");
     let inside = url::Url::from_file_path(dir.path().join("feeds/a.xml")).expect("url");
-    let FetchOutcome::Fetched(f) = fetcher
-        .fetch(&request(inside.to_string()))
-        .await
-        .expect("fetch")
-    else {
-        panic!("expected a body")
-    };
-    assert_eq!(read(&blobs, &f.blob).await, b"<a/>");
+    let inside = request(inside.to_string());
+    assert_eq!(body(&fetcher, &blobs, &inside).await, b"<a/>");
     // `..` does not escape: the path is resolved before the check.
     let outside = format!("file://{}/feeds/../secret.txt", dir.path().display());
     let err = fetcher.fetch(&request(outside)).await.expect_err("outside");

@@ -6,28 +6,23 @@
 //! concurrent calls; a call that cannot get a slot soon is refused with RESOURCE_EXHAUSTED.
 //!
 //! Compiling is the expensive part a caller controls, so it is bounded on its own: a pre-scan
-//! refuses components with too many or too large functions before the compiler sees them;
-//! identical code compiles once however many requests carry it (one compile per sha256 in
-//! flight, then an in-memory map in front of the runtime's on-disk cache); a compile holds the
-//! slot of the request that started it until the compile really ends, even if that client
-//! gave up, so at most `max_concurrent` compiles ever run; and a request waits at most
-//! `compile_timeout` for its compile.
+//! refuses components with too many or too large functions before the compiler sees them, and
+//! `compile.rs` compiles identical code once, within the caller's slot and `compile_timeout`.
+//! This file reads the request, runs it and writes the answer.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use contextworker_runtime::{
-    CallSpec, CancellationToken, CompileLimits, Data, Limits, LoadError, LoadedComponent, MIB,
-    Metering, Runtime,
+    CallOutcome, CallSpec, CancellationToken, CompileLimits, Data, Limits, MIB, Metering, Runtime,
 };
 use contextworker_types::{Digest, ErrorClass, World};
-use futures::FutureExt as _;
-use futures::future::{BoxFuture, Shared};
 use serde_json::{Map, Value, json};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
+
+use crate::compile::{Code, Compiler};
 
 /// The server's ceilings for ExecuteCode.
 #[derive(Debug, Clone)]
@@ -82,25 +77,15 @@ pub enum ExecOutcome {
 }
 
 pub struct Executor {
-    runtime: Arc<Runtime>,
     caps: ExecCaps,
     /// The JavaScript engine component (the `js` module), when the modules directory has it.
     /// Its bytes are hashed once per version, not on every call; a hot swap of the module
     /// replaces it (`set_js_engine`), and calls already running keep the version they took.
     js_engine: std::sync::RwLock<Option<(Digest, Arc<Vec<u8>>)>>,
     slots: Arc<Semaphore>,
-    compiled: Arc<Mutex<HashMap<Key, Arc<LoadedComponent>>>>,
-    /// Compiles in flight, by what they compile: a second request for the same code waits
-    /// for the first one's compile instead of starting another.
-    compiling: Arc<Mutex<HashMap<Key, Compile>>>,
+    compiler: Compiler,
+    runtime: Arc<Runtime>,
 }
-
-/// A component by digest and metering class (fuel-metered code compiles differently).
-type Key = (Digest, bool);
-
-/// A compile every request for the same code can wait on. The error is shared as its type
-/// and message: `LoadError` holds an `io::Error` and is not `Clone`.
-type Compile = Shared<BoxFuture<'static, Result<Arc<LoadedComponent>, (&'static str, String)>>>;
 
 impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,11 +95,12 @@ impl std::fmt::Debug for Executor {
     }
 }
 
-/// What to run: submitted bytes (hashed per call), or a component the server holds with its
-/// digest already known.
-enum Code {
-    Submitted(Vec<u8>),
-    Known(Digest, Arc<Vec<u8>>),
+/// A request read and checked: what to run, on what, within which limits.
+struct Request {
+    code: Code,
+    input: Data,
+    limits: Limits,
+    metering: Metering,
 }
 
 fn refused(error_type: &'static str, message: impl Into<String>) -> ExecOutcome {
@@ -133,15 +119,20 @@ impl Executor {
     /// requests (compiled once, like any submitted component).
     pub fn new(runtime: Arc<Runtime>, caps: ExecCaps, js_engine: Option<Vec<u8>>) -> Self {
         let slots = Arc::new(Semaphore::new(caps.max_concurrent.max(1)));
+        let compiler = Compiler::new(
+            runtime.clone(),
+            caps.compile_limits,
+            caps.cached_components,
+            caps.compile_timeout,
+        );
         Self {
-            runtime,
-            caps,
             js_engine: std::sync::RwLock::new(
                 js_engine.map(|bytes| (Digest::of(&bytes), Arc::new(bytes))),
             ),
             slots,
-            compiled: Arc::new(Mutex::new(HashMap::new())),
-            compiling: Arc::new(Mutex::new(HashMap::new())),
+            compiler,
+            runtime,
+            caps,
         }
     }
 
@@ -179,15 +170,47 @@ impl Executor {
         deadline: Option<Duration>,
         cancel: CancellationToken,
     ) -> ExecOutcome {
+        let request = match self.read(payload, deadline) {
+            Ok(request) => request,
+            Err(refusal) => return refusal,
+        };
+        let Ok(Ok(permit)) =
+            tokio::time::timeout(self.caps.queue_wait, self.slots.clone().acquire_owned()).await
+        else {
+            return ExecOutcome::Busy;
+        };
+        let (component, _slot) = match self
+            .compiler
+            .load(request.code, request.metering, permit)
+            .await
+        {
+            Ok(loaded) => loaded,
+            Err((error_type, message)) => return refused(error_type, message),
+        };
+        let spec = CallSpec::new("submitted-code", "sha256", request.limits).with_cancel(cancel);
+        let outcome = self
+            .runtime
+            .run_code(&component, &spec, request.input)
+            .await;
+        ExecOutcome::Done(answer(outcome, component.stats().from_cache))
+    }
+
+    /// The request's code, input and limits, the limits lowered to the server's caps and the
+    /// gRPC deadline; or why it is refused.
+    fn read(
+        &self,
+        payload: &Map<String, Value>,
+        deadline: Option<Duration>,
+    ) -> Result<Request, ExecOutcome> {
         let language = payload
             .get("language")
             .and_then(Value::as_str)
             .unwrap_or("wasm");
         let Some(code) = payload.get("code").and_then(Value::as_str) else {
-            return refused(
+            return Err(refused(
                 "validation",
                 "payload.code is required (base64 of a WebAssembly component, or JavaScript source)",
-            );
+            ));
         };
         let too_large = || {
             refused(
@@ -199,13 +222,13 @@ impl Executor {
             "wasm" => {
                 // Base64 is 4/3 of the bytes: refuse before decoding anything too large.
                 if code.len() / 4 * 3 > self.caps.max_code_bytes + 3 {
-                    return too_large();
+                    return Err(too_large());
                 }
                 let Ok(bytes) = STANDARD.decode(code.trim()) else {
-                    return refused("validation", "payload.code is not standard base64");
+                    return Err(refused("validation", "payload.code is not standard base64"));
                 };
                 if bytes.len() > self.caps.max_code_bytes {
-                    return too_large();
+                    return Err(too_large());
                 }
                 let bytes = Code::Submitted(bytes);
                 let input = match payload.get("input") {
@@ -217,13 +240,13 @@ impl Executor {
             }
             "javascript" | "js" => {
                 if code.len() > self.caps.max_code_bytes {
-                    return too_large();
+                    return Err(too_large());
                 }
                 let Some(engine) = self.current_js_engine() else {
-                    return refused(
+                    return Err(refused(
                         "unsupported_language",
                         "javascript needs the `js` module in the modules directory",
-                    );
+                    ));
                 };
                 let request = json!({
                     "source": code,
@@ -235,10 +258,10 @@ impl Executor {
                 )
             }
             other => {
-                return refused(
+                return Err(refused(
                     "unsupported_language",
                     format!("language {other:?}: use `wasm` or `javascript`"),
-                );
+                ));
             }
         };
         let limits = payload.get("limits").and_then(Value::as_object);
@@ -263,176 +286,63 @@ impl Executor {
                 }),
             ..Limits::for_world(World::Code)
         };
-
-        let Ok(Ok(permit)) =
-            tokio::time::timeout(self.caps.queue_wait, self.slots.clone().acquire_owned()).await
-        else {
-            return ExecOutcome::Busy;
-        };
         let metering = if fuel.is_some() {
             Metering::Fuel
         } else {
             Metering::Epoch
         };
-        let (component, _slot) = match self.load(bytes, metering, permit).await {
-            Ok(loaded) => loaded,
-            Err((error_type, message)) => return refused(error_type, message),
-        };
-        let spec = CallSpec::new("submitted-code", "sha256", limits).with_cancel(cancel);
-        let outcome = self.runtime.run_code(&component, &spec, input).await;
-        let mut out = Map::new();
-        match outcome.result {
-            Ok(Data::Text(text)) => {
-                out.insert("result".into(), Value::String(text));
-            }
-            Ok(Data::Binary(bytes)) => {
-                out.insert(
-                    "result_base64".into(),
-                    Value::String(STANDARD.encode(bytes)),
-                );
-            }
-            Err(e) => {
-                out.insert("error".into(), Value::String(e.to_string()));
-                out.insert(
-                    "error_type".into(),
-                    Value::String(error_type(e.class()).to_owned()),
-                );
-            }
-        }
-        out.insert("stdout".into(), Value::String(outcome.stdout.text()));
-        out.insert(
-            "stdout_truncated".into(),
-            Value::Bool(outcome.stdout.truncated),
-        );
-        out.insert("stderr".into(), Value::String(outcome.stderr.text()));
-        out.insert(
-            "stderr_truncated".into(),
-            Value::Bool(outcome.stderr.truncated),
-        );
-        let r = &outcome.receipt;
-        out.insert(
-            "receipt".into(),
-            json!({
-                "code_sha256": r.digest.hex(),
-                "duration_ms": r.wall_time.as_secs_f64() * 1000.0,
-                "fuel_used": r.fuel_used,
-                "peak_memory_bytes": r.peak_memory_bytes,
-                "compiled_from_cache": component.stats().from_cache,
-            }),
-        );
-        ExecOutcome::Done(out)
-    }
-
-    /// The compiled component for `code`, with the request's slot. A compile this request
-    /// starts takes the slot along and hands it back when it ends; if the request is gone by
-    /// then (it timed out, the client left), the slot is freed only then.
-    async fn load(
-        &self,
-        code: Code,
-        metering: Metering,
-        slot: OwnedSemaphorePermit,
-    ) -> Result<(Arc<LoadedComponent>, OwnedSemaphorePermit), (&'static str, String)> {
-        let digest = match &code {
-            Code::Submitted(bytes) => Digest::of(bytes),
-            Code::Known(digest, _) => *digest,
-        };
-        let key = (digest, metering == Metering::Fuel);
-        if let Some(hit) = lock(&self.compiled).get(&key) {
-            return Ok((hit.clone(), slot));
-        }
-        let (compile, ours) = {
-            let mut compiling = lock(&self.compiling);
-            match compiling.get(&key) {
-                // Someone compiles this already: wait for it, keep our slot.
-                Some(running) => (running.clone(), Ok(slot)),
-                None => {
-                    let (back, returned) = tokio::sync::oneshot::channel();
-                    let compile = self.spawn_compile(key, code, metering, slot, back);
-                    compiling.insert(key, compile.clone());
-                    (compile, Err(returned))
-                }
-            }
-        };
-        let component = match tokio::time::timeout(self.caps.compile_timeout, compile).await {
-            Ok(result) => result?,
-            Err(_) => {
-                return Err(load_error(&LoadError::CompileTimeout {
-                    origin: "submitted code".to_owned(),
-                    limit: self.caps.compile_timeout,
-                }));
-            }
-        };
-        let slot = match ours {
-            Ok(slot) => slot,
-            Err(returned) => returned
-                .await
-                .map_err(|_| ("internal", "the compile kept its slot".to_owned()))?,
-        };
-        Ok((component, slot))
-    }
-
-    /// Compile on a task of its own that holds `slot` until the compile ends, whether or not
-    /// anyone still waits for it, then publishes the result and leaves the in-flight map.
-    fn spawn_compile(
-        &self,
-        key: Key,
-        code: Code,
-        metering: Metering,
-        slot: OwnedSemaphorePermit,
-        back: tokio::sync::oneshot::Sender<OwnedSemaphorePermit>,
-    ) -> Compile {
-        let runtime = self.runtime.clone();
-        let (compiled, compiling) = (self.compiled.clone(), self.compiling.clone());
-        let (limits, cached_components) = (self.caps.compile_limits, self.caps.cached_components);
-        let task = tokio::spawn(async move {
-            let loaded = match code {
-                Code::Submitted(bytes) => {
-                    runtime
-                        .load_submitted("submitted code", bytes, World::Code, metering, &limits)
-                        .await
-                }
-                // The operator's own module: trusted, but still compiled once.
-                Code::Known(_, bytes) => {
-                    runtime
-                        .load(
-                            "the js module",
-                            bytes.as_ref().clone(),
-                            World::Code,
-                            metering,
-                        )
-                        .await
-                }
-            };
-            let result = match loaded {
-                Ok(component) => {
-                    let mut map = lock(&compiled);
-                    if map.len() >= cached_components {
-                        // Any entry will do: the disk cache makes a reload cheap.
-                        if let Some(victim) = map.keys().next().copied() {
-                            map.remove(&victim);
-                        }
-                    }
-                    map.insert(key, component.clone());
-                    Ok(component)
-                }
-                Err(e) => Err(load_error(&e)),
-            };
-            lock(&compiling).remove(&key);
-            // Back to the request that started the compile, or freed if it is gone.
-            let _ = back.send(slot);
-            result
-        });
-        async move {
-            task.await
-                .unwrap_or_else(|e| Err(("internal", format!("the compile task failed: {e}"))))
-        }
-        .boxed()
-        .shared()
+        Ok(Request {
+            code: bytes,
+            input,
+            limits,
+            metering,
+        })
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// The payload of a call that ran: its result or error, what it printed, and its receipt.
+fn answer(outcome: CallOutcome<Data>, compiled_from_cache: bool) -> Map<String, Value> {
+    let mut out = Map::new();
+    match outcome.result {
+        Ok(Data::Text(text)) => {
+            out.insert("result".into(), Value::String(text));
+        }
+        Ok(Data::Binary(bytes)) => {
+            out.insert(
+                "result_base64".into(),
+                Value::String(STANDARD.encode(bytes)),
+            );
+        }
+        Err(e) => {
+            out.insert("error".into(), Value::String(e.to_string()));
+            out.insert(
+                "error_type".into(),
+                Value::String(error_type(e.class()).to_owned()),
+            );
+        }
+    }
+    out.insert("stdout".into(), Value::String(outcome.stdout.text()));
+    out.insert(
+        "stdout_truncated".into(),
+        Value::Bool(outcome.stdout.truncated),
+    );
+    out.insert("stderr".into(), Value::String(outcome.stderr.text()));
+    out.insert(
+        "stderr_truncated".into(),
+        Value::Bool(outcome.stderr.truncated),
+    );
+    let r = &outcome.receipt;
+    out.insert(
+        "receipt".into(),
+        json!({
+            "code_sha256": r.digest.hex(),
+            "duration_ms": r.wall_time.as_secs_f64() * 1000.0,
+            "fuel_used": r.fuel_used,
+            "peak_memory_bytes": r.peak_memory_bytes,
+            "compiled_from_cache": compiled_from_cache,
+        }),
+    );
+    out
 }
 
 /// ExecuteCode's `error_type`: snake case in the clients' convention, one answer per class.
@@ -489,16 +399,4 @@ pub fn error_type(class: ErrorClass) -> &'static str {
         | C::BlobStoreFull
         | C::BlobMissing => "internal",
     }
-}
-
-fn load_error(e: &LoadError) -> (&'static str, String) {
-    let error_type = match e {
-        LoadError::WrongWorld { .. } => "wrong_world",
-        LoadError::TooLarge { .. } | LoadError::TooComplex { .. } => "code_too_large",
-        LoadError::CompileTimeout { .. } => "compile_timeout",
-        LoadError::FeatureRefused { .. } => "feature_refused",
-        LoadError::Precompiled { .. } => "precompiled_refused",
-        _ => "invalid_component",
-    };
-    (error_type, e.to_string())
 }

@@ -3,6 +3,7 @@
 //! clients (protos in `proto/`). Authentication is the ecosystem's signed token; ExecuteCode is
 //! the sandbox's `code` world behind server-wide caps.
 
+mod compile;
 pub mod exec;
 mod server;
 mod service;

@@ -8,6 +8,10 @@ use std::time::Duration;
 use contextworker_types::{Limits, MIB, Metering, ModuleName, World};
 use serde::Deserialize;
 
+mod detect;
+
+pub use detect::{Detect, Detected, FeedHead, SNIFF_BYTES, detect};
+
 /// A manifest that cannot be used. Each names the file; the fix is in that file.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -32,6 +36,17 @@ pub enum ManifestError {
 
 pub const MANIFEST_FILE: &str = "module.toml";
 
+/// A file name editors and copy tools use for a file being written, to be renamed into place
+/// (`.x`, `x~`, `x.tmp`, `x.part`, `x.swp`). The watcher ignores such files, so a component
+/// may not have such a name: a swap of it would go unseen.
+pub fn is_scratch_name(name: &str) -> bool {
+    name.starts_with('.')
+        || name.ends_with('~')
+        || [".tmp", ".part", ".swp"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ManifestToml {
@@ -48,6 +63,7 @@ struct ManifestToml {
     self_test: Vec<SelfTestToml>,
     #[serde(default)]
     rollout: RolloutToml,
+    detect: Option<detect::DetectToml>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -99,6 +115,8 @@ pub struct Manifest {
     /// `[rollout] shadow = true`: a new version of this module is staged next to the active
     /// one, not promoted; real parses run on both and their difference is recorded.
     pub shadow: bool,
+    /// `[detect]`: how this transformer recognises its feeds when a harvest names no module.
+    pub detect: Option<Detect>,
     /// The manifest as written, kept with every version so a kept version can be restored.
     pub text: String,
 }
@@ -163,6 +181,20 @@ impl Manifest {
             raw.component
                 .unwrap_or_else(|| PathBuf::from(format!("{name}.wasm"))),
         );
+        if component
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_none_or(is_scratch_name)
+        {
+            return Err(invalid(
+                "component",
+                format!(
+                    "{}: a temporary file's name (dot first, or ending in ~, .tmp, .part, \
+                     .swp), which the modules watcher ignores; rename the component",
+                    component.display()
+                ),
+            ));
+        }
         let limits =
             resolve_limits(&raw.limits, world, memory_ceiling).map_err(|(f, r)| invalid(f, r))?;
         let metering = if limits.fuel.is_some() {
@@ -181,6 +213,16 @@ impl Manifest {
                     .map_err(|(f, r)| invalid(&format!("self_test[{i}].{f}"), r))
             })
             .collect::<Result<_, _>>()?;
+        let detect = match raw.detect {
+            Some(_) if world != World::Transformer => {
+                return Err(invalid(
+                    "detect",
+                    format!("only transformers parse feeds; this is a {world} module"),
+                ));
+            }
+            Some(table) => Some(Detect::resolve(table).map_err(|(f, r)| invalid(f, r))?),
+            None => None,
+        };
         Ok(Self {
             path: path.to_path_buf(),
             name,
@@ -193,6 +235,7 @@ impl Manifest {
             config,
             self_tests,
             shadow: raw.rollout.shadow,
+            detect,
             text: text.to_owned(),
         })
     }
@@ -338,6 +381,22 @@ mod tests {
             (
                 format!("{MINIMAL}[[self_test]]\ninput = \"x\"\n"),
                 "`self_test[0].products`",
+            ),
+            (
+                format!("{MINIMAL}component = \"yml.wasm.tmp\"\n"),
+                "`component`: /m/yml/yml.wasm.tmp: a temporary file's name",
+            ),
+            (
+                format!("{MINIMAL}component = \".yml.wasm\"\n"),
+                "`component`",
+            ),
+            (
+                format!("{MINIMAL}[detect]\npriority = 1\n"),
+                "`detect`: give at least one",
+            ),
+            (
+                MINIMAL.replace("transformer", "code") + "[detect]\ncontains = [\"x\"]\n",
+                "`detect`: only transformers",
             ),
         ];
         for (text, expected) in cases {

@@ -8,21 +8,24 @@ mod diff;
 mod error;
 mod live;
 mod registry;
+mod scan;
 mod selftest;
 mod store;
 mod watch;
 
 /// Manifests have a crate of their own (parsing without the sandbox, so it can be fuzzed).
 pub use contextworker_manifest::{
-    MANIFEST_FILE, Manifest, ManifestError, SelfTest, SelfTestExpectation,
+    Detect, Detected, FeedHead, MANIFEST_FILE, Manifest, ManifestError, SNIFF_BYTES, SelfTest,
+    SelfTestExpectation, detect,
 };
 pub use diff::{ChangedField, ChangedRecord, DiffError, DiffReport, diff_ndjson};
 pub use error::RegistryError;
 pub use live::{
-    ActiveModule, Counters, LiveModules, LiveStatus, Refusal, ReloadReport, Swap, VersionBrief,
-    format_ms, running_workers,
+    ActiveModule, Counters, FollowedVersion, LiveModules, LiveStatus, Refusal, ReloadCause,
+    ReloadReport, Swap, VersionBrief, format_ms, running_workers,
 };
-pub use registry::{Discovery, Module, Registry, manifest_paths};
+pub use registry::{Discovery, Module, Registry};
+pub use scan::{Refused, Scan, scan};
 pub use selftest::{SelfTestOutcome, run_self_tests};
 pub use store::{KEEP_VERSIONS, VersionRecord, VersionStore, now_ms as now_millis};
 pub use watch::watch;

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use contextworker_runtime::{CallSpec, LoadedComponent, Runtime};
-use contextworker_types::ModuleName;
+use contextworker_types::{ModuleName, World};
 
 use crate::RegistryError;
-use contextworker_manifest::{MANIFEST_FILE, Manifest};
+use crate::scan::scan;
+use contextworker_manifest::{Detected, FeedHead, Manifest, detect};
 
 /// A module ready to call: its manifest and its loaded component.
 #[derive(Debug)]
@@ -88,41 +89,13 @@ impl Registry {
         dir: &Path,
         only: Option<&[String]>,
     ) -> Result<Discovery, RegistryError> {
-        let manifests = manifest_paths(dir)?;
+        let scan = scan(dir, only, runtime.config().max_memory_bytes)?;
         let mut registry = Registry {
             dir: dir.to_path_buf(),
             ..Registry::default()
         };
-        let mut failures = Vec::new();
-        let mut first_seen: BTreeMap<ModuleName, PathBuf> = BTreeMap::new();
-        for path in manifests {
-            let manifest = match Manifest::read(&path, runtime.config().max_memory_bytes) {
-                Ok(m) => m,
-                Err(e) => {
-                    // With a selection, a manifest we cannot read matters only if its folder
-                    // is named like a selected module (the usual layout): else it is noise.
-                    let folder = path
-                        .parent()
-                        .and_then(Path::file_name)
-                        .map(|f| f.to_string_lossy().into_owned());
-                    if only.is_none_or(|names| folder.is_some_and(|f| names.contains(&f))) {
-                        failures.push(e.into());
-                    }
-                    continue;
-                }
-            };
-            if only.is_some_and(|names| !names.iter().any(|n| n == manifest.name.as_str())) {
-                continue;
-            }
-            if let Some(first) = first_seen.get(&manifest.name) {
-                failures.push(RegistryError::Duplicate {
-                    name: manifest.name.to_string(),
-                    path,
-                    first: first.clone(),
-                });
-                continue;
-            }
-            first_seen.insert(manifest.name.clone(), path.clone());
+        let mut failures: Vec<RegistryError> = scan.refused.into_iter().map(|r| r.error).collect();
+        for manifest in scan.manifests {
             match Module::from_manifest(runtime, manifest).await {
                 Ok(module) => {
                     let stats = module.component.stats();
@@ -142,14 +115,14 @@ impl Registry {
                 Err(e) => failures.push(e),
             }
         }
-        for name in only.unwrap_or_default() {
-            if !first_seen.keys().any(|n| n.as_str() == name) {
-                failures.push(RegistryError::NotFound {
-                    name: name.clone(),
+        failures.extend(
+            scan.missing
+                .into_iter()
+                .map(|name| RegistryError::NotFound {
+                    name,
                     dir: dir.to_path_buf(),
-                });
-            }
-        }
+                }),
+        );
         for failure in &failures {
             tracing::error!("module refused: {failure}");
         }
@@ -161,10 +134,7 @@ impl Registry {
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<Module>> {
-        self.modules
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, m)| Arc::clone(m))
+        find(&self.modules, name)
     }
 
     pub fn modules(&self) -> impl Iterator<Item = &Arc<Module>> {
@@ -173,10 +143,7 @@ impl Registry {
 
     /// The shadow candidate staged for `name`, if any.
     pub fn candidate(&self, name: &str) -> Option<Arc<Module>> {
-        self.candidates
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, m)| Arc::clone(m))
+        find(&self.candidates, name)
     }
 
     pub fn candidates(&self) -> impl Iterator<Item = &Arc<Module>> {
@@ -187,23 +154,28 @@ impl Registry {
         self.modules.len()
     }
 
+    /// The active transformer whose manifest's `[detect]` recognises a feed starting with
+    /// `head`. The host names no module: each declares its own signs.
+    pub fn detect(&self, head: &[u8]) -> Detected<Arc<Module>> {
+        let head = FeedHead::new(head);
+        detect(
+            &head,
+            self.modules
+                .values()
+                .filter(|m| m.manifest.world == World::Transformer)
+                .filter_map(|m| Some((Arc::clone(m), m.manifest.detect.as_ref()?))),
+        )
+    }
+
     pub fn is_empty(&self) -> bool {
         self.modules.is_empty()
     }
 }
 
-/// `dir/*/module.toml`, sorted so discovery order (and duplicate resolution) is stable.
-/// Directories without a manifest (build folders, test guests) are skipped.
-pub fn manifest_paths(dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| RegistryError::Directory {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path().join(MANIFEST_FILE))
-        .filter(|p| p.is_file())
-        .collect();
-    paths.sort();
-    Ok(paths)
+/// The module called `name`: by text, since callers hold names that were never validated.
+fn find(modules: &BTreeMap<ModuleName, Arc<Module>>, name: &str) -> Option<Arc<Module>> {
+    modules
+        .iter()
+        .find(|(n, _)| n.as_str() == name)
+        .map(|(_, m)| Arc::clone(m))
 }

@@ -26,7 +26,8 @@ use contextworker_runtime::CancellationToken;
 use notify::{EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
-use crate::{LiveModules, RegistryError};
+use crate::{LiveModules, RegistryError, ReloadCause};
+use contextworker_manifest::is_scratch_name;
 
 fn relevant(kind: &EventKind) -> bool {
     match kind {
@@ -40,16 +41,12 @@ fn relevant(kind: &EventKind) -> bool {
     }
 }
 
-/// A file written under a temporary name, to be renamed into place: never part of a module.
+/// A file written under a temporary name, to be renamed into place: never part of a module
+/// (a manifest may not name one as its component).
 fn is_scratch(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return false;
-    };
-    name.starts_with('.')
-        || name.ends_with('~')
-        || [".tmp", ".part", ".swp"]
-            .iter()
-            .any(|suffix| name.ends_with(suffix))
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(is_scratch_name)
 }
 
 /// An event about scratch files alone (an event naming no path may be about anything).
@@ -126,10 +123,10 @@ pub fn watch(
         loop {
             let cause = tokio::select! {
                 () = stop.cancelled() => return,
-                got = rx.recv() => if got.is_none() { return } else { "watch" },
-                _ = ticks.tick() => "poll",
+                got = rx.recv() => if got.is_none() { return } else { ReloadCause::Watch },
+                _ = ticks.tick() => ReloadCause::Poll,
             };
-            if cause == "watch" {
+            if cause == ReloadCause::Watch {
                 // Quiet period: every further event restarts it.
                 loop {
                     tokio::select! {

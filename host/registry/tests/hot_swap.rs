@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Fixture, transform_count, variant};
-use contextworker_registry::{LiveModules, watch};
+use contextworker_registry::{LiveModules, ReloadCause, watch};
 use contextworker_runtime::CancellationToken;
 use contextworker_types::Digest;
 
@@ -22,7 +22,7 @@ async fn a_new_version_goes_live_and_calls_already_holding_the_old_one_finish_on
     let before = live.get("yml").expect("yml loaded");
     let v1 = variant(&fx.yml_bytes, 1);
     fx.put_component(&v1);
-    let report = live.reload("test").await;
+    let report = live.reload(ReloadCause::Signal).await;
     assert_eq!(report.swapped.len(), 1, "{report:?}");
     let swap = &report.swapped[0];
     assert_eq!(swap.from.as_ref().map(|f| f.digest), Some(fx.yml_digest));
@@ -42,7 +42,7 @@ async fn a_new_version_goes_live_and_calls_already_holding_the_old_one_finish_on
     assert_eq!(kept.component.digest(), fx.yml_digest);
     assert_eq!(live.store().history("yml").len(), 2);
     // Reloading an unchanged directory changes nothing.
-    let again = live.reload("test").await;
+    let again = live.reload(ReloadCause::Signal).await;
     assert!(!again.changed() && again.refused.is_empty(), "{again:?}");
 }
 
@@ -82,13 +82,7 @@ async fn invalid_candidates_never_go_live_and_the_current_version_keeps_serving(
         (
             "world change without a major version",
             text_stats.clone(),
-            manifest
-                .replace("world = \"transformer\"", "world = \"code\"")
-                .replace("version = \"0.1.0\"", "version = \"0.2.0\"")
-                .split("[[self_test]]")
-                .next()
-                .unwrap()
-                .to_owned(),
+            as_code_module(&manifest, "0.2.0"),
             "without a new major version",
         ),
         (
@@ -107,7 +101,7 @@ async fn invalid_candidates_never_go_live_and_the_current_version_keeps_serving(
     for (what, bytes, text, expected) in cases {
         fx.put_manifest(&text);
         fx.put_component(&bytes);
-        let report = live.reload("test").await;
+        let report = live.reload(ReloadCause::Signal).await;
         assert!(report.swapped.is_empty(), "{what}: went live: {report:?}");
         assert_eq!(report.refused.len(), 1, "{what}: {report:?}");
         let reason = &report.refused[0].reason;
@@ -123,7 +117,7 @@ async fn invalid_candidates_never_go_live_and_the_current_version_keeps_serving(
             "{what}"
         );
         // The same broken input is reported once, not on every reload.
-        let again = live.reload("test").await;
+        let again = live.reload(ReloadCause::Signal).await;
         assert!(
             again.refused.is_empty(),
             "{what}: reported twice: {again:?}"
@@ -134,7 +128,7 @@ async fn invalid_candidates_never_go_live_and_the_current_version_keeps_serving(
     fx.put_manifest(&manifest);
     let good = variant(&fx.yml_bytes, 10);
     fx.put_component(&good);
-    let report = live.reload("test").await;
+    let report = live.reload(ReloadCause::Signal).await;
     assert_eq!(report.swapped.len(), 1, "{report:?}");
     assert_eq!(
         live.get("yml").unwrap().component.digest(),
@@ -147,17 +141,10 @@ async fn a_world_change_with_a_new_major_version_is_allowed() {
     let fx = Fixture::new();
     let (live, _) = fx.start().await;
     let text_stats = std::fs::read(contextworker_test_support::guest("text-stats")).unwrap();
-    let manifest = fx
-        .manifest_text()
-        .replace("world = \"transformer\"", "world = \"code\"")
-        .replace("version = \"0.1.0\"", "version = \"1.0.0\"")
-        .split("[[self_test]]")
-        .next()
-        .unwrap()
-        .to_owned();
+    let manifest = as_code_module(&fx.manifest_text(), "1.0.0");
     fx.put_manifest(&manifest);
     fx.put_component(&text_stats);
-    let report = live.reload("test").await;
+    let report = live.reload(ReloadCause::Signal).await;
     assert_eq!(report.swapped.len(), 1, "{report:?}");
     assert_eq!(live.get("yml").unwrap().manifest.version.major, 1);
 }
@@ -166,14 +153,7 @@ async fn a_world_change_with_a_new_major_version_is_allowed() {
 async fn the_watcher_ignores_temp_files_refuses_half_a_file_and_swaps_the_whole_one() {
     let fx = Fixture::new();
     let (live, _) = fx.start().await;
-    let stop = CancellationToken::new();
-    watch(
-        Arc::clone(&live),
-        Duration::from_millis(100),
-        Duration::from_secs(3600),
-        stop.clone(),
-    )
-    .expect("watching");
+    let stop = watching(&live, Duration::from_millis(100), Duration::from_secs(3600));
     let mut changes = live.subscribe();
 
     // A temp file beside the component is not the component: no reload follows it. Absence
@@ -211,6 +191,15 @@ async fn the_watcher_ignores_temp_files_refuses_half_a_file_and_swaps_the_whole_
     stop.cancel();
 }
 
+/// Watch the modules directory of `live` (`debounce` after a change, a full poll every
+/// `poll`) until the returned token is cancelled.
+fn watching(live: &Arc<LiveModules>, debounce: Duration, poll: Duration) -> CancellationToken {
+    let stop = CancellationToken::new();
+    watch(Arc::clone(live), debounce, poll, stop.clone()).expect("watching");
+    stop
+}
+
+/// Wait, reload by reload, until `done` holds (or 60 s).
 async fn wait_for(
     changes: &mut tokio::sync::watch::Receiver<u64>,
     live: &LiveModules,
@@ -228,9 +217,7 @@ async fn wait_for(
 async fn rollback_restores_a_kept_version_and_a_restart_keeps_it() {
     let fx = Fixture::new();
     let (live, _) = fx.start().await;
-    let v1 = variant(&fx.yml_bytes, 1);
-    fx.put_component(&v1);
-    live.reload("test").await;
+    swapped_to_a_variant(&fx, &live).await;
     let record = live
         .store()
         .find("yml", &fx.yml_digest.hex()[..8])
@@ -238,7 +225,7 @@ async fn rollback_restores_a_kept_version_and_a_restart_keeps_it() {
     live.store()
         .restore(&record, &fx.module_dir().join("module.toml"), 1 << 30)
         .expect("restored");
-    let report = live.reload("test").await;
+    let report = live.reload(ReloadCause::Signal).await;
     assert_eq!(report.swapped.len(), 1, "{report:?}");
     assert_eq!(report.swapped[0].to.digest, fx.yml_digest);
     assert_eq!(
@@ -268,36 +255,20 @@ async fn a_shadow_candidate_is_staged_beside_the_active_version_and_survives_a_r
     let shadow = format!("{}\n[rollout]\nshadow = true\n", fx.manifest_text());
     fx.put_manifest(&shadow);
     fx.put_component(&v1);
-    let report = live.reload("test").await;
+    let report = live.reload(ReloadCause::Signal).await;
     assert!(report.swapped.is_empty(), "{report:?}");
     assert_eq!(report.staged.len(), 1, "{report:?}");
-    let snapshot = live.snapshot();
-    assert_eq!(
-        snapshot.get("yml").unwrap().component.digest(),
-        fx.yml_digest
-    );
-    assert_eq!(
-        snapshot.candidate("yml").unwrap().component.digest(),
-        Digest::of(&v1)
-    );
-    drop((live, snapshot));
+    assert_shadowed(&live, fx.yml_digest, Digest::of(&v1));
+    drop(live);
 
     // After a restart the directory holds the candidate; the active version comes back
     // from the store.
     let (restarted, _) = fx.start().await;
-    let snapshot = restarted.snapshot();
-    assert_eq!(
-        snapshot.get("yml").unwrap().component.digest(),
-        fx.yml_digest
-    );
-    assert_eq!(
-        snapshot.candidate("yml").unwrap().component.digest(),
-        Digest::of(&v1)
-    );
+    assert_shadowed(&restarted, fx.yml_digest, Digest::of(&v1));
 
     // Promotion: drop the shadow flag.
     fx.put_manifest(&fx.manifest_text());
-    let report = restarted.reload("test").await;
+    let report = restarted.reload(ReloadCause::Signal).await;
     assert_eq!(report.swapped.len(), 1, "{report:?}");
     let snapshot = restarted.snapshot();
     assert_eq!(
@@ -311,9 +282,7 @@ async fn a_shadow_candidate_is_staged_beside_the_active_version_and_survives_a_r
 async fn a_pinned_version_is_loaded_from_the_store_by_another_process() {
     let fx = Fixture::new();
     let (live, _) = fx.start().await;
-    let v1 = variant(&fx.yml_bytes, 1);
-    fx.put_component(&v1);
-    live.reload("test").await;
+    let v1 = swapped_to_a_variant(&fx, &live).await;
     drop(live);
     // A fresh process (same data directory) serves v1 and can still run the original.
     let (other, _) = fx.start().await;
@@ -340,7 +309,7 @@ async fn a_restart_on_a_refused_file_serves_the_last_live_version() {
     let fx = Fixture::new();
     let (live, _) = fx.start().await;
     fx.put_component(b"\0asm\x0d\0\x01\0 broken");
-    assert_eq!(live.reload("test").await.refused.len(), 1);
+    assert_eq!(live.reload(ReloadCause::Signal).await.refused.len(), 1);
     drop(live);
     let (restarted, report) = fx.start().await;
     assert_eq!(report.refused.len(), 1, "{report:?}");
@@ -359,14 +328,7 @@ async fn a_re_pointed_symlinked_directory_is_picked_up_by_the_poll() {
     std::fs::rename(fx.modules_dir(), releases.join("1")).unwrap();
     std::os::unix::fs::symlink(releases.join("1"), fx.modules_dir()).unwrap();
     let (live, _) = fx.start().await;
-    let stop = CancellationToken::new();
-    watch(
-        Arc::clone(&live),
-        Duration::from_millis(50),
-        Duration::from_millis(300),
-        stop.clone(),
-    )
-    .expect("watching");
+    let stop = watching(&live, Duration::from_millis(50), Duration::from_millis(300));
     let second = releases.join("2/yml");
     std::fs::create_dir_all(second.join("fixtures")).unwrap();
     for f in [
@@ -386,6 +348,48 @@ async fn a_re_pointed_symlinked_directory_is_picked_up_by_the_poll() {
         l.get("yml").unwrap().component.digest() == Digest::of(&v3)
     })
     .await;
-    assert_eq!(live.status().last_reload.cause, "poll");
+    assert_eq!(live.status().last_reload.cause, ReloadCause::Poll);
     stop.cancel();
+}
+
+/// Land a variant of yml and reload: it goes live. Its bytes.
+async fn swapped_to_a_variant(fx: &Fixture, live: &LiveModules) -> Vec<u8> {
+    let v1 = variant(&fx.yml_bytes, 1);
+    fx.put_component(&v1);
+    let report = live.reload(ReloadCause::Signal).await;
+    assert_eq!(report.swapped.len(), 1, "{report:?}");
+    v1
+}
+
+/// `active` serves yml, and `candidate` is staged beside it.
+fn assert_shadowed(live: &LiveModules, active: Digest, candidate: Digest) {
+    let snapshot = live.snapshot();
+    let digest_of = |m: Option<&contextworker_registry::Module>| m.map(|m| m.component.digest());
+    assert_eq!(digest_of(snapshot.get("yml").as_deref()), Some(active));
+    assert_eq!(
+        digest_of(snapshot.candidate("yml").as_deref()),
+        Some(candidate)
+    );
+}
+
+/// yml's manifest turned into one for a `code` module at `version`: no self-tests and no
+/// `[detect]` table (only transformers parse feeds).
+fn as_code_module(manifest: &str, version: &str) -> String {
+    let manifest = manifest
+        .replace("world = \"transformer\"", "world = \"code\"")
+        .replace("version = \"0.1.0\"", &format!("version = \"{version}\""));
+    let mut in_detect = false;
+    manifest
+        .split("[[self_test]]")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|line| {
+            if line.starts_with('[') {
+                in_detect = *line == "[detect]";
+            }
+            !in_detect
+        })
+        .map(|line| format!("{line}\n"))
+        .collect()
 }

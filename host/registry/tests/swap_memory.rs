@@ -36,7 +36,9 @@ async fn a_thousand_swaps_keep_memory_flat_and_the_engine_the_same() {
         }
         let bytes = &variants[i % variants.len()];
         fx.put_component(bytes);
-        let report = live.reload("test").await;
+        let report = live
+            .reload(contextworker_registry::ReloadCause::Signal)
+            .await;
         assert_eq!(report.swapped.len(), 1, "swap {i}: {report:?}");
         assert!(report.refused.is_empty(), "swap {i}: {report:?}");
     }

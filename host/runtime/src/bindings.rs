@@ -16,34 +16,31 @@ pub mod transformer {
     });
 }
 
+/// The bindings of a world that shares the transformer's interfaces rather than generating
+/// its own copies: one host implementation of `log`, `config` and `clock` serves every world.
+macro_rules! world_sharing_interfaces {
+    ($world:tt) => {
+        wasmtime::component::bindgen!({
+            path: "../../wit/module@0.1.0",
+            world: $world,
+            imports: { default: trappable },
+            exports: { default: async },
+            with: {
+                "contextworker:module/types": super::transformer::contextworker::module::types,
+                "contextworker:module/log": super::transformer::contextworker::module::log,
+                "contextworker:module/config": super::transformer::contextworker::module::config,
+                "contextworker:module/clock": super::transformer::contextworker::module::clock,
+            },
+        });
+    };
+}
+
 pub mod classifier {
-    wasmtime::component::bindgen!({
-        path: "../../wit/module@0.1.0",
-        world: "classifier",
-        imports: { default: trappable },
-        exports: { default: async },
-        with: {
-            "contextworker:module/types": super::transformer::contextworker::module::types,
-            "contextworker:module/log": super::transformer::contextworker::module::log,
-            "contextworker:module/config": super::transformer::contextworker::module::config,
-            "contextworker:module/clock": super::transformer::contextworker::module::clock,
-        },
-    });
+    world_sharing_interfaces!("classifier");
 }
 
 pub mod code {
-    wasmtime::component::bindgen!({
-        path: "../../wit/module@0.1.0",
-        world: "code",
-        imports: { default: trappable },
-        exports: { default: async },
-        with: {
-            "contextworker:module/types": super::transformer::contextworker::module::types,
-            "contextworker:module/log": super::transformer::contextworker::module::log,
-            "contextworker:module/config": super::transformer::contextworker::module::config,
-            "contextworker:module/clock": super::transformer::contextworker::module::clock,
-        },
-    });
+    world_sharing_interfaces!("code");
 }
 
 pub use transformer::contextworker::module::{clock, config, feed, log, sink, types};

@@ -45,7 +45,7 @@ impl ArtifactCache {
         fs::create_dir_all(root).map_err(|e| cache_error(format!("cannot create it: {e}")))?;
         restrict_permissions(root)
             .map_err(|e| cache_error(format!("cannot set its permissions: {e}")))?;
-        check_private(root).map_err(cache_error)?;
+        check_private(root).map_err(|e| cache_error(e.to_string()))?;
         Ok(Self {
             root: root.to_path_buf(),
             max_bytes,
@@ -175,30 +175,43 @@ fn restrict_permissions(_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Why the cache directory cannot hold code this host will run.
+#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(unix), allow(dead_code))]
+enum NotPrivate {
+    #[error("{0}")]
+    Unreadable(std::io::Error),
+    #[error("not writable: {0}")]
+    NotWritable(std::io::Error),
+    #[error("owned by uid {owner} rather than this process's uid {ours}")]
+    Owner { owner: u32, ours: u32 },
+    #[error("writable by group or others (mode {mode:o}); compiled code there cannot be trusted")]
+    Shared { mode: u32 },
+}
+
 #[cfg(unix)]
-fn check_private(dir: &Path) -> Result<(), String> {
+fn check_private(dir: &Path) -> Result<(), NotPrivate> {
     use std::os::unix::fs::MetadataExt;
-    let meta = fs::metadata(dir).map_err(|e| e.to_string())?;
+    let meta = fs::metadata(dir).map_err(NotPrivate::Unreadable)?;
     // SAFETY-free check: compare with the owner of a file we just created.
-    let probe = tempfile::tempfile_in(dir).map_err(|e| format!("not writable: {e}"))?;
-    let uid = probe.metadata().map_err(|e| e.to_string())?.uid();
-    if meta.uid() != uid {
-        return Err(format!(
-            "owned by uid {} rather than this process's uid {uid}",
-            meta.uid()
-        ));
+    let probe = tempfile::tempfile_in(dir).map_err(NotPrivate::NotWritable)?;
+    let ours = probe.metadata().map_err(NotPrivate::Unreadable)?.uid();
+    if meta.uid() != ours {
+        return Err(NotPrivate::Owner {
+            owner: meta.uid(),
+            ours,
+        });
     }
     if meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "writable by group or others (mode {:o}); compiled code there cannot be trusted",
-            meta.mode() & 0o777
-        ));
+        return Err(NotPrivate::Shared {
+            mode: meta.mode() & 0o777,
+        });
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn check_private(_dir: &Path) -> Result<(), String> {
+fn check_private(_dir: &Path) -> Result<(), NotPrivate> {
     Ok(())
 }
 
@@ -215,7 +228,11 @@ mod tests {
         // open() tightens permissions it created; a directory loosened afterwards is refused.
         fs::set_permissions(&cache_dir, fs::Permissions::from_mode(0o777)).expect("chmod");
         let err = check_private(&cache_dir).expect_err("must refuse");
-        assert!(err.contains("writable by group or others"), "{err}");
+        assert!(matches!(err, NotPrivate::Shared { mode: 0o777 }), "{err}");
+        assert!(
+            err.to_string().contains("writable by group or others"),
+            "{err}"
+        );
     }
 
     #[test]

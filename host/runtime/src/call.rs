@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 
 use crate::Runtime;
-use crate::component::{LoadedComponent, WorldPre};
+use crate::component::LoadedComponent;
 use crate::error::{CallError, GuestError, capped_message};
 use crate::state::{CallLabel, CallState, HostStop};
 use crate::stdio::Captured;
@@ -69,14 +69,16 @@ pub(crate) type GuestFuture<'a, R> =
     Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, GuestError>>> + Send + 'a>>;
 
 impl Runtime {
-    /// Run `body` against a fresh store for `component`. `prepare` fills per-call state
-    /// (feed, sink) before the store is sealed.
-    pub(crate) async fn call<R>(
+    /// Run `body` against a fresh store for `component`, whose world's pre-instantiated form
+    /// the caller has matched already (`pre`). `prepare` fills per-call state (feed, sink)
+    /// before the store is sealed.
+    pub(crate) async fn call<P: Sync, R>(
         &self,
         component: &LoadedComponent,
+        pre: &P,
         spec: &CallSpec,
         prepare: impl FnOnce(&mut CallState),
-        body: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a WorldPre) -> GuestFuture<'a, R>,
+        body: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a P) -> GuestFuture<'a, R>,
         output_size: impl FnOnce(&R) -> u64,
     ) -> CallOutcome<R> {
         let started = Instant::now();
@@ -117,7 +119,7 @@ impl Runtime {
         let outer = spec.limits.timeout
             + (self.engines.config().epoch_tick * 5).max(Duration::from_millis(50));
         let raw = {
-            let run = body(&mut store, &component.pre);
+            let run = body(&mut store, pre);
             tokio::select! {
                 r = tokio::time::timeout(outer, run) => r.unwrap_or_else(|_| Err(stop(HostStop::Timeout))),
                 () = spec.cancel.cancelled() => Err(stop(HostStop::Cancelled)),
@@ -200,7 +202,9 @@ impl Runtime {
         spec: &CallSpec,
         state: CallState,
     ) -> Result<(Store<CallState>, Option<u64>), CallError> {
-        let sandbox = self.sandbox(component.metering).map_err(CallError::Host)?;
+        let sandbox = self
+            .sandbox(component.metering)
+            .map_err(|e| CallError::Host(e.to_string()))?;
         let mut store = Store::new(&sandbox.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(hostcall_fuel(component.world(), &spec.limits));

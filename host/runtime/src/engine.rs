@@ -7,11 +7,10 @@
 //! taxing every parser.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use contextworker_types::{Metering, World};
+use contextworker_types::{MIB, Metering, World};
 use sha2::{Digest as _, Sha256};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
@@ -21,7 +20,7 @@ use wasmtime::{
 
 use crate::bindings;
 use crate::state::CallState;
-use contextworker_types::MIB;
+use crate::ticker::Ticker;
 
 /// Settings fixed for the life of the runtime.
 #[derive(Debug, Clone)]
@@ -84,6 +83,24 @@ pub(crate) const POOL_INSTANCES_PER_COMPONENT: u32 = 16;
 pub(crate) const POOL_MEMORIES_PER_COMPONENT: u32 = 4;
 pub(crate) const POOL_TABLES_PER_COMPONENT: u32 = 16;
 
+/// Why an engine could not be built. Kept as text (wasmtime's errors are not `Clone`, and a
+/// failed fuel engine is remembered and reported to every call that needs it).
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum SandboxError {
+    /// wasmtime refused the engine's settings: a host bug or an unsupported platform.
+    #[error("cannot create the wasm engine: {0}")]
+    Engine(String),
+    /// The instance pool's address space cannot be reserved. Lower the sizing, raise the
+    /// address-space limit, or allow allocating on demand.
+    #[error(
+        "cannot reserve the instance pool ({0}); lower [sandbox] max_concurrent_instances or max_memory_mb, raise the address-space limit, or set [sandbox] allow_on_demand_fallback = true"
+    )]
+    Pool(String),
+    /// A world's imports could not be added to its linker: a host bug.
+    #[error("cannot build the {world} linker: {message}")]
+    Linker { world: World, message: String },
+}
+
 /// One engine with a linker per world.
 pub(crate) struct Sandbox {
     pub(crate) engine: Engine,
@@ -106,13 +123,13 @@ impl Sandbox {
 pub(crate) struct Engines {
     config: RuntimeConfig,
     epoch: Sandbox,
-    fuel: OnceLock<Result<Sandbox, String>>,
+    fuel: OnceLock<Result<Sandbox, SandboxError>>,
     /// `None` when epoch checks are compiled out: nothing would read the epoch.
     ticker: Option<Arc<Ticker>>,
 }
 
 impl Engines {
-    pub(crate) fn new(config: RuntimeConfig) -> Result<Self, String> {
+    pub(crate) fn new(config: RuntimeConfig) -> Result<Self, SandboxError> {
         let epoch = build_sandbox(&config, Metering::Epoch)?;
         let ticker = config
             .epoch_interruption
@@ -129,7 +146,7 @@ impl Engines {
         &self.config
     }
 
-    pub(crate) fn get(&self, metering: Metering) -> Result<&Sandbox, String> {
+    pub(crate) fn get(&self, metering: Metering) -> Result<&Sandbox, SandboxError> {
         match metering {
             Metering::Epoch => Ok(&self.epoch),
             Metering::Fuel => {
@@ -149,12 +166,12 @@ impl Engines {
 impl Drop for Engines {
     fn drop(&mut self) {
         if let Some(ticker) = &self.ticker {
-            ticker.stop.store(true, Ordering::Relaxed);
+            ticker.stop();
         }
     }
 }
 
-fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, String> {
+fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, SandboxError> {
     let mut wasm = engine_config(metering, config.epoch_interruption);
     let (engine, pooled) = if config.pooling {
         wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(config)));
@@ -166,8 +183,7 @@ fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, 
                 );
                 wasm.allocation_strategy(InstanceAllocationStrategy::OnDemand);
                 (
-                    Engine::new(&wasm)
-                        .map_err(|e| format!("cannot create the wasm engine: {e:#}"))?,
+                    Engine::new(&wasm).map_err(|e| SandboxError::Engine(format!("{e:#}")))?,
                     false,
                 )
             }
@@ -175,15 +191,13 @@ fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, 
                 // Some environments cap virtual memory (ulimit -v) so the pool cannot be
                 // reserved. Falling back silently would change how the host's memory is
                 // bounded; the operator decides.
-                return Err(format!(
-                    "cannot reserve the instance pool ({e:#}); lower [sandbox] max_concurrent_instances or max_memory_mb, raise the address-space limit, or set [sandbox] allow_on_demand_fallback = true"
-                ));
+                return Err(SandboxError::Pool(format!("{e:#}")));
             }
         }
     } else {
         wasm.allocation_strategy(InstanceAllocationStrategy::OnDemand);
         (
-            Engine::new(&wasm).map_err(|e| format!("cannot create the wasm engine: {e:#}"))?,
+            Engine::new(&wasm).map_err(|e| SandboxError::Engine(format!("{e:#}")))?,
             false,
         )
     };
@@ -243,10 +257,14 @@ fn pool_config(config: &RuntimeConfig) -> PoolingAllocationConfig {
     pool
 }
 
-fn build_linker(engine: &Engine, world: World) -> Result<Linker<CallState>, String> {
+fn build_linker(engine: &Engine, world: World) -> Result<Linker<CallState>, SandboxError> {
     let mut linker = Linker::<CallState>::new(engine);
-    let link =
-        |r: wasmtime::Result<()>| r.map_err(|e| format!("cannot build the {world} linker: {e:#}"));
+    let link = |r: wasmtime::Result<()>| {
+        r.map_err(|e| SandboxError::Linker {
+            world,
+            message: format!("{e:#}"),
+        })
+    };
     link(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
     match world {
         World::Transformer => {
@@ -291,51 +309,6 @@ fn cache_key(engine: &Engine, metering: Metering, epoch_interruption: bool) -> S
         hasher.0.update(b"no-epoch-interruption");
     }
     hex::encode(&hasher.0.finalize()[..8])
-}
-
-/// Advances every engine's epoch on a fixed tick from one background thread.
-struct Ticker {
-    engines: Mutex<Vec<Engine>>,
-    stop: AtomicBool,
-}
-
-impl Ticker {
-    fn start(tick: Duration, first: Engine) -> Arc<Self> {
-        let ticker = Arc::new(Self {
-            engines: Mutex::new(vec![first]),
-            stop: AtomicBool::new(false),
-        });
-        let shared = Arc::clone(&ticker);
-        let spawned = std::thread::Builder::new()
-            .name("wasm-epoch".into())
-            .spawn(move || {
-                while !shared.stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(tick);
-                    for engine in shared
-                        .engines
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .iter()
-                    {
-                        engine.increment_epoch();
-                    }
-                }
-            });
-        if let Err(e) = spawned {
-            // Without the ticker deadlines never fire; the outer wall-clock timer still does.
-            tracing::error!(
-                "cannot start the epoch thread: {e}; guest deadlines fall back to the outer timer"
-            );
-        }
-        ticker
-    }
-
-    fn add(&self, engine: Engine) {
-        self.engines
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(engine);
-    }
 }
 
 #[cfg(test)]

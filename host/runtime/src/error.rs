@@ -56,6 +56,10 @@ pub enum LoadError {
     /// offers no `wasi:http`, for one).
     #[error("{origin}: cannot link: {message}")]
     Link { origin: String, message: String },
+    /// The sandbox's engine cannot be created (the instance pool cannot be reserved, say);
+    /// nothing can be loaded. The reason names the setting to change; fix it and restart.
+    #[error("cannot start the sandbox: {reason}")]
+    Engine { reason: String },
     /// The on-disk cache of compiled components is unusable; the message says why.
     #[error("compiled-component cache {}: {reason}", path.display())]
     Cache { path: PathBuf, reason: String },

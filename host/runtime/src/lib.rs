@@ -13,20 +13,23 @@ mod engine;
 mod error;
 mod host;
 mod limits;
+mod scan;
 mod sink;
 mod state;
 mod stdio;
 mod text;
+mod ticker;
 mod worlds;
 
 use std::sync::Arc;
 
 pub use cache::CacheReport;
 pub use call::{CallOutcome, CallSpec};
-pub use component::{CodeShape, CompileLimits, LoadStats, LoadedComponent, scan_code};
+pub use component::{LoadStats, LoadedComponent};
 pub use contextworker_types::{Limits, MIB, Metering};
 pub use engine::RuntimeConfig;
 pub use error::{CallError, GuestError, GuestErrorKind, LoadError, MAX_ERROR_MESSAGE_BYTES};
+pub use scan::{CodeShape, CompileLimits, ScanError, scan_code};
 pub use sink::{Collecting, Counting, Ndjson, ProductSink, SinkFailed, drain_into, sink_channel};
 pub use state::{MAX_LOG_BYTES, STDIO_CAPTURE_BYTES, SinkEvent};
 pub use stdio::Captured;
@@ -61,9 +64,8 @@ impl Runtime {
             .transpose()?;
         let memory_budget_mib =
             u32::try_from((config.memory_budget_bytes / MIB).max(1)).unwrap_or(u32::MAX);
-        let engines = engine::Engines::new(config).map_err(|reason| LoadError::Cache {
-            path: Default::default(),
-            reason,
+        let engines = engine::Engines::new(config).map_err(|e| LoadError::Engine {
+            reason: e.to_string(),
         })?;
         Ok(Arc::new(Self {
             engines,
@@ -98,7 +100,7 @@ impl Runtime {
         self.cache.as_ref().map(|c| c.trim(target, None))
     }
 
-    fn sandbox(&self, metering: Metering) -> Result<&engine::Sandbox, String> {
+    fn sandbox(&self, metering: Metering) -> Result<&engine::Sandbox, engine::SandboxError> {
         self.engines.get(metering)
     }
 }

@@ -147,30 +147,25 @@ mod tests {
     fn a_module_with_two_memories_gets_one_budget_in_a_real_store() {
         let engine = wasmtime::Engine::default();
         // Two memories of 3 MiB (48 pages) each: 6 MiB against a 4 MiB limit.
-        let module =
-            wasmtime::Module::new(&engine, "(module (memory 48) (memory 48))").expect("valid");
-        let mut store = wasmtime::Store::new(
-            &engine,
-            Limiter::new(&Limits {
-                memory_bytes: 4 * MIB,
-                ..Limits::for_world(World::Code)
-            }),
-        );
-        store.limiter(|l| l);
-        let refused = wasmtime::Instance::new(&mut store, &module, &[]);
+        // A fresh store limited to 4 MiB, instantiating `text`.
+        let instantiate = |text: &str| {
+            let module = wasmtime::Module::new(&engine, text).expect("valid");
+            let mut store = wasmtime::Store::new(
+                &engine,
+                Limiter::new(&Limits {
+                    memory_bytes: 4 * MIB,
+                    ..Limits::for_world(World::Code)
+                }),
+            );
+            store.limiter(|l| l);
+            let instance = wasmtime::Instance::new(&mut store, &module, &[]);
+            (store, instance)
+        };
+        let (store, refused) = instantiate("(module (memory 48) (memory 48))");
         assert!(refused.is_err(), "6 MiB of memories within a 4 MiB limit");
         assert!(store.data().memory_denied);
-        let fits =
-            wasmtime::Module::new(&engine, "(module (memory 32) (memory 16))").expect("valid");
-        let mut store = wasmtime::Store::new(
-            &engine,
-            Limiter::new(&Limits {
-                memory_bytes: 4 * MIB,
-                ..Limits::for_world(World::Code)
-            }),
-        );
-        store.limiter(|l| l);
-        assert!(wasmtime::Instance::new(&mut store, &fits, &[]).is_ok());
+        let (store, fits) = instantiate("(module (memory 32) (memory 16))");
+        assert!(fits.is_ok());
         assert_eq!(store.data().peak_memory, 3 * MIB as usize);
     }
 }

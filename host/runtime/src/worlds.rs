@@ -119,11 +119,12 @@ impl Runtime {
         input: FeedInput,
         sink: mpsc::Sender<SinkEvent>,
     ) -> CallOutcome<TransformSummary> {
-        if !matches!(component.pre, WorldPre::Transformer(_)) {
+        let WorldPre::Transformer(pre) = &component.pre else {
             return wrong_pre(component);
-        }
+        };
         self.call(
             component,
+            pre,
             spec,
             |state| {
                 state.feed = Some(FeedState {
@@ -135,9 +136,6 @@ impl Runtime {
             },
             |store, pre| {
                 Box::pin(async move {
-                    let WorldPre::Transformer(pre) = pre else {
-                        unreachable_world()
-                    };
                     let instance = pre.instantiate_async(&mut *store).await?;
                     let result = instance.call_transform(&mut *store).await?;
                     Ok(result
@@ -159,18 +157,16 @@ impl Runtime {
         spec: &CallSpec,
         input: Data,
     ) -> CallOutcome<Data> {
-        if !matches!(component.pre, WorldPre::Code(_)) {
+        let WorldPre::Code(pre) = &component.pre else {
             return wrong_pre(component);
-        }
+        };
         self.call(
             component,
+            pre,
             spec,
             |_| {},
             |store, pre| {
                 Box::pin(async move {
-                    let WorldPre::Code(pre) = pre else {
-                        unreachable_world()
-                    };
                     let instance = pre.instantiate_async(&mut *store).await?;
                     let input = match input {
                         Data::Text(s) => crate::bindings::types::Data::Text(s),
@@ -197,19 +193,17 @@ impl Runtime {
         spec: &CallSpec,
         products: &[Product],
     ) -> CallOutcome<Vec<Classification>> {
-        if !matches!(component.pre, WorldPre::Classifier(_)) {
+        let WorldPre::Classifier(pre) = &component.pre else {
             return wrong_pre(component);
-        }
+        };
         let products: Vec<_> = products.iter().map(convert::product_to_wit).collect();
         self.call(
             component,
+            pre,
             spec,
             |_| {},
             |store, pre| {
                 Box::pin(async move {
-                    let WorldPre::Classifier(pre) = pre else {
-                        unreachable_world()
-                    };
                     let instance = pre.instantiate_async(&mut *store).await?;
                     let result = instance.call_classify(&mut *store, &products).await?;
                     Ok(result
@@ -230,10 +224,4 @@ impl Runtime {
         )
         .await
     }
-}
-
-#[allow(clippy::panic)]
-fn unreachable_world() -> ! {
-    // The world was checked just above; a mismatch here is a host bug, not guest input.
-    panic!("component world checked before the call")
 }

@@ -7,7 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_still_serves, code_limits, hostile, run, runtime};
+use common::{
+    assert_still_serves, assert_transfer_too_large, code_limits, hostile, memory_limits, run,
+    runtime,
+};
 use contextworker_runtime::{
     CallError, CallSpec, Data, GuestErrorKind, Limits, MAX_ERROR_MESSAGE_BYTES, MIB, Runtime,
     RuntimeConfig,
@@ -44,26 +47,14 @@ async fn guest_logs_count_against_the_output_budget() {
 async fn one_crossing_larger_than_the_budget_is_refused_while_it_is_lifted() {
     let rt = runtime();
     let guest = hostile(&rt).await;
-    let limits = Limits {
-        memory_bytes: 256 * MIB,
-        ..code_limits(10_000)
-    };
+    let limits = memory_limits(256, 10_000);
     // A 64 MiB log message: wasmtime stops lifting it at the store's hostcall budget (the
     // call's output cap), before the host copies it.
     let outcome = run(&rt, &guest, limits.clone(), "log-huge:64").await;
-    match outcome.result {
-        Err(e @ CallError::TransferTooLarge { .. }) => {
-            assert_eq!(e.class().name(), "GuestOutputTooLarge");
-        }
-        other => panic!("expected TransferTooLarge, got {other:?}"),
-    }
+    assert_transfer_too_large(&outcome);
     // The same for a result: 100 MiB returned is refused, not copied and then measured.
     let outcome = run(&rt, &guest, limits, "huge-output:100").await;
-    assert!(
-        matches!(outcome.result, Err(CallError::TransferTooLarge { .. })),
-        "{:?}",
-        outcome.result
-    );
+    assert_transfer_too_large(&outcome);
     assert_still_serves(&rt, &guest).await;
 }
 
@@ -87,11 +78,7 @@ async fn guest_error_messages_have_a_cap_of_their_own() {
     }
     // 8 MiB does not even get lifted.
     let outcome = run(&rt, &guest, code_limits(10_000), "huge-error-kib:8192").await;
-    assert!(
-        matches!(outcome.result, Err(CallError::TransferTooLarge { .. })),
-        "{:?}",
-        outcome.result
-    );
+    assert_transfer_too_large(&outcome);
 }
 
 #[tokio::test]
@@ -121,14 +108,13 @@ async fn concurrent_calls_share_one_memory_budget() {
     })
     .unwrap();
     let guest = hostile(&rt).await;
-    let limits = Limits {
-        memory_bytes: 64 * MIB,
-        ..code_limits(5_000)
-    };
+    let limits = memory_limits(64, 5_000);
     let spec = CallSpec::new("hostile", "0.1.0", limits.clone());
     // Two calls of 64 MiB do not fit a 96 MiB budget: the second waits 200 ms, then is busy.
     let first = rt.run_code(&guest, &spec, Data::Text("busy:1500".into()));
     let second = async {
+        // A head start, not a wait: nothing outside the runtime shows the first call's
+        // reservation, and that call holds it for 1.5 s, far past these 100 ms.
         tokio::time::sleep(Duration::from_millis(100)).await;
         rt.run_code(&guest, &spec, Data::Text("ok".into())).await
     };

@@ -43,6 +43,8 @@ async fn a_looping_guest_does_not_block_other_calls() {
         let (rt, guest) = (rt.clone(), guest.clone());
         tokio::spawn(async move { run(&rt, &guest, code_limits(1_500), "loop").await })
     };
+    // A head start for the loop, not a wait: nothing outside the runtime shows a guest has
+    // started, and the loop runs for 1.5 s, far past these 100 ms.
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Guests yield to the executor every epoch tick, so quick calls go through meanwhile.
     let started = Instant::now();
@@ -68,6 +70,8 @@ async fn cancellation_stops_a_running_guest() {
         let (rt, guest) = (rt.clone(), guest.clone());
         tokio::spawn(async move { rt.run_code(&guest, &spec, Data::Text("loop".into())).await })
     };
+    // Let the guest get into its loop so the cancellation stops a running guest. Nothing
+    // outside the runtime shows it has started; its 10 s deadline is far past these 200 ms.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let cancelled_at = Instant::now();
     cancel.cancel();
@@ -108,6 +112,8 @@ async fn an_exhausted_instance_pool_is_a_retryable_busy_error() {
             tokio::spawn(async move { run(&rt, &guest, code_limits(5_000), "busy:700").await })
         })
         .collect();
+    // A head start for the two busy calls to take both slots, not a wait: polling with calls
+    // of our own would take a slot one of them needs. They hold the slots for 700 ms.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let outcome = run(&rt, &guest, code_limits(5_000), "ok").await;
     let err = outcome.result.expect_err("no slot is free");

@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{assert_still_serves, code_limits, hostile, run, runtime};
+use common::{
+    assert_still_serves, assert_transfer_too_large, code_limits, hostile, memory_limits, run,
+    runtime,
+};
 use contextworker_runtime::{CallError, Data, Limits, MIB, STDIO_CAPTURE_BYTES};
 
 #[tokio::test]
@@ -26,10 +29,7 @@ async fn deep_recursion_traps_as_stack_overflow() {
 async fn memory_bomb_stops_at_the_limit() {
     let rt = runtime();
     let guest = hostile(&rt).await;
-    let limits = Limits {
-        memory_bytes: 32 * MIB,
-        ..code_limits(10_000)
-    };
+    let limits = memory_limits(32, 10_000);
     let outcome = run(&rt, &guest, limits, "alloc").await;
     match &outcome.result {
         Err(CallError::OutOfMemory { limit }) => assert_eq!(*limit, 32 * MIB),
@@ -76,12 +76,7 @@ async fn huge_output_is_refused_with_its_size() {
     }
     // Far over it: refused while wasmtime lifts it, never copied into the host.
     let outcome = run(&rt, &guest, code_limits(5_000), "huge-output:4").await;
-    match outcome.result {
-        Err(e @ CallError::TransferTooLarge { .. }) => {
-            assert_eq!(e.class().name(), "GuestOutputTooLarge");
-        }
-        other => panic!("expected TransferTooLarge, got {other:?}"),
-    }
+    assert_transfer_too_large(&outcome);
     assert_still_serves(&rt, &guest).await;
 }
 

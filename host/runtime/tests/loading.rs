@@ -10,6 +10,15 @@ use contextworker_runtime::{
 use contextworker_test_support::guest;
 use contextworker_types::World;
 
+/// A call of `module` with a fuel budget.
+fn with_fuel(module: &str, fuel: u64) -> CallSpec {
+    let limits = Limits {
+        fuel: Some(fuel),
+        ..Limits::for_world(World::Code)
+    };
+    CallSpec::new(module, "0.1.0", limits)
+}
+
 #[tokio::test]
 async fn a_missing_file_names_the_path() {
     let rt = common::runtime();
@@ -124,14 +133,7 @@ async fn fuel_is_deterministic_and_enforced() {
     let input = Data::Text("the quick brown fox\n".repeat(100));
     let mut used = Vec::new();
     for _ in 0..5 {
-        let spec = CallSpec::new(
-            "text-stats",
-            "0.1.0",
-            Limits {
-                fuel: Some(100_000_000),
-                ..Limits::for_world(World::Code)
-            },
-        );
+        let spec = with_fuel("text-stats", 100_000_000);
         let outcome = rt.run_code(&stats, &spec, input.clone()).await;
         outcome.result.expect("runs within budget");
         used.push(
@@ -146,14 +148,7 @@ async fn fuel_is_deterministic_and_enforced() {
         "fuel differs between identical runs: {used:?}"
     );
 
-    let tight = CallSpec::new(
-        "text-stats",
-        "0.1.0",
-        Limits {
-            fuel: Some(used[0] / 2),
-            ..Limits::for_world(World::Code)
-        },
-    );
+    let tight = with_fuel("text-stats", used[0] / 2);
     let outcome = rt.run_code(&stats, &tight, input).await;
     assert!(
         matches!(outcome.result, Err(CallError::OutOfFuel { .. })),
@@ -165,14 +160,7 @@ async fn fuel_is_deterministic_and_enforced() {
         .load_file(&guest("hostile"), World::Code, Metering::Fuel)
         .await
         .unwrap();
-    let spec = CallSpec::new(
-        "hostile",
-        "0.1.0",
-        Limits {
-            fuel: Some(50_000_000),
-            ..Limits::for_world(World::Code)
-        },
-    );
+    let spec = with_fuel("hostile", 50_000_000);
     let outcome = rt
         .run_code(&hostile, &spec, Data::Text("loop".into()))
         .await;
@@ -193,14 +181,7 @@ async fn fuel_on_an_unmetered_component_is_a_clear_error() {
         .load_file(&guest("text-stats"), World::Code, Metering::Epoch)
         .await
         .unwrap();
-    let spec = CallSpec::new(
-        "text-stats",
-        "0.1.0",
-        Limits {
-            fuel: Some(1000),
-            ..Limits::for_world(World::Code)
-        },
-    );
+    let spec = with_fuel("text-stats", 1000);
     let err = rt
         .run_code(&stats, &spec, Data::Text(String::new()))
         .await

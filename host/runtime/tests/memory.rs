@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{assert_still_serves, code_limits, hostile, run, runtime};
-use contextworker_runtime::{CallError, Limits, MIB};
-use contextworker_test_support::{peak_rss_bytes, rss_bytes};
+use common::{assert_still_serves, hostile, memory_limits, run_measuring_rss, runtime};
+use contextworker_runtime::{CallError, MIB};
+use contextworker_test_support::rss_bytes;
 
 #[tokio::test]
 async fn a_memory_bomb_grows_host_rss_by_at_most_the_limit_plus_a_margin() {
@@ -16,43 +16,29 @@ async fn a_memory_bomb_grows_host_rss_by_at_most_the_limit_plus_a_margin() {
     let guest = hostile(&rt).await;
     assert_still_serves(&rt, &guest).await;
 
-    let limit = 64 * MIB;
-    let margin = 16 * MIB;
-    let before = rss_bytes();
-    // Reset the peak (VmHWM) so it measures this call alone (Linux ≥ 4.0, proc(5) clear_refs).
-    std::fs::write("/proc/self/clear_refs", "5").expect("can reset the RSS peak");
-    let outcome = run(
-        &rt,
-        &guest,
-        Limits {
-            memory_bytes: limit,
-            ..code_limits(20_000)
-        },
-        "alloc",
-    )
-    .await;
-    let peak = peak_rss_bytes();
+    let (limit, margin) = (64 * MIB, 16 * MIB);
+    let (outcome, growth) =
+        run_measuring_rss(&rt, &guest, memory_limits(64, 20_000), "alloc").await;
     assert!(
         matches!(outcome.result, Err(CallError::OutOfMemory { .. })),
         "{:?}",
         outcome.result
     );
-    let growth = peak.saturating_sub(before);
     assert!(
-        growth <= limit + margin,
+        growth.peak <= limit + margin,
         "host RSS grew by {} MiB for a {} MiB limit",
-        growth / MIB,
+        growth.peak / MIB,
         limit / MIB
     );
     assert!(
-        growth >= limit / 2,
+        growth.peak >= limit / 2,
         "the guest did not really allocate ({} MiB)",
-        growth / MIB
+        growth.peak / MIB
     );
     assert_still_serves(&rt, &guest).await;
     // The instance's memory is released when its store goes away.
     assert!(
-        rss_bytes() < before + margin,
+        rss_bytes() < growth.before + margin,
         "memory was not returned after the call"
     );
 }

@@ -49,6 +49,38 @@ fn feed(url: &str) -> FeedState {
     }
 }
 
+/// The counts a run reports, in the order of [`RunCounts`]' fields.
+fn counts(created: u64, updated: u64, unchanged: u64, missing: u64) -> RunCounts {
+    RunCounts {
+        created,
+        updated,
+        unchanged,
+        missing,
+    }
+}
+
+/// Stage `products` as run `run` of `key`.
+async fn stage(staging: &Staging, key: &FeedKey, run: &str, products: &[Product]) {
+    staging
+        .stage_batch(key, run, products)
+        .await
+        .expect("stage");
+}
+
+/// Finish run `run` of `key` (feed URL `u`); its counts.
+async fn finish(staging: &Staging, key: &FeedKey, run: &str) -> RunCounts {
+    staging
+        .finish_run(key, run, &feed("u"))
+        .await
+        .expect("finish")
+}
+
+/// A whole run: stage `products` as `run`, then finish it; its counts.
+async fn harvest(staging: &Staging, key: &FeedKey, run: &str, products: &[Product]) -> RunCounts {
+    stage(staging, key, run, products).await;
+    finish(staging, key, run).await
+}
+
 #[tokio::test]
 async fn counts_are_exact_across_runs_on_both_backends() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -59,38 +91,16 @@ async fn counts_are_exact_across_runs_on_both_backends() {
             product("b", "B", "2.00"),
             product("c", "C", "3.00"),
         ];
-        staging
-            .stage_batch(&key, "r1", &first)
-            .await
-            .expect("stage");
-        let counts = staging
-            .finish_run(&key, "r1", &feed("u"))
-            .await
-            .expect("finish");
         assert_eq!(
-            counts,
-            RunCounts {
-                created: 3,
-                ..RunCounts::default()
-            },
+            harvest(&staging, &key, "r1", &first).await,
+            counts(3, 0, 0, 0),
             "{:?}",
             staging.backend()
         );
 
-        staging
-            .stage_batch(&key, "r2", &first)
-            .await
-            .expect("stage");
-        let counts = staging
-            .finish_run(&key, "r2", &feed("u"))
-            .await
-            .expect("finish");
         assert_eq!(
-            counts,
-            RunCounts {
-                unchanged: 3,
-                ..RunCounts::default()
-            }
+            harvest(&staging, &key, "r2", &first).await,
+            counts(0, 0, 3, 0)
         );
 
         // b changes, c disappears, d is new.
@@ -99,22 +109,9 @@ async fn counts_are_exact_across_runs_on_both_backends() {
             product("b", "B", "2.50"),
             product("d", "D", "4.00"),
         ];
-        staging
-            .stage_batch(&key, "r3", &third)
-            .await
-            .expect("stage");
-        let counts = staging
-            .finish_run(&key, "r3", &feed("u"))
-            .await
-            .expect("finish");
         assert_eq!(
-            counts,
-            RunCounts {
-                created: 1,
-                updated: 1,
-                unchanged: 1,
-                missing: 1
-            }
+            harvest(&staging, &key, "r3", &third).await,
+            counts(1, 1, 1, 1)
         );
         let rows = staging.rows(&key).await.expect("rows");
         let c = rows.iter().find(|r| r.sku == "c").expect("c is kept");
@@ -128,21 +125,9 @@ async fn counts_are_exact_across_runs_on_both_backends() {
             product("c", "C", "3.00"),
             product("d", "D", "4.00"),
         ];
-        staging
-            .stage_batch(&key, "r4", &fourth)
-            .await
-            .expect("stage");
-        let counts = staging
-            .finish_run(&key, "r4", &feed("u"))
-            .await
-            .expect("finish");
         assert_eq!(
-            counts,
-            RunCounts {
-                updated: 1,
-                unchanged: 3,
-                ..RunCounts::default()
-            }
+            harvest(&staging, &key, "r4", &fourth).await,
+            counts(0, 1, 3, 0)
         );
         staging.delete_catalog(&key).await.expect("cleanup");
     }
@@ -153,53 +138,20 @@ async fn a_retried_run_leaves_the_same_rows_and_reports_the_same_counts() {
     let dir = tempfile::tempdir().expect("tempdir");
     for staging in backends(dir.path()).await {
         let key = unique_key("retry");
-        staging
-            .stage_batch(
-                &key,
-                "r1",
-                &[product("a", "A", "1"), product("b", "B", "2")],
-            )
-            .await
-            .expect("stage");
-        staging
-            .finish_run(&key, "r1", &feed("u"))
-            .await
-            .expect("finish");
+        let first = [product("a", "A", "1"), product("b", "B", "2")];
+        harvest(&staging, &key, "r1", &first).await;
 
         let second = [product("a", "A", "1.5"), product("c", "C", "3")];
         // The first attempt stages, then "crashes" before finishing; the retry stages again
         // (including the batch that was already written) and finishes twice.
-        staging
-            .stage_batch(&key, "r2", &second[..1])
-            .await
-            .expect("stage");
+        stage(&staging, &key, "r2", &second[..1]).await;
         let rows_after_crash = staging.rows(&key).await.expect("rows");
-        staging
-            .stage_batch(&key, "r2", &second)
-            .await
-            .expect("stage");
-        let once = staging
-            .finish_run(&key, "r2", &feed("u"))
-            .await
-            .expect("finish");
+        stage(&staging, &key, "r2", &second).await;
+        let once = finish(&staging, &key, "r2").await;
         let rows_once = staging.rows(&key).await.expect("rows");
-        staging
-            .stage_batch(&key, "r2", &second)
-            .await
-            .expect("stage");
-        let twice = staging
-            .finish_run(&key, "r2", &feed("u"))
-            .await
-            .expect("finish");
-        assert_eq!(
-            once,
-            RunCounts {
-                created: 1,
-                updated: 1,
-                missing: 1,
-                ..RunCounts::default()
-            }
-        );
+        stage(&staging, &key, "r2", &second).await;
+        let twice = finish(&staging, &key, "r2").await;
+        assert_eq!(once, counts(1, 1, 0, 1));
         assert_eq!(once, twice);
         assert_eq!(rows_once, staging.rows(&key).await.expect("rows"));
         assert_eq!(rows_after_crash.len(), 2);
@@ -213,18 +165,8 @@ async fn duplicates_in_a_batch_are_merged_and_enrichment_resets_on_change() {
     let dir = tempfile::tempdir().expect("tempdir");
     for staging in backends(dir.path()).await {
         let key = unique_key("dups");
-        staging
-            .stage_batch(
-                &key,
-                "r1",
-                &[product("a", "A", "1"), product("a", "A again", "9")],
-            )
-            .await
-            .expect("stage");
-        let counts = staging
-            .finish_run(&key, "r1", &feed("u"))
-            .await
-            .expect("finish");
+        let twice = [product("a", "A", "1"), product("a", "A again", "9")];
+        let counts = harvest(&staging, &key, "r1", &twice).await;
         assert_eq!(counts.created, 1);
         let rows = staging.rows(&key).await.expect("rows");
         assert_eq!(
@@ -234,22 +176,13 @@ async fn duplicates_in_a_batch_are_merged_and_enrichment_resets_on_change() {
         );
         assert_eq!(rows[0].enrichment_status, "pending");
         // Enriched since; the next run changes `a`'s content and leaves `b`'s alone.
-        staging
-            .stage_batch(&key, "r2", &[product("b", "B", "2")])
-            .await
-            .expect("stage b");
+        stage(&staging, &key, "r2", &[product("b", "B", "2")]).await;
         staging
             .set_enrichment_status(&key, "done")
             .await
             .expect("set");
-        staging
-            .stage_batch(
-                &key,
-                "r3",
-                &[product("a", "A again", "10"), product("b", "B", "2")],
-            )
-            .await
-            .expect("stage");
+        let third = [product("a", "A again", "10"), product("b", "B", "2")];
+        stage(&staging, &key, "r3", &third).await;
         let rows = staging.rows(&key).await.expect("rows");
         let status = |sku: &str| {
             rows.iter()

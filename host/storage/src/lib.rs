@@ -3,5 +3,11 @@
 //! a [`BlobRef`] naming content in a [`BlobStore`].
 
 mod blob;
+mod error;
+mod fs;
+mod gc;
 
-pub use blob::{BlobError, BlobReader, BlobRef, BlobStore, FsBlobStore, GcReport, Retention};
+pub use blob::{BlobReader, BlobRef, BlobStore};
+pub use error::BlobError;
+pub use fs::FsBlobStore;
+pub use gc::{GcReport, Retention};

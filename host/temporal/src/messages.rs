@@ -3,6 +3,7 @@
 //! has a default so older callers keep working when a field is added.
 
 use contextworker_storage::BlobRef;
+pub use contextworker_types::Credentials;
 use contextworker_types::{Digest, Warning};
 use serde::{Deserialize, Serialize};
 
@@ -73,44 +74,41 @@ pub struct SupplierPlan {
     #[serde(default)]
     pub config: Vec<(String, String)>,
     #[serde(default)]
-    pub auth: AuthRef,
+    pub auth: Credentials,
     #[serde(default)]
     pub header_envs: Vec<(String, String)>,
     pub max_bytes: u64,
     pub timeout_secs: u64,
+    /// The validators of the last feed staged completely from this URL, so the download is a
+    /// conditional GET. Read by `resolve_supplier` and handed on by the workflow: the download
+    /// step itself never reads the staging database.
+    #[serde(default)]
+    pub previous: FeedValidators,
 }
 
-/// Credentials by environment variable name.
+/// A conditional GET's validators, as a server sent them with the last staged feed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum AuthRef {
-    #[default]
-    None,
-    Bearer {
-        token_env: String,
-    },
-    Basic {
-        user_env: String,
-        password_env: String,
-    },
+pub struct FeedValidators {
+    #[serde(default)]
+    pub etag: Option<String>,
+    #[serde(default)]
+    pub last_modified: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FetchInput {
     pub url: String,
     #[serde(default)]
-    pub auth: AuthRef,
+    pub auth: Credentials,
     #[serde(default)]
     pub header_envs: Vec<(String, String)>,
     #[serde(default = "default_max_bytes")]
     pub max_bytes: u64,
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
-    /// With both set, the last staged feed's validators make this a conditional GET.
+    /// Validators of an earlier fetch of this URL: set, the download is a conditional GET.
     #[serde(default)]
-    pub tenant: Option<String>,
-    #[serde(default)]
-    pub supplier: Option<String>,
+    pub previous: FeedValidators,
 }
 
 fn default_max_bytes() -> u64 {

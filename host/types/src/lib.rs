@@ -5,6 +5,7 @@
 //! it without pulling in wasmtime.
 
 mod chain;
+mod credentials;
 mod data_dir;
 pub mod defaults;
 mod digest;
@@ -16,6 +17,7 @@ mod product;
 mod receipt;
 
 pub use chain::error_chain;
+pub use credentials::Credentials;
 pub use data_dir::DataDir;
 pub use digest::{Digest, DigestParseError};
 pub use error_class::{ErrorClass, Retry};

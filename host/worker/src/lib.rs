@@ -6,7 +6,6 @@
 //! storage crates; none of them knows about Temporal.
 
 mod activities;
-mod detect;
 mod failure;
 #[cfg(feature = "native-parsers")]
 mod native;
@@ -17,7 +16,6 @@ mod worker;
 mod workflows;
 
 pub use activities::{ActivityHost, HEARTBEAT_EVERY};
-pub use detect::detect_module;
 pub use services::{DATABASE_URL_ENV, Services, ServicesError};
 pub use slots::MAX_ACTIVITIES;
 pub use worker::{WorkerError, WorkerSettings, serve};

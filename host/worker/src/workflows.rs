@@ -16,8 +16,8 @@ use temporalio_sdk::{ActivityOptions, WorkflowContext, WorkflowResult, WorkflowT
 
 use crate::args::{decode, encode, from_args};
 use crate::messages::{
-    FetchInput, FetchOutput, HarvestArgs, HarvestResult, ImportArgs, ModuleUsed, ParseInput,
-    ParseOutput, PinInput, StageInput, StageOutput, SupplierPlan, Timings, names,
+    FeedValidators, FetchInput, FetchOutput, HarvestArgs, HarvestResult, ImportArgs, ModuleUsed,
+    ParseInput, ParseOutput, PinInput, StageInput, StageOutput, SupplierPlan, Timings, names,
 };
 
 fn fail(class: ErrorClass, message: impl Into<String>) -> WorkflowTermination {
@@ -91,7 +91,6 @@ fn elapsed_ms(from: Option<SystemTime>, to: Option<SystemTime>) -> u64 {
 async fn harvest<W>(
     ctx: &WorkflowContext<W>,
     plan: &SupplierPlan,
-    conditional: bool,
 ) -> WorkflowResult<HarvestResult> {
     let started = ctx.workflow_time();
     let fetch: FetchOutput = step(
@@ -103,8 +102,7 @@ async fn harvest<W>(
             header_envs: plan.header_envs.clone(),
             max_bytes: plan.max_bytes,
             timeout_secs: plan.timeout_secs,
-            tenant: conditional.then(|| plan.tenant.clone()),
-            supplier: conditional.then(|| plan.supplier.clone()),
+            previous: plan.previous.clone(),
         },
         options(names::DOWNLOAD_FEED, plan.timeout_secs),
     )
@@ -216,7 +214,7 @@ impl HarvestWorkflow {
             options(names::RESOLVE_SUPPLIER, 0),
         )
         .await?;
-        harvest(ctx, &plan, true).await
+        harvest(ctx, &plan).await
     }
 }
 
@@ -256,7 +254,9 @@ impl HarvesterImportWorkflow {
             header_envs: Vec::new(),
             max_bytes: 256 * 1024 * 1024,
             timeout_secs: 120,
+            // An ad-hoc import always downloads the feed again.
+            previous: FeedValidators::default(),
         };
-        harvest(ctx, &plan, false).await
+        harvest(ctx, &plan).await
     }
 }

@@ -24,6 +24,8 @@ pub(crate) struct Layout {
     pub(crate) woo_type: Option<usize>,
     pub(crate) shopify_image: Option<usize>,
     pub(crate) has_header: bool,
+    /// The preset configured, or recognised from the header.
+    pub(crate) preset: Preset,
 }
 
 impl Layout {
@@ -63,6 +65,13 @@ pub(crate) fn resolve(
     settings: &Settings,
 ) -> Result<Layout, ModuleError> {
     let width = names.len();
+    let preset = settings.preset_for(&names, has_header);
+    if settings.preset.is_none() && preset != Preset::Generic {
+        contextworker_guest::info!(
+            "the header is a known export's: read with its preset";
+            preset = preset.name()
+        );
+    }
     let mut layout = Layout {
         names,
         cols: [None; FIELD_COUNT],
@@ -72,6 +81,7 @@ pub(crate) fn resolve(
         woo_type: None,
         shopify_image: None,
         has_header,
+        preset,
     };
     let header_error = |layout: &Layout, message: String| {
         ModuleError::invalid_input(format!(
@@ -108,8 +118,7 @@ pub(crate) fn resolve(
                     )
                 })?)
             }
-            None if has_header => settings
-                .preset
+            None if has_header => preset
                 .candidates(field)
                 .iter()
                 .find_map(|c| find_column(&layout.names, c)),
@@ -120,11 +129,11 @@ pub(crate) fn resolve(
     // Import-style exports key products on the SKU and have no id column.
     if layout.col(Field::OfferId).is_none()
         && settings.specs[Field::OfferId as usize].is_none()
-        && settings.preset != Preset::Shopify
+        && preset != Preset::Shopify
     {
         layout.cols[Field::OfferId as usize] = layout.col(Field::Sku);
     }
-    if settings.preset == Preset::Shopify {
+    if preset == Preset::Shopify {
         if layout.col(Field::VariantGroupId).is_none() {
             return Err(header_error(
                 &layout,
@@ -153,7 +162,7 @@ pub(crate) fn resolve(
                 .to_owned(),
         ));
     }
-    if settings.preset == Preset::WooCommerce {
+    if preset == Preset::WooCommerce {
         layout.woo_sale = presets::WOO_SALE_PRICE
             .iter()
             .find_map(|c| find_column(&layout.names, c));
@@ -195,7 +204,7 @@ pub(crate) fn resolve(
             .collect();
         layout.attributes = (0..width)
             .filter(|i| !used.contains(i))
-            .filter(|i| keep_as_attribute(settings.preset, &layout.names[*i], has_header))
+            .filter(|i| keep_as_attribute(preset, &layout.names[*i], has_header))
             .collect();
     }
     Ok(layout)

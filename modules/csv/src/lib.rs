@@ -1,5 +1,6 @@
 //! Delimited price lists (CSV, semicolon, pipe, tab) whose columns the supplier config maps
-//! onto product fields, with presets for Shopify, WooCommerce and Awin exports.
+//! onto product fields, with presets for Shopify, WooCommerce and Awin exports (recognised by
+//! their header row when the config names none).
 //!
 //! Records stream through the `csv` crate: only the current row is held, except for the
 //! `shopify` preset, which holds one product's rows (its variants and image rows) until the
@@ -12,16 +13,15 @@ mod presets;
 mod settings;
 mod sniff;
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 
 use contextworker_guest::{Config, FeedReader, ModuleError, ProductSink, Transformer};
-use feed_kit::TextKind;
 use feed_kit::amounts as money;
 
 pub use money::{parse_prices, parse_quantity};
 use parser::Parser;
 use settings::Settings;
-use sniff::{Tail, detect_delimiter, read_prefix, refuse_binary, refuse_other_formats};
+use sniff::{Tail, detect_delimiter, refuse_binary, refuse_other_formats};
 
 pub struct Csv;
 
@@ -37,19 +37,9 @@ impl Transformer for Csv {
         config: &Config,
     ) -> Result<(), ModuleError> {
         let settings = Settings::from_config(config)?;
-        // `feed_kit::decode` wants an owned reader; the SDK's reader is only lent to us.
-        let mut feed = input.take();
-        let magic = read_prefix(&mut feed, 64)?;
-        refuse_binary(&magic)?;
-        let decoded = feed_kit::decode(
-            io::Cursor::new(magic).chain(feed),
-            TextKind::Text,
-            config.get("encoding"),
-        )?;
-        for warning in decoded.warnings {
-            out.warn(warning);
-        }
-        let mut text = BufReader::with_capacity(64 * 1024, decoded.reader);
+        let feed =
+            feed_kit::encoding::open_text(input, out, config.get("encoding"), refuse_binary)?;
+        let mut text = BufReader::with_capacity(64 * 1024, feed);
         let sample = text
             .fill_buf()
             .map_err(|e| ModuleError::invalid_input(e.to_string()))?;

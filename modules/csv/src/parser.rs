@@ -5,7 +5,7 @@ use std::io::Read;
 use contextworker_guest::{
     Attribute, Availability, Location, ModuleError, Product, ProductSink, Warning,
 };
-use feed_kit::Duplicates;
+use feed_kit::{Needed, Offers};
 
 use crate::HEADER_SEARCH_ROWS;
 use crate::fields::{Field, Spec};
@@ -27,7 +27,7 @@ pub(crate) struct Shopify {
 pub(crate) struct Parser<'a> {
     settings: Settings,
     out: &'a mut ProductSink,
-    duplicates: Duplicates,
+    offers: Offers,
     short_rows: u64,
     long_rows: u64,
     shopify: Option<Shopify>,
@@ -36,9 +36,9 @@ pub(crate) struct Parser<'a> {
 impl<'a> Parser<'a> {
     pub(crate) fn new(settings: Settings, out: &'a mut ProductSink) -> Self {
         Self {
+            offers: Offers::new(settings.lenient),
             settings,
             out,
-            duplicates: Duplicates::default(),
             short_rows: 0,
             long_rows: 0,
             shopify: None,
@@ -128,7 +128,8 @@ impl<'a> Parser<'a> {
                     .next_back()
                     .is_some_and(|f| f.contains(['\n', '\r']));
             if (unterminated && record.len() < width) || open_quote {
-                self.reject(
+                self.offers.reject(
+                    self.out,
                     &location,
                     format!(
                         "the feed ends inside this record ({} of {width} fields{}): the file \
@@ -169,6 +170,8 @@ impl<'a> Parser<'a> {
             self.row(&layout, &record, location)?;
         }
         self.flush_shopify(&layout)?;
+        self.offers
+            .finish(self.out, |field| how_to_map(&layout, field));
         if self.short_rows + self.long_rows > 0 {
             self.out.warn(Warning::new(format!(
                 "{} rows had fewer fields than the header's {width} (read as empty), {} had more \
@@ -194,46 +197,30 @@ impl<'a> Parser<'a> {
             .collect()
     }
 
-    pub(crate) fn reject(
-        &mut self,
-        location: &Location,
-        reason: String,
-    ) -> Result<(), ModuleError> {
-        if self.settings.lenient {
-            self.out
-                .skip(Warning::new(format!("record skipped: {reason}")).at(location.clone()));
-            Ok(())
-        } else {
-            Err(ModuleError::invalid_input(reason).at(location.clone()))
-        }
-    }
-
     pub(crate) fn row(
         &mut self,
         layout: &Layout,
         record: &csv_parse::StringRecord,
         location: Location,
     ) -> Result<(), ModuleError> {
-        if self.settings.preset == Preset::Shopify {
+        if layout.preset == Preset::Shopify {
             return self.shopify_row(layout, record, location);
         }
         match self.product(layout, record) {
             Ok(product) => {
+                self.offers.read(&product);
                 if let Err(reason) = required(&product, layout) {
-                    return self.reject(&location, reason);
+                    return self.offers.reject(self.out, &location, reason);
                 }
                 self.emit(product, &location);
                 Ok(())
             }
-            Err(reason) => self.reject(&location, reason),
+            Err(reason) => self.offers.reject(self.out, &location, reason),
         }
     }
 
     pub(crate) fn emit(&mut self, product: Product, location: &Location) {
-        if let Some(warning) = self.duplicates.check(&product.offer_id, location) {
-            self.out.warn(warning);
-        }
-        self.out.emit(product);
+        self.offers.emit(self.out, product, location);
     }
 
     /// The fields a row gives, before the checks for required ones.
@@ -242,13 +229,7 @@ impl<'a> Parser<'a> {
         layout: &Layout,
         record: &csv_parse::StringRecord,
     ) -> Result<Product, String> {
-        let get = |field: Field| -> Option<&str> {
-            layout
-                .col(field)
-                .and_then(|i| record.get(i))
-                .map(clean)
-                .filter(|v| !v.is_empty())
-        };
+        let get = |field: Field| cell(record, layout.col(field));
         let owned = |field: Field| get(field).map(str::to_owned);
         let mut p = Product::new(
             get(Field::OfferId).unwrap_or_default(),
@@ -262,7 +243,7 @@ impl<'a> Parser<'a> {
         p.url = owned(Field::Url);
         p.variant_group_id = owned(Field::VariantGroupId);
         if let Some(raw) = get(Field::Category) {
-            p.category_path = self.category(raw);
+            p.category_path = self.category(layout, raw);
         }
         let mut currency = None;
         if let Some(raw) = get(Field::Price) {
@@ -306,7 +287,7 @@ impl<'a> Parser<'a> {
         if let Some(raw) = get(Field::Barcode) {
             p.barcodes = vec![raw.to_owned()];
         }
-        let pairs = if self.settings.preset == Preset::Shopify {
+        let pairs = if layout.preset == Preset::Shopify {
             &[][..]
         } else {
             &layout.attribute_pairs[..]
@@ -324,9 +305,7 @@ impl<'a> Parser<'a> {
             };
             let name = &layout.names[*col];
             // Flattened WooCommerce dumps write a variation's attributes as "Size: 24m, Colour: red".
-            if self.settings.preset == Preset::WooCommerce
-                && name.eq_ignore_ascii_case("attributes")
-            {
+            if layout.preset == Preset::WooCommerce && name.eq_ignore_ascii_case("attributes") {
                 for pair in value.split(", ") {
                     if let Some((n, v)) = pair.split_once(':')
                         && !n.trim().is_empty()
@@ -339,7 +318,7 @@ impl<'a> Parser<'a> {
             }
             p.attributes.push(Attribute::new(name.clone(), value));
         }
-        if self.settings.preset == Preset::WooCommerce {
+        if layout.preset == Preset::WooCommerce {
             self.woocommerce(layout, record, &mut p)?;
         }
         Ok(p)
@@ -351,11 +330,7 @@ impl<'a> Parser<'a> {
         record: &csv_parse::StringRecord,
         p: &mut Product,
     ) -> Result<(), String> {
-        let cell = |col: Option<usize>| {
-            col.and_then(|i| record.get(i))
-                .map(clean)
-                .filter(|v| !v.is_empty())
-        };
+        let cell = |col: Option<usize>| cell(record, col);
         if let Some(sale) = cell(layout.woo_sale) {
             let prices = parse_prices(sale).map_err(|e| format!("sale price: {e}"))?;
             p.old_price = p.price.take();
@@ -390,10 +365,10 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    pub(crate) fn category(&self, raw: &str) -> Vec<String> {
-        match &self.settings.category_separator {
+    pub(crate) fn category(&self, layout: &Layout, raw: &str) -> Vec<String> {
+        match self.settings.category_separator(layout.preset) {
             Some(sep) => raw
-                .split(sep.as_str())
+                .split(sep)
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
@@ -418,19 +393,17 @@ impl<'a> Parser<'a> {
         record: &csv_parse::StringRecord,
         location: Location,
     ) -> Result<(), ModuleError> {
-        let cell = |col: Option<usize>| {
-            col.and_then(|i| record.get(i))
-                .map(clean)
-                .filter(|v| !v.is_empty())
-        };
+        let cell = |col: Option<usize>| cell(record, col);
         let Some(handle) = cell(layout.col(Field::VariantGroupId)).map(str::to_owned) else {
-            return self.reject(&location, "the row has no Handle".to_owned());
+            return self
+                .offers
+                .reject(self.out, &location, "the row has no Handle".to_owned());
         };
         if self.shopify.as_ref().is_none_or(|g| g.handle != handle) {
             self.flush_shopify(layout)?;
             let base = match self.product(layout, record) {
                 Ok(p) => p,
-                Err(reason) => return self.reject(&location, reason),
+                Err(reason) => return self.offers.reject(self.out, &location, reason),
             };
             let option_names = layout
                 .attribute_pairs
@@ -457,7 +430,7 @@ impl<'a> Parser<'a> {
         let variant = if is_variant {
             match self.product(layout, record) {
                 Ok(v) => Some(v),
-                Err(reason) => return self.reject(&location, reason),
+                Err(reason) => return self.offers.reject(self.out, &location, reason),
             }
         } else {
             None
@@ -532,14 +505,43 @@ impl<'a> Parser<'a> {
                 }
             }
             v.variant_group_id = Some(handle.clone());
+            self.offers.read(&v);
             if let Err(reason) = required(&v, layout) {
-                self.reject(&location, format!("handle {handle:?}: {reason}"))?;
+                self.offers
+                    .reject(self.out, &location, format!("handle {handle:?}: {reason}"))?;
                 continue;
             }
             self.emit(v, &location);
         }
         Ok(())
     }
+}
+
+/// The value of column `col` in `record`, cleaned; `None` when the column is unmapped or empty.
+fn cell(record: &csv_parse::StringRecord, col: Option<usize>) -> Option<&str> {
+    col.and_then(|i| record.get(i))
+        .map(clean)
+        .filter(|v| !v.is_empty())
+}
+
+/// How to point the module at a field no record had, for the coverage warning.
+fn how_to_map(layout: &Layout, field: Needed) -> String {
+    let read_from = match field {
+        Needed::OfferId => layout.col(Field::OfferId),
+        Needed::Price => layout.col(Field::Price),
+    };
+    let now = match read_from {
+        Some(col) => format!(
+            "it is read from column {}, which is empty everywhere; ",
+            layout.describe(col)
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{now}map.{} names the column (a header name or a position like #3), or preset=shopify, \
+         woocommerce or awin reads a known export",
+        field.key()
+    )
 }
 
 pub(crate) fn required(product: &Product, layout: &Layout) -> Result<(), String> {

@@ -14,15 +14,51 @@ pub enum Preset {
 }
 
 impl Preset {
-    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
-        match raw.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("" | "none" | "generic") => Ok(Self::Generic),
-            Some("shopify") => Ok(Self::Shopify),
-            Some("woocommerce" | "woo") => Ok(Self::WooCommerce),
-            Some("awin" | "google" | "google-merchant") => Ok(Self::Awin),
-            Some(other) => Err(format!(
-                "config key `preset` = {other:?}: expected shopify, woocommerce or awin"
-            )),
+    /// The `preset` key: `None` when it is not set (the export may then be recognised by its
+    /// header); `none`/`generic` is an explicit choice and turns recognition off.
+    pub fn parse(raw: Option<&str>) -> Result<Option<Self>, String> {
+        let preset = match raw.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") => return Ok(None),
+            Some("none" | "generic") => Self::Generic,
+            Some("shopify") => Self::Shopify,
+            Some("woocommerce" | "woo") => Self::WooCommerce,
+            Some("awin" | "google" | "google-merchant") => Self::Awin,
+            Some(other) => {
+                return Err(format!(
+                    "config key `preset` = {other:?}: expected shopify, woocommerce or awin"
+                ));
+            }
+        };
+        Ok(Some(preset))
+    }
+
+    /// The known export a header row comes from, by columns only that exporter writes:
+    /// Shopify's `Handle` with `Variant Price`; WooCommerce's `In stock?` with its regular-price
+    /// column (English or the Russian/Ukrainian exporter's); Awin's `aw_product_id` or
+    /// `aw_deep_link`. Anything else is read as a generic price list.
+    pub fn recognise(names: &[String]) -> Self {
+        let has = |wanted: &[&str]| {
+            wanted
+                .iter()
+                .any(|w| names.iter().any(|n| n.eq_ignore_ascii_case(w)))
+        };
+        if has(&["Handle"]) && has(&["Variant Price"]) {
+            Self::Shopify
+        } else if has(WOO_IN_STOCK) && has(WOO_REGULAR_PRICE) {
+            Self::WooCommerce
+        } else if has(&["aw_product_id", "aw_deep_link"]) {
+            Self::Awin
+        } else {
+            Self::Generic
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Generic => "none",
+            Self::Shopify => "shopify",
+            Self::WooCommerce => "woocommerce",
+            Self::Awin => "awin",
         }
     }
 
@@ -126,13 +162,23 @@ fn woocommerce(field: Field) -> &'static [&'static str] {
         Field::OldPrice => &[],
         Field::Currency => &[],
         Field::Quantity => &["Stock", "Запасы", "Запас", "Склад"],
-        Field::Availability => &["In stock?", "В наличии?", "В наявності?"],
+        Field::Availability => WOO_IN_STOCK,
         Field::Url => &[],
         Field::ImageUrls => &["Images", "Изображения", "Зображення", "image"],
         Field::Barcode => &["GTIN, UPC, EAN, or ISBN", "GTIN, UPC, EAN или ISBN"],
         Field::VariantGroupId => &["Parent", "Родительский", "Батьківський", "parent_id"],
     }
 }
+
+/// WooCommerce's "In stock?" column: only its exporter writes a header with a question mark.
+const WOO_IN_STOCK: &[&str] = &["In stock?", "В наличии?", "В наявності?"];
+/// WooCommerce's regular price column as its exporter names it (not the `price` of dumps).
+const WOO_REGULAR_PRICE: &[&str] = &[
+    "Regular price",
+    "Базовая цена",
+    "Обычная цена",
+    "Звичайна ціна",
+];
 
 /// WooCommerce's sale price column: when filled, it is the price and the regular one the old price.
 pub const WOO_SALE_PRICE: &[&str] = &[

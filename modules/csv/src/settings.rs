@@ -2,7 +2,7 @@
 
 use contextworker_guest::{Config, ModuleError};
 
-use crate::fields::{self, FIELD_COUNT, Spec};
+use crate::fields::{self, FIELD_COUNT, Field, Spec};
 use crate::layout::normalize_header;
 use crate::presets::Preset;
 
@@ -21,11 +21,13 @@ pub(crate) struct Settings {
     pub(crate) skip_rows: usize,
     pub(crate) header_contains: Option<String>,
     pub(crate) specs: [Option<Spec>; FIELD_COUNT],
-    pub(crate) preset: Preset,
+    /// The `preset` key; `None` when unset.
+    pub(crate) preset: Option<Preset>,
     pub(crate) attributes: bool,
     pub(crate) lenient: bool,
     pub(crate) currency: Option<String>,
-    pub(crate) category_separator: Option<String>,
+    /// The `category_separator` key as written; the preset decides when it is unset.
+    category_separator: Option<String>,
     pub(crate) image_separator: String,
     pub(crate) ragged: Ragged,
 }
@@ -57,10 +59,6 @@ impl Settings {
                 )));
             }
         };
-        let default_separator = match preset {
-            Preset::Shopify | Preset::WooCommerce => Some(">"),
-            _ => None,
-        };
         Ok(Self {
             delimiter,
             quote,
@@ -76,14 +74,40 @@ impl Settings {
             attributes: config.flag("attributes", true)?,
             lenient: config.flag("lenient", false)?,
             currency: feed_kit::price::configured_currency(config)?,
-            category_separator: config
-                .get("category_separator")
-                .or(default_separator)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
+            category_separator: config.get("category_separator").map(str::to_owned),
             image_separator: config.get_or("image_separator", ",").to_owned(),
             ragged,
         })
+    }
+}
+
+impl Settings {
+    /// The preset to read a header with: the configured one, else the export the header is
+    /// recognised as, unless the config maps a key field itself (then the mapping is the whole
+    /// story) or there is no header to recognise.
+    pub(crate) fn preset_for(&self, header: &[String], has_header: bool) -> Preset {
+        if let Some(preset) = self.preset {
+            return preset;
+        }
+        let maps_a_key_field = [Field::OfferId, Field::Name, Field::Price]
+            .iter()
+            .any(|f| self.specs[*f as usize].is_some());
+        if maps_a_key_field || !has_header {
+            return Preset::Generic;
+        }
+        Preset::recognise(header)
+    }
+
+    /// `category_separator`, else `>` for the exports that write paths that way.
+    pub(crate) fn category_separator(&self, preset: Preset) -> Option<&str> {
+        let default = match preset {
+            Preset::Shopify | Preset::WooCommerce => Some(">"),
+            Preset::Generic | Preset::Awin => None,
+        };
+        self.category_separator
+            .as_deref()
+            .or(default)
+            .filter(|s| !s.is_empty())
     }
 }
 

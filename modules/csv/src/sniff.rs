@@ -5,14 +5,6 @@ use std::io::{self, Read};
 
 use contextworker_guest::ModuleError;
 
-pub(crate) fn read_prefix(feed: &mut impl Read, n: usize) -> Result<Vec<u8>, ModuleError> {
-    let mut prefix = Vec::with_capacity(n);
-    feed.take(n as u64)
-        .read_to_end(&mut prefix)
-        .map_err(|e| ModuleError::invalid_input(format!("cannot read the feed: {e}")))?;
-    Ok(prefix)
-}
-
 /// Spreadsheets and archives arrive as "price.csv" more often than one would hope; name them
 /// instead of reporting invalid UTF-8 at byte 2.
 pub(crate) fn refuse_binary(magic: &[u8]) -> Result<(), ModuleError> {

@@ -291,11 +291,7 @@ fn missing_required_fields_name_line_and_record() {
     .expect("ok");
     assert_eq!(lenient.products.len(), 1);
     assert_eq!(lenient.records_seen, 3);
-    assert!(
-        lenient.warnings[1].message.contains("no offer id"),
-        "{:?}",
-        lenient.warnings
-    );
+    testing::assert_warning(&lenient, 1, "no offer id");
     let err = run(b"id,name,price\n1,A,cheap\n", &[]).expect_err("bad price");
     assert!(err.to_string().contains("`price`"), "{err}");
 }
@@ -339,7 +335,7 @@ fn wrong_formats_are_named() {
 
 #[test]
 fn duplicate_offer_ids_warn_and_keep_both() {
-    let run = run(b"id,name\n1,A\n2,B\n1,C\n", &[]).expect("parses");
+    let run = run(b"id,name,price\n1,A,1\n2,B,2\n1,C,3\n", &[]).expect("parses");
     assert_eq!(run.products.len(), 3);
     assert_eq!(run.warnings.len(), 1);
     assert!(
@@ -437,4 +433,115 @@ fn the_readme_onboarding_example() {
     assert_eq!(p.image_urls.len(), 2);
     assert_eq!(attr(p, "Гарантія"), Some("12 міс"));
     assert_eq!(run.products[1].availability, Availability::OutOfStock);
+}
+
+#[test]
+fn a_shopify_export_is_recognised_without_a_preset() {
+    let run = run(&fixture("shopify-export.csv"), &[("currency", "EUR")]).expect("parses");
+    let ids: Vec<(&str, Option<&str>, Option<&str>)> = run
+        .products
+        .iter()
+        .map(|p| (p.offer_id.as_str(), p.sku.as_deref(), p.price.as_deref()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("lorene-top/S", Some("LT-S"), Some("79.00")),
+            ("lorene-top/M", Some("LT-M"), Some("79.00"))
+        ]
+    );
+    let m = &run.products[1];
+    assert_eq!((m.name.as_str(), m.quantity), ("LORENE TOP", Some(0)));
+    assert_eq!(
+        m.category_path,
+        ["Apparel & Accessories", "Clothing", "Swimwear"]
+    );
+    assert_eq!(m.variant_group_id.as_deref(), Some("lorene-top"));
+    assert!(run.warnings.is_empty(), "{:?}", run.warnings);
+    let preset = self::run(
+        &fixture("shopify-export.csv"),
+        &[("currency", "EUR"), ("preset", "shopify")],
+    )
+    .expect("preset");
+    assert_eq!(preset.products, run.products);
+}
+
+#[test]
+fn woocommerce_exports_english_and_russian_are_recognised_without_a_preset() {
+    for name in ["woocommerce.csv", "woocommerce-ru.csv"] {
+        let recognised = run(&fixture(name), &[]).expect("parses");
+        let preset = run(&fixture(name), &[("preset", "woocommerce")]).expect("preset");
+        assert_eq!(recognised.products, preset.products, "{name}");
+        assert_eq!(testing::warnings(&recognised), testing::warnings(&preset));
+    }
+    let ru = run(&fixture("woocommerce-ru.csv"), &[]).expect("parses");
+    assert_eq!(
+        (
+            ru.products[0].name.as_str(),
+            ru.products[0].price.as_deref()
+        ),
+        ("Комбинезон с отделкой", Some("240"))
+    );
+}
+
+#[test]
+fn an_awin_export_is_recognised_by_its_aw_columns() {
+    let run = run(&fixture("awin-export.csv"), &[]).expect("parses");
+    assert_eq!(run.products.len(), 2);
+    let p = &run.products[0];
+    assert_eq!(
+        (p.offer_id.as_str(), p.name.as_str(), p.price.as_deref()),
+        ("3210001", "SOPHIE TOP", Some("89.00"))
+    );
+    assert_eq!(p.currency.as_deref(), Some("EUR"));
+    assert_eq!(p.brand.as_deref(), Some("BILALI"));
+    assert!(run.warnings.is_empty(), "{:?}", run.warnings);
+}
+
+#[test]
+fn an_explicit_preset_or_mapping_wins_over_recognition() {
+    let err = run(&fixture("shopify-export.csv"), &[("preset", "none")]).expect_err("generic");
+    assert!(
+        err.to_string().contains("no column for the offer id"),
+        "{err}"
+    );
+    let mapped = run(
+        &fixture("shopify-export.csv"),
+        &[
+            ("map.offer_id", "Variant SKU"),
+            ("map.price", "Variant Price"),
+            ("lenient", "true"),
+        ],
+    )
+    .expect("parses");
+    // Row by row, not grouped by handle: the variant row has no title of its own.
+    let ids: Vec<&str> = mapped
+        .products
+        .iter()
+        .map(|p| p.offer_id.as_str())
+        .collect();
+    assert_eq!(ids, ["LT-S"]);
+    testing::assert_warning(&mapped, 0, "offer \"LT-M\" has no name");
+}
+
+#[test]
+fn a_price_missing_from_every_record_is_one_warning_naming_it() {
+    let run = run(b"id,name\n1,Kettle\n2,Toaster\n", &[]).expect("parses");
+    assert_eq!(run.products.len(), 2, "the feed still yields what it can");
+    assert_eq!(
+        testing::warnings(&run),
+        [
+            "no record has a price (2 read): map.price names the column (a header name or a \
+          position like #3), or preset=shopify, woocommerce or awin reads a known export"
+        ]
+    );
+    let empty_column = self::run(b"id,name,price\n1,Kettle,\n2,Toaster,\n", &[]).expect("parses");
+    testing::assert_warning(&empty_column, 0, "read from column `price`, which is empty");
+}
+
+#[test]
+fn a_price_in_some_records_is_no_warning() {
+    let run = run(b"id,name,price\n1,Kettle,\n2,Toaster,12.50\n", &[]).expect("parses");
+    assert_eq!(run.products[1].price.as_deref(), Some("12.50"));
+    assert!(run.warnings.is_empty(), "{:?}", run.warnings);
 }

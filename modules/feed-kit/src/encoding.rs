@@ -10,7 +10,7 @@
 
 use std::io::{self, Read};
 
-use contextworker_guest::{Location, ModuleError, Warning};
+use contextworker_guest::{FeedReader, Location, ModuleError, ProductSink, Warning};
 use encoding_rs::{CoderResult, DecoderResult, Encoding, UTF_8};
 
 /// How far into the feed the encoding is sniffed.
@@ -116,6 +116,33 @@ pub fn decode(
         encoding: name,
         warnings,
     })
+}
+
+/// How many first bytes [`open_text`] shows to its `refuse` check.
+pub const MAGIC_BYTES: usize = 64;
+
+/// The shape of every text module's start: take the feed out of the SDK's reader (decoding
+/// needs an owned reader; the SDK never reads it after `transform`), let `refuse` name a feed
+/// of another kind by its first [`MAGIC_BYTES`] raw bytes (a workbook, an XML feed in
+/// windows-1251 would otherwise fail later as "invalid UTF-8"), then decode it to UTF-8 and hand
+/// the decoder's warnings on.
+pub fn open_text(
+    input: &mut FeedReader,
+    out: &mut ProductSink,
+    encoding: Option<&str>,
+    refuse: impl FnOnce(&[u8]) -> Result<(), ModuleError>,
+) -> Result<Box<dyn Read>, ModuleError> {
+    let mut feed = input.take();
+    let mut magic = Vec::with_capacity(MAGIC_BYTES);
+    Read::take(&mut feed, MAGIC_BYTES as u64)
+        .read_to_end(&mut magic)
+        .map_err(|e| read_error(&e))?;
+    refuse(&magic)?;
+    let decoded = decode(io::Cursor::new(magic).chain(feed), TextKind::Text, encoding)?;
+    for warning in decoded.warnings {
+        out.warn(warning);
+    }
+    Ok(decoded.reader)
 }
 
 fn read_error(e: &io::Error) -> ModuleError {

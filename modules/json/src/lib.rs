@@ -1,5 +1,6 @@
 //! Product arrays in JSON, reached by a path and mapped onto product fields by the supplier
-//! config, with presets for Shopify `products.json` and WooCommerce REST dumps.
+//! config, with presets for Shopify `products.json` and WooCommerce REST dumps (recognised by
+//! their fields when the config names none).
 //!
 //! Memory: the document is read once as a stream. Everything outside the product array is
 //! skipped token by token; each array element is parsed into a value tree, turned into
@@ -14,7 +15,6 @@ mod woo;
 
 use contextworker_guest::{Config, FeedReader, ModuleError, ProductSink, Transformer};
 use feed_kit::amounts as money;
-use feed_kit::{Duplicates, TextKind};
 
 use scan::Scanner;
 use settings::Settings;
@@ -31,31 +31,21 @@ impl Transformer for Json {
         config: &Config,
     ) -> Result<(), ModuleError> {
         let settings = Settings::from_config(config)?;
-        // `feed_kit::decode` wants an owned reader; the SDK's reader is only lent to us.
-        let mut feed = input.take();
-        let mut prefix = Vec::with_capacity(64);
-        std::io::Read::read_to_end(&mut std::io::Read::take(&mut feed, 64), &mut prefix)
-            .map_err(|e| ModuleError::invalid_input(format!("cannot read the feed: {e}")))?;
-        // Checked before decoding: a windows-1251 XML feed would otherwise be reported as
-        // invalid UTF-8 instead of as the wrong format.
-        if feed_kit::encoding::looks_like_xml(&prefix) {
-            return Err(ModuleError::unsupported(
-                "the feed is XML, not JSON; use the yml, google-merchant or hotline module",
-            ));
-        }
-        let feed = std::io::Read::chain(std::io::Cursor::new(prefix), feed);
-        let decoded = feed_kit::decode(feed, TextKind::Text, config.get("encoding"))?;
-        for warning in decoded.warnings {
-            out.warn(warning);
-        }
-        let mut scanner = Scanner::new(decoded.reader);
-        let mut walker = Walker {
-            settings,
-            out,
-            duplicates: Duplicates::default(),
-        };
-        walker.document(&mut scanner)
+        let feed = feed_kit::encoding::open_text(input, out, config.get("encoding"), refuse_xml)?;
+        let mut scanner = Scanner::new(feed);
+        Walker::new(settings, out).document(&mut scanner)
     }
+}
+
+/// Checked before decoding: a windows-1251 XML feed would otherwise be reported as invalid
+/// UTF-8 instead of as the wrong format.
+fn refuse_xml(magic: &[u8]) -> Result<(), ModuleError> {
+    if feed_kit::encoding::looks_like_xml(magic) {
+        return Err(ModuleError::unsupported(
+            "the feed is XML, not JSON; use the yml, google-merchant or hotline module",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

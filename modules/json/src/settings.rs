@@ -3,6 +3,7 @@
 use contextworker_guest::{Config, ModuleError};
 
 use crate::path::FieldPath;
+use crate::scan::Value;
 
 pub(crate) const FIELDS: &[&str] = &[
     "offer_id",
@@ -55,13 +56,46 @@ pub(crate) enum Preset {
     WooCommerce,
 }
 
+impl Preset {
+    /// The known shape a product object has, by keys only that shape has together: a Shopify
+    /// `products.json` product has a `handle` and `variants` that carry a `price`; a WooCommerce
+    /// REST product has `regular_price`, `sale_price` and `permalink`. Anything else is read
+    /// with the generic mapping.
+    pub(crate) fn recognise(product: &Value) -> Self {
+        let priced_variants = match product.get("variants") {
+            Some(Value::Array(variants)) => variants.iter().any(|v| v.get("price").is_some()),
+            _ => false,
+        };
+        if product.get("handle").is_some() && priced_variants {
+            Self::Shopify
+        } else if ["regular_price", "sale_price", "permalink"]
+            .iter()
+            .all(|key| product.get(key).is_some())
+        {
+            Self::WooCommerce
+        } else {
+            Self::Generic
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Generic => "none",
+            Self::Shopify => "shopify",
+            Self::WooCommerce => "woocommerce",
+        }
+    }
+}
+
 pub(crate) struct Settings {
     pub(crate) items_path: Option<Vec<String>>,
-    pub(crate) preset: Preset,
+    /// The `preset` key; `None` when unset.
+    pub(crate) preset: Option<Preset>,
     pub(crate) map: Vec<(&'static str, FieldPath)>,
     pub(crate) lenient: bool,
     pub(crate) currency: Option<String>,
-    pub(crate) attributes: bool,
+    /// The `attributes` key; the preset decides when it is unset.
+    attributes: Option<bool>,
     pub(crate) category_separator: Option<String>,
     pub(crate) image_separator: Option<String>,
     pub(crate) expand_variations: bool,
@@ -74,9 +108,10 @@ impl Settings {
             .map(|s| s.trim().to_ascii_lowercase())
             .as_deref()
         {
-            None | Some("" | "none" | "generic") => Preset::Generic,
-            Some("shopify") => Preset::Shopify,
-            Some("woocommerce" | "woo") => Preset::WooCommerce,
+            None | Some("") => None,
+            Some("none" | "generic") => Some(Preset::Generic),
+            Some("shopify") => Some(Preset::Shopify),
+            Some("woocommerce" | "woo") => Some(Preset::WooCommerce),
             Some(other) => {
                 return Err(ModuleError::invalid_input(format!(
                     "config key `preset` = {other:?}: expected shopify or woocommerce"
@@ -115,7 +150,10 @@ impl Settings {
             map,
             lenient: config.flag("lenient", false)?,
             currency,
-            attributes: config.flag("attributes", preset == Preset::Generic)?,
+            attributes: match config.get("attributes") {
+                Some(_) => Some(config.flag("attributes", true)?),
+                None => None,
+            },
             category_separator: config
                 .get("category_separator")
                 .filter(|s| !s.is_empty())
@@ -126,6 +164,28 @@ impl Settings {
                 .map(str::to_owned),
             expand_variations: config.flag("expand_variations", false)?,
         })
+    }
+
+    /// The preset to read the feed with: the configured one, else the shape its first product
+    /// is recognised as, unless the config maps a key field itself (then the mapping is the
+    /// whole story).
+    pub(crate) fn preset_for(&self, first_product: &Value) -> Preset {
+        if let Some(preset) = self.preset {
+            return preset;
+        }
+        let maps_a_key_field = ["offer_id", "name", "price"]
+            .iter()
+            .any(|field| self.configured(field).is_some());
+        if maps_a_key_field {
+            return Preset::Generic;
+        }
+        Preset::recognise(first_product)
+    }
+
+    /// Unmapped scalars become attributes: by default only without a preset, whose mapping
+    /// already keeps what describes the product.
+    pub(crate) fn attributes(&self, preset: Preset) -> bool {
+        self.attributes.unwrap_or(preset == Preset::Generic)
     }
 
     pub(crate) fn configured(&self, field: &str) -> Option<&FieldPath> {

@@ -40,11 +40,7 @@ fn non_english_keys_numbers_stay_exact_and_duplicates_warn() {
         Some("12345678901234567.89")
     );
     assert_eq!(run.warnings.len(), 1);
-    assert!(
-        run.warnings[0].message.contains("record 0"),
-        "{:?}",
-        run.warnings
-    );
+    testing::assert_warning(&run, 0, "record 0");
 }
 
 #[test]
@@ -289,4 +285,70 @@ fn mutated_fixtures_never_panic() {
         .collect();
     let cases = feed_kit::fuzz::assert_never_panics::<Json>(&cases, 340);
     assert_eq!(cases, 2040);
+}
+
+#[test]
+fn a_shopify_products_json_is_recognised_without_a_preset() {
+    let run = run(&fixture("shopify-products.json"), &[]).expect("parses");
+    let variants: Vec<(&str, Option<&str>, Option<&str>)> = run
+        .products
+        .iter()
+        .map(|p| (p.offer_id.as_str(), p.sku.as_deref(), p.price.as_deref()))
+        .collect();
+    assert_eq!(
+        variants,
+        [
+            ("9101", Some("LT-S"), Some("79.00")),
+            ("9102", Some("LT-M"), Some("81.50"))
+        ]
+    );
+    assert_eq!(run.products[0].old_price.as_deref(), Some("89.00"));
+    assert_eq!(run.products[1].variant_group_id.as_deref(), Some("8101"));
+    assert_eq!(attr(&run.products[1], "Size"), Some("M"));
+    assert!(run.warnings.is_empty(), "{:?}", run.warnings);
+    let preset =
+        self::run(&fixture("shopify-products.json"), &[("preset", "shopify")]).expect("preset");
+    assert_eq!(preset.products, run.products);
+}
+
+#[test]
+fn a_woocommerce_rest_dump_is_recognised_without_a_preset() {
+    let config = [("currency", "RSD")];
+    let recognised = run(&fixture("woocommerce.json"), &config).expect("parses");
+    let mut with_preset = config.to_vec();
+    with_preset.push(("preset", "woocommerce"));
+    let preset = run(&fixture("woocommerce.json"), &with_preset).expect("preset");
+    assert_eq!(recognised.products, preset.products);
+    assert_eq!(
+        recognised.products[0].variant_group_id.as_deref(),
+        Some("994268")
+    );
+}
+
+#[test]
+fn a_mapped_key_field_turns_recognition_off_and_the_missing_prices_are_named() {
+    let run = run(&fixture("shopify-products.json"), &[("map.name", "title")]).expect("parses");
+    assert_eq!(
+        run.products.len(),
+        1,
+        "one product per object, not per variant"
+    );
+    assert_eq!(run.products[0].price, None);
+    assert_eq!(
+        testing::warnings(&run),
+        [
+            "no record has a price (1 read): map.price names the path inside one product (such \
+          as `prices.current` or `variants[0].price`), or preset=shopify or woocommerce reads a \
+          known shape"
+        ]
+    );
+}
+
+#[test]
+fn a_price_in_some_products_is_no_warning() {
+    let feed =
+        br#"[{"id": "1", "name": "Kettle"}, {"id": "2", "name": "Toaster", "price": "9.90"}]"#;
+    let run = run(feed, &[]).expect("parses");
+    assert_eq!(run.products[1].price.as_deref(), Some("9.90"));
+    assert!(run.warnings.is_empty(), "{:?}", run.warnings);
 }

@@ -1,9 +1,7 @@
 //! Walking the document to the product array and turning each element into products.
 
-use contextworker_guest::{
-    Attribute, Availability, Location, ModuleError, Product, ProductSink, Warning,
-};
-use feed_kit::Duplicates;
+use contextworker_guest::{Attribute, Availability, Location, ModuleError, Product, ProductSink};
+use feed_kit::{Needed, Offers};
 
 use crate::money::{parse_prices, parse_quantity};
 use crate::path::FieldPath;
@@ -22,12 +20,23 @@ pub(crate) struct Record<'a> {
 }
 
 pub(crate) struct Walker<'a> {
-    pub(crate) settings: Settings,
-    pub(crate) out: &'a mut ProductSink,
-    pub(crate) duplicates: Duplicates,
+    settings: Settings,
+    out: &'a mut ProductSink,
+    offers: Offers,
+    /// Decided by the first product object (see `Settings::preset_for`).
+    preset: Option<Preset>,
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
+    pub(crate) fn new(settings: Settings, out: &'a mut ProductSink) -> Self {
+        Self {
+            offers: Offers::new(settings.lenient),
+            settings,
+            out,
+            preset: None,
+        }
+    }
+
     pub(crate) fn document<R: std::io::Read>(
         &mut self,
         s: &mut Scanner<R>,
@@ -109,6 +118,7 @@ impl Walker<'_> {
                 b as char
             )));
         }
+        self.offers.finish(self.out, how_to_map);
         Ok(())
     }
 
@@ -146,60 +156,47 @@ impl Walker<'_> {
         at: &str,
     ) -> Result<(), ModuleError> {
         let depth = 2;
-        match s.peek_token()? {
-            Some(b'[') => {
-                s.expect(b'[', "")?;
-                if !s.first_element()? {
-                    return Ok(());
-                }
-                let mut index = 0usize;
-                loop {
-                    s.peek_token()?;
-                    let location = s.location();
-                    let value = s.value(depth)?;
-                    let record = Record {
-                        value: &value,
-                        key: None,
-                    };
-                    let path = format!("{}[{index}]", shown_items(at));
-                    self.record(&record, index, location, path)?;
-                    index += 1;
-                    if !s.more(b']', "a product")? {
-                        return Ok(());
-                    }
-                }
+        // Products are an array's elements, or an object's member values (`$key` the name).
+        let (open, close) = match s.peek_token()? {
+            Some(b'[') => (b'[', b']'),
+            Some(b'{') => (b'{', b'}'),
+            found => {
+                return Err(s.unexpected(
+                    found,
+                    &format!("an array of products at {}", shown_path(at)),
+                ));
             }
-            Some(b'{') => {
-                s.expect(b'{', "")?;
-                if !s.first_member()? {
-                    return Ok(());
-                }
-                let mut index = 0usize;
-                loop {
-                    let key = s.key()?;
-                    s.peek_token()?;
-                    let location = s.location();
-                    let value = s.value(depth)?;
-                    let record = Record {
-                        value: &value,
-                        key: Some(&key),
-                    };
-                    let path = if at.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{at}.{key}")
-                    };
-                    self.record(&record, index, location, path)?;
-                    index += 1;
-                    if !s.more(b'}', "a product")? {
-                        return Ok(());
-                    }
-                }
+        };
+        let keyed = open == b'{';
+        s.expect(open, "")?;
+        let any = if keyed {
+            s.first_member()?
+        } else {
+            s.first_element()?
+        };
+        if !any {
+            return Ok(());
+        }
+        let mut index = 0usize;
+        loop {
+            let key = if keyed { Some(s.key()?) } else { None };
+            s.peek_token()?;
+            let location = s.location();
+            let value = s.value(depth)?;
+            let path = match &key {
+                None => format!("{}[{index}]", shown_items(at)),
+                Some(key) if at.is_empty() => key.clone(),
+                Some(key) => format!("{at}.{key}"),
+            };
+            let record = Record {
+                value: &value,
+                key: key.as_deref(),
+            };
+            self.record(&record, index, location, path)?;
+            index += 1;
+            if !s.more(close, "a product")? {
+                return Ok(());
             }
-            found => Err(s.unexpected(
-                found,
-                &format!("an array of products at {}", shown_path(at)),
-            )),
         }
     }
 
@@ -213,50 +210,52 @@ impl Walker<'_> {
         location.record_index = Some(u32::try_from(index).unwrap_or(u32::MAX));
         location.path = Some(path);
         if !matches!(record.value, Value::Object(_)) {
-            return self.reject(
+            return self.offers.reject(
+                self.out,
                 &location,
                 format!("the product is {}, expected an object", record.value.kind()),
             );
         }
-        let products = match self.settings.preset {
+        let preset = self.preset(record.value);
+        let products = match preset {
             Preset::Generic => self.generic(record).map(|p| vec![p]),
             Preset::Shopify => self.shopify(record),
             Preset::WooCommerce => self.woocommerce(record),
         };
         let products = match products {
             Ok(products) => products,
-            Err(reason) => return self.reject(&location, reason),
+            Err(reason) => return self.offers.reject(self.out, &location, reason),
         };
         for mut product in products {
-            if self.settings.preset != Preset::Generic
+            if preset != Preset::Generic
                 && let Err(reason) = self.overrides(record, &mut product)
             {
-                return self.reject(&location, reason);
+                return self.offers.reject(self.out, &location, reason);
             }
-            if let Err(reason) = self.finish(&mut product) {
-                self.reject(&location, reason)?;
+            self.offers.read(&product);
+            if let Err(reason) = self.finish(&mut product, preset) {
+                self.offers.reject(self.out, &location, reason)?;
                 continue;
             }
-            if let Some(warning) = self.duplicates.check(&product.offer_id, &location) {
-                self.out.warn(warning);
-            }
-            self.out.emit(product);
+            self.offers.emit(self.out, product, &location);
         }
         Ok(())
     }
 
-    pub(crate) fn reject(
-        &mut self,
-        location: &Location,
-        reason: String,
-    ) -> Result<(), ModuleError> {
-        if self.settings.lenient {
-            self.out
-                .skip(Warning::new(format!("record skipped: {reason}")).at(location.clone()));
-            Ok(())
-        } else {
-            Err(ModuleError::invalid_input(reason).at(location.clone()))
+    /// The feed's preset, decided on its first product object and kept for the rest.
+    fn preset(&mut self, first: &Value) -> Preset {
+        if let Some(preset) = self.preset {
+            return preset;
         }
+        let preset = self.settings.preset_for(first);
+        if self.settings.preset.is_none() && preset != Preset::Generic {
+            contextworker_guest::info!(
+                "the products have a known shape: read with its preset";
+                preset = preset.name()
+            );
+        }
+        self.preset = Some(preset);
+        preset
     }
 
     /// The path the config names for `field`, else the first default that finds something.
@@ -292,7 +291,7 @@ impl Walker<'_> {
             }
             self.set(&mut p, field, values, &path)?;
         }
-        if self.settings.attributes
+        if self.settings.attributes(Preset::Generic)
             && let Value::Object(members) = record.value
         {
             for (key, value) in members {
@@ -393,13 +392,13 @@ impl Walker<'_> {
     }
 
     /// Checks and defaults every product gets, whatever built it.
-    pub(crate) fn finish(&self, p: &mut Product) -> Result<(), String> {
+    pub(crate) fn finish(&self, p: &mut Product, preset: Preset) -> Result<(), String> {
         if p.offer_id.is_empty() {
-            let path = self.path_for("offer_id");
+            let path = self.path_for("offer_id", preset);
             return Err(format!("no offer id (`{path}` is missing or empty)"));
         }
         if p.name.is_empty() {
-            let path = self.path_for("name");
+            let path = self.path_for("name", preset);
             return Err(format!(
                 "offer {:?} has no name (`{path}` is missing or empty)",
                 p.offer_id
@@ -422,8 +421,8 @@ impl Walker<'_> {
         Ok(())
     }
 
-    pub(crate) fn path_for(&self, field: &str) -> String {
-        match (self.settings.configured(field), self.settings.preset, field) {
+    pub(crate) fn path_for(&self, field: &str, preset: Preset) -> String {
+        match (self.settings.configured(field), preset, field) {
             (Some(p), _, _) => p.text.clone(),
             (None, Preset::Shopify, "name") => "title".to_owned(),
             (None, Preset::Generic, _) => generic_candidates(field).join("` or `"),
@@ -565,6 +564,16 @@ impl Walker<'_> {
             .map(|variation| woo_product(variation, Some(&base)))
             .collect()
     }
+}
+
+/// How to point the module at a field no product had, for the coverage warning.
+fn how_to_map(field: Needed) -> String {
+    format!(
+        "map.{} names the path inside one product (such as `prices.current` or `variants[0].{}`), \
+         or preset=shopify or woocommerce reads a known shape",
+        field.key(),
+        field.key()
+    )
 }
 
 pub(crate) fn split(text: &str, separator: &str) -> Vec<String> {

@@ -1,9 +1,9 @@
 //! Yandex Market Language (YML) and the marketplace dialects built on it (Rozetka, Prom.ua,
 //! Epicentr, EVA, Allo, MAUDAU).
 //!
-//! The feed is decoded to UTF-8 by `feed_kit`, then read as a stream of quick-xml events: only
-//! the category map, the declared currencies and the offer being read are held in memory, so a
-//! feed of any size parses in memory bounded by its category list. Decisions about dialect
+//! The feed is decoded and read by `feed_kit::xml` (the XML rules every XML module shares) as a
+//! stream of elements: only the category map, the declared currencies and the offer being read
+//! are held in memory, so a feed of any size parses in memory bounded by its category list. Decisions about dialect
 //! quirks are listed in `README.md` next to this crate.
 
 mod categories;
@@ -12,7 +12,7 @@ mod parser;
 mod text;
 
 use contextworker_guest::{Config, FeedReader, ModuleError, ProductSink, Transformer};
-use feed_kit::TextKind;
+use feed_kit::xml::{Rules, Xml};
 
 pub struct Yml;
 
@@ -45,18 +45,16 @@ impl Transformer for Yml {
         config: &Config,
     ) -> Result<(), ModuleError> {
         let options = Options::from_config(config)?;
-        let encoding = config
-            .get("encoding")
-            .map(str::trim)
-            .filter(|e| !e.is_empty());
-        // The decoder needs to own its source; the SDK only lends the feed, so take it and leave
-        // an empty reader behind (nothing reads it after `transform` returns).
-        let feed = input.take();
-        let decoded = feed_kit::decode(feed, TextKind::Xml, encoding)?;
-        for warning in decoded.warnings {
-            out.warn(warning);
-        }
-        parser::parse(decoded.reader, out, &options)
+        // `lenient` is about offers here: broken markup fails the feed in every mode, since
+        // guessing where a broken document resumes risks wrong products. YML has always refused
+        // a DOCTYPE that declares entities, used or not.
+        let rules = Rules {
+            lenient: false,
+            refuse_entity_declarations: true,
+        };
+        Xml::run(input, out, config, rules, |xml, out| {
+            parser::parse(xml, out, &options)
+        })
     }
 }
 

@@ -1,53 +1,16 @@
-//! The event loop: quick-xml events in, products out, one offer in memory at a time.
-
-use std::io::Read;
+//! The event loop: `feed_kit::xml` nodes in, products out, one offer in memory at a time.
+//!
+//! Reading the markup (well-formedness, entities, nesting and text-size limits) is
+//! `feed_kit::xml`'s; this file only decides what each element means for an offer.
 
 use contextworker_guest::{Attribute, Location, ModuleError, ProductSink, Warning};
-use feed_kit::{Duplicates, Tracked};
-use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::{Reader, XmlVersion};
+use feed_kit::Offers;
+use feed_kit::xml::{MAX_TEXT_BYTES, Node, Tag, Xml};
 
 use crate::Options;
 use crate::categories::{Categories, Currencies};
 use crate::offer::{Context, Draft, Notes, Variant};
 use crate::text;
-
-/// Deeper nesting than any feed needs (HTML inside descriptions included); a document that
-/// goes past it is hostile or broken, and refusing it keeps the context stack small.
-const MAX_DEPTH: usize = 256;
-
-/// The longest run of text without markup, and the most text one field may collect. quick-xml
-/// buffers a whole text node; without a cap a feed that is one huge text node (or a field the
-/// size of the feed) would exhaust guest memory and trap instead of failing with a reason.
-const MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
-
-/// Fails the read once `MAX_TEXT_BYTES` pass without a `<`.
-struct MarkupGuard<R> {
-    inner: R,
-    since_markup: usize,
-}
-
-impl<R: Read> Read for MarkupGuard<R> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(out)?;
-        let chunk = &out[..n];
-        // Searching backwards stops at the chunk's last tag, a few bytes from its end.
-        match chunk.iter().rposition(|b| *b == b'<') {
-            Some(at) => self.since_markup = n - at - 1,
-            None => self.since_markup += n,
-        }
-        if self.since_markup > MAX_TEXT_BYTES {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "more than {} MiB of text without any markup: not a product feed",
-                    MAX_TEXT_BYTES >> 20
-                ),
-            ));
-        }
-        Ok(n)
-    }
-}
 
 /// What the element being read is, as far as this module cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,56 +131,29 @@ fn field_kind(tag: &str) -> Field {
     }
 }
 
-/// Run the whole feed. `input` is already UTF-8.
+/// Run the whole feed.
 pub(crate) fn parse(
-    input: impl Read,
+    xml: &mut Xml,
     out: &mut ProductSink,
     options: &Options,
 ) -> Result<(), ModuleError> {
-    let guarded = MarkupGuard {
-        inner: input,
-        since_markup: 0,
-    };
-    let mut xml = Reader::from_reader(Tracked::new(guarded));
-    let mut buf = Vec::with_capacity(16 * 1024);
     let mut state = State::new(options);
+    // Text outside the fields lands here and is dropped; a field's text goes straight into
+    // `state.text`, without a copy.
+    let mut dropped = String::new();
     loop {
-        // quick-xml consumes exactly one event per call, so the reader's position before the
-        // call is where the event starts: line and character column even for markup that
-        // spans lines.
-        let start = xml.get_ref().location();
-        debug_assert_eq!(start.byte_offset, Some(xml.buffer_position()));
-        let event = match xml.read_event_into(&mut buf) {
-            Ok(event) => event,
-            Err(e) => return Err(xml_error(&xml, &e, start)),
+        let node = if state.collects_text() {
+            xml.next(&mut state.text)?
+        } else {
+            dropped.clear();
+            xml.next(&mut dropped)?
         };
-        let here = || start.clone();
-        match event {
-            Event::Start(e) => state.open(&e, here(), false, out)?,
-            Event::Empty(e) => state.open(&e, here(), true, out)?,
-            Event::End(e) => state.close(Some(e.name().as_ref()), out)?,
-            Event::Text(t) => state.text(&t.xml10_content(), here)?,
-            Event::CData(c) => state.text(&c.xml10_content(), here)?,
-            Event::GeneralRef(r) => {
-                let mut utf8 = [0u8; 4];
-                let resolved = resolve_reference(&r).map_err(|m| invalid(m, here()))?;
-                state.text(resolved.encode_utf8(&mut utf8), here)?;
-            }
-            Event::DocType(d) => {
-                // Entities declared in the document could expand to gigabytes (nested
-                // "billion laughs") or pull external files; neither is ever honoured.
-                if d.contains("<!ENTITY") {
-                    return Err(invalid(
-                        "the DOCTYPE declares entities (<!ENTITY ...>); custom entities are \
-                         never expanded, so this feed cannot be read safely",
-                        here(),
-                    ));
-                }
-            }
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-            Event::Eof => return state.finish(xml.get_ref().location(), out),
+        match node {
+            Node::Start(tag) => state.open(&tag)?,
+            Node::End(name) => state.close(&name, out)?,
+            Node::Text => state.check_text_size(|| xml.location())?,
+            Node::Eof => return state.finish(xml.location(), out),
         }
-        buf.clear();
     }
 }
 
@@ -225,93 +161,20 @@ fn invalid(message: impl Into<String>, location: Location) -> ModuleError {
     ModuleError::invalid_input(message).at(location)
 }
 
-fn xml_error<R: Read>(
-    xml: &Reader<Tracked<MarkupGuard<R>>>,
-    error: &quick_xml::Error,
-    event_start: Location,
-) -> ModuleError {
-    let tracked = xml.get_ref();
-    if let quick_xml::Error::Io(io) = error {
-        return feed_kit::encoding::io_error(io, tracked.location());
-    }
-    // quick-xml points at the markup that failed; when that is not where the event began (and
-    // is on the reader's current line) it is the more precise place.
-    let at = xml.error_position();
-    let location = match tracked.location_at(at) {
-        precise if Some(at) != event_start.byte_offset && precise.line.is_some() => precise,
-        _ => event_start,
-    };
-    invalid(
-        format!("the feed is not well-formed XML: {error}"),
-        location,
-    )
-}
-
-/// The five predefined entities and character references; nothing else exists here.
-fn resolve_reference(r: &BytesRef<'_>) -> Result<char, String> {
-    match r.resolve_char_ref() {
-        Ok(Some(c)) => return Ok(c),
-        Ok(None) => {}
-        Err(e) => return Err(format!("bad character reference &{};: {e}", &**r)),
-    }
-    Ok(match &**r {
-        "lt" => '<',
-        "gt" => '>',
-        "amp" => '&',
-        "apos" => '\'',
-        "quot" => '"',
-        other => {
-            return Err(format!(
-                "undefined entity &{other};: only &lt; &gt; &amp; &apos; &quot; and character \
-                 references are allowed in XML (HTML entities such as &nbsp; must be inside \
-                 CDATA or escaped as &amp;{other};)"
-            ));
-        }
-    })
-}
-
-/// The attributes of a tag, checked (duplicates, missing quotes or values are well-formedness
-/// errors) and unescaped.
-fn attributes<'a>(
-    e: &'a BytesStart<'_>,
-    location: &Location,
-) -> Result<Vec<(&'a str, std::borrow::Cow<'a, str>)>, ModuleError> {
-    let mut list = Vec::new();
-    for attribute in e.attributes() {
-        let attribute = attribute.map_err(|err| {
-            let tag: String = e.chars().take(60).collect();
-            invalid(
-                format!("the feed is not well-formed XML: bad attribute in <{tag}>: {err}"),
-                location.clone(),
-            )
-        })?;
-        let value = attribute
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|err| {
-                invalid(
-                    format!(
-                        "attribute `{}` of <{}>: {err}",
-                        attribute.key.as_ref(),
-                        e.name().as_ref()
-                    ),
-                    location.clone(),
-                )
-            })?;
-        list.push((attribute.key.0, value));
-    }
-    Ok(list)
-}
-
-fn find<'v>(list: &'v [(&str, std::borrow::Cow<'_, str>)], keys: &[&str]) -> Option<&'v str> {
-    list.iter()
+/// The first attribute named one of `keys`, ignoring ASCII case (`parentID`, `Available`).
+fn find<'v>(attrs: &'v [(String, String)], keys: &[&str]) -> Option<&'v str> {
+    attrs
+        .iter()
         .find(|(k, _)| keys.iter().any(|key| k.eq_ignore_ascii_case(key)))
-        .map(|(_, v)| v.as_ref())
+        .map(|(_, v)| v.as_str())
 }
 
 struct State<'o> {
     options: &'o Options,
     stack: Vec<Ctx>,
     root_closed: bool,
+    /// The element just opened was written `<x/>`: the end that follows has no end tag.
+    opened_empty: bool,
     /// Text of the current field or category name.
     text: String,
     field: Option<Field>,
@@ -331,7 +194,7 @@ struct State<'o> {
     nameless: u64,
     categories: Categories,
     currencies: Currencies,
-    duplicates: Duplicates,
+    emitted: Offers,
 }
 
 impl<'o> State<'o> {
@@ -340,6 +203,7 @@ impl<'o> State<'o> {
             options,
             stack: Vec::with_capacity(16),
             root_closed: false,
+            opened_empty: false,
             text: String::with_capacity(4096),
             field: None,
             field_location: Location::default(),
@@ -356,7 +220,7 @@ impl<'o> State<'o> {
             nameless: 0,
             categories: Categories::default(),
             currencies: Currencies::default(),
-            duplicates: Duplicates::default(),
+            emitted: Offers::default(),
         }
     }
 
@@ -364,27 +228,37 @@ impl<'o> State<'o> {
         self.field == Some(Field::Description)
     }
 
-    fn open(
-        &mut self,
-        e: &BytesStart<'_>,
-        location: Location,
-        empty: bool,
-        out: &mut ProductSink,
-    ) -> Result<(), ModuleError> {
-        let name = e.name();
-        let tag = name.as_ref();
-        let attrs = attributes(e, &location)?;
-        if self.stack.len() >= MAX_DEPTH {
+    /// Whether the element being read keeps its text: a field, a category name, or markup
+    /// inside either.
+    fn collects_text(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Ctx::Field(kind)) if *kind != Field::Ignore
+        ) || matches!(self.stack.last(), Some(Ctx::Markup | Ctx::Category))
+    }
+
+    fn check_text_size(&self, here: impl Fn() -> Location) -> Result<(), ModuleError> {
+        if self.text.len() > MAX_TEXT_BYTES {
             return Err(invalid(
-                format!("elements are nested more than {MAX_DEPTH} deep"),
-                location,
+                format!(
+                    "an element's text exceeds {} MiB: not a product field",
+                    MAX_TEXT_BYTES >> 20
+                ),
+                here(),
             ));
         }
+        Ok(())
+    }
+
+    fn open(&mut self, element: &Tag) -> Result<(), ModuleError> {
+        let tag = element.name.as_str();
+        let attrs = element.attrs.as_slice();
+        let location = element.location.clone();
         let ctx = match self.stack.last().copied() {
             None => self.root(tag, &location)?,
             Some(Ctx::Structural) => match tag {
                 "offer" => {
-                    self.begin_offer(&attrs, location);
+                    self.begin_offer(attrs, location);
                     Ctx::Offer
                 }
                 "categories" => Ctx::Categories,
@@ -392,8 +266,8 @@ impl<'o> State<'o> {
                 _ => Ctx::Structural,
             },
             Some(Ctx::Categories) if tag == "category" => {
-                self.category_id = find(&attrs, &["id"]).map(|v| text::normalize_id(v).to_owned());
-                self.category_parent = find(&attrs, &["parentId"])
+                self.category_id = find(attrs, &["id"]).map(|v| text::normalize_id(v).to_owned());
+                self.category_parent = find(attrs, &["parentId"])
                     .map(|v| text::normalize_id(v).to_owned())
                     .filter(|v| !v.is_empty());
                 self.category_location = location;
@@ -401,12 +275,12 @@ impl<'o> State<'o> {
                 Ctx::Category
             }
             Some(Ctx::Currencies) if tag == "currency" => {
-                if let Some(code) = find(&attrs, &["id"]).and_then(feed_kit::price::currency_code) {
-                    self.currencies.declare(code, find(&attrs, &["rate"]));
+                if let Some(code) = find(attrs, &["id"]).and_then(feed_kit::price::currency_code) {
+                    self.currencies.declare(code, find(attrs, &["rate"]));
                 }
                 Ctx::Skip
             }
-            Some(Ctx::Offer) => Ctx::Field(self.begin_field(tag, &attrs, location)),
+            Some(Ctx::Offer) => Ctx::Field(self.begin_field(tag, attrs, location)),
             Some(Ctx::Field(Field::Ignore) | Ctx::Skip | Ctx::Categories | Ctx::Currencies) => {
                 Ctx::Skip
             }
@@ -415,30 +289,21 @@ impl<'o> State<'o> {
                     self.field_nested = true;
                 }
                 if self.in_description() {
-                    // Unescaped XHTML in a description is still the description.
+                    // Unescaped XHTML in a description is still the description, as written.
                     self.text.push('<');
-                    self.text.push_str(e);
-                    self.text.push_str(if empty { "/>" } else { ">" });
+                    self.text.push_str(tag);
+                    self.text.push_str(&element.raw_attrs);
+                    self.text.push_str(if element.empty { "/>" } else { ">" });
                 }
                 Ctx::Markup
             }
         };
-        if empty {
-            // `<x/>` opens and closes at once; going through `close` keeps one code path.
-            self.stack.push(ctx);
-            return self.close(None, out);
-        }
         self.stack.push(ctx);
+        self.opened_empty = element.empty;
         Ok(())
     }
 
     fn root(&mut self, tag: &str, location: &Location) -> Result<Ctx, ModuleError> {
-        if self.root_closed {
-            return Err(invalid(
-                format!("a second root element <{tag}> after the end of the document"),
-                location.clone(),
-            ));
-        }
         let position = match (location.line, location.column) {
             (Some(l), Some(c)) => format!(" at line {l}, column {c}"),
             _ => String::new(),
@@ -463,7 +328,7 @@ impl<'o> State<'o> {
         )))
     }
 
-    fn begin_offer(&mut self, attrs: &[(&str, std::borrow::Cow<'_, str>)], mut location: Location) {
+    fn begin_offer(&mut self, attrs: &[(String, String)], mut location: Location) {
         location.record_index = Some(self.offers);
         self.offers = self.offers.saturating_add(1);
         let mut draft = Draft {
@@ -482,12 +347,7 @@ impl<'o> State<'o> {
         self.draft = Some(draft);
     }
 
-    fn begin_field(
-        &mut self,
-        tag: &str,
-        attrs: &[(&str, std::borrow::Cow<'_, str>)],
-        location: Location,
-    ) -> Field {
+    fn begin_field(&mut self, tag: &str, attrs: &[(String, String)], location: Location) -> Field {
         let kind = field_kind(tag);
         self.text.clear();
         self.field = Some(kind);
@@ -531,49 +391,15 @@ impl<'o> State<'o> {
         kind
     }
 
-    fn text(&mut self, content: &str, here: impl Fn() -> Location) -> Result<(), ModuleError> {
-        match self.stack.last() {
-            Some(Ctx::Field(Field::Ignore)) => {}
-            Some(Ctx::Field(_) | Ctx::Markup | Ctx::Category) => {
-                if self.text.len() + content.len() > MAX_TEXT_BYTES {
-                    return Err(invalid(
-                        format!(
-                            "an element's text exceeds {} MiB: not a product field",
-                            MAX_TEXT_BYTES >> 20
-                        ),
-                        here(),
-                    ));
-                }
-                self.text.push_str(content);
-            }
-            None if !content.trim().is_empty() => {
-                let shown: String = content.trim().chars().take(40).collect();
-                let message = if self.root_closed {
-                    format!("text {shown:?} after the end of the root element")
-                } else {
-                    format!(
-                        "the feed is not XML: it starts with text {shown:?} instead of <yml_catalog>"
-                    )
-                };
-                return Err(invalid(message, here()));
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// `end_tag` is the name of an explicit end tag, `None` for a self-closing element.
-    fn close(&mut self, end_tag: Option<&str>, out: &mut ProductSink) -> Result<(), ModuleError> {
+    /// The end of element `name` (at once after its start when it was written `<x/>`).
+    fn close(&mut self, name: &str, out: &mut ProductSink) -> Result<(), ModuleError> {
+        let written_end = !std::mem::take(&mut self.opened_empty);
         let Some(ctx) = self.stack.pop() else {
             return Ok(());
         };
         match ctx {
-            Ctx::Markup => {
-                if let (Some(tag), true) = (end_tag, self.in_description()) {
-                    self.text.push_str("</");
-                    self.text.push_str(tag);
-                    self.text.push('>');
-                }
+            Ctx::Markup if written_end && self.in_description() => {
+                feed_kit::xml::push_end_markup(&mut self.text, name);
             }
             Ctx::Field(kind) => self.end_field(kind),
             Ctx::Category => self.end_category(out),
@@ -757,13 +583,11 @@ impl<'o> State<'o> {
         }
         match built {
             Ok(product) => {
+                self.emitted.read(&product);
                 if notes.nameless {
                     self.nameless += 1;
                 }
-                if let Some(warning) = self.duplicates.check(&product.offer_id, &location) {
-                    out.warn(warning);
-                }
-                out.emit(product);
+                self.emitted.emit(out, product, &location);
                 Ok(())
             }
             Err((reason, at)) if self.options.lenient => {
@@ -774,24 +598,16 @@ impl<'o> State<'o> {
         }
     }
 
+    /// The end of the feed; `feed_kit::xml` has already refused one that ends inside an element.
     fn finish(&mut self, at: Location, out: &mut ProductSink) -> Result<(), ModuleError> {
-        if !self.stack.is_empty() {
-            let inside = match &self.draft {
-                Some(d) => format!(
-                    "inside offer {:?} (opened at {})",
-                    d.id.as_deref().unwrap_or("?"),
-                    d.location
-                ),
-                None => format!("with {} element(s) still open", self.stack.len()),
-            };
-            return Err(invalid(
-                format!("the feed ends {inside}: the file is truncated or not well-formed"),
-                at,
-            ));
-        }
         if !self.root_closed {
             return Err(invalid("the feed is empty: no root element", at));
         }
+        // YML has no mapping to fix: the warning says which element the offers lack.
+        self.emitted.finish(out, |field| match field {
+            feed_kit::Needed::OfferId => "each <offer> needs an `id` attribute".to_owned(),
+            feed_kit::Needed::Price => "each <offer> needs a <price> element".to_owned(),
+        });
         if self.nameless > 0 {
             out.warn(Warning::new(format!(
                 "{} offer(s) have no name (a price/stock update feed?): emitted with an empty \

@@ -353,11 +353,7 @@ fn missing_offer_id_fails_or_is_skipped_when_lenient() {
     let run = run_with(feed, &[("lenient", "true")]).expect("lenient");
     assert_eq!(run.products.len(), 2);
     assert_eq!(run.records_seen, 3);
-    assert!(
-        run.warnings[0].message.contains("skipped"),
-        "{:?}",
-        run.warnings
-    );
+    testing::assert_warning(&run, 0, "skipped");
 }
 
 #[test]
@@ -376,24 +372,27 @@ fn bad_values_fail_strict_and_are_skipped_lenient() {
 
 #[test]
 fn other_formats_are_unsupported_and_name_the_right_module() {
-    let err = run_with(include_bytes!("../fixtures/wrong-spreadsheetml.xml"), &[])
-        .expect_err("wrong format");
-    let ModuleError::Unsupported(message) = err else {
-        panic!("{err:?}")
-    };
-    assert!(
-        message.contains("<Workbook>") && message.contains("csv"),
-        "{message}"
-    );
-    let err = run_with(include_bytes!("../fixtures/wrong-google-rss.xml"), &[])
-        .expect_err("wrong format");
-    let ModuleError::Unsupported(message) = err else {
-        panic!("{err:?}")
-    };
-    assert!(
-        message.contains("<rss>") && message.contains("google-merchant"),
-        "{message}"
-    );
+    for (feed, root, module) in [
+        (
+            &include_bytes!("../fixtures/wrong-spreadsheetml.xml")[..],
+            "<Workbook>",
+            "csv",
+        ),
+        (
+            &include_bytes!("../fixtures/wrong-google-rss.xml")[..],
+            "<rss>",
+            "google-merchant",
+        ),
+    ] {
+        let err = run_with(feed, &[]).expect_err("wrong format");
+        let ModuleError::Unsupported(message) = err else {
+            panic!("{err:?}")
+        };
+        assert!(
+            message.contains(root) && message.contains(module),
+            "{message}"
+        );
+    }
     let err = run_with(b"sku;price\nA;1\n", &[]).expect_err("not XML");
     let (message, line, column) = located(err);
     assert!(message.contains("not XML"), "{message}");
@@ -410,4 +409,30 @@ fn a_giant_text_node_fails_instead_of_exhausting_memory() {
     let (message, line, _) = located(run_with(&feed, &[]).expect_err("refused"));
     assert!(message.contains("MiB"), "{message}");
     assert_eq!(line, 1);
+}
+
+#[test]
+fn offers_without_any_price_get_one_warning_naming_the_element() {
+    let feed = br#"<yml_catalog><shop><offers>
+<offer id="1"><name>Kettle</name></offer><offer id="2"><name>Toaster</name></offer>
+</offers></shop></yml_catalog>"#;
+    let run = run(feed);
+    assert_eq!(run.products.len(), 2);
+    assert_eq!(
+        testing::warnings(&run),
+        ["no record has a price (2 read): each <offer> needs a <price> element"]
+    );
+    let one_priced = br#"<yml_catalog><offers><offer id="1"><name>A</name></offer>
+<offer id="2"><name>B</name><price>5</price></offer></offers></yml_catalog>"#;
+    assert!(testing::warnings(&run_with(one_priced, &[]).expect("parses")).is_empty());
+}
+
+#[test]
+fn empty_xhtml_elements_in_a_description_keep_their_spelling() {
+    let feed = br#"<yml_catalog><offers><offer id="1"><name>A</name><price>1</price>
+<description><p class="x" >one<br />two<br/></p></description></offer></offers></yml_catalog>"#;
+    assert_eq!(
+        run(feed).products[0].description.as_deref(),
+        Some(r#"<p class="x" >one<br />two<br/></p>"#)
+    );
 }

@@ -229,27 +229,26 @@ pub fn write_gmc_rss(mut w: impl Write, items: usize, seed: u64) -> io::Result<(
 }
 
 /// A semicolon-separated price list with a header, decimal commas and quoted fields.
-pub fn write_csv(mut w: impl Write, rows: usize, seed: u64) -> io::Result<()> {
-    let mut rng = Rng::new(seed);
-    writeln!(
-        w,
-        "offer_id;name;price;currency;quantity;category;brand;description"
-    )?;
-    for i in 0..rows {
-        let (noun, adj, brand) = (rng.pick(NOUNS), rng.pick(ADJECTIVES), rng.pick(BRANDS));
-        writeln!(
-            w,
-            "{i};\"{noun} {adj}; {brand}\";{};UAH;{};Дім/Кухня/{noun};{brand};\"Опис \"\"{noun}\"\" {i}\"",
-            price(&mut rng, true),
-            rng.below(300)
-        )?;
-    }
-    Ok(())
+pub fn write_csv(w: impl Write, rows: usize, seed: u64) -> io::Result<()> {
+    write_csv_rows(w, rows, seed, |noun, _, _| format!("Опис \"\"{noun}\"\" "))
 }
 
 /// The same columns with a long description (about 600 bytes a row): a feed of many megabytes
 /// in few rows, for checking that memory follows the rows in flight, not the bytes.
-pub fn write_csv_wide(mut w: impl Write, rows: usize, seed: u64) -> io::Result<()> {
+pub fn write_csv_wide(w: impl Write, rows: usize, seed: u64) -> io::Result<()> {
+    write_csv_rows(w, rows, seed, |noun, adj, brand| {
+        format!("{noun} {adj} {brand}. ").repeat(20)
+    })
+}
+
+/// The price list with `description(noun, adjective, brand)` before each row's number in the
+/// quoted last column.
+fn write_csv_rows(
+    mut w: impl Write,
+    rows: usize,
+    seed: u64,
+    description: impl Fn(&str, &str, &str) -> String,
+) -> io::Result<()> {
     let mut rng = Rng::new(seed);
     writeln!(
         w,
@@ -257,7 +256,7 @@ pub fn write_csv_wide(mut w: impl Write, rows: usize, seed: u64) -> io::Result<(
     )?;
     for i in 0..rows {
         let (noun, adj, brand) = (rng.pick(NOUNS), rng.pick(ADJECTIVES), rng.pick(BRANDS));
-        let description = format!("{noun} {adj} {brand}. ").repeat(20);
+        let description = description(noun, adj, brand);
         writeln!(
             w,
             "{i};\"{noun} {adj}; {brand}\";{};UAH;{};Дім/Кухня/{noun};{brand};\"{description}{i}\"",

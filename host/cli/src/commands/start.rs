@@ -9,10 +9,11 @@ use contextworker_devserver::{DevServer, DevServerOptions};
 use contextworker_grpc::exec::{ExecCaps, Executor};
 use contextworker_grpc::start::StartPolicy;
 use contextworker_grpc::{Authenticator, RateLimits, ServerSettings, Service, TemporalSide};
-use contextworker_registry::LiveModules;
+use contextworker_registry::{LiveModules, ReloadCause};
 use contextworker_runtime::CancellationToken;
 use contextworker_temporal::messages::names;
 use contextworker_temporal::starter;
+use contextworker_types::World;
 use contextworker_worker::{Services, WorkerSettings};
 use serde_json::json;
 
@@ -157,10 +158,9 @@ async fn serve(
                 "unsigned tokens are accepted (--allow-unsigned-tokens): development only"
             );
         }
-        let js_engine = match live_js_engine(&modules) {
-            Some(digest) => Some(js_engine_bytes(&modules, digest).await?),
-            None => None,
-        };
+        // ExecuteCode's `javascript` runs on the live `js` module and follows its swaps.
+        let js_engine = modules.active_component("js", World::Code).await?;
+        let js_digest = js_engine.as_ref().map(|v| v.digest);
         let executor = Arc::new(Executor::new(
             services.runtime.clone(),
             ExecCaps {
@@ -172,9 +172,15 @@ async fn serve(
                 },
                 ..ExecCaps::default()
             },
-            js_engine,
+            js_engine.map(|v| v.bytes),
         ));
-        follow_js_module(modules.clone(), executor.clone(), stop.clone());
+        {
+            let executor = executor.clone();
+            modules.follow("js", World::Code, js_digest, stop.clone(), move |engine| {
+                tracing::info!(digest = ?engine.as_ref().map(|v| v.digest.short()), "ExecuteCode javascript engine replaced");
+                executor.set_js_engine(engine.map(|v| v.bytes));
+            });
+        }
         let policy = StartPolicy::new(
             grpc_config.start_workflows.as_deref(),
             grpc_config.task_queues.clone(),
@@ -344,55 +350,6 @@ async fn initial_harvest(
     all_ok
 }
 
-/// The `js` module's live version, which ExecuteCode's `javascript` runs on.
-fn live_js_engine(modules: &LiveModules) -> Option<contextworker_types::Digest> {
-    modules
-        .get("js")
-        .filter(|m| m.manifest.world == contextworker_types::World::Code)
-        .map(|m| m.component.digest())
-}
-
-/// The engine's bytes from the version store, which holds exactly what was validated (the file
-/// in the modules directory may already be newer).
-async fn js_engine_bytes(
-    modules: &LiveModules,
-    digest: contextworker_types::Digest,
-) -> std::io::Result<Vec<u8>> {
-    tokio::fs::read(modules.store().component_path(&digest)).await
-}
-
-/// When a reload changes the `js` module, new `javascript` calls get the new engine.
-fn follow_js_module(modules: Arc<LiveModules>, executor: Arc<Executor>, stop: CancellationToken) {
-    let mut changes = modules.subscribe();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                changed = changes.changed() => if changed.is_err() { return },
-            }
-            let wanted = live_js_engine(&modules);
-            if wanted == executor.js_engine_digest() {
-                continue;
-            }
-            let bytes = match wanted {
-                Some(digest) => match js_engine_bytes(&modules, digest).await {
-                    Ok(bytes) => Some(bytes),
-                    Err(e) => {
-                        tracing::warn!(
-                            "the new js engine {} cannot be read from the version store: {e}",
-                            digest.short()
-                        );
-                        continue;
-                    }
-                },
-                None => None,
-            };
-            tracing::info!(digest = ?wanted.map(|d| d.short()), "ExecuteCode javascript engine replaced");
-            executor.set_js_engine(bytes);
-        }
-    });
-}
-
 /// SIGHUP reloads the modules directory, as in most Unix daemons.
 fn reload_on_sighup(modules: Arc<LiveModules>, stop: CancellationToken) {
     let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -405,7 +362,7 @@ fn reload_on_sighup(modules: Arc<LiveModules>, stop: CancellationToken) {
                 () = stop.cancelled() => return,
                 got = hup.recv() => if got.is_none() { return },
             }
-            modules.reload("SIGHUP").await;
+            modules.reload(ReloadCause::Signal).await;
         }
     });
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use contextworker_registry::{
-    LiveStatus, Manifest, ReloadReport, VersionStore, manifest_paths, running_workers,
+    LiveStatus, Manifest, ReloadCause, ReloadReport, VersionStore, running_workers, scan,
 };
 use contextworker_types::{DataDir, Digest};
 
@@ -64,7 +64,7 @@ async fn wait_for_reload(
             .into_iter()
             .find(|s| s.pid == before.pid)
             && now.generation > before.generation
-            && now.last_reload.cause == "SIGHUP"
+            && now.last_reload.cause == ReloadCause::Signal
         {
             return Ok(now);
         }
@@ -137,10 +137,10 @@ pub async fn reload(args: &GlobalArgs, timeout_secs: u64) -> anyhow::Result<u8> 
 
 /// The manifest that defines `name` in `dir`, and the digest of its component now.
 fn find_in_dir(dir: &Path, name: &str, ceiling: u64) -> anyhow::Result<(Manifest, Option<Digest>)> {
-    let found = manifest_paths(dir)?
-        .iter()
-        .filter_map(|path| Manifest::read(path, ceiling).ok())
-        .find(|m| m.name.as_str() == name);
+    let found = scan(dir, Some(&[name.to_owned()]), ceiling)?
+        .manifests
+        .into_iter()
+        .next();
     let Some(manifest) = found else {
         anyhow::bail!(
             "{} has no module `{name}` (rollback writes a kept version back into the module's folder, so the folder and its module.toml must exist)",

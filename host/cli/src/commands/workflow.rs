@@ -1,9 +1,10 @@
 //! `harvest`, `import`, `workflow status`: start workflows on a running worker and report.
 
+use contextworker_config::HostConfig;
 use contextworker_temporal::ids;
 use contextworker_temporal::messages::{HarvestResult, names};
 use contextworker_temporal::starter::{self, StartExtras, Status};
-use contextworker_types::defaults::{DEFAULT_NAMESPACE, DEFAULT_TENANT};
+use contextworker_types::defaults::DEFAULT_NAMESPACE;
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, HarvestArgs, ImportArgs, TemporalArgs, WaitArgs};
@@ -12,38 +13,19 @@ use crate::context;
 
 pub async fn harvest(args: &GlobalArgs, harvest: HarvestArgs) -> anyhow::Result<u8> {
     let config = context::client_config(args, &harvest.temporal)?;
-    let client = context::temporal_client(&config).await?;
-    // The harvest runs for the supplier's tenant; naming another one fails in the worker.
-    let tenant = match &harvest.tenant {
-        Some(t) => t.clone(),
-        None => contextworker_config::Supplier::load(&config.suppliers_dir, &harvest.supplier)
-            .map(|s| s.tenant.as_str().to_owned())
-            .map_err(|e| anyhow::anyhow!("{e} (or name the tenant with --tenant)"))?,
-    };
+    let tenant = harvest.tenant;
     // One id per catalog: a second harvest of the same catalog while one runs fails to start
     // instead of racing it.
     let id = harvest
         .workflow_id
         .unwrap_or_else(|| ids::harvest(&tenant, &harvest.supplier));
     let positional = [json!(harvest.supplier), json!(tenant)];
-    let queue = &config.worker.task_queues[0];
-    let started = starter::start(
-        &client,
+    start_and_finish(
+        &config,
         names::HARVEST_WORKFLOW,
         &positional,
         &id,
-        queue,
-        &StartExtras::exclusive(&tenant),
-    )
-    .await?;
-    finish(
-        &client,
-        &started,
-        config
-            .temporal
-            .namespace
-            .as_deref()
-            .unwrap_or(DEFAULT_NAMESPACE),
+        &tenant,
         &harvest.wait,
     )
     .await
@@ -51,10 +33,7 @@ pub async fn harvest(args: &GlobalArgs, harvest: HarvestArgs) -> anyhow::Result<
 
 pub async fn import(args: &GlobalArgs, import: ImportArgs) -> anyhow::Result<u8> {
     let config = context::client_config(args, &import.temporal)?;
-    let tenant = import
-        .tenant
-        .clone()
-        .unwrap_or_else(|| DEFAULT_TENANT.to_owned());
+    let tenant = import.tenant;
     let catalog = ids::import_catalog(&import.url);
     let id = import
         .workflow_id
@@ -65,28 +44,44 @@ pub async fn import(args: &GlobalArgs, import: ImportArgs) -> anyhow::Result<u8>
         "tenant_id": tenant,
         "supplier_code": catalog,
     });
-    let client = context::temporal_client(&config).await?;
-    let queue = &config.worker.task_queues[0];
-    let started = starter::start(
-        &client,
+    start_and_finish(
+        &config,
         names::IMPORT_WORKFLOW,
         &[input],
         &id,
-        queue,
-        &StartExtras::exclusive(&tenant),
-    )
-    .await?;
-    finish(
-        &client,
-        &started,
-        config
-            .temporal
-            .namespace
-            .as_deref()
-            .unwrap_or(DEFAULT_NAMESPACE),
+        &tenant,
         &import.wait,
     )
     .await
+}
+
+/// Start `workflow` on the first task queue, one run per catalog (`tenant`'s), then wait or
+/// report as `wait` says.
+async fn start_and_finish(
+    config: &HostConfig,
+    workflow: &str,
+    args: &[serde_json::Value],
+    id: &str,
+    tenant: &str,
+    wait: &WaitArgs,
+) -> anyhow::Result<u8> {
+    let client = context::temporal_client(config).await?;
+    let queue = &config.worker.task_queues[0];
+    let started = starter::start(
+        &client,
+        workflow,
+        args,
+        id,
+        queue,
+        &StartExtras::exclusive(tenant),
+    )
+    .await?;
+    let namespace = config
+        .temporal
+        .namespace
+        .as_deref()
+        .unwrap_or(DEFAULT_NAMESPACE);
+    finish(&client, &started, namespace, wait).await
 }
 
 pub async fn status(

@@ -3,7 +3,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, dead_code)]
 
+mod output;
 pub mod rpc;
+
+#[allow(unused_imports)]
+pub use output::{assert_contains, assert_success, stderr_of, stdout_of, text};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,6 +18,61 @@ use contextworker_devserver::{DevServer, DevServerOptions};
 use contextworker_test_support::{guest, workspace_root};
 
 pub const QUEUE: &str = "harvester-tasks";
+
+/// How often the waits below look again.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+
+/// Wait until `check` holds; after `timeout`, fail saying what was awaited. For synchronous
+/// tests; async ones use [`poll_until`].
+pub fn wait_until(what: &str, timeout: Duration, check: impl FnMut() -> bool) {
+    wait_until_or(what, timeout, String::new, check);
+}
+
+fn wait_until_or(
+    what: &str,
+    timeout: Duration,
+    context: impl Fn() -> String,
+    mut check: impl FnMut() -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting until {what}{}",
+            context()
+        );
+        std::thread::sleep(POLL_EVERY);
+    }
+}
+
+/// Poll `check` until it gives a value; after `timeout`, fail saying what was awaited.
+pub async fn poll_until<T>(
+    what: &str,
+    timeout: Duration,
+    check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    poll_until_or(what, timeout, String::new, check).await
+}
+
+async fn poll_until_or<T>(
+    what: &str,
+    timeout: Duration,
+    context: impl Fn() -> String,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting until {what}{}",
+            context()
+        );
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
 
 /// A port free for listening, below the kernel's ephemeral range (32768 and up by default):
 /// a port from port 0 is an ephemeral one, which any outgoing connection of a test running in
@@ -202,17 +261,28 @@ impl Worker {
     }
 
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if self.log_text().contains(needle) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "worker log has no {needle:?} after {timeout:?}:\n{}",
-            self.log_text()
-        );
+        self.wait_until(&format!("the worker log says {needle:?}"), timeout, || {
+            self.log_text().contains(needle)
+        });
+    }
+
+    /// [`wait_until`], with this worker's log in the failure message.
+    pub fn wait_until(&self, what: &str, timeout: Duration, check: impl FnMut() -> bool) {
+        wait_until_or(what, timeout, || self.log_context(), check);
+    }
+
+    /// [`poll_until`], with this worker's log in the failure message.
+    pub async fn poll_until<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        check: impl AsyncFnMut() -> Option<T>,
+    ) -> T {
+        poll_until_or(what, timeout, || self.log_context(), check).await
+    }
+
+    fn log_context(&self) -> String {
+        format!("\nworker log:\n{}", self.log_text())
     }
 
     pub fn pid(&self) -> i32 {
@@ -231,7 +301,7 @@ impl Worker {
             if self.child.try_wait().unwrap().is_some() {
                 return Some(start.elapsed());
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(POLL_EVERY);
         }
         None
     }
@@ -255,29 +325,49 @@ pub fn json_of(out: &Output) -> serde_json::Value {
     })
 }
 
-/// `temporal workflow show` events of a workflow, as JSON.
-pub fn history(address: &str, id: &str) -> Vec<serde_json::Value> {
+/// The `temporal` CLI (or `TEMPORAL_CLI`) run against the server at `address`; it must succeed.
+pub fn temporal(address: &str, args: &[&str]) -> Output {
     let cli = std::env::var("TEMPORAL_CLI").unwrap_or_else(|_| "temporal".to_owned());
+    let (command, rest) = args.split_at(2.min(args.len()));
     let out = Command::new(cli)
-        .args([
-            "workflow",
-            "show",
-            "--address",
-            address,
-            "-w",
-            id,
-            "--output",
-            "json",
-        ])
+        .args(command)
+        .args(["--address", address])
+        .args(rest)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
+    out
+}
+
+/// `temporal workflow show` events of a workflow, as JSON.
+pub fn history(address: &str, id: &str) -> Vec<serde_json::Value> {
+    let out = temporal(address, &["workflow", "show", "-w", id, "--output", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["events"].as_array().cloned().unwrap_or_default()
+}
+
+/// The attempt of every activity the workflow started, in order.
+pub fn activity_attempts(address: &str, id: &str) -> Vec<u64> {
+    history(address, id)
+        .iter()
+        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
+        .filter_map(|a| a.get("attempt").and_then(serde_json::Value::as_u64))
+        .collect()
+}
+
+/// The PostgreSQL the tests stage into: `CONTEXTWORKER_TEST_POSTGRES`, or the local server.
+pub fn postgres_url() -> String {
+    std::env::var("CONTEXTWORKER_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// `label` made unique to this moment, for tenants and workflow ids shared databases see.
+pub fn unique(label: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{label}-{nanos}")
 }
 
 /// A YML feed with `n` offers whose prices are `base + i`.

@@ -2,16 +2,18 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use contextworker_grpc::auth::{Claims, mint_hmac};
 use contextworker_grpc::pb::core::ContextUnit;
 use contextworker_grpc::pb::worker::worker_service_client::WorkerServiceClient;
 use contextworker_grpc::tonic::transport::Channel;
-use contextworker_grpc::tonic::{Code, Request};
+use contextworker_grpc::tonic::{Code, Request, Status};
 use contextworker_grpc::unit::{json_to_struct, struct_to_json};
 use contextworker_test_support::feed_server::FeedServer;
 use serde_json::Value;
 
-use super::Harness;
+use super::{Harness, poll_until};
 
 pub const SECRET_ENV: &str = "CW_TEST_TOKEN_SECRET";
 pub const SECRET: &str = "test-secret-with-enough-entropy-for-hmac-sha256";
@@ -42,13 +44,20 @@ pub fn in_an_hour() -> Option<f64> {
 }
 
 pub fn token(tenants: &[&str]) -> String {
+    signed(tenants, &["worker:*"], in_an_hour())
+}
+
+/// A token signed with the test key: right or wrong only in its claims.
+pub fn signed(tenants: &[&str], permissions: &[&str], exp: Option<f64>) -> String {
     mint_hmac(
         "test.v1",
         SECRET.as_bytes(),
-        &claims(tenants, &["worker:*"], in_an_hour()),
+        &claims(tenants, permissions, exp),
     )
 }
 
+/// A client of its own per clone, over the same channel: for concurrent calls.
+#[derive(Clone)]
 pub struct Rpc {
     pub client: WorkerServiceClient<Channel>,
 }
@@ -83,20 +92,27 @@ impl Rpc {
         r
     }
 
-    /// The gRPC status of a call that is expected to fail at the transport level.
-    pub async fn status_of(
+    /// Send `payload` to `rpc` (`start`, `status` or `exec`).
+    async fn send(
         &mut self,
         rpc: &str,
         token: Option<&str>,
         payload: &Value,
-    ) -> contextworker_grpc::tonic::Status {
+    ) -> Result<ContextUnit, Status> {
         let req = Self::request(token, payload);
         let resp = match rpc {
             "start" => self.client.start_workflow(req).await,
             "status" => self.client.get_task_status(req).await,
             _ => self.client.execute_code(req).await,
         };
-        resp.expect_err("the call fails")
+        resp.map(contextworker_grpc::tonic::Response::into_inner)
+    }
+
+    /// The gRPC status of a call that is expected to fail at the transport level.
+    pub async fn status_of(&mut self, rpc: &str, token: Option<&str>, payload: &Value) -> Status {
+        self.send(rpc, token, payload)
+            .await
+            .expect_err("the call fails")
     }
 
     /// The answer's payload, or the gRPC status when the call fails at the transport level.
@@ -105,20 +121,9 @@ impl Rpc {
         rpc: &str,
         token: Option<&str>,
         payload: &Value,
-    ) -> Result<Value, contextworker_grpc::tonic::Status> {
-        let req = Self::request(token, payload);
-        let resp = match rpc {
-            "start" => self.client.start_workflow(req).await,
-            "status" => self.client.get_task_status(req).await,
-            _ => self.client.execute_code(req).await,
-        }?;
-        Ok(Value::Object(
-            resp.into_inner()
-                .payload
-                .as_ref()
-                .map(struct_to_json)
-                .unwrap_or_default(),
-        ))
+    ) -> Result<Value, Status> {
+        let unit = self.send(rpc, token, payload).await?;
+        Ok(payload_of(&unit))
     }
 
     pub async fn call(
@@ -127,27 +132,79 @@ impl Rpc {
         token: Option<&str>,
         payload: &Value,
     ) -> Result<Value, Code> {
-        let req = Self::request(token, payload);
-        let resp = match rpc {
-            "start" => self.client.start_workflow(req).await,
-            "status" => self.client.get_task_status(req).await,
-            _ => self.client.execute_code(req).await,
-        };
-        match resp {
-            Ok(r) => {
-                let unit = r.into_inner();
-                assert_eq!(unit.trace_id, "trace-abc", "the trace id is kept");
-                assert!(unit.provenance.iter().any(|p| p.starts_with("worker:")));
-                Ok(Value::Object(
-                    unit.payload
-                        .as_ref()
-                        .map(struct_to_json)
-                        .unwrap_or_default(),
-                ))
-            }
-            Err(status) => Err(status.code()),
-        }
+        let unit = self.send(rpc, token, payload).await.map_err(|s| s.code())?;
+        assert_eq!(unit.trace_id, "trace-abc", "the trace id is kept");
+        assert!(unit.provenance.iter().any(|p| p.starts_with("worker:")));
+        Ok(payload_of(&unit))
     }
+
+    /// A call that must be answered with a payload (which may hold a typed error).
+    pub async fn answer(&mut self, rpc: &str, token: &str, payload: &Value) -> Value {
+        self.call(rpc, Some(token), payload)
+            .await
+            .unwrap_or_else(|code| panic!("{rpc} failed with {code:?}"))
+    }
+
+    /// The same call `n` times at once, each on its own clone; the answers, which must all
+    /// be payloads.
+    pub async fn call_concurrently(
+        &self,
+        n: usize,
+        rpc: &'static str,
+        token: &str,
+        payload: &Value,
+    ) -> Vec<Value> {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (mut rpc_client, token, payload) =
+                    (self.clone(), token.to_owned(), payload.clone());
+                tokio::spawn(async move { rpc_client.answer(rpc, &token, &payload).await })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers
+    }
+
+    /// ExecuteCode with `req`, sent on a task of its own; the gRPC code if it fails.
+    pub fn spawn_exec(
+        &self,
+        req: Request<ContextUnit>,
+    ) -> tokio::task::JoinHandle<Result<(), Code>> {
+        let mut client = self.client.clone();
+        tokio::spawn(async move {
+            client
+                .execute_code(req)
+                .await
+                .map(|_| ())
+                .map_err(|s| s.code())
+        })
+    }
+
+    /// GetTaskStatus until the workflow is no longer running (or 60 s); its last answer.
+    pub async fn settled(&mut self, token: &str, id: &str) -> Value {
+        let query = serde_json::json!({ "workflow_id": id });
+        poll_until(
+            &format!("workflow {id} is no longer running"),
+            Duration::from_secs(60),
+            async || {
+                let last = self.answer("status", token, &query).await;
+                (last["status"] != "running").then_some(last)
+            },
+        )
+        .await
+    }
+}
+
+fn payload_of(unit: &ContextUnit) -> Value {
+    Value::Object(
+        unit.payload
+            .as_ref()
+            .map(struct_to_json)
+            .unwrap_or_default(),
+    )
 }
 
 /// The `grpc.health.v1` status of the whole server, polled until `want` or 10 s.
@@ -192,26 +249,48 @@ pub fn uuid_like() -> String {
 
 /// A host serving gRPC on `port`. Per-token rates are raised out of the way: these tests send
 /// bursts to exercise other limits (`floods.rs` tests the rate limit itself).
-pub fn grpc_host<'a>(h: &'a Harness, label: &str, port: u16, extra: &[&'a str]) -> super::Worker {
-    let addr = format!("127.0.0.1:{port}");
+pub fn grpc_host(h: &Harness, label: &str, port: u16, extra: &[&str]) -> super::Worker {
     let config = h.path(&format!("{label}-grpc.toml"));
     std::fs::write(
         &config,
         "[grpc]\nrate_per_second = 100000\nrate_burst = 100000\n",
     )
     .unwrap();
-    let mut args: Vec<&str> = vec![
-        "--host-config",
-        Box::leak(config.display().to_string().into_boxed_str()),
-        "--grpc-addr",
-        Box::leak(addr.into_boxed_str()),
-        "--token-hmac-key",
-        "test.v1=CW_TEST_TOKEN_SECRET",
-        "--exec-concurrency",
-        "8",
-    ];
+    let config = config.display().to_string();
+    let mut args = vec!["--host-config", &config, "--exec-concurrency", "8"];
     args.extend_from_slice(extra);
-    h.worker(label, &args, &[(SECRET_ENV, SECRET)])
+    grpc_worker(h, label, port, Outbound::Loopback, &args, &[])
+}
+
+/// Which feeds a worker's outbound policy admits.
+#[derive(Clone, Copy)]
+pub enum Outbound {
+    /// The test servers on loopback, as an operator admits internal suppliers.
+    Loopback,
+    /// The production default: public addresses only.
+    Strict,
+}
+
+/// A worker serving gRPC on `port` that accepts tokens signed with [`SECRET`], with `extra`
+/// flags and `env` added.
+pub fn grpc_worker(
+    h: &Harness,
+    label: &str,
+    port: u16,
+    outbound: Outbound,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> super::Worker {
+    let addr = format!("127.0.0.1:{port}");
+    let key = format!("test.v1={SECRET_ENV}");
+    let mut args = vec!["--grpc-addr", &addr, "--token-hmac-key", &key];
+    args.extend_from_slice(extra);
+    let mut env = env.to_vec();
+    env.push((SECRET_ENV, SECRET));
+    match outbound {
+        Outbound::Loopback => h.worker(label, &args, &env),
+        Outbound::Strict => h.strict_worker(label, &args, &env),
+    }
 }
 
 /// A harness and a served one-product feed for supplier `code` of tenant `acme`.
@@ -225,4 +304,18 @@ pub async fn harness_with_supplier(code: &str) -> (Harness, FeedServer) {
     );
     h.write_supplier(code, "acme", &server.url());
     (h, server)
+}
+
+/// A host serving gRPC without Temporal, with `config` as its host config file.
+pub fn exec_host(h: &Harness, label: &str, port: u16, config: &str) -> super::Worker {
+    let path = h.path(&format!("{label}.toml"));
+    std::fs::write(&path, config).unwrap();
+    let args = ["--host-config", path.to_str().unwrap(), "--no-temporal"];
+    grpc_worker(h, label, port, Outbound::Loopback, &args, &[])
+}
+
+/// The hostile guest asked to do nothing wrong: an ExecuteCode payload answered "ok".
+pub fn hostile_ok() -> Value {
+    let hostile = std::fs::read(contextworker_test_support::guest("hostile")).unwrap();
+    serde_json::json!({"code": STANDARD.encode(hostile), "input": "ok"})
 }

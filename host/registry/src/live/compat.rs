@@ -1,6 +1,9 @@
 //! Whether a candidate may replace the active version of a module.
 
-use super::*;
+use contextworker_manifest::Manifest;
+use contextworker_types::Digest;
+
+use crate::{Module, RegistryError};
 
 /// A candidate may replace `active` unless it breaks what callers rely on: a different world
 /// (a different export) needs a new major version, and a lower version is a rollback, which

@@ -12,27 +12,26 @@
 //! even after a swap or a restart.
 
 mod compat;
+mod follow;
 mod reload;
 mod status;
 
-use compat::check_compatible;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Instant, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use contextworker_runtime::Runtime;
 use contextworker_types::{DataDir, Digest, ModuleName};
-use serde::{Deserialize, Serialize};
 
-use crate::registry::manifest_paths;
-use crate::store::{VersionStore, now_ms, write_atomically};
-use crate::{Module, Registry, RegistryError, run_self_tests};
-use contextworker_manifest::Manifest;
+use crate::scan::manifest_paths;
+use crate::store::{VersionStore, now_ms};
+use crate::{Module, Registry, RegistryError};
 
+pub use follow::FollowedVersion;
 pub use status::{
-    ActiveModule, Counters, LiveStatus, Refusal, ReloadReport, Swap, VersionBrief, format_ms,
-    process_start, running_workers,
+    ActiveModule, Counters, LiveStatus, Refusal, ReloadCause, ReloadReport, Swap, VersionBrief,
+    format_ms, process_start, running_workers,
 };
 
 /// Loaded versions that are no longer active, kept compiled for pinned retries.
@@ -122,7 +121,7 @@ impl LiveModules {
             last_reload_ms: Mutex::new(0),
             generation: tokio::sync::watch::Sender::new(0),
         });
-        let report = live.reload("start").await;
+        let report = live.reload(ReloadCause::Start).await;
         Ok((live, report))
     }
 

@@ -1,25 +1,44 @@
 //! A reload: read the modules directory, validate every changed module off the async workers,
 //! switch what passed in one step, refuse the rest, keep the store pruned.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use contextworker_manifest::Manifest;
+use contextworker_types::{Digest, ModuleName};
+
+use super::compat::check_compatible;
+use super::{
+    LiveModules, Refusal, RefusalKey, ReloadCause, ReloadReport, Swap, VersionBrief, lock,
+    mtime_ms, text_hash,
+};
+use crate::scan::{Scan, scan};
+use crate::store::now_ms;
+use crate::{Module, Registry, RegistryError, run_self_tests};
 
 impl LiveModules {
     /// Read the directory again and switch every module that changed and passes validation.
     /// Never fails: what cannot be read or validated is refused and reported, and the current
     /// versions keep serving.
-    pub async fn reload(&self, cause: &str) -> ReloadReport {
+    pub async fn reload(&self, cause: ReloadCause) -> ReloadReport {
         let mut refused_before = self.reload_lock.lock().await;
         let started = Instant::now();
         let previous_reload_ms = *lock(&self.last_reload_ms);
         let mut report = ReloadReport {
-            cause: cause.to_owned(),
+            cause,
             at_ms: now_ms(),
             ..ReloadReport::default()
         };
         let current = self.snapshot();
         let mut next = (*current).clone();
-        let paths = match manifest_paths(&self.dir) {
-            Ok(paths) => paths,
+        let (scan, readable) = match scan(
+            &self.dir,
+            self.only.as_deref(),
+            self.runtime.config().max_memory_bytes,
+        ) {
+            Ok(scan) => (scan, true),
             Err(e) => {
                 report.refused.push(Refusal {
                     module: None,
@@ -27,58 +46,39 @@ impl LiveModules {
                     reason: e.to_string(),
                     at_ms: now_ms(),
                 });
-                Vec::new()
+                (Scan::default(), false)
             }
         };
-        let mut declared: BTreeMap<ModuleName, PathBuf> = BTreeMap::new();
-        let mut unreadable: Vec<PathBuf> = Vec::new();
-        for path in &paths {
-            let manifest = match Manifest::read(path, self.runtime.config().max_memory_bytes) {
-                Ok(m) => m,
-                Err(e) => {
-                    unreadable.push(path.clone());
-                    let text = std::fs::read(path).unwrap_or_default();
-                    let key = text_hash(&String::from_utf8_lossy(&text));
-                    if refused_before.get(path) != Some(&(path.clone(), None, key)) {
-                        self.refuse(
-                            &mut report,
-                            &mut refused_before,
-                            path,
-                            None,
-                            None,
-                            key,
-                            &RegistryError::from(e),
-                        );
-                    }
-                    continue;
-                }
+        for refused in &scan.refused {
+            // An unreadable manifest is reported again only when its text changes; a
+            // duplicate declaration on every reload, until one of the two goes.
+            let unreadable = refused.module.is_none();
+            let text_key = if unreadable {
+                text_hash(&String::from_utf8_lossy(
+                    &std::fs::read(&refused.path).unwrap_or_default(),
+                ))
+            } else {
+                0
             };
-            let name = manifest.name.clone();
-            if self
-                .only
-                .as_ref()
-                .is_some_and(|only| !only.iter().any(|n| n == name.as_str()))
-            {
-                continue;
-            }
-            if let Some(first) = declared.get(&name) {
-                let e = RegistryError::Duplicate {
-                    name: name.to_string(),
-                    path: path.clone(),
-                    first: first.clone(),
-                };
+            let key = (refused.path.clone(), None, text_key);
+            if !unreadable || refused_before.get(&refused.path) != Some(&key) {
                 self.refuse(
                     &mut report,
                     &mut refused_before,
-                    path,
-                    Some(&name),
+                    &refused.path,
+                    refused.module.as_ref(),
                     None,
-                    0,
-                    &e,
+                    text_key,
+                    &refused.error,
                 );
-                continue;
             }
-            declared.insert(name.clone(), path.clone());
+        }
+        let declared: Vec<(ModuleName, PathBuf)> = scan
+            .manifests
+            .iter()
+            .map(|m| (m.name.clone(), m.path.clone()))
+            .collect();
+        for manifest in scan.manifests {
             self.consider(
                 manifest,
                 &current,
@@ -89,29 +89,30 @@ impl LiveModules {
             )
             .await;
         }
-        if cause == "start" {
-            for name in self.only.iter().flatten() {
-                if !declared.keys().any(|n| n.as_str() == name) {
-                    let e = RegistryError::NotFound {
-                        name: name.clone(),
-                        dir: self.dir.clone(),
-                    };
-                    report.refused.push(Refusal {
-                        module: Some(name.clone()),
-                        file: self.dir.clone(),
-                        reason: e.to_string(),
-                        at_ms: now_ms(),
-                    });
-                }
+        if cause == ReloadCause::Start {
+            for name in scan.missing {
+                let e = RegistryError::NotFound {
+                    name: name.clone(),
+                    dir: self.dir.clone(),
+                };
+                report.refused.push(Refusal {
+                    module: Some(name),
+                    file: self.dir.clone(),
+                    reason: e.to_string(),
+                    at_ms: now_ms(),
+                });
             }
         }
         // A module leaves only when no manifest declares it any more; one whose manifest is
-        // merely broken right now keeps serving its last good version.
+        // merely broken right now, or whose directory cannot be read, keeps serving its last
+        // good version.
         let gone: Vec<ModuleName> = current
             .modules
             .iter()
+            .filter(|_| readable)
             .filter(|(name, m)| {
-                !declared.contains_key(*name) && !unreadable.contains(&m.manifest.path)
+                !declared.iter().any(|(n, _)| n == *name)
+                    && !scan.unreadable.contains(&m.manifest.path)
             })
             .map(|(name, _)| name.clone())
             .collect();

@@ -1,7 +1,14 @@
 //! What a worker publishes about its modules (`<data>/modules/workers/<pid>.json`), and how
 //! other processes find the workers that are really running.
 
-use super::*;
+use std::path::PathBuf;
+
+use contextworker_types::{DataDir, Digest};
+use serde::{Deserialize, Serialize};
+
+use super::{KEPT_REFUSALS, LiveModules, lock};
+use crate::Module;
+use crate::store::{now_ms, write_atomically};
 
 /// One version, as listings name it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -47,11 +54,46 @@ pub struct Refusal {
     pub at_ms: u64,
 }
 
+/// What asked for a reload. Written to the status file by name (`start`, `watch`, `poll`,
+/// `SIGHUP`), which `modules reload` reads to see that its signal was handled.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum ReloadCause {
+    /// The first load of a starting worker: nothing is swapped, every module is new.
+    #[default]
+    #[serde(rename = "start")]
+    Start,
+    /// The file watcher saw the modules directory change.
+    #[serde(rename = "watch")]
+    Watch,
+    /// The periodic rescan (for file systems whose events do not arrive).
+    #[serde(rename = "poll")]
+    Poll,
+    /// `SIGHUP`, as `modules reload` sends it.
+    #[serde(rename = "SIGHUP")]
+    Signal,
+}
+
+impl ReloadCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Watch => "watch",
+            Self::Poll => "poll",
+            Self::Signal => "SIGHUP",
+        }
+    }
+}
+
+impl std::fmt::Display for ReloadCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What one reload did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReloadReport {
-    /// What asked for it: `start`, `watch`, `SIGHUP`, ...
-    pub cause: String,
+    pub cause: ReloadCause,
     pub at_ms: u64,
     pub duration_ms: u64,
     pub swapped: Vec<Swap>,
@@ -135,7 +177,7 @@ impl LiveModules {
             status.refusals.drain(..excess);
             status.counters.reloads += 1;
             // What a worker loads when it starts is not a swap.
-            if report.cause != "start" {
+            if report.cause != ReloadCause::Start {
                 status.counters.swaps += report.swapped.len() as u64;
             }
             status.counters.staged += report.staged.len() as u64;

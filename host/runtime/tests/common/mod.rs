@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use contextworker_runtime::{
-    CallOutcome, CallSpec, Data, Limits, LoadedComponent, Metering, Runtime, RuntimeConfig,
+    CallError, CallOutcome, CallSpec, Data, Limits, LoadedComponent, MIB, Metering, Runtime,
+    RuntimeConfig,
 };
+use contextworker_test_support::{peak_rss_bytes, rss_bytes};
 use contextworker_types::World;
 
 /// A runtime with the compiled-component cache shared by all test binaries, so each guest is
@@ -33,6 +35,48 @@ pub fn code_limits(timeout_ms: u64) -> Limits {
     Limits {
         timeout: Duration::from_millis(timeout_ms),
         ..Limits::for_world(World::Code)
+    }
+}
+
+/// [`code_limits`] with a memory limit of `memory_mib` MiB.
+pub fn memory_limits(memory_mib: u64, timeout_ms: u64) -> Limits {
+    Limits {
+        memory_bytes: memory_mib * MIB,
+        ..code_limits(timeout_ms)
+    }
+}
+
+/// A call's growth of the host's resident memory.
+pub struct Growth {
+    /// Resident memory before the call.
+    pub before: u64,
+    /// How far the peak during the call rose above `before`.
+    pub peak: u64,
+}
+
+/// Run one call, measuring how far it raised the host's resident memory at its peak. The
+/// peak (VmHWM) is reset first, so it measures this call alone (Linux ≥ 4.0, proc(5)
+/// clear_refs).
+pub async fn run_measuring_rss(
+    rt: &Runtime,
+    component: &LoadedComponent,
+    limits: Limits,
+    input: &str,
+) -> (CallOutcome<Data>, Growth) {
+    let before = rss_bytes();
+    std::fs::write("/proc/self/clear_refs", "5").expect("can reset the RSS peak");
+    let outcome = run(rt, component, limits, input).await;
+    let peak = peak_rss_bytes().saturating_sub(before);
+    (outcome, Growth { before, peak })
+}
+
+/// The call was refused while wasmtime lifted its output: too large to cross at all.
+pub fn assert_transfer_too_large(outcome: &CallOutcome<Data>) {
+    match &outcome.result {
+        Err(e @ CallError::TransferTooLarge { .. }) => {
+            assert_eq!(e.class().name(), "GuestOutputTooLarge");
+        }
+        other => panic!("expected TransferTooLarge, got {other:?}"),
     }
 }
 

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use contextworker_fetch::{Auth, FetchOutcome, FetchRequest, Validators};
 use contextworker_runtime::CancellationToken;
-use contextworker_staging::FeedKey;
 use contextworker_types::ErrorClass;
 use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::activities::ActivityContext;
@@ -13,7 +12,7 @@ use temporalio_sdk::activities::ActivityContext;
 use crate::activities::supervise::{Progress, supervise};
 use crate::args::{encode, from_args};
 use crate::failure::Failure;
-use crate::messages::{AuthRef, FetchInput, FetchOutput};
+use crate::messages::{Credentials, FeedValidators, FetchInput, FetchOutput};
 use crate::services::Services;
 
 use super::{Result, millis};
@@ -35,6 +34,36 @@ fn env_secret(services: &Services, var: &str) -> std::result::Result<String, Fai
     })
 }
 
+/// Validators become request headers, and they come from the activity's input: anything that
+/// is not a plain header value is refused here, naming the field, instead of failing deep in
+/// the HTTP client as a network error.
+fn validators(given: &FeedValidators) -> std::result::Result<Validators, Failure> {
+    const MAX_VALIDATOR_BYTES: usize = 1024;
+    for (field, value) in [
+        ("previous.etag", &given.etag),
+        ("previous.last_modified", &given.last_modified),
+    ] {
+        if let Some(value) = value
+            && (value.len() > MAX_VALIDATOR_BYTES
+                || !value
+                    .bytes()
+                    .all(|b| b == b'\t' || (b' '..=b'~').contains(&b)))
+        {
+            return Err(Failure::new(
+                ErrorClass::InvalidArguments,
+                format!(
+                    "download_feed: `{field}` must be at most {MAX_VALIDATOR_BYTES} bytes of \
+                     visible ASCII (it becomes a request header)"
+                ),
+            ));
+        }
+    }
+    Ok(Validators {
+        etag: given.etag.clone(),
+        last_modified: given.last_modified.clone(),
+    })
+}
+
 pub(in crate::activities) async fn download_feed(
     services: &Services,
     ctx: &ActivityContext,
@@ -42,9 +71,9 @@ pub(in crate::activities) async fn download_feed(
 ) -> Result<RawValue> {
     let args: FetchInput = from_args(input, &["url"], "(url) or a FetchInput object")?;
     let auth = match &args.auth {
-        AuthRef::None => Auth::None,
-        AuthRef::Bearer { token_env } => Auth::Bearer(env_secret(services, token_env)?),
-        AuthRef::Basic {
+        Credentials::None => Auth::None,
+        Credentials::Bearer { token_env } => Auth::Bearer(env_secret(services, token_env)?),
+        Credentials::Basic {
             user_env,
             password_env,
         } => Auth::Basic {
@@ -57,22 +86,7 @@ pub(in crate::activities) async fn download_feed(
         .iter()
         .map(|(name, var)| Ok((name.clone(), env_secret(services, var)?)))
         .collect::<std::result::Result<Vec<_>, Failure>>()?;
-    let previous = match (&args.tenant, &args.supplier) {
-        (Some(tenant), Some(supplier)) => services
-            .staging
-            .feed_state(&FeedKey {
-                tenant: tenant.clone(),
-                supplier: supplier.clone(),
-            })
-            .await?
-            .filter(|state| state.url == args.url)
-            .map(|state| Validators {
-                etag: state.etag,
-                last_modified: state.last_modified,
-            })
-            .unwrap_or_default(),
-        _ => Validators::default(),
-    };
+    let previous = validators(&args.previous)?;
     let request = FetchRequest {
         url: args.url.clone(),
         auth,
@@ -118,4 +132,31 @@ pub(in crate::activities) async fn download_feed(
         "feed fetched"
     );
     Ok(encode(&output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validators_from_the_input_must_be_plain_header_values() {
+        let given = FeedValidators {
+            etag: Some("\"v1\"".into()),
+            last_modified: Some("Tue, 01 Dec 2026 07:00:00 GMT".into()),
+        };
+        let ok = validators(&given).expect("plain values pass");
+        assert_eq!(ok.etag.as_deref(), Some("\"v1\""));
+        for (etag, last_modified, field) in [
+            (Some("a\r\nX-Injected: 1".to_owned()), None, "previous.etag"),
+            (None, Some("x".repeat(1025)), "previous.last_modified"),
+        ] {
+            let failure = validators(&FeedValidators {
+                etag,
+                last_modified,
+            })
+            .expect_err("refused");
+            assert_eq!(failure.class, ErrorClass::InvalidArguments);
+            assert!(failure.message.contains(field), "{}", failure.message);
+        }
+    }
 }

@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use contextworker_registry::Module;
+use contextworker_registry::{Detected, Module, SNIFF_BYTES};
 use contextworker_storage::BlobRef;
 use contextworker_types::{ErrorClass, World};
 use temporalio_common::data_converters::RawValue;
 use tokio::io::AsyncReadExt;
 
 use crate::args::{encode, from_args};
-use crate::detect::{SNIFF_BYTES, detect_module};
 use crate::failure::Failure;
 use crate::messages::PinInput;
 use crate::services::Services;
@@ -38,17 +37,31 @@ pub(super) async fn choose_transformer(
     feed: &BlobRef,
     name: Option<&str>,
 ) -> Result<Arc<Module>> {
-    let name = match name {
-        Some(name) => name.to_owned(),
-        None => detect_module(&sniff(services, feed).await?)
-            .ok_or_else(|| {
-                Failure::new(ErrorClass::ModuleNotDetected,
-                    "the feed's format was not recognised; name the module (--module, or `module` in the arguments)",
-                )
-            })?
-            .to_owned(),
+    let Some(name) = name else {
+        return match services.registry().detect(&sniff(services, feed).await?) {
+            Detected::One(module) => Ok(module),
+            Detected::Nothing => Err(Failure::new(
+                ErrorClass::ModuleNotDetected,
+                "no loaded module recognises the feed's format (their manifests' [detect] \
+                 tables); name the module (--module, or `module` in the arguments)",
+            )
+            .into()),
+            Detected::Ambiguous(modules) => Err(Failure::new(
+                ErrorClass::ModuleNotDetected,
+                format!(
+                    "the feed looks like a feed for any of {}; name the module (--module, or \
+                     `module` in the arguments)",
+                    modules
+                        .iter()
+                        .map(|m| format!("`{}`", m.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .into()),
+        };
     };
-    let module = services.module(&name).ok_or_else(|| {
+    let module = services.module(name).ok_or_else(|| {
         Failure::new(
             ErrorClass::UnknownModule,
             format!("no module `{name}` is loaded on this worker"),

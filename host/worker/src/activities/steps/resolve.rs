@@ -3,13 +3,14 @@
 
 use std::path::Path;
 
-use contextworker_config::{Credentials, FeedSource, Supplier, SupplierError};
+use contextworker_config::{FeedSource, Supplier, SupplierError};
+use contextworker_staging::FeedKey;
 use contextworker_types::{ErrorClass, SupplierCode};
 use temporalio_common::data_converters::RawValue;
 
 use crate::args::{encode, from_args};
 use crate::failure::Failure;
-use crate::messages::{AuthRef, HarvestArgs, SupplierPlan};
+use crate::messages::{FeedValidators, HarvestArgs, SupplierPlan};
 use crate::services::Services;
 
 use super::Result;
@@ -87,24 +88,39 @@ pub(in crate::activities) async fn resolve_supplier(
         url,
         module: Some(supplier.module.as_str().to_owned()),
         config: supplier.config.clone(),
-        auth: match &supplier.credentials {
-            Credentials::None => AuthRef::None,
-            Credentials::Bearer { token_env } => AuthRef::Bearer {
-                token_env: token_env.clone(),
-            },
-            Credentials::Basic {
-                user_env,
-                password_env,
-            } => AuthRef::Basic {
-                user_env: user_env.clone(),
-                password_env: password_env.clone(),
-            },
-        },
+        auth: supplier.credentials.clone(),
         header_envs: supplier.header_envs.clone(),
         max_bytes: supplier.max_bytes,
         timeout_secs: supplier.timeout.as_secs().max(1),
+        previous: FeedValidators::default(),
+    };
+    let plan = SupplierPlan {
+        previous: last_validators(services, &plan).await?,
+        ..plan
     };
     Ok(encode(&plan))
+}
+
+/// The validators of the last feed staged completely for this supplier, when it came from the
+/// same URL (a changed URL is a new feed: its first download is unconditional).
+async fn last_validators(
+    services: &Services,
+    plan: &SupplierPlan,
+) -> std::result::Result<FeedValidators, Failure> {
+    let key = FeedKey {
+        tenant: plan.tenant.clone(),
+        supplier: plan.supplier.clone(),
+    };
+    Ok(services
+        .staging
+        .feed_state(&key)
+        .await?
+        .filter(|state| state.url == plan.url)
+        .map(|state| FeedValidators {
+            etag: state.etag,
+            last_modified: state.last_modified,
+        })
+        .unwrap_or_default())
 }
 
 fn file_url(path: &Path) -> std::result::Result<String, Failure> {

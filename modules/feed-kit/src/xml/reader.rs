@@ -1,6 +1,5 @@
-//! The XML plumbing the XML transformers share (hotline, google-merchant, dealer-xml):
-//! decoding, a quick-xml pull reader with positions, entity policy, lenient recovery and
-//! errors that name line, column and byte offset.
+//! The pull reader: decoded text in, elements, text and ends out, with the security policy
+//! enforced on the way (see the module's header).
 
 use std::io::Read;
 
@@ -11,16 +10,47 @@ use quick_xml::{Reader, XmlVersion};
 
 /// Nesting beyond this is refused: no real feed comes close, and it bounds the open-element
 /// stacks a hostile feed could grow.
-const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 256;
+
+/// The longest run of text without markup. quick-xml buffers a whole text node; without a cap a
+/// feed that is one huge text node would exhaust guest memory and trap instead of failing with
+/// a reason.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
+
+/// What a module chooses about how strictly markup is read; the security policy (see the
+/// module's header) is not among the choices.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rules {
+    /// Recover from a lone `&`, undefined entities, bad attributes and HTML-style unclosed
+    /// elements, with a warning each, instead of failing the feed.
+    pub lenient: bool,
+    /// Refuse a DOCTYPE that declares entities even when the feed never uses them. Without it a
+    /// declaration is harmless (references to it fail, nothing is expanded) and the error comes
+    /// at the first reference.
+    pub refuse_entity_declarations: bool,
+}
+
+impl From<bool> for Rules {
+    /// Just the `lenient` flag, the other rules at their defaults.
+    fn from(lenient: bool) -> Self {
+        Self {
+            lenient,
+            ..Self::default()
+        }
+    }
+}
 
 /// A start tag (empty elements arrive as a start and an end) with its attributes decoded.
 #[derive(Debug, Clone)]
 pub struct Tag {
     pub name: String,
     pub attrs: Vec<(String, String)>,
-    /// The attributes as written, to re-serialize markup nested in a text field.
+    /// The attributes as written, with the whitespace before them, to re-serialize markup
+    /// nested in a text field.
     pub raw_attrs: String,
     pub location: Location,
+    /// Written as `<name/>`: its [`Node::End`] follows at once.
+    pub empty: bool,
 }
 
 impl Tag {
@@ -51,12 +81,11 @@ pub enum Node {
 }
 
 pub struct Xml {
-    reader: Reader<Tracked<Box<dyn Read>>>,
+    reader: Reader<Tracked<MarkupGuard<Box<dyn Read>>>>,
     buf: Vec<u8>,
-    /// Recover from a lone `&` and undefined entities (kept literally, with a warning).
-    lenient: bool,
+    rules: Rules,
     open: Vec<(String, Location)>,
-    /// End tags implied by a lenient recovery, handed out one per call.
+    /// End tags implied by a lenient recovery or an empty element, handed out one per call.
     implied_ends: usize,
     root_closed: bool,
     /// Lenient recoveries so far; only the first few are reported one by one.
@@ -81,14 +110,26 @@ impl Xml {
     /// (decoding needs an owned reader; the SDK never reads it after `transform`), run `parse`,
     /// and hand on the reader's own warnings (encoding fallbacks, lenient recoveries) whether
     /// or not the parse succeeded.
+    ///
+    /// `rules` is a [`Rules`], or just the `lenient` flag.
     pub fn run<T>(
         input: &mut FeedReader,
         out: &mut ProductSink,
         config: &Config,
-        lenient: bool,
+        rules: impl Into<Rules>,
         parse: impl FnOnce(&mut Xml, &mut ProductSink) -> Result<T, ModuleError>,
     ) -> Result<T, ModuleError> {
-        let mut xml = Self::new(input.take(), config.get("encoding"), lenient)?;
+        // A blank `encoding` is an unset one, not an encoding named "".
+        let encoding = config
+            .get("encoding")
+            .map(str::trim)
+            .filter(|e| !e.is_empty());
+        let mut xml = Self::new(input.take(), encoding, rules)?;
+        // The decoder's warnings (an encoding fallback) come before the products, the reader's
+        // recoveries after them.
+        for warning in xml.warnings.drain(..) {
+            out.warn(warning);
+        }
         let result = parse(&mut xml, out);
         for warning in xml.warnings.drain(..) {
             out.warn(warning);
@@ -100,20 +141,26 @@ impl Xml {
     pub fn new(
         input: impl Read + 'static,
         encoding: Option<&str>,
-        lenient: bool,
+        rules: impl Into<Rules>,
     ) -> Result<Self, ModuleError> {
+        let rules = rules.into();
         let decoded = crate::decode(input, TextKind::Xml, encoding)?;
-        let mut reader = Reader::from_reader(Tracked::new(decoded.reader));
+        let guarded = MarkupGuard {
+            inner: decoded.reader,
+            since_markup: 0,
+        };
+        let mut reader = Reader::from_reader(Tracked::new(guarded));
         let config = reader.config_mut();
-        config.expand_empty_elements = true;
+        // Empty elements are expanded by `next` itself, so a `Tag` can say it was one.
+        config.expand_empty_elements = false;
         // Lenient mode matches end tags itself, HTML-style (see `next`).
-        config.check_end_names = !lenient;
-        config.allow_unmatched_ends = lenient;
-        config.allow_dangling_amp = lenient;
+        config.check_end_names = !rules.lenient;
+        config.allow_unmatched_ends = rules.lenient;
+        config.allow_dangling_amp = rules.lenient;
         Ok(Self {
             reader,
             buf: Vec::with_capacity(8 * 1024),
-            lenient,
+            rules,
             open: Vec::new(),
             implied_ends: 0,
             root_closed: false,
@@ -165,43 +212,36 @@ impl Xml {
             return Ok(Node::End(self.close_top()));
         }
         loop {
-            let before = self.reader.buffer_position();
+            // Where the event starts: quick-xml consumes exactly one event per call, so this is
+            // the line and character column of markup even when it spans lines.
+            let here = self.reader.get_ref().location();
             self.buf.clear();
             let event = match self.reader.read_event_into(&mut self.buf) {
                 Ok(event) => event,
+                // The decoder's and the markup guard's errors say what is wrong themselves.
+                Err(quick_xml::Error::Io(io)) => {
+                    return Err(crate::encoding::io_error(&io, self.location()));
+                }
                 Err(e) => {
                     let e = e.to_string();
                     return Err(self.syntax_error(&e));
                 }
             };
             match event {
-                Event::Start(start) => {
-                    if self.open.is_empty() && self.root_closed {
-                        return Err(ModuleError::invalid_input(
-                            "a second root element after the document ended",
-                        )
-                        .at(self.reader.get_ref().location_at(before)));
-                    }
-                    if self.open.len() >= MAX_DEPTH {
-                        return Err(ModuleError::invalid_input(format!(
-                            "elements nested deeper than {MAX_DEPTH} levels"
-                        ))
-                        .at(self.reader.get_ref().location_at(before)));
-                    }
-                    let location = self.reader.get_ref().location_at(before);
-                    let mut lost = Vec::new();
-                    let tag = tag(&start, location, self.lenient, &mut lost)?;
-                    for warning in lost {
-                        self.recovered(warning);
-                    }
-                    self.open.push((tag.name.clone(), tag.location.clone()));
-                    return Ok(Node::Start(tag));
+                Event::Start(ref start) | Event::Empty(ref start) => {
+                    let empty = matches!(event, Event::Empty(_));
+                    let location = here;
+                    let depth = self.open.len();
+                    let (tag, lost) =
+                        start_tag(start, location, depth, self.root_closed, self.rules.lenient)?;
+                    return Ok(self.opened(tag, lost, empty));
                 }
                 Event::End(end) => {
-                    let name = end.name().0.to_owned();
-                    if !self.lenient {
+                    // Strict mode: quick-xml has checked the name against the open element.
+                    if !self.rules.lenient {
                         return Ok(Node::End(self.close_top()));
                     }
+                    let name = end.name().0.to_owned();
                     // HTML-style recovery: an end tag closes the nearest open element of that
                     // name and every element left open inside it (`<br>`, `<p>` without `</p>`);
                     // an end tag matching nothing open is dropped.
@@ -216,7 +256,7 @@ impl Xml {
                                          open (lenient mode)",
                                         implied - 1
                                     ))
-                                    .at(self.reader.get_ref().location_at(before)),
+                                    .at(here.clone()),
                                 );
                             }
                             self.implied_ends = implied;
@@ -227,7 +267,7 @@ impl Xml {
                                 Warning::new(format!(
                                     "</{name}> matches no open element and is ignored (lenient mode)"
                                 ))
-                                .at(self.reader.get_ref().location_at(before)),
+                                .at(here.clone()),
                             );
                         }
                     }
@@ -236,13 +276,15 @@ impl Xml {
                     let content = t.xml10_content();
                     if self.open.is_empty() && !content.trim().is_empty() {
                         let snippet: String = content.trim().chars().take(40).collect();
-                        let what = if self.root_closed {
-                            "text after the root element"
+                        let message = if self.root_closed {
+                            format!("text {snippet:?} after the end of the root element")
                         } else {
-                            "not an XML document: text before the first element"
+                            format!(
+                                "the feed is not XML: it starts with text {snippet:?} instead of \
+                                 an element"
+                            )
                         };
-                        return Err(ModuleError::invalid_input(format!("{what}: {snippet:?}"))
-                            .at(self.reader.get_ref().location_at(before)));
+                        return Err(ModuleError::invalid_input(message).at(here.clone()));
                     }
                     text.push_str(&content);
                     return Ok(Node::Text);
@@ -263,28 +305,34 @@ impl Xml {
                                 text.push(ch);
                                 return Ok(Node::Text);
                             }
-                            _ if self.lenient => {}
-                            _ => {
+                            _ if self.rules.lenient => {}
+                            result => {
+                                let why = match result {
+                                    Err(e) => format!(": {e}"),
+                                    Ok(_) => String::new(),
+                                };
                                 return Err(ModuleError::invalid_input(format!(
-                                    "invalid character reference &{name};"
+                                    "bad character reference &{name};{why}"
                                 ))
-                                .at(self.reader.get_ref().location_at(before)));
+                                .at(here.clone()));
                             }
                         }
                     }
-                    if !self.lenient {
+                    if !self.rules.lenient {
                         return Err(ModuleError::invalid_input(format!(
-                            "undefined entity &{name}; (only XML's five predefined entities and \
-                             character references are accepted; DTD entities are never expanded)"
+                            "undefined entity &{name};: only &lt; &gt; &amp; &apos; &quot; and \
+                             character references are allowed in XML (HTML entities such as \
+                             &nbsp; must be inside CDATA or escaped as &amp;{name};); DTD \
+                             entities are never expanded"
                         ))
-                        .at(self.reader.get_ref().location_at(before)));
+                        .at(here.clone()));
                     }
                     let name = name.to_owned();
                     self.recovered(
                         Warning::new(format!(
                             "undefined entity &{name}; kept as written (lenient mode)"
                         ))
-                        .at(self.reader.get_ref().location_at(before)),
+                        .at(here.clone()),
                     );
                     text.push('&');
                     text.push_str(&name);
@@ -292,12 +340,18 @@ impl Xml {
                     return Ok(Node::Text);
                 }
                 // Never expanded: an internal subset may declare entities, but references to
-                // them fail above, so entity-expansion bombs have nothing to work with.
-                Event::DocType(_) | Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-                // `expand_empty_elements` turns these into a start and an end.
-                Event::Empty(_) => {
-                    return Err(ModuleError::internal("unexpected empty-element event"));
+                // them fail above, so entity-expansion bombs have nothing to work with. External
+                // DTDs (`SYSTEM "shops.dtd"`) are never fetched.
+                Event::DocType(d) => {
+                    if self.rules.refuse_entity_declarations && d.contains("<!ENTITY") {
+                        return Err(ModuleError::invalid_input(
+                            "the DOCTYPE declares entities (<!ENTITY ...>); custom entities are \
+                             never expanded, so this feed cannot be read safely",
+                        )
+                        .at(here.clone()));
+                    }
                 }
+                Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
                 Event::Eof => {
                     if let Some((name, opened)) = self.open.last() {
                         return Err(ModuleError::invalid_input(format!(
@@ -317,6 +371,19 @@ impl Xml {
                 }
             }
         }
+    }
+
+    /// Track an element just opened; an empty one's end is handed out by the next call.
+    fn opened(&mut self, mut tag: Tag, lost: Vec<Warning>, empty: bool) -> Node {
+        tag.empty = empty;
+        for warning in lost {
+            self.recovered(warning);
+        }
+        self.open.push((tag.name.clone(), tag.location.clone()));
+        if empty {
+            self.implied_ends += 1;
+        }
+        Node::Start(tag)
     }
 
     fn recovered(&mut self, warning: Warning) {
@@ -363,6 +430,33 @@ fn predefined(name: &str) -> Option<&'static str> {
     })
 }
 
+/// A start tag checked against the document's shape (one root, bounded depth), with the
+/// attribute problems lenient mode survived.
+fn start_tag(
+    start: &BytesStart<'_>,
+    location: Location,
+    depth: usize,
+    root_closed: bool,
+    lenient: bool,
+) -> Result<(Tag, Vec<Warning>), ModuleError> {
+    if depth == 0 && root_closed {
+        return Err(ModuleError::invalid_input(format!(
+            "a second root element <{}> after the end of the document",
+            start.name().0
+        ))
+        .at(location));
+    }
+    if depth >= MAX_DEPTH {
+        return Err(ModuleError::invalid_input(format!(
+            "elements nested deeper than {MAX_DEPTH} levels"
+        ))
+        .at(location));
+    }
+    let mut lost = Vec::new();
+    let tag = tag(start, location, lenient, &mut lost)?;
+    Ok((tag, lost))
+}
+
 fn tag(
     start: &BytesStart<'_>,
     location: Location,
@@ -386,10 +480,11 @@ fn tag(
                 break;
             }
             Err(e) => {
-                return Err(
-                    ModuleError::invalid_input(format!("bad attribute in <{name}>: {e}"))
-                        .at(location),
-                );
+                let written: String = start.chars().take(60).collect();
+                return Err(ModuleError::invalid_input(format!(
+                    "the feed is not well-formed XML: bad attribute in <{written}>: {e}"
+                ))
+                .at(location));
             }
         };
         let key = attr.key.0.to_owned();
@@ -414,92 +509,38 @@ fn tag(
         attrs.push((key, value));
     }
     Ok(Tag {
-        raw_attrs: start.attributes_raw().trim().to_owned(),
+        raw_attrs: start.attributes_raw().to_owned(),
         name,
         attrs,
         location,
+        empty: false,
     })
 }
 
-/// Decode the HTML entities a feed escaped twice (`&amp;gt;` arrives as `&gt;`) in fields that
-/// are plain text. Only the common ones: anything else stays as written.
-pub fn unescape_twice_escaped(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains('&') {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at..];
-        // Entity names are ASCII, so a `;` within the next few bytes is on a char boundary.
-        let entity = tail.as_bytes()[1..]
-            .iter()
-            .take(9)
-            .position(|b| *b == b';')
-            .map(|end| &tail[1..=end]);
-        let replacement = entity.and_then(|e| match e {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" | "#39" => Some('\''),
-            "nbsp" | "#160" => Some('\u{a0}'),
-            _ => None,
-        });
-        match (entity, replacement) {
-            (Some(e), Some(ch)) => {
-                out.push(ch);
-                rest = &tail[e.len() + 2..];
-            }
-            _ => {
-                out.push('&');
-                rest = &tail[1..];
-            }
+/// Fails the read once [`MAX_TEXT_BYTES`] pass without a `<`.
+struct MarkupGuard<R> {
+    inner: R,
+    since_markup: usize,
+}
+
+impl<R: Read> Read for MarkupGuard<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        let chunk = &out[..n];
+        // Searching backwards stops at the chunk's last tag, a few bytes from its end.
+        match memchr::memrchr(b'<', chunk) {
+            Some(at) => self.since_markup = n - at - 1,
+            None => self.since_markup += n,
         }
+        if self.since_markup > MAX_TEXT_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "more than {} MiB of text without any markup: not a product feed",
+                    MAX_TEXT_BYTES >> 20
+                ),
+            ));
+        }
+        Ok(n)
     }
-    out.push_str(rest);
-    std::borrow::Cow::Owned(out)
-}
-
-/// Append a nested element's start tag to a text field that carries markup (HTML descriptions
-/// written as elements instead of CDATA).
-pub fn push_start_markup(text: &mut String, tag: &Tag) {
-    text.push('<');
-    text.push_str(&tag.name);
-    if !tag.raw_attrs.is_empty() {
-        text.push(' ');
-        text.push_str(&tag.raw_attrs);
-    }
-    text.push('>');
-}
-
-pub fn push_end_markup(text: &mut String, name: &str) {
-    text.push_str("</");
-    text.push_str(name);
-    text.push('>');
-}
-
-/// The module that fits a feed whose root element is `root`, for "wrong module" errors.
-pub fn module_for_root(root: &str) -> Option<&'static str> {
-    Some(match local_name(root) {
-        "yml_catalog" => "yml",
-        "price" => "hotline",
-        "rss" | "feed" => "google-merchant",
-        "root" => "dealer-xml",
-        "Workbook" => "none (an Excel 2003 SpreadsheetML workbook: export it to CSV for `csv`)",
-        _ => return None,
-    })
-}
-
-/// `unsupported` error for a feed of another format.
-pub fn wrong_format(root: &Tag, this_module: &str, expected: &str) -> ModuleError {
-    let hint = match module_for_root(&root.name) {
-        Some(m) if m != this_module => format!("; use the `{m}` module"),
-        _ => String::new(),
-    };
-    ModuleError::unsupported(format!(
-        "root element <{}> at {}: this is not a feed for `{this_module}` (expected {expected}){hint}",
-        root.name, root.location
-    ))
 }

@@ -1,0 +1,356 @@
+//! Resolving the configuration: the file found and read, flags and environment over it,
+//! paths in the file made relative to the file, every value checked. One child per larger
+//! section.
+
+mod grpc;
+mod sandbox;
+
+use std::path::{Path, PathBuf};
+
+use contextworker_types::DataDir;
+
+use crate::error::ConfigError;
+use crate::file::{HostConfigToml, SecretsToml, StorageToml, WorkerToml};
+use crate::overrides::Overrides;
+use crate::secrets::{DEFAULT_SECRET_PREFIX, SecretPolicy};
+use crate::setting::Setting;
+use crate::settings::{DEFAULT_TASK_QUEUE, HostConfig, StorageConfig, WorkerConfig};
+use crate::temporal::TemporalInput;
+
+const WORKER_MAX_CONCURRENT: Setting = Setting::new("worker.max_concurrent", 10, 1..=10_000);
+const BLOB_MAX_MB: Setting = Setting::new("storage.blob_max_mb", 20 * 1024, 64..=1 << 30);
+// A harvest runs at most 24 hours; a blob it needs is written or read within it.
+const BLOB_KEEP_HOURS: Setting = Setting::new("storage.blob_keep_hours", 24, 24..=24 * 365);
+
+/// Where the file is, for resolving the paths it names and for naming it in errors.
+struct FilePaths {
+    /// The directory relative paths in the file are relative to.
+    base: PathBuf,
+    /// The file, or `(defaults)` when there is none.
+    file: PathBuf,
+}
+
+impl FilePaths {
+    /// A path the file gives, relative to the file rather than to the working directory.
+    fn beside(&self, path: Option<PathBuf>) -> Option<PathBuf> {
+        path.map(|p| self.base.join(p))
+    }
+}
+
+impl HostConfig {
+    /// Resolve the configuration from `overrides` and the config file.
+    pub fn load(overrides: Overrides) -> Result<Self, ConfigError> {
+        let Overrides {
+            config_file,
+            data_dir,
+            modules_dir,
+            suppliers_dir,
+            modules,
+            database_url,
+            temporal: temporal_flags,
+            task_queues,
+            max_concurrent,
+            graceful_shutdown_secs,
+            identity,
+            grpc: grpc_flags,
+            outbound_allow: allow_flags,
+        } = overrides;
+        let (source, file) = read_file(config_file.as_deref())?;
+        let paths = FilePaths {
+            base: source
+                .as_deref()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            file: source
+                .as_deref()
+                .unwrap_or(Path::new("(defaults)"))
+                .to_path_buf(),
+        };
+        let data_dir = data_dir
+            .or_else(|| paths.beside(file.data_dir))
+            .unwrap_or_else(|| paths.base.join("data"));
+        let modules_dir = modules_dir
+            .or_else(|| paths.beside(file.modules_dir))
+            .unwrap_or_else(|| paths.base.join("modules"));
+        let suppliers_dir = suppliers_dir
+            .or_else(|| paths.beside(file.suppliers_dir))
+            .unwrap_or_else(|| paths.base.join("suppliers"));
+        let sandbox = file.sandbox.unwrap_or_default().resolve(&paths.file)?;
+        let temporal_file = file.temporal.unwrap_or_default();
+        let temporal = TemporalInput {
+            address: temporal_flags.address.or(temporal_file.address),
+            namespace: temporal_flags.namespace.or(temporal_file.namespace),
+            api_key: temporal_flags.api_key.or(temporal_file.api_key),
+            tls_cert: temporal_flags
+                .tls_cert
+                .or_else(|| paths.beside(temporal_file.tls_cert)),
+            tls_key: temporal_flags
+                .tls_key
+                .or_else(|| paths.beside(temporal_file.tls_key)),
+        };
+        let worker_file = file.worker.unwrap_or_default();
+        let worker = resolve_worker(
+            &paths.file,
+            WorkerToml {
+                task_queues: task_queues.or(worker_file.task_queues),
+                max_concurrent: max_concurrent.or(worker_file.max_concurrent),
+                graceful_shutdown_secs: graceful_shutdown_secs
+                    .or(worker_file.graceful_shutdown_secs),
+                identity: identity.or(worker_file.identity),
+            },
+        )?;
+        let grpc = grpc::resolve(
+            &paths,
+            grpc_flags,
+            file.grpc.unwrap_or_default(),
+            &worker.task_queues,
+        )?;
+        let secrets = resolve_secrets(
+            &paths.file,
+            file.secrets.unwrap_or_default(),
+            grpc.hmac_keys.iter().map(|(_, var)| var.clone()).collect(),
+        )?;
+        let mut outbound_allow = allow_flags;
+        outbound_allow.extend(file.outbound.unwrap_or_default().allow);
+        let storage = resolve_storage(&paths.file, &file.storage.unwrap_or_default())?;
+        Ok(Self {
+            source,
+            data_dir: DataDir::new(data_dir),
+            modules_dir,
+            suppliers_dir,
+            modules: modules.or(file.modules),
+            sandbox,
+            database_url: database_url.or(file.database_url),
+            temporal,
+            worker,
+            grpc,
+            secrets,
+            outbound_allow,
+            storage,
+        })
+    }
+}
+
+/// The file named, else `contextworker.toml` in the working directory when present, else
+/// nothing (every default).
+fn read_file(named: Option<&Path>) -> Result<(Option<PathBuf>, HostConfigToml), ConfigError> {
+    Ok(match named {
+        Some(path) => (Some(path.to_path_buf()), HostConfigToml::read(path)?),
+        None => {
+            let default = Path::new("contextworker.toml");
+            if default.is_file() {
+                (Some(default.to_path_buf()), HostConfigToml::read(default)?)
+            } else {
+                (None, HostConfigToml::default())
+            }
+        }
+    })
+}
+
+/// `[worker]` with the flags already over it.
+fn resolve_worker(path: &Path, merged: WorkerToml) -> Result<WorkerConfig, ConfigError> {
+    let task_queues: Vec<String> = merged
+        .task_queues
+        .unwrap_or_else(|| vec![DEFAULT_TASK_QUEUE.to_owned()])
+        .into_iter()
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty())
+        .collect();
+    if task_queues.is_empty() {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: "worker.task_queues",
+            value: "[]".to_owned(),
+            reason: "name at least one task queue".to_owned(),
+        });
+    }
+    let max_concurrent = merged.max_concurrent.map(|n| n as u64);
+    Ok(WorkerConfig {
+        task_queues,
+        max_concurrent: WORKER_MAX_CONCURRENT.resolve(path, max_concurrent)? as usize,
+        graceful_shutdown: std::time::Duration::from_secs(
+            merged.graceful_shutdown_secs.unwrap_or(30),
+        ),
+        identity: merged.identity,
+    })
+}
+
+/// `hmac_vars`: the variables holding the gRPC HMAC secrets, which activities may never read.
+fn resolve_secrets(
+    path: &Path,
+    file: SecretsToml,
+    hmac_vars: Vec<String>,
+) -> Result<SecretPolicy, ConfigError> {
+    let prefixes = file
+        .env_prefixes
+        .unwrap_or_else(|| vec![DEFAULT_SECRET_PREFIX.to_owned()]);
+    if let Some(bad) = prefixes.iter().chain(&file.env_vars).find(|p| {
+        p.is_empty()
+            || !p
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    }) {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: "secrets.env_prefixes",
+            value: format!("{bad:?}"),
+            reason: "prefixes and names are non-empty and use A-Z, 0-9 and _".to_owned(),
+        });
+    }
+    Ok(SecretPolicy::new(prefixes, file.env_vars, hmac_vars))
+}
+
+fn resolve_storage(path: &Path, file: &StorageToml) -> Result<StorageConfig, ConfigError> {
+    Ok(StorageConfig {
+        blob_max_bytes: BLOB_MAX_MB.resolve(path, file.blob_max_mb)? << 20,
+        blob_keep: std::time::Duration::from_secs(
+            BLOB_KEEP_HOURS.resolve(path, file.blob_keep_hours)? * 3600,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::overrides::GrpcOverrides;
+
+    #[test]
+    fn flags_win_over_the_file_and_file_paths_are_relative_to_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("host.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"state\"\nmodules_dir = \"mods\"\n[sandbox]\nmax_memory_mb = 256\n",
+        )
+        .expect("write");
+        let config = HostConfig::load(Overrides {
+            config_file: Some(path.clone()),
+            modules_dir: Some(PathBuf::from("/elsewhere")),
+            ..Overrides::default()
+        })
+        .expect("loads");
+        assert_eq!(config.data_dir.root(), dir.path().join("state"));
+        assert_eq!(config.modules_dir, PathBuf::from("/elsewhere"));
+        assert_eq!(config.sandbox.max_memory_mb, 256);
+        assert_eq!(
+            config.compile_cache_dir(),
+            Some(dir.path().join("state/compiled"))
+        );
+    }
+
+    #[test]
+    fn temporal_and_worker_settings_merge_flags_over_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("host.toml");
+        std::fs::write(
+            &path,
+            "database_url = \"postgres://db/x\"\n[temporal]\naddress = \"temporal:7233\"\nnamespace = \"prod\"\ntls_cert = \"c.pem\"\n\
+             [worker]\ntask_queues = [\"a\", \"b\"]\nmax_concurrent = 4\n",
+        )
+        .expect("write");
+        let config = HostConfig::load(Overrides {
+            config_file: Some(path.clone()),
+            temporal: TemporalInput {
+                namespace: Some("staging".into()),
+                ..TemporalInput::default()
+            },
+            max_concurrent: Some(2),
+            ..Overrides::default()
+        })
+        .expect("loads");
+        assert_eq!(config.temporal.address.as_deref(), Some("temporal:7233"));
+        assert_eq!(config.temporal.namespace.as_deref(), Some("staging"));
+        assert_eq!(config.temporal.tls_cert, Some(dir.path().join("c.pem")));
+        assert_eq!(config.worker.task_queues, ["a", "b"]);
+        assert_eq!(config.worker.max_concurrent, 2);
+        assert_eq!(config.database_url.as_deref(), Some("postgres://db/x"));
+        // The defaults when nothing is set.
+        let defaults = HostConfig::load(Overrides {
+            config_file: Some(dir.path().join("none.toml")),
+            ..Overrides::default()
+        });
+        assert!(
+            defaults.is_err(),
+            "a named config file that is missing is an error"
+        );
+        std::fs::write(&path, "").expect("write");
+        let config = HostConfig::load(Overrides {
+            config_file: Some(path),
+            ..Overrides::default()
+        })
+        .expect("loads");
+        assert_eq!(config.worker.task_queues, [DEFAULT_TASK_QUEUE]);
+        assert_eq!(config.worker.max_concurrent, 10);
+    }
+
+    #[test]
+    fn grpc_keys_come_from_flags_and_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("host.toml");
+        std::fs::write(
+            &path,
+            "[grpc]\naddr = \"127.0.0.1:6000\"\nexec_concurrency = 3\n\
+             [grpc.hmac_keys]\nsvc = \"SVC_SECRET\"\n[grpc.ed25519_keys]\nedge = \"AAAA\"\n",
+        )
+        .expect("write");
+        let config = HostConfig::load(Overrides {
+            config_file: Some(path.clone()),
+            grpc: GrpcOverrides {
+                hmac_keys: vec![("cli".into(), "CLI_SECRET".into())],
+                ..GrpcOverrides::default()
+            },
+            ..Overrides::default()
+        })
+        .expect("loads");
+        let g = &config.grpc;
+        assert!(g.enabled && !g.allow_unsigned_tokens);
+        assert_eq!(g.addr.to_string(), "127.0.0.1:6000");
+        assert_eq!(g.exec_concurrency, 3);
+        assert_eq!(
+            g.hmac_keys,
+            [
+                ("cli".into(), "CLI_SECRET".into()),
+                ("svc".into(), "SVC_SECRET".into())
+            ]
+        );
+        assert_eq!(g.ed25519_keys, [("edge".into(), "AAAA".into())]);
+        std::fs::write(&path, "[grpc]\ntls_cert = \"c.pem\"\n").expect("write");
+        let err = HostConfig::load(Overrides {
+            config_file: Some(path),
+            ..Overrides::default()
+        })
+        .expect_err("a certificate without its key");
+        assert!(err.to_string().contains("grpc.tls_cert"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_the_file_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("host.toml");
+        std::fs::write(&path, "modules_dri = \"x\"\n").expect("write");
+        let err = HostConfig::load(Overrides {
+            config_file: Some(path),
+            ..Overrides::default()
+        })
+        .expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.contains("host.toml") && text.contains("modules_dri"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_say_what_is_allowed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("host.toml");
+        std::fs::write(&path, "[sandbox]\nepoch_tick_ms = 0\n").expect("write");
+        let err = HostConfig::load(Overrides {
+            config_file: Some(path),
+            ..Overrides::default()
+        })
+        .expect_err("refused");
+        assert!(err.to_string().contains("epoch_tick_ms"), "{err}");
+    }
+}

@@ -1,0 +1,91 @@
+//! The [`Fetcher`]: one shared HTTP client and outbound policy, the directories `file:` URLs
+//! may read, and the blob store every feed goes into. The two ways in are its children.
+
+mod file;
+mod http;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use contextworker_outbound::OutboundPolicy;
+use contextworker_storage::{BlobError, BlobStore};
+
+use crate::error::FetchError;
+use crate::request::{FetchOutcome, FetchRequest};
+
+/// Fetches feeds into a blob store. Cheap to clone; share one per process (it pools HTTP
+/// connections).
+#[derive(Clone)]
+pub struct Fetcher {
+    http: reqwest::Client,
+    policy: OutboundPolicy,
+    blobs: Arc<dyn BlobStore>,
+    file_roots: Vec<PathBuf>,
+}
+
+/// Redirects followed before a fetch gives up (browsers stop at about 20; feeds need few).
+pub const MAX_REDIRECTS: usize = 10;
+
+impl std::fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetcher")
+            .field("file_roots", &self.file_roots)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fetcher {
+    /// `file_roots`: the only directories `file://` URLs may point into. Anyone who can start
+    /// a workflow can name a URL, so an unrestricted `file://` would read any host file.
+    /// `policy`: where http(s) fetches may connect, checked on every address and redirect.
+    pub fn new(
+        blobs: Arc<dyn BlobStore>,
+        file_roots: Vec<PathBuf>,
+        policy: OutboundPolicy,
+    ) -> Self {
+        let http = policy
+            .client_builder()
+            .user_agent(concat!("contextworker-host/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            // Only fails when the TLS backend cannot initialise, which is a build defect.
+            .expect("the HTTP client builds with the compiled-in TLS backend");
+        let file_roots = file_roots
+            .into_iter()
+            .map(|r| r.canonicalize().unwrap_or(r))
+            .collect();
+        Self {
+            http,
+            policy,
+            blobs,
+            file_roots,
+        }
+    }
+
+    pub async fn fetch(&self, req: &FetchRequest) -> Result<FetchOutcome, FetchError> {
+        let url = url::Url::parse(&req.url).map_err(|e| FetchError::InvalidUrl {
+            url: req.url.clone(),
+            reason: e.to_string(),
+        })?;
+        match url.scheme() {
+            "http" | "https" => self.fetch_http(url, req).await,
+            "file" => self.fetch_file(&url, req).await,
+            _ => Err(FetchError::UnsupportedScheme {
+                url: req.url.clone(),
+            }),
+        }
+    }
+}
+
+/// A store error while saving the feed from `url`. Over the caller's limit is the feed's
+/// fault and says so; anything else is the store's.
+fn store_error(url: &str, e: BlobError) -> FetchError {
+    match e {
+        BlobError::TooLarge { limit } => FetchError::TooLarge {
+            url: url.to_owned(),
+            limit,
+        },
+        other => FetchError::Store(other),
+    }
+}

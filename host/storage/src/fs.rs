@@ -1,0 +1,358 @@
+//! [`FsBlobStore`]: blobs under a directory (`<data>/blobs/sha256/ab/abcdef…`), written by
+//! temp file + rename so a crash never leaves a partial blob under a final name.
+//!
+//! The disk it uses is bounded ([`Retention`]): past `max_bytes`, the least recently used
+//! blobs go first, but never one written or read within `keep_for`. A harvest writes and reads
+//! its blobs within its own lifetime (a workflow runs at most 24 hours), so with `keep_for` at
+//! least that, no running harvest loses a blob it still needs; when everything is that recent,
+//! a write fails with [`BlobError::Full`] (retryable) instead of filling the disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use contextworker_types::Digest;
+use sha2::{Digest as _, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::blob::{BlobReader, BlobRef, BlobStore, BoxFuture};
+use crate::error::BlobError;
+use crate::gc::{GcReport, Retention, blob_files, evict};
+
+/// Blobs in a local directory.
+#[derive(Debug)]
+pub struct FsBlobStore {
+    root: PathBuf,
+    retention: Option<Retention>,
+    /// Bytes under `sha256/` as last counted (a scan at the first write, then kept up to date;
+    /// every eviction pass counts again, so another process sharing the directory cannot make
+    /// it drift for long).
+    used: AtomicU64,
+    counted: std::sync::Once,
+    /// One eviction pass at a time.
+    evicting: tokio::sync::Mutex<()>,
+}
+
+impl FsBlobStore {
+    /// A store without a size cap (tests, tools).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self::build(root.into(), None)
+    }
+
+    /// A store that keeps its disk use within `retention`.
+    pub fn with_retention(root: impl Into<PathBuf>, retention: Retention) -> Self {
+        Self::build(root.into(), Some(retention))
+    }
+
+    fn build(root: PathBuf, retention: Option<Retention>) -> Self {
+        Self {
+            root,
+            retention,
+            used: AtomicU64::new(0),
+            counted: std::sync::Once::new(),
+            evicting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Bytes the store's blobs take now.
+    pub fn used_bytes(&self) -> u64 {
+        self.count_once();
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn count_once(&self) {
+        self.counted.call_once(|| {
+            let total = blob_files(&self.root).iter().map(|b| b.size).sum();
+            self.used.store(total, Ordering::Relaxed);
+        });
+    }
+
+    /// Remove the least recently used blobs older than `keep_for` until the store holds at
+    /// most `target` bytes (0: every such blob). Counts the store afresh.
+    pub async fn collect(&self, target: u64, keep_for: Duration) -> GcReport {
+        let _one = self.evicting.lock().await;
+        let root = self.root.clone();
+        let report = tokio::task::spawn_blocking(move || evict(&root, target, keep_for))
+            .await
+            .unwrap_or_default();
+        self.count_once();
+        self.used.store(report.kept_bytes, Ordering::Relaxed);
+        report
+    }
+
+    /// Make room for `incoming` more bytes under the cap, or say there is none.
+    async fn make_room(&self, incoming: u64) -> Result<(), BlobError> {
+        let Some(r) = self.retention else {
+            return Ok(());
+        };
+        self.count_once();
+        if self.used.load(Ordering::Relaxed).saturating_add(incoming) <= r.max_bytes {
+            return Ok(());
+        }
+        // Evict a tenth of the cap more than needed, so a stream that keeps growing does not
+        // rescan the store for every mebibyte.
+        let target = r
+            .max_bytes
+            .saturating_sub(incoming)
+            .saturating_sub(r.max_bytes / 10);
+        let report = self.collect(target, r.keep_for).await;
+        if report.kept_bytes.saturating_add(incoming) <= r.max_bytes {
+            Ok(())
+        } else {
+            Err(BlobError::Full {
+                limit: r.max_bytes,
+                keep_for: r.keep_for,
+            })
+        }
+    }
+
+    fn path_of(&self, digest: &Digest) -> PathBuf {
+        let hex = digest.hex();
+        self.root.join("sha256").join(&hex[..2]).join(hex)
+    }
+
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlobError + '_ {
+        move |source| BlobError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    async fn put_impl(&self, mut reader: BlobReader, limit: u64) -> Result<BlobRef, BlobError> {
+        let tmp_dir = self.root.join("tmp");
+        tokio::fs::create_dir_all(&tmp_dir)
+            .await
+            .map_err(Self::io(&tmp_dir))?;
+        let tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(Self::io(&tmp_dir))?;
+        let (std_file, tmp_path) = tmp.into_parts();
+        let mut file = tokio::fs::File::from_std(std_file);
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        // Room is made in steps as the blob grows, so a stream of unknown length never
+        // takes the store past its cap.
+        let mut room = 0u64;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = reader.read(&mut buf).await.map_err(Self::io(&tmp_path))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            if size > limit {
+                return Err(BlobError::TooLarge { limit });
+            }
+            if size > room {
+                room = size.saturating_add(1 << 20);
+                self.make_room(room).await?;
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n])
+                .await
+                .map_err(Self::io(&tmp_path))?;
+        }
+        file.sync_all().await.map_err(Self::io(&tmp_path))?;
+        drop(file);
+        let digest = Digest::from_bytes(hasher.finalize().into());
+        let dest = self.path_of(&digest);
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(Self::io(parent))?;
+        }
+        let existed = dest.is_file();
+        // Same content, same name: a concurrent or repeated put of the same bytes is harmless.
+        tmp_path.persist(&dest).map_err(|e| BlobError::Io {
+            path: dest.clone(),
+            source: e.error,
+        })?;
+        if !existed {
+            self.used.fetch_add(size, Ordering::Relaxed);
+        }
+        Ok(BlobRef { digest, size })
+    }
+}
+
+impl BlobStore for FsBlobStore {
+    fn put<'a>(
+        &'a self,
+        reader: BlobReader,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<BlobRef, BlobError>> {
+        Box::pin(self.put_impl(reader, limit))
+    }
+
+    fn open<'a>(&'a self, blob: &'a BlobRef) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
+        Box::pin(async move {
+            let path = self.path_of(&blob.digest);
+            let opened = {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || {
+                    let file = std::fs::File::open(&path)?;
+                    // A read is a use: eviction goes by the last write or read.
+                    let _ = file.set_modified(SystemTime::now());
+                    Ok::<_, std::io::Error>(file)
+                })
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            };
+            match opened.map(tokio::fs::File::from_std) {
+                Ok(file) => Ok(
+                    Box::new(tokio::io::BufReader::with_capacity(256 * 1024, file)) as BlobReader,
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(BlobError::Missing(blob.digest))
+                }
+                Err(e) => Err(BlobError::Io { path, source: e }),
+            }
+        })
+    }
+
+    fn verify<'a>(&'a self, blob: &'a BlobRef) -> BoxFuture<'a, Result<(), BlobError>> {
+        Box::pin(async move {
+            let mut reader = self.open(blob).await?;
+            let path = self.path_of(&blob.digest);
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = reader.read(&mut buf).await.map_err(Self::io(&path))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+            }
+            let actual = Digest::from_bytes(hasher.finalize().into());
+            if actual == blob.digest {
+                Ok(())
+            } else {
+                Err(BlobError::Corrupt {
+                    expected: blob.digest,
+                    actual,
+                })
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(bytes: &[u8]) -> BlobReader {
+        Box::new(std::io::Cursor::new(bytes.to_vec()))
+    }
+
+    #[tokio::test]
+    async fn round_trips_and_dedups() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FsBlobStore::new(dir.path());
+        let a = store
+            .put(reader(b"feed bytes"), 1 << 20)
+            .await
+            .expect("put");
+        let b = store
+            .put(reader(b"feed bytes"), 1 << 20)
+            .await
+            .expect("put again");
+        assert_eq!(a, b);
+        assert_eq!(a.digest, Digest::of(b"feed bytes"));
+        assert_eq!(a.size, 10);
+        let mut back = Vec::new();
+        store
+            .open(&a)
+            .await
+            .expect("open")
+            .read_to_end(&mut back)
+            .await
+            .expect("read");
+        assert_eq!(back, b"feed bytes");
+        store.verify(&a).await.expect("intact");
+        let json = serde_json::to_string(&a).expect("serializes");
+        assert!(json.len() < 120, "a reference stays tiny: {json}");
+    }
+
+    #[tokio::test]
+    async fn limits_missing_and_corruption_are_typed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FsBlobStore::new(dir.path());
+        assert!(matches!(
+            store.put(reader(&[0u8; 100]), 99).await,
+            Err(BlobError::TooLarge { limit: 99 })
+        ));
+        let absent = BlobRef {
+            digest: Digest::of(b"never stored"),
+            size: 12,
+        };
+        assert!(matches!(
+            store.open(&absent).await,
+            Err(BlobError::Missing(_))
+        ));
+        let blob = store.put(reader(b"original"), 100).await.expect("put");
+        std::fs::write(store.path_of(&blob.digest), b"tampered").expect("tamper");
+        assert!(matches!(
+            store.verify(&blob).await,
+            Err(BlobError::Corrupt { .. })
+        ));
+        // A rejected put leaves nothing behind under a final name.
+        let stored: Vec<_> = walk(&dir.path().join("sha256"));
+        assert_eq!(stored.len(), 1, "{stored:?}");
+    }
+
+    fn age(store: &FsBlobStore, blob: &BlobRef, by: Duration) {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(store.path_of(&blob.digest))
+            .expect("blob file");
+        file.set_modified(SystemTime::now() - by)
+            .expect("set mtime");
+    }
+
+    #[tokio::test]
+    async fn the_store_stays_under_its_cap_and_never_evicts_a_recent_blob() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keep_for = Duration::from_secs(3600);
+        let store = FsBlobStore::with_retention(
+            dir.path(),
+            Retention {
+                max_bytes: 40 << 20,
+                keep_for,
+            },
+        );
+        let mb = |seed: u8, n: usize| reader(&vec![seed; n << 20]);
+        let a = store.put(mb(1, 15), u64::MAX).await.expect("a");
+        let b = store.put(mb(2, 15), u64::MAX).await.expect("b");
+        // Both recent: a third 15 MiB blob does not fit, and nothing is evicted for it.
+        let full = store.put(mb(3, 15), u64::MAX).await;
+        assert!(matches!(full, Err(BlobError::Full { .. })), "{full:?}");
+        assert!(store.open(&a).await.is_ok() && store.open(&b).await.is_ok());
+        assert_eq!(
+            walk(&dir.path().join("sha256")).len(),
+            2,
+            "nothing half-written"
+        );
+        // Once `a` has not been used for longer than keep_for, it makes room; `b`, read just
+        // now, stays.
+        age(&store, &a, keep_for * 2);
+        store.open(&b).await.expect("b read");
+        let c = store.put(mb(3, 15), u64::MAX).await.expect("room made");
+        assert!(matches!(store.open(&a).await, Err(BlobError::Missing(_))));
+        assert!(store.open(&b).await.is_ok() && store.open(&c).await.is_ok());
+        assert!(store.used_bytes() <= 40 << 20);
+        // A pass with target 0 removes everything old enough and reports it.
+        age(&store, &b, keep_for * 2);
+        let report = store.collect(0, keep_for).await;
+        assert_eq!((report.removed, report.kept), (1, 1), "{report:?}");
+        assert_eq!(report.freed_bytes, 15 << 20);
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.path().is_dir() {
+                out.extend(walk(&entry.path()));
+            } else {
+                out.push(entry.path());
+            }
+        }
+        out
+    }
+}
