@@ -132,6 +132,8 @@ async fn a_malformed_feed_fails_once_with_a_typed_non_retryable_error_and_import
     let out = h.cli(&[
         "harvest",
         "broken",
+        "--tenant",
+        "acme",
         "--workflow-id",
         &id,
         "--wait",
