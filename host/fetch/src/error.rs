@@ -7,6 +7,12 @@ use contextworker_outbound::Refusal;
 use contextworker_storage::BlobError;
 use contextworker_types::{ErrorClass, Retry};
 
+/// The HTTP client could not be built: its TLS backend failed to initialise (a broken build or
+/// system certificate store), so the host cannot fetch at all.
+#[derive(Debug, thiserror::Error)]
+#[error("the HTTP client cannot start: {0}")]
+pub struct ClientError(#[source] pub reqwest::Error);
+
 /// Why a fetch failed. [`FetchError::is_retryable`] says whether another attempt can help.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {

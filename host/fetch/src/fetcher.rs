@@ -11,7 +11,7 @@ use std::time::Duration;
 use contextworker_outbound::OutboundPolicy;
 use contextworker_storage::{BlobError, BlobStore};
 
-use crate::error::FetchError;
+use crate::error::{ClientError, FetchError};
 use crate::request::{FetchOutcome, FetchRequest};
 
 /// Fetches feeds into a blob store. Cheap to clone; share one per process (it pools HTTP
@@ -43,24 +43,23 @@ impl Fetcher {
         blobs: Arc<dyn BlobStore>,
         file_roots: Vec<PathBuf>,
         policy: OutboundPolicy,
-    ) -> Self {
+    ) -> Result<Self, ClientError> {
         let http = policy
             .client_builder()
             .user_agent(concat!("contextworker-host/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .build()
-            // Only fails when the TLS backend cannot initialise, which is a build defect.
-            .expect("the HTTP client builds with the compiled-in TLS backend");
+            .map_err(ClientError)?;
         let file_roots = file_roots
             .into_iter()
             .map(|r| r.canonicalize().unwrap_or(r))
             .collect();
-        Self {
+        Ok(Self {
             http,
             policy,
             blobs,
             file_roots,
-        }
+        })
     }
 
     pub async fn fetch(&self, req: &FetchRequest) -> Result<FetchOutcome, FetchError> {

@@ -13,19 +13,11 @@ mod fetcher;
 mod redact;
 mod request;
 
-pub use error::FetchError;
+pub use error::{ClientError, FetchError};
 pub use fetcher::{Fetcher, MAX_REDIRECTS};
 pub use redact::redact_url;
 pub use request::{Auth, FetchOutcome, FetchRequest, Fetched, Validators};
 
 // `tests.rs` (`use super::*`) finds these at the crate root, where the fetcher used to live.
-#[cfg(test)]
-use {
-    contextworker_outbound::OutboundPolicy,
-    contextworker_storage::{BlobRef, BlobStore},
-    redact::redact,
-    std::{path::Path, sync::Arc, time::Duration},
-};
-
 #[cfg(test)]
 mod tests;

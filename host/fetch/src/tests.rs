@@ -1,5 +1,12 @@
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use contextworker_outbound::OutboundPolicy;
+use contextworker_storage::{BlobRef, BlobStore, FsBlobStore};
+
 use super::*;
-use contextworker_storage::FsBlobStore;
+use crate::redact::redact;
 use contextworker_test_support::feed_server::FeedServer;
 use tokio::io::AsyncReadExt;
 
@@ -13,7 +20,7 @@ fn fetcher_with(dir: &Path, allow: &[&str]) -> (Fetcher, Arc<dyn BlobStore>) {
     let allow: Vec<String> = allow.iter().map(|a| (*a).to_owned()).collect();
     let policy = OutboundPolicy::from_allow_list(&allow).expect("allow list");
     (
-        Fetcher::new(blobs.clone(), vec![dir.join("feeds")], policy),
+        Fetcher::new(blobs.clone(), vec![dir.join("feeds")], policy).expect("client"),
         blobs,
     )
 }

@@ -91,7 +91,6 @@ impl ProductSink for Collecting {
 pub struct Ndjson<W> {
     out: W,
     pub products: u64,
-    pub bytes: u64,
     pub warnings: Vec<Warning>,
     pub warnings_seen: u64,
     keep_warnings: usize,
@@ -103,7 +102,6 @@ impl<W: AsyncWrite + Unpin + Send> Ndjson<W> {
         Self {
             out,
             products: 0,
-            bytes: 0,
             warnings: Vec::new(),
             warnings_seen: 0,
             keep_warnings,
@@ -119,10 +117,6 @@ impl<W: AsyncWrite + Unpin + Send> Ndjson<W> {
     pub fn into_inner(self) -> W {
         self.out
     }
-
-    pub fn get_mut(&mut self) -> &mut W {
-        &mut self.out
-    }
 }
 
 impl<W: AsyncWrite + Unpin + Send> ProductSink for Ndjson<W> {
@@ -136,7 +130,6 @@ impl<W: AsyncWrite + Unpin + Send> ProductSink for Ndjson<W> {
         }
         self.out.write_all(&self.line).await?;
         self.products += batch.len() as u64;
-        self.bytes += self.line.len() as u64;
         Ok(())
     }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncRead;
 
 use crate::error::BlobError;
+use crate::writer::HashedFile;
 
 /// A reference to stored bytes: small enough for any Temporal payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -30,6 +31,9 @@ pub trait BlobStore: Send + Sync {
         reader: BlobReader,
         limit: u64,
     ) -> BoxFuture<'a, Result<BlobRef, BlobError>>;
+    /// Store a file the host hashed as it wrote it ([`crate::BlobWriter`]). A store on the same
+    /// disk adopts it by rename, so the bytes are written once; others upload it.
+    fn put_file<'a>(&'a self, file: HashedFile) -> BoxFuture<'a, Result<BlobRef, BlobError>>;
     /// Read a blob back.
     fn open<'a>(&'a self, blob: &'a BlobRef) -> BoxFuture<'a, Result<BlobReader, BlobError>>;
     /// Re-hash a blob and compare it with its name.

@@ -6,8 +6,10 @@ mod blob;
 mod error;
 mod fs;
 mod gc;
+mod writer;
 
 pub use blob::{BlobReader, BlobRef, BlobStore};
 pub use error::BlobError;
 pub use fs::FsBlobStore;
 pub use gc::{GcReport, Retention};
+pub use writer::{BlobWriter, HashedFile};

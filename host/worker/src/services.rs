@@ -27,6 +27,8 @@ pub enum ServicesError {
     Staging(#[from] contextworker_staging::StagingError),
     #[error(transparent)]
     Outbound(#[from] contextworker_outbound::PolicyError),
+    #[error(transparent)]
+    Fetcher(#[from] contextworker_fetch::ClientError),
 }
 
 pub struct Services {
@@ -90,7 +92,7 @@ impl Services {
             blobs.clone(),
             vec![config.suppliers_dir.clone(), import_dir],
             policy,
-        );
+        )?;
         let scratch_dir = data_dir.scratch();
         std::fs::create_dir_all(&scratch_dir).map_err(|source| ServicesError::DataDir {
             path: scratch_dir.clone(),

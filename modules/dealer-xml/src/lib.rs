@@ -115,20 +115,19 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
                         products_seen += 1;
                         Open::Item(Box::new(Item {
                             location: tag.location.clone(),
-                            attrs: tag.attrs.clone(),
+                            attrs: tag.attrs.to_vec(),
                             ..Item::default()
                         }))
                     };
-                    nodes.push((xml.depth(), open));
+                    nodes.push((tag.depth, open));
                 } else if let Some((depth, Open::Item(_))) = nodes.last()
-                    && xml.depth() > depth + 1
+                    && tag.depth > depth + 1
                 {
                     return Err(nested_in_product(&tag));
                 }
             }
-            Node::End(name) => {
-                let depth = xml.depth();
-                let local = xml::local_name(&name);
+            Node::End { name, depth } => {
+                let local = xml::local_name(name);
                 let closes_node = nodes.last().is_some_and(|(d, _)| *d == depth + 1);
                 if closes_node && local == "node" {
                     if let Some((_, Open::Item(item))) = nodes.pop() {
@@ -190,7 +189,7 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
     Ok(())
 }
 
-fn nested_in_product(tag: &Tag) -> ModuleError {
+fn nested_in_product(tag: &Tag<'_>) -> ModuleError {
     ModuleError::invalid_input(format!(
         "<{}> nested inside a product field: product nodes hold only flat fields",
         tag.name

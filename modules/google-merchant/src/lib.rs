@@ -14,7 +14,7 @@ use contextworker_guest::{
     Warning,
 };
 use feed_kit::Duplicates;
-use xml::{Node, Tag, Xml};
+use xml::{Node, OwnedTag, Tag, Xml};
 
 pub struct GoogleMerchant;
 
@@ -99,7 +99,7 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
     let mut duplicates = Duplicates::default();
     let mut text = String::new();
     let mut item: Option<Item> = None;
-    let mut field: Option<Tag> = None;
+    let mut field: Option<OwnedTag> = None;
     // (local name, text) of elements nested in the current field: g:shipping, g:product_detail.
     let mut nested: Vec<(String, String)> = Vec::new();
     let mut items_seen = 0usize;
@@ -108,7 +108,7 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
         match xml.next(&mut text)? {
             Node::Start(tag) => {
                 google.learn(&tag);
-                let depth = xml.depth();
+                let depth = tag.depth;
                 if depth == item_depth && item.is_none() && tag.name == item_name {
                     items_seen += 1;
                     item = Some(Item {
@@ -116,19 +116,18 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
                         ..Item::default()
                     });
                 } else if depth == item_depth + 1 && item.is_some() {
-                    field = Some(tag);
+                    field = Some(tag.to_owned_tag());
                     nested.clear();
                 }
                 text.clear();
             }
-            Node::End(name) => {
-                let depth = xml.depth();
+            Node::End { name, depth } => {
                 if item.is_none() {
                     text.clear();
                     continue;
                 }
                 if depth > item_depth {
-                    let local = xml::local_name(&name);
+                    let local = xml::local_name(name);
                     if local == "product_detail" {
                         detail(&mut nested, item.as_mut());
                     } else {
@@ -139,7 +138,7 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
                     }
                 } else if depth == item_depth {
                     if let (Some(tag), Some(it)) = (field.take(), item.as_mut()) {
-                        item_field(it, &tag, &text, &mut nested, &google);
+                        item_field(it, &tag.as_tag(), &text, &mut nested, &google);
                     }
                 } else if let Some(it) = item.take() {
                     let location = it.location.clone();
@@ -192,8 +191,8 @@ impl Default for Prefixes {
 }
 
 impl Prefixes {
-    fn learn(&mut self, tag: &Tag) {
-        for (key, value) in &tag.attrs {
+    fn learn(&mut self, tag: &Tag<'_>) {
+        for (key, value) in tag.attrs {
             if let Some(prefix) = key.strip_prefix("xmlns:")
                 && value.contains("base.google.com")
                 && !self.0.contains(prefix)
@@ -217,15 +216,15 @@ fn clean(value: &str) -> Option<String> {
 
 fn item_field(
     item: &mut Item,
-    tag: &Tag,
+    tag: &Tag<'_>,
     text: &str,
     nested: &mut Vec<(String, String)>,
     google: &Prefixes,
 ) {
     let local = tag.local();
-    if !google.is_google(&tag.name) {
+    if !google.is_google(tag.name) {
         // Plain RSS/Atom elements are fallbacks for the g: ones.
-        match tag.name.as_str() {
+        match tag.name {
             "title" => item.title = clean(text),
             "description" | "summary" => item.description = clean(text),
             "link" => item.link = clean(text).or_else(|| tag.attr("href").and_then(clean)),

@@ -11,7 +11,7 @@ use contextworker_guest::{
     Transformer, Warning,
 };
 use feed_kit::Duplicates;
-use xml::{Node, Tag, Xml};
+use xml::{Node, OwnedTag, Tag, Xml};
 
 pub struct Hotline;
 
@@ -94,14 +94,13 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
     let mut category: Option<Category> = None;
     let mut item: Option<Item> = None;
     // The field element open inside an item or a category (depth 4), and its start tag.
-    let mut field: Option<Tag> = None;
+    let mut field: Option<OwnedTag> = None;
     let mut items_seen = 0usize;
 
     loop {
         match xml.next(&mut text)? {
             Node::Start(tag) => {
-                let depth = xml.depth();
-                match depth {
+                match tag.depth {
                     2 if tag.local() == "currency" => {
                         if let Some(code) =
                             tag.attr("code").and_then(feed_kit::price::currency_code)
@@ -131,7 +130,7 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
                         text.clear();
                     }
                     4 if item.is_some() || category.is_some() => {
-                        field = Some(tag);
+                        field = Some(tag.to_owned_tag());
                         text.clear();
                     }
                     // Markup inside a field (HTML descriptions written as elements) is kept.
@@ -139,74 +138,68 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
                     _ => text.clear(),
                 }
             }
-            Node::End(name) => {
-                let depth = xml.depth();
-                match depth {
-                    d if d >= 4 && field.is_some() => {
-                        xml::push_end_markup(&mut text, &name);
-                    }
-                    3 => {
-                        if let Some(tag) = field.take() {
-                            let value = std::mem::take(&mut text);
-                            if let Some(item) = item.as_mut() {
-                                item_field(item, &tag, &value);
-                            } else if let Some(category) = category.as_mut() {
-                                category_field(category, &tag, &value);
-                            }
+            Node::End { name, depth } => match depth {
+                d if d >= 4 && field.is_some() => {
+                    xml::push_end_markup(&mut text, name);
+                }
+                3 => {
+                    if let Some(tag) = field.take() {
+                        let value = std::mem::take(&mut text);
+                        if let Some(item) = item.as_mut() {
+                            item_field(item, &tag.as_tag(), &value);
+                        } else if let Some(category) = category.as_mut() {
+                            category_field(category, &tag.as_tag(), &value);
                         }
                     }
-                    2 => {
-                        if let Some(mut c) = category.take() {
-                            if c.name.is_empty() {
-                                c.name = text.trim().to_owned();
-                            }
-                            match c.id.clone() {
-                                Some(id) if !id.is_empty() => {
-                                    categories.insert(id, c);
-                                }
-                                _ => out.warn(
-                                    Warning::new(format!(
-                                        "category {:?} has no id and cannot be referenced",
-                                        c.name
-                                    ))
-                                    .at(xml.location()),
-                                ),
-                            }
+                }
+                2 => {
+                    if let Some(mut c) = category.take() {
+                        if c.name.is_empty() {
+                            c.name = text.trim().to_owned();
                         }
-                        if let Some(it) = item.take() {
-                            let location = it.location.clone();
-                            let currency =
-                                feed_currency.as_deref().or(settings.currency.as_deref());
-                            match product(it, &categories, currency) {
-                                Ok(product) => {
-                                    if let Some(w) = duplicates.check(&product.offer_id, &location)
-                                    {
-                                        out.warn(w);
-                                    }
-                                    out.emit(product);
-                                    for warning in xml.warnings.drain(..) {
-                                        out.warn(warning);
-                                    }
+                        match c.id.clone() {
+                            Some(id) if !id.is_empty() => {
+                                categories.insert(id, c);
+                            }
+                            _ => out.warn(
+                                Warning::new(format!(
+                                    "category {:?} has no id and cannot be referenced",
+                                    c.name
+                                ))
+                                .at(xml.location()),
+                            ),
+                        }
+                    }
+                    if let Some(it) = item.take() {
+                        let location = it.location.clone();
+                        let currency = feed_currency.as_deref().or(settings.currency.as_deref());
+                        match product(it, &categories, currency) {
+                            Ok(product) => {
+                                if let Some(w) = duplicates.check(&product.offer_id, &location) {
+                                    out.warn(w);
                                 }
-                                Err(reason) if settings.lenient => {
-                                    out.skip(
-                                        Warning::new(format!("item skipped: {reason}"))
-                                            .at(location),
-                                    );
+                                out.emit(product);
+                                for warning in xml.warnings.drain(..) {
+                                    out.warn(warning);
                                 }
-                                Err(reason) => {
-                                    return Err(ModuleError::invalid_input(format!(
+                            }
+                            Err(reason) if settings.lenient => {
+                                out.skip(
+                                    Warning::new(format!("item skipped: {reason}")).at(location),
+                                );
+                            }
+                            Err(reason) => {
+                                return Err(ModuleError::invalid_input(format!(
                                         "<item> at {location}: {reason} (set `lenient` to skip such items)"
                                     ))
                                     .at(location));
-                                }
                             }
                         }
-                        text.clear();
                     }
-                    _ => text.clear(),
+                    text.clear();
                 }
-            }
+                _ => text.clear(),
+            },
             Node::Text => {}
             Node::Eof => break,
         }
@@ -219,7 +212,7 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
     Ok(())
 }
 
-fn category_field(category: &mut Category, tag: &Tag, value: &str) {
+fn category_field(category: &mut Category, tag: &Tag<'_>, value: &str) {
     let value = value.trim();
     match tag.local() {
         "id" => category.id = Some(value.to_owned()),
@@ -236,7 +229,7 @@ fn some_text(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
-fn item_field(item: &mut Item, tag: &Tag, value: &str) {
+fn item_field(item: &mut Item, tag: &Tag<'_>, value: &str) {
     let name = tag.local();
     match name {
         "id" => item.id = some_text(value),

@@ -150,7 +150,7 @@ pub(crate) fn parse(
         };
         match node {
             Node::Start(tag) => state.open(&tag)?,
-            Node::End(name) => state.close(&name, out)?,
+            Node::End { name, .. } => state.close(name, out)?,
             Node::Text => state.check_text_size(|| xml.location())?,
             Node::Eof => return state.finish(xml.location(), out),
         }
@@ -250,9 +250,9 @@ impl<'o> State<'o> {
         Ok(())
     }
 
-    fn open(&mut self, element: &Tag) -> Result<(), ModuleError> {
-        let tag = element.name.as_str();
-        let attrs = element.attrs.as_slice();
+    fn open(&mut self, element: &Tag<'_>) -> Result<(), ModuleError> {
+        let tag = element.name;
+        let attrs = element.attrs;
         let location = element.location.clone();
         let ctx = match self.stack.last().copied() {
             None => self.root(tag, &location)?,
@@ -292,7 +292,7 @@ impl<'o> State<'o> {
                     // Unescaped XHTML in a description is still the description, as written.
                     self.text.push('<');
                     self.text.push_str(tag);
-                    self.text.push_str(&element.raw_attrs);
+                    self.text.push_str(element.raw_attrs);
                     self.text.push_str(if element.empty { "/>" } else { ">" });
                 }
                 Ctx::Markup

@@ -108,7 +108,8 @@ const TABLE: &[(&str, &str, Settings, Expect)] = &[
     (
         "csv-awin__bilalithelabel-product-feed__awin_product_feed.csv",
         "csv-module",
-        &[("preset", "awin")],
+        // Recognised without a preset, from the header.
+        &[],
         Products(48),
     ),
     (
@@ -171,31 +172,33 @@ const TABLE: &[(&str, &str, Settings, Expect)] = &[
     (
         "csv-shopify__bilalithelabel-product-feed__products_export.csv",
         "csv-module",
-        &[("preset", "shopify"), ("currency", "EUR")],
+        &[("currency", "EUR")],
         Products(130),
     ),
     (
         "csv-woocommerce__marroxo-Website__wc-product-export-25-2-2026-1772060174291.csv",
         "csv-module",
-        &[("preset", "woocommerce"), ("currency", "USD")],
+        &[("currency", "USD")],
         Products(243),
     ),
     (
         "csv-woocommerce__vemid-bambini__woocommerce_variations.csv",
         "csv-module",
+        // A custom export of variations (parent_id, parent_name, …), not WooCommerce's own
+        // header: the preset names the mapping.
         &[("preset", "woocommerce"), ("currency", "RSD")],
         Products(577),
     ),
     (
         "csv-woocommerce__vinoteka-15-milja__woocommerce-products.csv",
         "csv-module",
-        &[("preset", "woocommerce"), ("currency", "RSD")],
+        &[("currency", "RSD")],
         Products(404),
     ),
     (
         "messy-csv-woocommerce__artur8800-shop__wc-product-export.csv",
         "csv-module",
-        &[("preset", "woocommerce"), ("currency", "RUB")],
+        &[("currency", "RUB")],
         Products(9),
     ),
     // JSON
@@ -214,7 +217,7 @@ const TABLE: &[(&str, &str, Settings, Expect)] = &[
     (
         "json-woocommerce__vemid-bambini__woocommerce_products.json",
         "json",
-        &[("preset", "woocommerce"), ("currency", "RSD")],
+        &[("currency", "RSD")],
         Products(96),
     ),
     (

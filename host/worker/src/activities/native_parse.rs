@@ -8,7 +8,7 @@ use contextworker_types::ErrorClass;
 use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::activities::ActivityContext;
 
-use super::parsed::{ParsedProducts, scratch_io, store_parsed};
+use super::parsed::{ParsedProducts, store_parsed};
 use super::supervise::{Progress, supervise};
 use crate::args::encode;
 use crate::failure::Failure;
@@ -33,8 +33,7 @@ pub(super) async fn parse_natively(
     let progress = Progress::default();
     let cancel = CancellationToken::new();
     let started = Instant::now();
-    let scratch = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
-    let mut sink = ParsedProducts::create(scratch.path(), progress.clone()).await?;
+    let mut sink = ParsedProducts::create(&services.scratch_dir, progress.clone()).await?;
     let (tx, rx) = contextworker_runtime::sink_channel();
     let call = crate::native::transform(name, reader, args.config.clone(), tx);
     let (parsed, drained) = supervise(ctx, "parse_products", &progress, &cancel, async {
@@ -42,9 +41,9 @@ pub(super) async fn parse_natively(
     })
     .await?;
     drained?;
-    let collected = sink.finish().await?;
+    let (written, collected) = sink.finish().await?;
     parsed.map_err(|e| Failure::new(ErrorClass::InvalidFeed, e))?;
-    let products = store_parsed(services, scratch, &collected).await?;
+    let products = store_parsed(services, written, &collected).await?;
     Ok(encode(&ParseOutput {
         products,
         parsed: collected.products,

@@ -1,15 +1,17 @@
 //! The product set of a parse: written once as NDJSON into a scratch file while the guest
-//! emits, each product checked against what staging can hold, repeated offer ids noted so the
-//! later one wins (as the README promises; the module has usually warned), and the result put
-//! into the blob store by reference.
+//! emits, hashed on the way, each product checked against what staging can hold, repeated offer
+//! ids noted so the later one wins (as the README promises; the module has usually warned). The
+//! file then becomes the blob (a store on the same disk adopts it by rename); only a feed with
+//! repeated offer ids is written a second time, without the earlier ones, because which product
+//! a later one replaces is known only when the later one arrives.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use contextworker_runtime::ProductSink;
-use contextworker_storage::BlobRef;
+use contextworker_storage::{BlobRef, BlobWriter, HashedFile};
 use contextworker_types::{ErrorClass, Product, Warning};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::AsyncBufReadExt;
 
 use super::supervise::Progress;
 use crate::failure::Failure;
@@ -30,7 +32,7 @@ pub(super) struct Collected {
 
 /// The sink of a parse step (and of a shadow run's candidate).
 pub(super) struct ParsedProducts {
-    out: BufWriter<tokio::fs::File>,
+    out: BlobWriter,
     last: HashMap<String, usize>,
     collected: Collected,
     progress: Progress,
@@ -38,10 +40,10 @@ pub(super) struct ParsedProducts {
 }
 
 impl ParsedProducts {
-    pub async fn create(path: &Path, progress: Progress) -> Result<Self, Failure> {
-        let file = tokio::fs::File::create(path).await.map_err(scratch_io)?;
+    /// A sink writing into a new scratch file in `dir`.
+    pub async fn create(dir: &Path, progress: Progress) -> Result<Self, Failure> {
         Ok(Self {
-            out: BufWriter::with_capacity(256 * 1024, file),
+            out: BlobWriter::create_in(dir).await.map_err(scratch_io)?,
             last: HashMap::new(),
             collected: Collected::default(),
             progress,
@@ -49,10 +51,11 @@ impl ParsedProducts {
         })
     }
 
-    pub async fn finish(mut self) -> Result<Collected, Failure> {
-        self.out.flush().await.map_err(scratch_io)?;
+    /// The products written (every one emitted, repeated ids included) and what was seen.
+    pub async fn finish(mut self) -> Result<(HashedFile, Collected), Failure> {
+        let file = self.out.finish().await.map_err(scratch_io)?;
         self.collected.products = self.last.len() as u64;
-        Ok(self.collected)
+        Ok((file, self.collected))
     }
 }
 
@@ -98,22 +101,17 @@ impl ProductSink for ParsedProducts {
 /// The parsed products as a blob: the scratch file, without the earlier of repeated ids.
 pub(super) async fn store_parsed(
     services: &Services,
-    scratch: tempfile::NamedTempFile,
+    written: HashedFile,
     collected: &Collected,
 ) -> Result<BlobRef, Failure> {
-    let final_path = if collected.duplicates > 0 {
-        let deduped = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
-        keep_lines(scratch.path(), &collected.keep, deduped.path()).await?;
-        deduped.into_temp_path()
+    let file = if collected.duplicates > 0 {
+        keep_lines(written.path(), &collected.keep, &services.scratch_dir).await?
     } else {
-        scratch.into_temp_path()
+        written
     };
-    let file = tokio::fs::File::open(&final_path)
-        .await
-        .map_err(scratch_io)?;
     services
         .blobs
-        .put(Box::new(file), u64::MAX)
+        .put_file(file)
         .await
         .map_err(|e| Failure::from_blob(&e))
 }
@@ -122,12 +120,11 @@ pub(super) fn scratch_io(e: impl std::fmt::Display) -> Failure {
     Failure::new(ErrorClass::HostError, format!("scratch file: {e}"))
 }
 
-/// Copy the lines of `from` whose `keep` flag is set to `to`.
-async fn keep_lines(from: &Path, keep: &[bool], to: &Path) -> Result<(), Failure> {
+/// The lines of `from` whose `keep` flag is set, in a new scratch file in `dir`.
+async fn keep_lines(from: &Path, keep: &[bool], dir: &Path) -> Result<HashedFile, Failure> {
     let input = tokio::fs::File::open(from).await.map_err(scratch_io)?;
     let mut lines = tokio::io::BufReader::with_capacity(256 * 1024, input).lines();
-    let output = tokio::fs::File::create(to).await.map_err(scratch_io)?;
-    let mut out = BufWriter::with_capacity(256 * 1024, output);
+    let mut out = BlobWriter::create_in(dir).await.map_err(scratch_io)?;
     let mut index = 0;
     while let Some(line) = lines.next_line().await.map_err(scratch_io)? {
         if keep.get(index).copied().unwrap_or(false) {
@@ -136,5 +133,5 @@ async fn keep_lines(from: &Path, keep: &[bool], to: &Path) -> Result<(), Failure
         }
         index += 1;
     }
-    out.flush().await.map_err(scratch_io)
+    out.finish().await.map_err(scratch_io)
 }

@@ -8,13 +8,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use contextworker_registry::{DiffReport, Module, diff_ndjson, format_ms};
-use contextworker_runtime::{CancellationToken, FeedInput};
-use contextworker_storage::BlobRef;
+use contextworker_registry::{DiffError, DiffReport, Module, diff_ndjson, format_ms};
+use contextworker_runtime::{CallError, CancellationToken, FeedInput, SinkFailed};
+use contextworker_storage::{BlobError, BlobRef};
 use serde::Serialize;
 
 use super::parsed::ParsedProducts;
 use super::supervise::Progress;
+use crate::failure::Failure;
 use crate::messages::ModuleUsed;
 use crate::services::Services;
 
@@ -113,10 +114,30 @@ async fn run(
     };
     match compare(services, candidate, feed, config, products).await {
         Ok(diff) => summary.diff = Some(diff),
-        Err(e) => summary.candidate_error = Some(e),
+        Err(e) => summary.candidate_error = Some(e.to_string()),
     }
     summary.candidate_duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(0);
     summary
+}
+
+/// Why a shadow run produced no diff. Only [`ShadowError::Candidate`] and
+/// [`ShadowError::Products`] are the candidate's doing; the rest are the host's.
+#[derive(Debug, thiserror::Error)]
+enum ShadowError {
+    #[error("the candidate failed: {0}")]
+    Candidate(#[from] CallError),
+    #[error("the candidate's products: {0}")]
+    Products(#[from] SinkFailed<Failure>),
+    #[error(transparent)]
+    Failure(#[from] Failure),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error("scratch file: {0}")]
+    Scratch(#[from] std::io::Error),
+    #[error(transparent)]
+    Diff(#[from] DiffError),
+    #[error("the diff's thread failed: {0}")]
+    Thread(#[from] tokio::task::JoinError),
 }
 
 async fn compare(
@@ -125,47 +146,25 @@ async fn compare(
     feed: BlobRef,
     config: &[(String, String)],
     products: BlobRef,
-) -> Result<DiffReport, String> {
-    let reader = services
-        .blobs
-        .open(&feed)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<DiffReport, ShadowError> {
+    let reader = services.blobs.open(&feed).await?;
     let input = FeedInput::from_reader(reader, Some(feed.size));
     let spec = candidate
         .call_spec(config)
         .with_cancel(CancellationToken::new());
-    let after =
-        tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(|e| e.to_string())?;
-    let sink = ParsedProducts::create(after.path(), Progress::default())
-        .await
-        .map_err(|f| f.message)?;
+    let sink = ParsedProducts::create(&services.scratch_dir, Progress::default()).await?;
     let (outcome, sink) = services
         .runtime
         .transform_into(&candidate.component, &spec, input, sink)
         .await;
-    sink.map_err(|e| e.to_string())?
-        .finish()
-        .await
-        .map_err(|f| f.message)?;
-    outcome.result.map_err(|e| e.to_string())?;
-    let before =
-        tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(|e| e.to_string())?;
-    let mut reader = services
-        .blobs
-        .open(&products)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut file = tokio::fs::File::create(before.path())
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::io::copy(&mut reader, &mut file)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (after, _) = sink?.finish().await?;
+    outcome.result?;
+    // The active version's products, as a file beside the candidate's.
+    let before = tempfile::NamedTempFile::new_in(&services.scratch_dir)?;
+    let mut reader = services.blobs.open(&products).await?;
+    let mut file = tokio::fs::File::create(before.path()).await?;
+    tokio::io::copy(&mut reader, &mut file).await?;
     drop(file);
     let (b, a) = (before.path().to_path_buf(), after.path().to_path_buf());
-    tokio::task::spawn_blocking(move || diff_ndjson(&b, &a, SAMPLES))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+    Ok(tokio::task::spawn_blocking(move || diff_ndjson(&b, &a, SAMPLES)).await??)
 }

@@ -47,9 +47,9 @@ pub fn unescape_twice_escaped(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// Append a nested element's start tag to a text field that carries markup (HTML descriptions
 /// written as elements instead of CDATA).
-pub fn push_start_markup(text: &mut String, tag: &Tag) {
+pub fn push_start_markup(text: &mut String, tag: &Tag<'_>) {
     text.push('<');
-    text.push_str(&tag.name);
+    text.push_str(tag.name);
     let attrs = tag.raw_attrs.trim();
     if !attrs.is_empty() {
         text.push(' ');
@@ -77,8 +77,8 @@ pub fn module_for_root(root: &str) -> Option<&'static str> {
 }
 
 /// `unsupported` error for a feed of another format.
-pub fn wrong_format(root: &Tag, this_module: &str, expected: &str) -> ModuleError {
-    let hint = match module_for_root(&root.name) {
+pub fn wrong_format(root: &Tag<'_>, this_module: &str, expected: &str) -> ModuleError {
+    let hint = match module_for_root(root.name) {
         Some(m) if m != this_module => format!("; use the `{m}` module"),
         _ => String::new(),
     };

@@ -9,8 +9,10 @@
 
 mod markup;
 mod reader;
+mod tag;
 
 pub use markup::{
     module_for_root, push_end_markup, push_start_markup, unescape_twice_escaped, wrong_format,
 };
-pub use reader::{MAX_DEPTH, MAX_TEXT_BYTES, Node, Rules, Tag, Xml, local_name};
+pub use reader::{MAX_DEPTH, MAX_TEXT_BYTES, Node, Rules, Xml};
+pub use tag::{OwnedTag, Tag, local_name};

@@ -3,6 +3,7 @@
 
 use std::io::Read;
 
+use super::tag::{Attributes, Open, Tag};
 use crate::{TextKind, Tracked};
 use contextworker_guest::{Config, FeedReader, Location, ModuleError, ProductSink, Warning};
 use quick_xml::events::{BytesStart, Event};
@@ -40,42 +41,24 @@ impl From<bool> for Rules {
     }
 }
 
-/// A start tag (empty elements arrive as a start and an end) with its attributes decoded.
-#[derive(Debug, Clone)]
-pub struct Tag {
-    pub name: String,
-    pub attrs: Vec<(String, String)>,
-    /// The attributes as written, with the whitespace before them, to re-serialize markup
-    /// nested in a text field.
-    pub raw_attrs: String,
-    pub location: Location,
-    /// Written as `<name/>`: its [`Node::End`] follows at once.
-    pub empty: bool,
-}
-
-impl Tag {
-    pub fn attr(&self, key: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The name without a namespace prefix.
-    pub fn local(&self) -> &str {
-        local_name(&self.name)
-    }
-}
-
-pub fn local_name(name: &str) -> &str {
-    name.rsplit_once(':').map_or(name, |(_, local)| local)
-}
-
 #[derive(Debug)]
-pub enum Node {
-    Start(Tag),
-    End(String),
+pub enum Node<'a> {
+    Start(Tag<'a>),
+    /// Element `name` ended; `depth` elements are still open.
+    End {
+        name: &'a str,
+        depth: usize,
+    },
     /// Character data was appended to the caller's text buffer.
+    Text,
+    Eof,
+}
+
+/// What [`Xml::advance`] read; the data stays in the reader, so no borrow outlives the call.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Start,
+    End,
     Text,
     Eof,
 }
@@ -84,7 +67,13 @@ pub struct Xml {
     reader: Reader<Tracked<MarkupGuard<Box<dyn Read>>>>,
     buf: Vec<u8>,
     rules: Rules,
-    open: Vec<(String, Location)>,
+    open: Open,
+    /// The last start tag's attributes, as written and decoded, and whether it was `<x/>`.
+    raw_attrs: String,
+    attrs: Attributes,
+    empty: bool,
+    /// The name handed out by the last [`Node::End`].
+    closed: String,
     /// End tags implied by a lenient recovery or an empty element, handed out one per call.
     implied_ends: usize,
     root_closed: bool,
@@ -161,7 +150,11 @@ impl Xml {
             reader,
             buf: Vec::with_capacity(8 * 1024),
             rules,
-            open: Vec::new(),
+            open: Open::default(),
+            raw_attrs: String::new(),
+            attrs: Attributes::default(),
+            empty: false,
+            closed: String::new(),
             implied_ends: 0,
             root_closed: false,
             recoveries: 0,
@@ -179,12 +172,12 @@ impl Xml {
     }
 
     /// The first element, or an error saying the input is not XML.
-    pub fn root(&mut self) -> Result<Tag, ModuleError> {
+    pub fn root(&mut self) -> Result<Tag<'_>, ModuleError> {
         let mut text = String::new();
         loop {
-            match self.next(&mut text)? {
-                Node::Start(tag) => return Ok(tag),
-                Node::Text => {
+            match self.advance(&mut text)? {
+                Step::Start => return Ok(self.tag()),
+                Step::Text => {
                     if !text.trim().is_empty() {
                         let snippet: String = text.trim().chars().take(40).collect();
                         return Err(ModuleError::invalid_input(format!(
@@ -194,8 +187,8 @@ impl Xml {
                     }
                     text.clear();
                 }
-                Node::End(_) => {}
-                Node::Eof => {
+                Step::End => {}
+                Step::Eof => {
                     return Err(
                         ModuleError::invalid_input("the feed is empty: no root element")
                             .at(self.location()),
@@ -206,10 +199,43 @@ impl Xml {
     }
 
     /// The next event. Text, CDATA and references are resolved and appended to `text`.
-    pub fn next(&mut self, text: &mut String) -> Result<Node, ModuleError> {
+    #[inline]
+    pub fn next(&mut self, text: &mut String) -> Result<Node<'_>, ModuleError> {
+        Ok(match self.advance(text)? {
+            Step::Start => Node::Start(self.tag()),
+            Step::End => Node::End {
+                name: &self.closed,
+                depth: self.open.len(),
+            },
+            Step::Text => Node::Text,
+            Step::Eof => Node::Eof,
+        })
+    }
+
+    /// The start tag just read: the innermost open element.
+    #[inline]
+    fn tag(&self) -> Tag<'_> {
+        // Only called right after a start tag opened, so `top` is that tag.
+        let (name, location) = self
+            .open
+            .top()
+            .map(|(name, location)| (name, location.clone()))
+            .unwrap_or_default();
+        Tag {
+            name,
+            attrs: self.attrs.as_slice(),
+            raw_attrs: &self.raw_attrs,
+            location,
+            empty: self.empty,
+            depth: self.open.len(),
+        }
+    }
+
+    fn advance(&mut self, text: &mut String) -> Result<Step, ModuleError> {
         if self.implied_ends > 0 {
             self.implied_ends -= 1;
-            return Ok(Node::End(self.close_top()));
+            self.close_top();
+            return Ok(Step::End);
         }
         loop {
             // Where the event starts: quick-xml consumes exactly one event per call, so this is
@@ -229,115 +255,54 @@ impl Xml {
             };
             match event {
                 Event::Start(ref start) | Event::Empty(ref start) => {
-                    let empty = matches!(event, Event::Empty(_));
-                    let location = here;
-                    let depth = self.open.len();
-                    let (tag, lost) =
-                        start_tag(start, location, depth, self.root_closed, self.rules.lenient)?;
-                    return Ok(self.opened(tag, lost, empty));
+                    check_shape(start, &here, self.open.len(), self.root_closed)?;
+                    let lost =
+                        decode_attributes(start, &here, self.rules.lenient, &mut self.attrs)?;
+                    self.raw_attrs.clear();
+                    self.raw_attrs.push_str(start.attributes_raw());
+                    self.open.push(start.name().0, here);
+                    self.empty = matches!(event, Event::Empty(_));
+                    if self.empty {
+                        self.implied_ends += 1;
+                    }
+                    for warning in lost {
+                        self.recovered(warning);
+                    }
+                    return Ok(Step::Start);
                 }
                 Event::End(end) => {
                     // Strict mode: quick-xml has checked the name against the open element.
                     if !self.rules.lenient {
-                        return Ok(Node::End(self.close_top()));
+                        self.close_top();
+                        return Ok(Step::End);
                     }
                     let name = end.name().0.to_owned();
-                    // HTML-style recovery: an end tag closes the nearest open element of that
-                    // name and every element left open inside it (`<br>`, `<p>` without `</p>`);
-                    // an end tag matching nothing open is dropped.
-                    match self.open.iter().rposition(|(open, _)| *open == name) {
-                        Some(at) => {
-                            let implied = self.open.len() - at - 1;
-                            if implied > 0 {
-                                let (inner, opened) = &self.open[self.open.len() - 1];
-                                self.recovered(
-                                    Warning::new(format!(
-                                        "</{name}> closes <{inner}> (opened at {opened}) and {} more element(s) left \
-                                         open (lenient mode)",
-                                        implied - 1
-                                    ))
-                                    .at(here.clone()),
-                                );
-                            }
-                            self.implied_ends = implied;
-                            return Ok(Node::End(self.close_top()));
-                        }
-                        None => {
-                            self.recovered(
-                                Warning::new(format!(
-                                    "</{name}> matches no open element and is ignored (lenient mode)"
-                                ))
-                                .at(here.clone()),
-                            );
-                        }
+                    if self.lenient_end(&name, &here) {
+                        return Ok(Step::End);
                     }
                 }
                 Event::Text(t) => {
                     let content = t.xml10_content();
                     if self.open.is_empty() && !content.trim().is_empty() {
-                        let snippet: String = content.trim().chars().take(40).collect();
-                        let message = if self.root_closed {
-                            format!("text {snippet:?} after the end of the root element")
-                        } else {
-                            format!(
-                                "the feed is not XML: it starts with text {snippet:?} instead of \
-                                 an element"
-                            )
-                        };
-                        return Err(ModuleError::invalid_input(message).at(here.clone()));
+                        return Err(text_outside_root(&content, self.root_closed, here));
                     }
                     text.push_str(&content);
-                    return Ok(Node::Text);
+                    return Ok(Step::Text);
                 }
                 Event::CData(c) => {
                     text.push_str(&c.xml10_content());
-                    return Ok(Node::Text);
+                    return Ok(Step::Text);
                 }
                 Event::GeneralRef(r) => {
                     let name: &str = &r;
                     if let Some(resolved) = predefined(name) {
                         text.push_str(resolved);
-                        return Ok(Node::Text);
+                    } else {
+                        let char_ref = r.is_char_ref().then(|| r.resolve_char_ref());
+                        let name = name.to_owned();
+                        self.reference(&name, char_ref, &here, text)?;
                     }
-                    if r.is_char_ref() {
-                        match r.resolve_char_ref() {
-                            Ok(Some(ch)) => {
-                                text.push(ch);
-                                return Ok(Node::Text);
-                            }
-                            _ if self.rules.lenient => {}
-                            result => {
-                                let why = match result {
-                                    Err(e) => format!(": {e}"),
-                                    Ok(_) => String::new(),
-                                };
-                                return Err(ModuleError::invalid_input(format!(
-                                    "bad character reference &{name};{why}"
-                                ))
-                                .at(here.clone()));
-                            }
-                        }
-                    }
-                    if !self.rules.lenient {
-                        return Err(ModuleError::invalid_input(format!(
-                            "undefined entity &{name};: only &lt; &gt; &amp; &apos; &quot; and \
-                             character references are allowed in XML (HTML entities such as \
-                             &nbsp; must be inside CDATA or escaped as &amp;{name};); DTD \
-                             entities are never expanded"
-                        ))
-                        .at(here.clone()));
-                    }
-                    let name = name.to_owned();
-                    self.recovered(
-                        Warning::new(format!(
-                            "undefined entity &{name}; kept as written (lenient mode)"
-                        ))
-                        .at(here.clone()),
-                    );
-                    text.push('&');
-                    text.push_str(&name);
-                    text.push(';');
-                    return Ok(Node::Text);
+                    return Ok(Step::Text);
                 }
                 // Never expanded: an internal subset may declare entities, but references to
                 // them fail above, so entity-expansion bombs have nothing to work with. External
@@ -352,38 +317,105 @@ impl Xml {
                     }
                 }
                 Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-                Event::Eof => {
-                    if let Some((name, opened)) = self.open.last() {
-                        return Err(ModuleError::invalid_input(format!(
-                            "the feed ends inside <{name}> (opened at {opened}): the file is \
-                             truncated or not closed"
-                        ))
-                        .at(self.location()));
-                    }
-                    if self.recoveries > DETAILED_RECOVERIES {
-                        self.warnings.push(Warning::new(format!(
-                            "lenient mode recovered from {} problems in the markup; the first \
-                             {DETAILED_RECOVERIES} were reported",
-                            self.recoveries
-                        )));
-                    }
-                    return Ok(Node::Eof);
-                }
+                Event::Eof => return self.eof().map(|()| Step::Eof),
             }
         }
     }
 
-    /// Track an element just opened; an empty one's end is handed out by the next call.
-    fn opened(&mut self, mut tag: Tag, lost: Vec<Warning>, empty: bool) -> Node {
-        tag.empty = empty;
-        for warning in lost {
+    /// The end of the document: every element must be closed.
+    #[inline(never)]
+    fn eof(&mut self) -> Result<(), ModuleError> {
+        if let Some((name, opened)) = self.open.top() {
+            return Err(ModuleError::invalid_input(format!(
+                "the feed ends inside <{name}> (opened at {opened}): the file is truncated or \
+                 not closed"
+            ))
+            .at(self.location()));
+        }
+        if self.recoveries > DETAILED_RECOVERIES {
+            self.warnings.push(Warning::new(format!(
+                "lenient mode recovered from {} problems in the markup; the first \
+                 {DETAILED_RECOVERIES} were reported",
+                self.recoveries
+            )));
+        }
+        Ok(())
+    }
+
+    /// HTML-style recovery (lenient mode): an end tag closes the nearest open element of that
+    /// name and every element left open inside it (`<br>`, `<p>` without `</p>`); an end tag
+    /// matching nothing open is dropped. True when an element was closed.
+    #[inline(never)]
+    fn lenient_end(&mut self, name: &str, here: &Location) -> bool {
+        let Some(at) = self.open.find(name) else {
+            let warning = Warning::new(format!(
+                "</{name}> matches no open element and is ignored (lenient mode)"
+            ))
+            .at(here.clone());
+            self.recovered(warning);
+            return false;
+        };
+        let implied = self.open.len() - at - 1;
+        if let Some((inner, opened)) = self.open.top().filter(|_| implied > 0) {
+            let warning = Warning::new(format!(
+                "</{name}> closes <{inner}> (opened at {opened}) and {} more element(s) left \
+                 open (lenient mode)",
+                implied - 1
+            ))
+            .at(here.clone());
             self.recovered(warning);
         }
-        self.open.push((tag.name.clone(), tag.location.clone()));
-        if empty {
-            self.implied_ends += 1;
+        self.implied_ends = implied;
+        self.close_top();
+        true
+    }
+
+    /// A reference other than the five predefined entities: a character reference, or an
+    /// undefined entity (an error, or kept as written in lenient mode).
+    #[inline(never)]
+    fn reference(
+        &mut self,
+        name: &str,
+        char_ref: Option<Result<Option<char>, quick_xml::Error>>,
+        here: &Location,
+        text: &mut String,
+    ) -> Result<(), ModuleError> {
+        match char_ref {
+            Some(Ok(Some(ch))) => {
+                text.push(ch);
+                return Ok(());
+            }
+            Some(_) if self.rules.lenient => {}
+            Some(result) => {
+                let why = match result {
+                    Err(e) => format!(": {e}"),
+                    Ok(_) => String::new(),
+                };
+                return Err(ModuleError::invalid_input(format!(
+                    "bad character reference &{name};{why}"
+                ))
+                .at(here.clone()));
+            }
+            None => {}
         }
-        Node::Start(tag)
+        if !self.rules.lenient {
+            return Err(ModuleError::invalid_input(format!(
+                "undefined entity &{name};: only &lt; &gt; &amp; &apos; &quot; and character \
+                 references are allowed in XML (HTML entities such as &nbsp; must be inside \
+                 CDATA or escaped as &amp;{name};); DTD entities are never expanded"
+            ))
+            .at(here.clone()));
+        }
+        self.recovered(
+            Warning::new(format!(
+                "undefined entity &{name}; kept as written (lenient mode)"
+            ))
+            .at(here.clone()),
+        );
+        text.push('&');
+        text.push_str(name);
+        text.push(';');
+        Ok(())
     }
 
     fn recovered(&mut self, warning: Warning) {
@@ -393,12 +425,11 @@ impl Xml {
         }
     }
 
-    fn close_top(&mut self) -> String {
-        let name = self.open.pop().map(|(name, _)| name).unwrap_or_default();
+    fn close_top(&mut self) {
+        self.open.pop_into(&mut self.closed);
         if self.open.is_empty() {
             self.root_closed = true;
         }
-        name
     }
 
     fn syntax_error(&self, message: &str) -> ModuleError {
@@ -419,6 +450,17 @@ impl Xml {
     }
 }
 
+#[cold]
+fn text_outside_root(content: &str, root_closed: bool, here: Location) -> ModuleError {
+    let snippet: String = content.trim().chars().take(40).collect();
+    let message = if root_closed {
+        format!("text {snippet:?} after the end of the root element")
+    } else {
+        format!("the feed is not XML: it starts with text {snippet:?} instead of an element")
+    };
+    ModuleError::invalid_input(message).at(here)
+}
+
 fn predefined(name: &str) -> Option<&'static str> {
     Some(match name {
         "lt" => "<",
@@ -430,41 +472,43 @@ fn predefined(name: &str) -> Option<&'static str> {
     })
 }
 
-/// A start tag checked against the document's shape (one root, bounded depth), with the
-/// attribute problems lenient mode survived.
-fn start_tag(
+/// A start tag checked against the document's shape: one root, bounded depth.
+fn check_shape(
     start: &BytesStart<'_>,
-    location: Location,
+    location: &Location,
     depth: usize,
     root_closed: bool,
-    lenient: bool,
-) -> Result<(Tag, Vec<Warning>), ModuleError> {
+) -> Result<(), ModuleError> {
     if depth == 0 && root_closed {
         return Err(ModuleError::invalid_input(format!(
             "a second root element <{}> after the end of the document",
             start.name().0
         ))
-        .at(location));
+        .at(location.clone()));
     }
     if depth >= MAX_DEPTH {
         return Err(ModuleError::invalid_input(format!(
             "elements nested deeper than {MAX_DEPTH} levels"
         ))
-        .at(location));
+        .at(location.clone()));
     }
-    let mut lost = Vec::new();
-    let tag = tag(start, location, lenient, &mut lost)?;
-    Ok((tag, lost))
+    Ok(())
 }
 
-fn tag(
+/// Decode a start tag's attributes into `attrs`, returning the problems lenient mode survived.
+fn decode_attributes(
     start: &BytesStart<'_>,
-    location: Location,
+    location: &Location,
     lenient: bool,
-    warnings: &mut Vec<Warning>,
-) -> Result<Tag, ModuleError> {
-    let name = start.name().0.to_owned();
-    let mut attrs = Vec::new();
+    attrs: &mut Attributes,
+) -> Result<Vec<Warning>, ModuleError> {
+    attrs.clear();
+    // Most elements of a feed have no attributes; skip setting up the parser for them.
+    if start.attributes_raw().trim_ascii_start().is_empty() {
+        return Ok(Vec::new());
+    }
+    let name = start.name().0;
+    let mut warnings = Vec::new();
     for attr in start.attributes() {
         let attr = match attr {
             Ok(attr) => attr,
@@ -484,12 +528,12 @@ fn tag(
                 return Err(ModuleError::invalid_input(format!(
                     "the feed is not well-formed XML: bad attribute in <{written}>: {e}"
                 ))
-                .at(location));
+                .at(location.clone()));
             }
         };
-        let key = attr.key.0.to_owned();
-        let value = match attr.normalized_value(XmlVersion::Implicit1_0) {
-            Ok(v) => v.into_owned(),
+        let key = attr.key.0;
+        match attr.normalized_value(XmlVersion::Implicit1_0) {
+            Ok(value) => attrs.push(key, &value),
             Err(e) if lenient => {
                 warnings.push(
                     Warning::new(format!(
@@ -497,24 +541,17 @@ fn tag(
                     ))
                     .at(location.clone()),
                 );
-                attr.value.clone().into_owned()
+                attrs.push(key, &attr.value);
             }
             Err(e) => {
                 return Err(ModuleError::invalid_input(format!(
                     "attribute {key} of <{name}>: {e} (DTD entities are never expanded)"
                 ))
-                .at(location));
+                .at(location.clone()));
             }
-        };
-        attrs.push((key, value));
+        }
     }
-    Ok(Tag {
-        raw_attrs: start.attributes_raw().to_owned(),
-        name,
-        attrs,
-        location,
-        empty: false,
-    })
+    Ok(warnings)
 }
 
 /// Fails the read once [`MAX_TEXT_BYTES`] pass without a `<`.

@@ -10,7 +10,7 @@ use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::activities::ActivityContext;
 
 use crate::activities::call_failed;
-use crate::activities::parsed::{ParsedProducts, scratch_io, store_parsed};
+use crate::activities::parsed::{ParsedProducts, store_parsed};
 use crate::activities::supervise::{Progress, supervise};
 use crate::args::{encode, from_args};
 use crate::failure::{Failure, InputKind};
@@ -61,15 +61,14 @@ pub(in crate::activities) async fn parse_products(
     let spec = module.call_spec(&args.config).with_cancel(cancel.clone());
     let progress = Progress::default();
     let started = Instant::now();
-    let scratch = tempfile::NamedTempFile::new_in(&services.scratch_dir).map_err(scratch_io)?;
-    let sink = ParsedProducts::create(scratch.path(), progress.clone()).await?;
+    let sink = ParsedProducts::create(&services.scratch_dir, progress.clone()).await?;
     let call = services
         .runtime
         .transform_into(&module.component, &spec, feed, sink);
     let (outcome, sink) = supervise(ctx, "parse_products", &progress, &cancel, call).await?;
     // The sink's verdict first: a refused product stops the guest, which then reports only
     // that its output was closed.
-    let collected = match sink {
+    let (written, collected) = match sink {
         Ok(sink) => sink.finish().await?,
         Err(SinkFailed::Sink(failure)) => return Err(failure.into()),
         Err(SinkFailed::Cancelled) => {
@@ -81,7 +80,7 @@ pub(in crate::activities) async fn parse_products(
     if let Err(e) = outcome.result {
         return Err(call_failed(e, InputKind::Feed));
     }
-    let products = store_parsed(services, scratch, &collected).await?;
+    let products = store_parsed(services, written, &collected).await?;
     let output = ParseOutput {
         products,
         parsed: collected.products,

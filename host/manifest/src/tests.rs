@@ -1,0 +1,83 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Manifest, String> {
+    Manifest::parse(Path::new("/m/yml/module.toml"), text, 1024 * MIB).map_err(|e| e.to_string())
+}
+
+const MINIMAL: &str =
+    "name = \"yml\"\nversion = \"0.1.0\"\nworld = \"transformer\"\ndescription = \"d\"\n";
+
+#[test]
+fn a_minimal_manifest_gets_defaults() {
+    let m = parse(MINIMAL).expect("valid");
+    assert_eq!(m.component, PathBuf::from("/m/yml/yml.wasm"));
+    assert_eq!(m.limits, Limits::for_world(World::Transformer));
+    assert_eq!(m.metering, Metering::Epoch);
+}
+
+#[test]
+fn errors_name_the_file_and_the_field() {
+    let cases = [
+        (MINIMAL.replace("\"yml\"", "\"Y M L\""), "`name`"),
+        (MINIMAL.replace("0.1.0", "one"), "`version`"),
+        (MINIMAL.replace("transformer", "parser"), "`world`"),
+        (
+            format!("{MINIMAL}[limits]\nmemory_mb = 99999\n"),
+            "`limits.memory_mb`",
+        ),
+        (
+            format!("{MINIMAL}[limits]\nmemroy_mb = 1\n"),
+            "unknown field `memroy_mb`",
+        ),
+        (
+            format!("{MINIMAL}colour = \"red\"\n"),
+            "line 5, column 1: unknown field `colour`",
+        ),
+        (
+            format!("{MINIMAL}[config]\nmap = {{ a = 1 }}\n"),
+            "`config.map`",
+        ),
+        (
+            format!("{MINIMAL}[[self_test]]\ninput = \"x\"\n"),
+            "`self_test[0].products`",
+        ),
+        (
+            format!("{MINIMAL}component = \"yml.wasm.tmp\"\n"),
+            "`component`: /m/yml/yml.wasm.tmp: a temporary file's name",
+        ),
+        (
+            format!("{MINIMAL}component = \".yml.wasm\"\n"),
+            "`component`",
+        ),
+        (
+            format!("{MINIMAL}[detect]\npriority = 1\n"),
+            "`detect`: give at least one",
+        ),
+        (
+            MINIMAL.replace("transformer", "code") + "[detect]\ncontains = [\"x\"]\n",
+            "`detect`: only transformers",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = parse(&text).expect_err("must be refused");
+        assert!(err.starts_with("/m/yml/module.toml"), "{err}");
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+    }
+}
+
+#[test]
+fn fuel_turns_metering_on_and_config_overlays() {
+    let m = parse(&format!(
+        "{MINIMAL}[limits]\nfuel = 1000\n[config]\ndelimiter = \";\"\nskip = 2\n"
+    ))
+    .expect("valid");
+    assert_eq!(m.metering, Metering::Fuel);
+    let merged = m.config_with(&[("skip".into(), "3".into())]);
+    assert_eq!(
+        merged,
+        vec![
+            ("delimiter".into(), ";".into()),
+            ("skip".into(), "3".into())
+        ]
+    );
+}
