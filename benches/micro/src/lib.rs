@@ -430,6 +430,7 @@ impl HotSwap {
             &root.path().join("modules"),
             None,
             &contextworker_types::DataDir::new(root.path().join("data")),
+            None,
             false,
         )
         .await

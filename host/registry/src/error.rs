@@ -55,17 +55,23 @@ pub enum RegistryError {
     },
     /// A pinned or requested version is not kept (any more) by the version store.
     #[error(
-        "module `{name}` version {digest} is not kept on this host (kept: {})",
+        "module `{name}` version {digest} is not kept {} (kept here: {})",
+        if *shared { "on this host or in the fleet's store" } else { "on this host" },
         if kept.is_empty() { "none".to_owned() } else { kept.join(", ") }
     )]
     VersionNotKept {
         name: String,
         digest: String,
         kept: Vec<String>,
+        /// Whether the fleet's store was asked too.
+        shared: bool,
     },
     /// A digest prefix names more than one kept version.
     #[error("`{prefix}` matches more than one kept version of `{name}`; give more digits")]
     AmbiguousDigest { name: String, prefix: String },
+    /// The fleet's shared store could not be reached or refused the request.
+    #[error("the fleet's shared module versions: {0}")]
+    Shared(#[from] contextworker_storage::BlobError),
     /// The version store could not be written or read.
     #[error("version store {}: {reason}", path.display())]
     Store { path: PathBuf, reason: String },

@@ -27,5 +27,7 @@ pub use live::{
 pub use registry::{Discovery, Module, Registry};
 pub use scan::{Refused, Scan, scan};
 pub use selftest::{SelfTestOutcome, run_self_tests};
-pub use store::{KEEP_VERSIONS, VersionRecord, VersionStore, now_ms as now_millis};
+pub use store::{
+    KEEP_VERSIONS, MODULE_VERSIONS_FOLDER, VersionRecord, VersionStore, now_ms as now_millis,
+};
 pub use watch::watch;

@@ -1,22 +1,32 @@
-//! Kept versions: every module version that went live, by digest, on disk.
+//! Kept versions: every module version that went live, by digest, on disk and, in a fleet, in
+//! the fleet's bucket.
 //!
 //! A harvest pins the digest it parses with, and a retry of its parse may run on another
-//! worker, after a swap, or after a restart: so versions are kept outside the process, in the
-//! data directory that workers of one host share. Files are content-addressed and written by
-//! temp file + rename, so concurrent workers never see half a version.
+//! worker, after a swap, after a restart, or on another machine: so versions are kept outside
+//! the process, in the data directory that workers of one host share and, when the host has a
+//! shared object store, under `modules/` in its bucket, where every host of the fleet finds
+//! them. Files are content-addressed and written by temp file + rename (a single PUT in the
+//! bucket), so concurrent workers never see half a version. The local directory is then a
+//! cache of the bucket: a version another host made live is downloaded once, checked against
+//! its digest, and kept here like one of this host's own.
 //!
-//! Layout: `<dir>/<hex>.wasm` (the component as it was loaded) and `<dir>/<hex>.json` (a
-//! [`VersionRecord`]: the manifest text and when the version was seen and last active).
+//! Layout, the same in both places: `<hex>.wasm` (the component as it was loaded) and
+//! `<hex>.json` (a [`VersionRecord`]: the manifest text and when the version was seen and last
+//! active).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use contextworker_storage::NamedObjects;
 use contextworker_types::Digest;
 use serde::{Deserialize, Serialize};
 
 use crate::RegistryError;
 use contextworker_manifest::Manifest;
+
+/// The folder of a fleet's bucket that holds its module versions.
+pub const MODULE_VERSIONS_FOLDER: &str = "modules";
 
 /// How many versions of one module are kept on disk (the active and staged ones always are).
 pub const KEEP_VERSIONS: usize = 10;
@@ -40,10 +50,14 @@ pub struct VersionRecord {
     pub last_active_ms: u64,
 }
 
-/// The kept versions under one directory.
+/// A record is a manifest and a few fields: anything larger in the bucket is not one.
+const MAX_RECORD_BYTES: u64 = 1 << 20;
+
+/// The kept versions under one directory, and in the fleet's bucket when there is one.
 #[derive(Debug, Clone)]
 pub struct VersionStore {
     dir: PathBuf,
+    shared: Option<NamedObjects>,
 }
 
 /// Unix milliseconds now.
@@ -74,7 +88,22 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
 
 impl VersionStore {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            shared: None,
+        }
+    }
+
+    /// Share versions with the other hosts of a fleet through `shared` (a folder of the
+    /// fleet's bucket).
+    #[must_use]
+    pub fn with_shared(mut self, shared: NamedObjects) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
     }
 
     pub fn dir(&self) -> &Path {
@@ -187,6 +216,7 @@ impl VersionStore {
                 name: name.to_owned(),
                 digest: prefix.to_owned(),
                 kept: history.iter().map(|r| r.digest.short()).collect(),
+                shared: false,
             }),
             _ => Err(RegistryError::AmbiguousDigest {
                 name: name.to_owned(),
@@ -230,6 +260,105 @@ impl VersionStore {
         write_atomically(manifest_path, record.manifest_text.as_bytes())
             .map_err(|e| store_io(manifest_path, &e))?;
         Ok(manifest.component)
+    }
+
+    /// Put a kept version where the fleet's other hosts find it (nothing without a shared
+    /// store). The component is uploaded once; the record each time, so the bucket says when
+    /// the version was last made active anywhere.
+    pub async fn share(
+        &self,
+        record: &VersionRecord,
+        component: &[u8],
+    ) -> Result<(), RegistryError> {
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        let hex = record.digest.hex();
+        let wasm = format!("{hex}.wasm");
+        if !shared.exists(&wasm).await? {
+            shared.put(&wasm, component.to_vec()).await?;
+        }
+        let json = serde_json::to_vec_pretty(record).map_err(|e| RegistryError::Store {
+            path: shared.describe(&format!("{hex}.json")).into(),
+            reason: e.to_string(),
+        })?;
+        shared.put(&format!("{hex}.json"), json).await?;
+        Ok(())
+    }
+
+    /// Make sure the fleet can find kept version `digest` (nothing without a shared store): a
+    /// harvest pins a version only once every host can load it. Returns whether it had to be
+    /// uploaded.
+    pub async fn ensure_shared(&self, digest: &Digest) -> Result<bool, RegistryError> {
+        let Some(shared) = &self.shared else {
+            return Ok(false);
+        };
+        if shared.exists(&format!("{}.json", digest.hex())).await? {
+            return Ok(false);
+        }
+        let record = self.get(digest).ok_or_else(|| RegistryError::Store {
+            path: self.record_path(digest),
+            reason: "the version is not kept on this host, so it cannot be shared".into(),
+        })?;
+        let wasm = self.component_path(digest);
+        let bytes = std::fs::read(&wasm).map_err(|e| store_io(&wasm, &e))?;
+        self.share(&record, &bytes).await?;
+        Ok(true)
+    }
+
+    /// The record of version `digest` of `name`: from this host's directory, or else from the
+    /// fleet's bucket, downloaded into the directory after its component is checked against
+    /// the digest. `None` when neither has it. Components over `max_component_bytes` are
+    /// refused before they are read.
+    pub async fn fetch(
+        &self,
+        name: &str,
+        digest: &Digest,
+        max_component_bytes: u64,
+    ) -> Result<Option<VersionRecord>, RegistryError> {
+        if let Some(record) = self.get(digest).filter(|r| r.name == name)
+            && self.component_path(digest).is_file()
+        {
+            return Ok(Some(record));
+        }
+        let Some(shared) = &self.shared else {
+            return Ok(None);
+        };
+        let hex = digest.hex();
+        let json_name = format!("{hex}.json");
+        let Some(json) = shared.get(&json_name, MAX_RECORD_BYTES).await? else {
+            return Ok(None);
+        };
+        let bad = |reason: String| RegistryError::Store {
+            path: shared.describe(&json_name).into(),
+            reason,
+        };
+        let mut record: VersionRecord =
+            serde_json::from_slice(&json).map_err(|e| bad(format!("not a version record: {e}")))?;
+        if record.digest != *digest {
+            return Err(bad(format!("the record is of {}", record.digest)));
+        }
+        if record.name != name {
+            return Ok(None);
+        }
+        let wasm_name = format!("{hex}.wasm");
+        let bytes = shared
+            .get(&wasm_name, max_component_bytes)
+            .await?
+            .ok_or_else(|| bad(format!("the record's component {wasm_name} is missing")))?;
+        let actual = Digest::of(&bytes);
+        if actual != *digest {
+            return Err(RegistryError::Store {
+                path: shared.describe(&wasm_name).into(),
+                reason: format!("the component's bytes hash to {actual}, not to its name"),
+            });
+        }
+        let wasm = self.component_path(digest);
+        write_atomically(&wasm, &bytes).map_err(|e| store_io(&wasm, &e))?;
+        // Active elsewhere, not here: this host's history (rollback) is about this host.
+        record.last_active_ms = self.get(digest).map_or(0, |r| r.last_active_ms);
+        self.write_record(&record)?;
+        Ok(Some(record))
     }
 
     /// Drop the oldest versions of `name` beyond [`KEEP_VERSIONS`], never one in `protect`.

@@ -6,6 +6,7 @@ mod blob;
 mod error;
 mod fs;
 mod gc;
+mod named;
 mod object;
 mod writer;
 
@@ -13,5 +14,6 @@ pub use blob::{BlobReader, BlobRef, BlobStore};
 pub use error::BlobError;
 pub use fs::FsBlobStore;
 pub use gc::{GcReport, Retention};
+pub use named::NamedObjects;
 pub use object::ObjectBlobStore;
 pub use writer::{BlobWriter, HashedFile};

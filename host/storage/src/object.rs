@@ -42,14 +42,7 @@ impl ObjectBlobStore {
     /// (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
     /// `AWS_ALLOW_HTTP` for a local server), with `local` as its read-through directory.
     pub fn s3(url: BucketUrl, local: FsBlobStore) -> Result<Self, BlobError> {
-        let mut builder = AmazonS3Builder::from_env();
-        // Local S3 servers (SeaweedFS, MinIO) accept any region; AWS itself needs the real one.
-        if std::env::var_os("AWS_REGION").is_none()
-            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-        {
-            builder = builder.with_region("us-east-1");
-        }
-        Self::s3_with(builder, url, local)
+        Self::s3_with(env_builder(), url, local)
     }
 
     /// The same with the client's settings given (tests, tools): the bucket, the retry rule and
@@ -59,21 +52,7 @@ impl ObjectBlobStore {
         url: BucketUrl,
         local: FsBlobStore,
     ) -> Result<Self, BlobError> {
-        let store = builder
-            .with_bucket_name(url.bucket())
-            // A few quick retries for a blip; a store down for longer fails the step, and the
-            // step's own retry policy takes over from there.
-            .with_retry(RetryConfig {
-                max_retries: 3,
-                retry_timeout: std::time::Duration::from_secs(20),
-                ..RetryConfig::default()
-            })
-            .build()
-            .map_err(|e| BlobError::Config {
-                store: url.to_string(),
-                reason: e.to_string(),
-            })?;
-        Ok(Self::new(Arc::new(store), url, local))
+        Ok(Self::new(client(builder, &url)?, url, local))
     }
 
     pub fn new(store: Arc<dyn ObjectStore>, url: BucketUrl, local: FsBlobStore) -> Self {
@@ -218,6 +197,39 @@ impl BlobStore for ObjectBlobStore {
             }
         })
     }
+}
+
+/// A client's settings from the standard `AWS_*` variables.
+pub(crate) fn env_builder() -> AmazonS3Builder {
+    let builder = AmazonS3Builder::from_env();
+    // Local S3 servers (SeaweedFS, MinIO) accept any region; AWS itself needs the real one.
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+    {
+        return builder.with_region("us-east-1");
+    }
+    builder
+}
+
+/// The client for `url`'s bucket.
+pub(crate) fn client(
+    builder: AmazonS3Builder,
+    url: &BucketUrl,
+) -> Result<Arc<dyn ObjectStore>, BlobError> {
+    let store = builder
+        .with_bucket_name(url.bucket())
+        // A few quick retries for a blip; a store down for longer fails the step, and the
+        // step's own retry policy takes over from there.
+        .with_retry(RetryConfig {
+            max_retries: 3,
+            retry_timeout: std::time::Duration::from_secs(20),
+            ..RetryConfig::default()
+        })
+        .build()
+        .map_err(|e| BlobError::Config {
+            store: url.to_string(),
+            reason: e.to_string(),
+        })?;
+    Ok(Arc::new(store))
 }
 
 /// The error of type `E` an `io::Error` carries, or the `io::Error` itself.

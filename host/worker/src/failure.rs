@@ -4,6 +4,7 @@
 //! trouble may pass. The classes and their retry rules are listed once, in
 //! `contextworker_types::ErrorClass` (and the README's failure table, checked against it).
 
+use contextworker_registry::RegistryError;
 use contextworker_runtime::CallError;
 use contextworker_storage::BlobError;
 use contextworker_types::{ErrorClass, Retry};
@@ -47,6 +48,17 @@ impl Failure {
 
     pub fn from_blob(e: &BlobError) -> Self {
         Self::with_retry(e.class(), e.to_string(), e.is_retryable())
+    }
+
+    /// A pinned version that could not be had: the fleet's store's own error when that is
+    /// what failed (retried if the store is only unreachable), else not kept anywhere.
+    pub fn from_version(e: &RegistryError, context: &str) -> Self {
+        match e {
+            RegistryError::Shared(blob) => {
+                Self::with_retry(blob.class(), format!("{context}: {e}"), blob.is_retryable())
+            }
+            _ => Self::new(ErrorClass::ModuleVersionNotKept, format!("{context}: {e}")),
+        }
     }
 
     pub fn into_activity_error(self) -> ActivityError {

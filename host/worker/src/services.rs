@@ -140,4 +140,10 @@ impl Services {
     ) -> Result<Arc<Module>, RegistryError> {
         self.modules.version(name, digest).await
     }
+
+    /// Make sure every host of the fleet can load `module`'s version (see
+    /// `LiveModules::ensure_shared`).
+    pub async fn ensure_shared(&self, module: &Module) -> Result<(), RegistryError> {
+        self.modules.ensure_shared(module).await
+    }
 }

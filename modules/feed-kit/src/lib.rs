@@ -20,6 +20,6 @@ pub use availability::parse_availability;
 pub use coverage::{Coverage, Needed};
 pub use dedup::Duplicates;
 pub use encoding::{Decoded, TextKind, decode};
-pub use position::Tracked;
+pub use position::{Position, Tracked};
 pub use price::{Money, PriceError, parse_decimal, parse_price};
 pub use records::Offers;

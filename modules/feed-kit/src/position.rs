@@ -7,6 +7,25 @@ use contextworker_guest::Location;
 
 const BUFFER: usize = 64 * 1024;
 
+/// A place in the input: byte offset, line, character column (both from 1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    pub offset: u64,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Position {
+    pub fn location(self) -> Location {
+        Location {
+            byte_offset: Some(self.offset),
+            line: Some(self.line),
+            column: Some(self.column),
+            ..Location::default()
+        }
+    }
+}
+
 pub struct Tracked<R> {
     inner: R,
     buf: Vec<u8>,
@@ -44,11 +63,17 @@ impl<R: Read> Tracked<R> {
 
     /// Where the next unconsumed byte is.
     pub fn location(&self) -> Location {
-        Location {
-            byte_offset: Some(self.offset),
-            line: Some(self.line),
-            column: Some(self.column + 1),
-            ..Location::default()
+        self.position().location()
+    }
+
+    /// [`Tracked::location`] as a small copyable value: a parser takes one per event and turns
+    /// it into a [`Location`] only for the few it reports.
+    #[inline]
+    pub fn position(&self) -> Position {
+        Position {
+            offset: self.offset,
+            line: self.line,
+            column: self.column + 1,
         }
     }
 

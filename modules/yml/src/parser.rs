@@ -138,15 +138,13 @@ pub(crate) fn parse(
     options: &Options,
 ) -> Result<(), ModuleError> {
     let mut state = State::new(options);
-    // Text outside the fields lands here and is dropped; a field's text goes straight into
-    // `state.text`, without a copy.
-    let mut dropped = String::new();
+    // A field's text goes straight into `state.text`, without a copy; text outside the fields
+    // is only checked.
     loop {
         let node = if state.collects_text() {
             xml.next(&mut state.text)?
         } else {
-            dropped.clear();
-            xml.next(&mut dropped)?
+            xml.next_skipping_text()?
         };
         match node {
             Node::Start(tag) => state.open(&tag)?,

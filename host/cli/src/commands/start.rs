@@ -9,8 +9,9 @@ use contextworker_devserver::{DevServer, DevServerOptions};
 use contextworker_grpc::exec::{ExecCaps, Executor};
 use contextworker_grpc::start::StartPolicy;
 use contextworker_grpc::{Authenticator, RateLimits, ServerSettings, Service, TemporalSide};
-use contextworker_registry::{LiveModules, ReloadCause};
+use contextworker_registry::{LiveModules, MODULE_VERSIONS_FOLDER, ReloadCause};
 use contextworker_runtime::CancellationToken;
+use contextworker_storage::NamedObjects;
 use contextworker_temporal::messages::names;
 use contextworker_temporal::starter;
 use contextworker_types::World;
@@ -62,11 +63,17 @@ async fn serve(
         "starting contextworker-host {}",
         env!("CARGO_PKG_VERSION")
     );
+    // In a fleet, versions that go live are kept in the bucket too, under `modules/`.
+    let shared_versions = match &config.storage.shared {
+        Some(url) => Some(NamedObjects::s3(url.clone(), MODULE_VERSIONS_FOLDER)?),
+        None => None,
+    };
     let (modules, first) = LiveModules::start(
         runtime.clone(),
         &config.modules_dir,
         config.modules.clone(),
         &config.data_dir,
+        shared_versions,
         true,
     )
     .await?;

@@ -183,6 +183,7 @@ pub async fn rollback(
                     .iter()
                     .map(|r| r.digest.short())
                     .collect(),
+                shared: false,
             }),
     };
     let target = match target {

@@ -8,20 +8,21 @@
 //! fails keeps the current version serving and is reported (log, counters, status file).
 //!
 //! Every version that goes live is kept by digest in a [`VersionStore`], so a harvest that
-//! pinned a digest parses with that digest on retry, on any worker sharing the data directory,
-//! even after a swap or a restart.
+//! pinned a digest parses with that digest on retry, on any worker sharing the data directory
+//! or, in a fleet, on any host sharing the bucket, even after a swap or a restart.
 
 mod compat;
 mod follow;
 mod reload;
 mod status;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::UNIX_EPOCH;
 
 use contextworker_runtime::Runtime;
+use contextworker_storage::NamedObjects;
 use contextworker_types::{DataDir, Digest, ModuleName};
 
 use crate::scan::manifest_paths;
@@ -51,6 +52,8 @@ pub struct LiveModules {
     current: RwLock<Arc<Registry>>,
     /// Old versions still loaded, newest last.
     kept: Mutex<VecDeque<Arc<Module>>>,
+    /// Versions known to be in the fleet's store, so a pin does not ask the bucket each time.
+    shared_known: Mutex<BTreeSet<Digest>>,
     since: Mutex<BTreeMap<ModuleName, u64>>,
     status: Mutex<LiveStatus>,
     status_file: Option<PathBuf>,
@@ -83,15 +86,21 @@ fn mtime_ms(path: &Path) -> Option<u64> {
 
 impl LiveModules {
     /// Load the modules of `dir` (or only those named in `only`), keeping versions under
-    /// `data_dir` and, with `publish`, writing this process's status there. Returns the
-    /// modules and the first reload's report (what loaded and what was refused).
+    /// `data_dir` (and in `shared`, the fleet's folder for them, when there is one) and, with
+    /// `publish`, writing this process's status there. Returns the modules and the first
+    /// reload's report (what loaded and what was refused).
     pub async fn start(
         runtime: Arc<Runtime>,
         dir: &Path,
         only: Option<Vec<String>>,
         data_dir: &DataDir,
+        shared: Option<NamedObjects>,
         publish: bool,
     ) -> Result<(Arc<Self>, ReloadReport), RegistryError> {
+        let mut store = VersionStore::new(data_dir.module_versions());
+        if let Some(shared) = shared {
+            store = store.with_shared(shared);
+        }
         // An unreadable directory is a setup error, reported before anything starts.
         manifest_paths(dir)?;
         let status_file = publish.then(|| {
@@ -103,12 +112,13 @@ impl LiveModules {
             runtime,
             dir: dir.to_path_buf(),
             only,
-            store: VersionStore::new(data_dir.module_versions()),
+            store,
             current: RwLock::new(Arc::new(Registry {
                 dir: dir.to_path_buf(),
                 ..Registry::default()
             })),
             kept: Mutex::new(VecDeque::new()),
+            shared_known: Mutex::new(BTreeSet::new()),
             since: Mutex::new(BTreeMap::new()),
             status: Mutex::new(LiveStatus {
                 pid: std::process::id(),
@@ -159,7 +169,8 @@ impl LiveModules {
     }
 
     /// Version `digest` of module `name`: the active or staged one, a loaded old one, or one
-    /// from the store (compiled again, usually from the compile cache).
+    /// from the store, this host's or the fleet's (compiled again, usually from the compile
+    /// cache).
     pub async fn version(&self, name: &str, digest: &Digest) -> Result<Arc<Module>, RegistryError> {
         let snapshot = self.snapshot();
         let matches =
@@ -173,10 +184,11 @@ impl LiveModules {
         if let Some(m) = lock(&self.kept).iter().find(|m| matches(m)) {
             return Ok(Arc::clone(m));
         }
+        let max_component_bytes = self.runtime.config().max_component_bytes;
         let record = self
             .store
-            .get(digest)
-            .filter(|r| r.name == name)
+            .fetch(name, digest, max_component_bytes)
+            .await?
             .ok_or_else(|| RegistryError::VersionNotKept {
                 name: name.to_owned(),
                 digest: digest.to_string(),
@@ -186,6 +198,7 @@ impl LiveModules {
                     .iter()
                     .map(|r| r.digest.short())
                     .collect(),
+                shared: self.store.is_shared(),
             })?;
         let manifest = self
             .store
@@ -193,6 +206,18 @@ impl LiveModules {
         let module = Arc::new(Module::from_manifest(&self.runtime, manifest).await?);
         self.keep_loaded(Arc::clone(&module));
         Ok(module)
+    }
+
+    /// Make sure every host of the fleet can load `module`'s version before a harvest pins it
+    /// (a no-op without a shared store, and after the first success for a version).
+    pub async fn ensure_shared(&self, module: &Module) -> Result<(), RegistryError> {
+        let digest = module.component.digest();
+        if !self.store.is_shared() || lock(&self.shared_known).contains(&digest) {
+            return Ok(());
+        }
+        self.store.ensure_shared(&digest).await?;
+        lock(&self.shared_known).insert(digest);
+        Ok(())
     }
 
     fn keep_loaded(&self, module: Arc<Module>) {

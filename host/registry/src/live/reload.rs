@@ -228,11 +228,26 @@ impl LiveModules {
         let brief = VersionBrief::of(&module);
         let from = active.as_deref().map(VersionBrief::of);
         let stage = module.manifest.shadow && from.as_ref().is_some_and(|f| f.digest != digest);
-        if let Err(e) = self
+        match self
             .store
             .keep(&module.manifest, digest, &kept_bytes, !stage)
         {
-            tracing::warn!("module {name}: version not kept: {e}");
+            Ok(record) => {
+                // A version the fleet cannot find only costs a pinned retry on another host
+                // (it fails as not kept); serving it here is still right.
+                // Not fatal here: the version serves on this host, and a harvest pins it only
+                // after `ensure_shared` has succeeded.
+                match self.store.share(&record, &kept_bytes).await {
+                    Ok(()) if self.store.is_shared() => {
+                        lock(&self.shared_known).insert(digest);
+                    }
+                    Ok(()) => {}
+                    Err(e) => {
+                        tracing::warn!("module {name}: version not shared with the fleet: {e}");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("module {name}: version not kept: {e}"),
         }
         // Timed only for a file that landed since the last reload: at start, or for a file
         // restored from long ago, the figure would mean nothing.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use contextworker_registry::{LiveModules, Module, ReloadReport};
 use contextworker_runtime::{Counting, FeedInput, Runtime, RuntimeConfig};
+use contextworker_storage::NamedObjects;
 use contextworker_types::Digest;
 
 pub struct Fixture {
@@ -76,11 +77,20 @@ impl Fixture {
     }
 
     pub async fn start(&self) -> (Arc<LiveModules>, ReloadReport) {
+        self.start_shared(None).await
+    }
+
+    /// Start as one host of a fleet whose module versions are in `shared`.
+    pub async fn start_shared(
+        &self,
+        shared: Option<NamedObjects>,
+    ) -> (Arc<LiveModules>, ReloadReport) {
         LiveModules::start(
             self.runtime.clone(),
             &self.modules_dir(),
             None,
             &self.data_dir(),
+            shared,
             false,
         )
         .await

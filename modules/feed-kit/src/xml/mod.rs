@@ -16,3 +16,6 @@ pub use markup::{
 };
 pub use reader::{MAX_DEPTH, MAX_TEXT_BYTES, Node, Rules, Xml};
 pub use tag::{OwnedTag, Tag, local_name};
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use super::tag::{Attributes, Open, Tag};
-use crate::{TextKind, Tracked};
+use crate::{Position, TextKind, Tracked};
 use contextworker_guest::{Config, FeedReader, Location, ModuleError, ProductSink, Warning};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
@@ -72,8 +72,6 @@ pub struct Xml {
     raw_attrs: String,
     attrs: Attributes,
     empty: bool,
-    /// The name handed out by the last [`Node::End`].
-    closed: String,
     /// End tags implied by a lenient recovery or an empty element, handed out one per call.
     implied_ends: usize,
     root_closed: bool,
@@ -154,7 +152,6 @@ impl Xml {
             raw_attrs: String::new(),
             attrs: Attributes::default(),
             empty: false,
-            closed: String::new(),
             implied_ends: 0,
             root_closed: false,
             recoveries: 0,
@@ -175,7 +172,7 @@ impl Xml {
     pub fn root(&mut self) -> Result<Tag<'_>, ModuleError> {
         let mut text = String::new();
         loop {
-            match self.advance(&mut text)? {
+            match self.advance(Some(&mut text))? {
                 Step::Start => return Ok(self.tag()),
                 Step::Text => {
                     if !text.trim().is_empty() {
@@ -201,37 +198,50 @@ impl Xml {
     /// The next event. Text, CDATA and references are resolved and appended to `text`.
     #[inline]
     pub fn next(&mut self, text: &mut String) -> Result<Node<'_>, ModuleError> {
-        Ok(match self.advance(text)? {
+        let step = self.advance(Some(text))?;
+        Ok(self.node(step))
+    }
+
+    /// [`Xml::next`] for stretches whose text the caller ignores (the whitespace between
+    /// elements, a skipped subtree): text is still checked (no text outside the root, no
+    /// undefined entity) but not decoded or copied, which is most of a text event's cost.
+    #[inline]
+    pub fn next_skipping_text(&mut self) -> Result<Node<'_>, ModuleError> {
+        let step = self.advance(None)?;
+        Ok(self.node(step))
+    }
+
+    #[inline]
+    fn node(&self, step: Step) -> Node<'_> {
+        match step {
             Step::Start => Node::Start(self.tag()),
             Step::End => Node::End {
-                name: &self.closed,
+                name: self.open.closed(),
                 depth: self.open.len(),
             },
             Step::Text => Node::Text,
             Step::Eof => Node::Eof,
-        })
+        }
     }
 
     /// The start tag just read: the innermost open element.
     #[inline]
     fn tag(&self) -> Tag<'_> {
         // Only called right after a start tag opened, so `top` is that tag.
-        let (name, location) = self
-            .open
-            .top()
-            .map(|(name, location)| (name, location.clone()))
-            .unwrap_or_default();
+        let (name, at) = self.open.top().unwrap_or_default();
         Tag {
             name,
             attrs: self.attrs.as_slice(),
             raw_attrs: &self.raw_attrs,
-            location,
+            location: at.location(),
             empty: self.empty,
             depth: self.open.len(),
         }
     }
 
-    fn advance(&mut self, text: &mut String) -> Result<Step, ModuleError> {
+    /// One event; character data goes to `text`, or is only checked when there is none.
+    #[inline(always)]
+    fn advance(&mut self, mut text: Option<&mut String>) -> Result<Step, ModuleError> {
         if self.implied_ends > 0 {
             self.implied_ends -= 1;
             self.close_top();
@@ -240,7 +250,7 @@ impl Xml {
         loop {
             // Where the event starts: quick-xml consumes exactly one event per call, so this is
             // the line and character column of markup even when it spans lines.
-            let here = self.reader.get_ref().location();
+            let here = self.reader.get_ref().position();
             self.buf.clear();
             let event = match self.reader.read_event_into(&mut self.buf) {
                 Ok(event) => event,
@@ -255,9 +265,8 @@ impl Xml {
             };
             match event {
                 Event::Start(ref start) | Event::Empty(ref start) => {
-                    check_shape(start, &here, self.open.len(), self.root_closed)?;
-                    let lost =
-                        decode_attributes(start, &here, self.rules.lenient, &mut self.attrs)?;
+                    check_shape(start, here, self.open.len(), self.root_closed)?;
+                    let lost = decode_attributes(start, here, self.rules.lenient, &mut self.attrs)?;
                     self.raw_attrs.clear();
                     self.raw_attrs.push_str(start.attributes_raw());
                     self.open.push(start.name().0, here);
@@ -277,30 +286,39 @@ impl Xml {
                         return Ok(Step::End);
                     }
                     let name = end.name().0.to_owned();
-                    if self.lenient_end(&name, &here) {
+                    if self.lenient_end(&name, here) {
                         return Ok(Step::End);
                     }
                 }
                 Event::Text(t) => {
-                    let content = t.xml10_content();
-                    if self.open.is_empty() && !content.trim().is_empty() {
-                        return Err(text_outside_root(&content, self.root_closed, here));
+                    if self.open.is_empty() {
+                        let content = t.xml10_content();
+                        if !content.trim().is_empty() {
+                            return Err(text_outside_root(&content, self.root_closed, here));
+                        }
                     }
-                    text.push_str(&content);
+                    if let Some(text) = text.as_deref_mut() {
+                        text.push_str(&t.xml10_content());
+                    }
                     return Ok(Step::Text);
                 }
                 Event::CData(c) => {
-                    text.push_str(&c.xml10_content());
+                    if let Some(text) = text.as_deref_mut() {
+                        text.push_str(&c.xml10_content());
+                    }
                     return Ok(Step::Text);
                 }
                 Event::GeneralRef(r) => {
                     let name: &str = &r;
-                    if let Some(resolved) = predefined(name) {
-                        text.push_str(resolved);
-                    } else {
-                        let char_ref = r.is_char_ref().then(|| r.resolve_char_ref());
-                        let name = name.to_owned();
-                        self.reference(&name, char_ref, &here, text)?;
+                    match (predefined(name), text.as_deref_mut()) {
+                        (Some(resolved), Some(text)) => text.push_str(resolved),
+                        (Some(_), None) => {}
+                        (None, text) => {
+                            let char_ref = r.is_char_ref().then(|| r.resolve_char_ref());
+                            let name = name.to_owned();
+                            let mut scratch = String::new();
+                            self.reference(&name, char_ref, here, text.unwrap_or(&mut scratch))?;
+                        }
                     }
                     return Ok(Step::Text);
                 }
@@ -313,7 +331,7 @@ impl Xml {
                             "the DOCTYPE declares entities (<!ENTITY ...>); custom entities are \
                              never expanded, so this feed cannot be read safely",
                         )
-                        .at(here.clone()));
+                        .at(here.location()));
                     }
                 }
                 Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
@@ -326,6 +344,7 @@ impl Xml {
     #[inline(never)]
     fn eof(&mut self) -> Result<(), ModuleError> {
         if let Some((name, opened)) = self.open.top() {
+            let opened = opened.location();
             return Err(ModuleError::invalid_input(format!(
                 "the feed ends inside <{name}> (opened at {opened}): the file is truncated or \
                  not closed"
@@ -346,23 +365,24 @@ impl Xml {
     /// name and every element left open inside it (`<br>`, `<p>` without `</p>`); an end tag
     /// matching nothing open is dropped. True when an element was closed.
     #[inline(never)]
-    fn lenient_end(&mut self, name: &str, here: &Location) -> bool {
+    fn lenient_end(&mut self, name: &str, here: Position) -> bool {
         let Some(at) = self.open.find(name) else {
             let warning = Warning::new(format!(
                 "</{name}> matches no open element and is ignored (lenient mode)"
             ))
-            .at(here.clone());
+            .at(here.location());
             self.recovered(warning);
             return false;
         };
         let implied = self.open.len() - at - 1;
         if let Some((inner, opened)) = self.open.top().filter(|_| implied > 0) {
+            let opened = opened.location();
             let warning = Warning::new(format!(
                 "</{name}> closes <{inner}> (opened at {opened}) and {} more element(s) left \
                  open (lenient mode)",
                 implied - 1
             ))
-            .at(here.clone());
+            .at(here.location());
             self.recovered(warning);
         }
         self.implied_ends = implied;
@@ -377,7 +397,7 @@ impl Xml {
         &mut self,
         name: &str,
         char_ref: Option<Result<Option<char>, quick_xml::Error>>,
-        here: &Location,
+        here: Position,
         text: &mut String,
     ) -> Result<(), ModuleError> {
         match char_ref {
@@ -394,7 +414,7 @@ impl Xml {
                 return Err(ModuleError::invalid_input(format!(
                     "bad character reference &{name};{why}"
                 ))
-                .at(here.clone()));
+                .at(here.location()));
             }
             None => {}
         }
@@ -404,13 +424,13 @@ impl Xml {
                  references are allowed in XML (HTML entities such as &nbsp; must be inside \
                  CDATA or escaped as &amp;{name};); DTD entities are never expanded"
             ))
-            .at(here.clone()));
+            .at(here.location()));
         }
         self.recovered(
             Warning::new(format!(
                 "undefined entity &{name}; kept as written (lenient mode)"
             ))
-            .at(here.clone()),
+            .at(here.location()),
         );
         text.push('&');
         text.push_str(name);
@@ -426,7 +446,7 @@ impl Xml {
     }
 
     fn close_top(&mut self) {
-        self.open.pop_into(&mut self.closed);
+        self.open.pop();
         if self.open.is_empty() {
             self.root_closed = true;
         }
@@ -451,14 +471,14 @@ impl Xml {
 }
 
 #[cold]
-fn text_outside_root(content: &str, root_closed: bool, here: Location) -> ModuleError {
+fn text_outside_root(content: &str, root_closed: bool, here: Position) -> ModuleError {
     let snippet: String = content.trim().chars().take(40).collect();
     let message = if root_closed {
         format!("text {snippet:?} after the end of the root element")
     } else {
         format!("the feed is not XML: it starts with text {snippet:?} instead of an element")
     };
-    ModuleError::invalid_input(message).at(here)
+    ModuleError::invalid_input(message).at(here.location())
 }
 
 fn predefined(name: &str) -> Option<&'static str> {
@@ -475,7 +495,7 @@ fn predefined(name: &str) -> Option<&'static str> {
 /// A start tag checked against the document's shape: one root, bounded depth.
 fn check_shape(
     start: &BytesStart<'_>,
-    location: &Location,
+    at: Position,
     depth: usize,
     root_closed: bool,
 ) -> Result<(), ModuleError> {
@@ -484,13 +504,13 @@ fn check_shape(
             "a second root element <{}> after the end of the document",
             start.name().0
         ))
-        .at(location.clone()));
+        .at(at.location()));
     }
     if depth >= MAX_DEPTH {
         return Err(ModuleError::invalid_input(format!(
             "elements nested deeper than {MAX_DEPTH} levels"
         ))
-        .at(location.clone()));
+        .at(at.location()));
     }
     Ok(())
 }
@@ -498,7 +518,7 @@ fn check_shape(
 /// Decode a start tag's attributes into `attrs`, returning the problems lenient mode survived.
 fn decode_attributes(
     start: &BytesStart<'_>,
-    location: &Location,
+    at: Position,
     lenient: bool,
     attrs: &mut Attributes,
 ) -> Result<Vec<Warning>, ModuleError> {
@@ -508,6 +528,7 @@ fn decode_attributes(
         return Ok(Vec::new());
     }
     let name = start.name().0;
+    let location = at.location();
     let mut warnings = Vec::new();
     for attr in start.attributes() {
         let attr = match attr {

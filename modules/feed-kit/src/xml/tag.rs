@@ -3,6 +3,8 @@
 
 use contextworker_guest::Location;
 
+use crate::Position;
+
 /// A start tag (empty elements arrive as a start and an end) with its attributes decoded,
 /// borrowed from the reader until the next call: most tags are looked at once and dropped, and
 /// a parse of 100,000 offers opens about two million of them, so they cost no allocation. Keep
@@ -80,7 +82,10 @@ pub fn local_name(name: &str) -> &str {
 pub(super) struct Open {
     names: String,
     /// Where each open element's name starts in `names`, and where the element is.
-    starts: Vec<(usize, Location)>,
+    starts: Vec<(usize, Position)>,
+    /// Where the name of the element closed last starts: it stays at the end of `names` until
+    /// the next push or pop, so an end event borrows it instead of copying it.
+    closed: Option<usize>,
 }
 
 impl Open {
@@ -92,20 +97,24 @@ impl Open {
         self.starts.is_empty()
     }
 
-    pub(super) fn push(&mut self, name: &str, location: Location) {
-        self.starts.push((self.names.len(), location));
+    pub(super) fn push(&mut self, name: &str, at: Position) {
+        self.forget_closed();
+        self.starts.push((self.names.len(), at));
         self.names.push_str(name);
     }
 
-    pub(super) fn name(&self, index: usize) -> &str {
+    fn name(&self, index: usize) -> &str {
         let start = self.starts[index].0;
-        let end = self.starts.get(index + 1).map_or(self.names.len(), |s| s.0);
+        let end = match self.starts.get(index + 1) {
+            Some(next) => next.0,
+            None => self.closed.unwrap_or(self.names.len()),
+        };
         &self.names[start..end]
     }
 
-    pub(super) fn top(&self) -> Option<(&str, &Location)> {
+    pub(super) fn top(&self) -> Option<(&str, Position)> {
         let last = self.starts.len().checked_sub(1)?;
-        Some((self.name(last), &self.starts[last].1))
+        Some((self.name(last), self.starts[last].1))
     }
 
     /// The innermost open element named `name`.
@@ -113,11 +122,19 @@ impl Open {
         (0..self.len()).rev().find(|i| self.name(*i) == name)
     }
 
-    /// Close the innermost element, its name moved into `into`.
-    pub(super) fn pop_into(&mut self, into: &mut String) {
-        into.clear();
-        if let Some((start, _)) = self.starts.pop() {
-            into.push_str(&self.names[start..]);
+    /// Close the innermost element; its name is [`Open::closed`] until the next push or pop.
+    pub(super) fn pop(&mut self) {
+        self.forget_closed();
+        self.closed = self.starts.pop().map(|(start, _)| start);
+    }
+
+    /// The name of the element the last [`Open::pop`] closed.
+    pub(super) fn closed(&self) -> &str {
+        self.closed.map_or("", |start| &self.names[start..])
+    }
+
+    fn forget_closed(&mut self) {
+        if let Some(start) = self.closed.take() {
             self.names.truncate(start);
         }
     }

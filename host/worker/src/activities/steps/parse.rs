@@ -42,10 +42,7 @@ pub(in crate::activities) async fn parse_products(
     let module = match (&args.module, &args.module_digest) {
         (Some(name), Some(digest)) => {
             let module = services.module_version(name, digest).await.map_err(|e| {
-                Failure::new(
-                    ErrorClass::ModuleVersionNotKept,
-                    format!("the harvest pinned `{name}` {digest}: {e}"),
-                )
+                Failure::from_version(&e, &format!("the harvest pinned `{name}` {digest}"))
             })?;
             transformer_only(module)?
         }

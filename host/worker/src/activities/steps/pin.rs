@@ -100,5 +100,16 @@ pub(in crate::activities) async fn pin_module(
         return Ok(encode(&crate::native::module_used(name)));
     }
     let module = choose_transformer(services, &args.feed, args.module.as_deref()).await?;
+    // A retried parse may land on any host of the fleet: pin only what all of them can load.
+    services.ensure_shared(&module).await.map_err(|e| {
+        Failure::from_version(
+            &e,
+            &format!(
+                "`{}` {} cannot be pinned",
+                module.name(),
+                module.component.digest()
+            ),
+        )
+    })?;
     Ok(encode(&module_used(&module)))
 }
