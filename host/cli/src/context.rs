@@ -8,7 +8,7 @@ use contextworker_config::{GrpcConfig, GrpcOverrides, HostConfig, Overrides, Tem
 use contextworker_runtime::{MIB, Runtime, RuntimeConfig};
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{GlobalArgs, ServeArgs, TemporalArgs};
+use crate::cli::{FleetArgs, GlobalArgs, ServeArgs, TemporalArgs};
 
 pub fn init_tracing(args: &GlobalArgs) {
     let default = match (args.quiet, args.verbose) {
@@ -62,6 +62,15 @@ pub fn serve_config(args: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<Host
         tls_key: grpc.grpc_tls_key.clone(),
         tls_client_ca: grpc.grpc_tls_client_ca.clone(),
     };
+    Ok(HostConfig::load(overrides)?)
+}
+
+/// The configuration for commands about the fleet: the host's files, and the fleet's database
+/// and bucket as `serve` would take them.
+pub fn fleet_config(args: &GlobalArgs, fleet: &FleetArgs) -> anyhow::Result<HostConfig> {
+    let mut overrides = file_overrides(args);
+    overrides.database_url = fleet.database_url.clone();
+    overrides.blob_store = fleet.blob_store.clone();
     Ok(HostConfig::load(overrides)?)
 }
 

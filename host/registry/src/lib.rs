@@ -22,7 +22,7 @@ pub use diff::{ChangedField, ChangedRecord, DiffError, DiffReport, diff_ndjson};
 pub use error::RegistryError;
 pub use live::{
     ActiveModule, Counters, FollowedVersion, LiveModules, LiveStatus, Refusal, ReloadCause,
-    ReloadReport, Swap, VersionBrief, format_ms, running_workers,
+    ReloadReport, Swap, VersionBrief, check_compatible, format_ms, running_workers,
 };
 pub use registry::{Discovery, Module, Registry};
 pub use scan::{Refused, Scan, scan};

@@ -53,6 +53,17 @@ pub struct VersionRecord {
 /// A record is a manifest and a few fields: anything larger in the bucket is not one.
 const MAX_RECORD_BYTES: u64 = 1 << 20;
 
+/// A self-test input is a small sample feed; a larger object in the bucket is not one.
+const MAX_SELF_TEST_INPUT_BYTES: u64 = 64 << 20;
+
+/// The self-test inputs a record's manifest names, in its order (none when its text does not
+/// parse, which a kept record's always did).
+fn self_test_inputs(record: &VersionRecord) -> Vec<PathBuf> {
+    Manifest::parse(&record.manifest_path, &record.manifest_text, u64::MAX)
+        .map(|m| m.self_tests.into_iter().map(|t| t.input).collect())
+        .unwrap_or_default()
+}
+
 /// The kept versions under one directory, and in the fleet's bucket when there is one.
 #[derive(Debug, Clone)]
 pub struct VersionStore {
@@ -112,6 +123,13 @@ impl VersionStore {
 
     pub fn component_path(&self, digest: &Digest) -> PathBuf {
         self.dir.join(format!("{}.wasm", digest.hex()))
+    }
+
+    /// Where self-test input `index` of a version from the fleet's store is kept.
+    fn input_path(&self, digest: &Digest, index: usize) -> PathBuf {
+        self.dir
+            .join(format!("{}.inputs", digest.hex()))
+            .join(index.to_string())
     }
 
     fn record_path(&self, digest: &Digest) -> PathBuf {
@@ -234,6 +252,13 @@ impl VersionStore {
         let mut manifest =
             Manifest::parse(&record.manifest_path, &record.manifest_text, memory_ceiling)?;
         manifest.component = self.component_path(&record.digest);
+        // A version from the fleet's store brought its self-test inputs along.
+        for (i, test) in manifest.self_tests.iter_mut().enumerate() {
+            let shipped = self.input_path(&record.digest, i);
+            if shipped.is_file() {
+                test.input = shipped;
+            }
+        }
         Ok(manifest)
     }
 
@@ -283,6 +308,16 @@ impl VersionStore {
             reason: e.to_string(),
         })?;
         shared.put(&format!("{hex}.json"), json).await?;
+        // Self-test inputs travel with the version, so every host can run its self-tests.
+        for (i, input) in self_test_inputs(record).iter().enumerate() {
+            let name = format!("{hex}.inputs/{i}");
+            if shared.exists(&name).await? {
+                continue;
+            }
+            if let Ok(bytes) = std::fs::read(input) {
+                shared.put(&name, bytes).await?;
+            }
+        }
         Ok(())
     }
 
@@ -353,6 +388,13 @@ impl VersionStore {
                 reason: format!("the component's bytes hash to {actual}, not to its name"),
             });
         }
+        for i in 0..self_test_inputs(&record).len() {
+            let name = format!("{hex}.inputs/{i}");
+            if let Some(input) = shared.get(&name, MAX_SELF_TEST_INPUT_BYTES).await? {
+                let path = self.input_path(digest, i);
+                write_atomically(&path, &input).map_err(|e| store_io(&path, &e))?;
+            }
+        }
         let wasm = self.component_path(digest);
         write_atomically(&wasm, &bytes).map_err(|e| store_io(&wasm, &e))?;
         // Active elsewhere, not here: this host's history (rollback) is about this host.
@@ -370,6 +412,7 @@ impl VersionStore {
             // A failed delete only leaves an extra version behind.
             let _ = std::fs::remove_file(self.record_path(&old.digest));
             let _ = std::fs::remove_file(self.component_path(&old.digest));
+            let _ = std::fs::remove_dir_all(self.dir.join(format!("{}.inputs", old.digest.hex())));
         }
     }
 }

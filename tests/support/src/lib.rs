@@ -6,6 +6,7 @@
 pub mod feed_server;
 pub mod feedgen;
 pub mod object_server;
+pub mod postgres;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 /// How long SIGTERM gets before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
-/// SeaweedFS starts its master, volume, filer and S3 gateway in turn: a few seconds here.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// SeaweedFS starts its master, volume, filer and S3 gateway in turn: a few seconds here, but
+/// much longer on a machine busy with the rest of the suite.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug)]
 pub struct ObjectServer {
@@ -36,13 +37,29 @@ struct Ports {
     s3_grpc: u16,
 }
 
+/// Ports are taken from below Linux's ephemeral range (32768-60999 by default): a port from
+/// inside it can be taken by any outgoing connection's source port while the server is stopped
+/// for a restart, and then the server cannot come back on it.
+const PORT_RANGE: std::ops::Range<u16> = 20_000..32_000;
+
 impl Ports {
-    /// Eight free loopback ports (the kernel's choice; SeaweedFS needs each named).
+    /// Eight free loopback ports below the ephemeral range (SeaweedFS needs each named).
     fn pick() -> Self {
-        let listeners: Vec<TcpListener> = (0..8)
-            .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a loopback port"))
-            .collect();
-        let p: Vec<u16> = listeners
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let span = u32::from(PORT_RANGE.end - PORT_RANGE.start);
+        let mut next = (nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % span;
+        let mut held: Vec<TcpListener> = Vec::new();
+        while held.len() < 8 {
+            next = (next.wrapping_mul(1_103_515_245).wrapping_add(12_345)) % span;
+            let port = PORT_RANGE.start + u16::try_from(next).unwrap_or(0);
+            // Held until all eight are chosen, so none is picked twice.
+            if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+                held.push(listener);
+            }
+        }
+        let p: Vec<u16> = held
             .iter()
             .map(|l| l.local_addr().expect("local addr").port())
             .collect();
@@ -156,6 +173,13 @@ impl ObjectServer {
         let _ = child.wait();
     }
 
+    /// The last lines of the server's log, for a failure message.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("weed.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
     /// Start again on the same ports and data: the bucket and its objects are back.
     pub fn restart(&mut self) {
         self.stop();
@@ -201,10 +225,17 @@ impl ObjectServer {
             if http(p.s3, "GET", "/") == 200 {
                 break;
             }
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
             assert!(
-                started.elapsed() < START_TIMEOUT,
-                "SeaweedFS did not start in {START_TIMEOUT:?}; see {}",
-                self.dir.join("weed.log").display()
+                exited.is_none() && started.elapsed() < START_TIMEOUT,
+                "SeaweedFS did not start in {:?} ({}); the end of {}:\n{}",
+                started.elapsed(),
+                exited.map_or_else(|| "still starting".to_owned(), |s| s.to_string()),
+                self.dir.join("weed.log").display(),
+                self.log_tail()
             );
             std::thread::sleep(Duration::from_millis(200));
         }

@@ -9,7 +9,7 @@ mod modules;
 mod serve;
 
 pub use client::{HarvestArgs, ImportArgs, RpcArgs, RpcCall, TokenArgs, WaitArgs, WorkflowCommand};
-pub use modules::{DiffArgs, ExecArgs, ModulesCommand, SuppliersCommand, TestArgs};
+pub use modules::{DiffArgs, ExecArgs, FleetArgs, ModulesCommand, SuppliersCommand, TestArgs};
 pub use serve::{ServeArgs, TemporalArgs};
 
 #[derive(Debug, Parser)]

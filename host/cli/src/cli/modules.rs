@@ -15,6 +15,25 @@ pub enum ModulesCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// The fleet's view instead: each module's release and history, and what every host
+        /// serves and refused (from the fleet's database).
+        #[arg(long)]
+        fleet: bool,
+        #[command(flatten)]
+        fleet_args: FleetArgs,
+    },
+    /// Release the module in the modules directory to the whole fleet: it is validated here
+    /// (loads, its world, compatibility with the current release, its self-tests), put in the
+    /// fleet's bucket by digest and made the release; every host validates it too and swaps,
+    /// or refuses and says why. Waits for every host and prints what each did.
+    Publish {
+        /// The module, as the modules directory defines it.
+        module: String,
+        /// Give up waiting for the hosts after this many seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout_secs: u64,
+        #[command(flatten)]
+        fleet_args: FleetArgs,
     },
     /// Ask the running workers of this data directory to read the modules directory again
     /// (as SIGHUP does) and print what each swapped or refused.
@@ -30,11 +49,17 @@ pub enum ModulesCommand {
         module: String,
         /// The version to go back to: a digest or a unique prefix of its hex digits. Default:
         /// the version that was active before the current one.
-        #[arg(long, value_name = "DIGEST")]
+        #[arg(long, value_name = "DIGEST", conflicts_with = "fleet")]
         to: Option<String>,
         /// Give up waiting for a worker after this many seconds.
         #[arg(long, default_value_t = 60)]
         timeout_secs: u64,
+        /// Roll the whole fleet back: the release before the current one becomes the release
+        /// again (recorded in the history), and every host swaps to it.
+        #[arg(long)]
+        fleet: bool,
+        #[command(flatten)]
+        fleet_args: FleetArgs,
     },
     /// Run the active version of a transformer and a candidate component on the same feed and
     /// print what differs, record by record. Exits 0 when the outputs are the same, 1 when
@@ -44,6 +69,17 @@ pub enum ModulesCommand {
     Validate,
     /// Run a transformer on a local feed: products as NDJSON on stdout, a summary on stderr.
     Test(TestArgs),
+}
+
+/// Where the fleet's shared state is, as `serve` takes it (or the host config file's values).
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// The fleet's PostgreSQL database (releases and hosts live beside the staging tables).
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The fleet's bucket, `s3://bucket/prefix` (credentials and endpoint from AWS_*).
+    #[arg(long, env = "CONTEXTWORKER_BLOB_STORE", value_name = "URL")]
+    pub blob_store: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

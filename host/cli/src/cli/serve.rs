@@ -47,6 +47,12 @@ pub struct ServeArgs {
     /// standard AWS_* variables). Default: blobs stay in the data directory (one host).
     #[arg(long, env = "CONTEXTWORKER_BLOB_STORE", value_name = "URL")]
     pub blob_store: Option<String>,
+    /// Run as a host of a fleet: follow the fleet's module releases (in the PostgreSQL of
+    /// --database-url, shared through the bucket of --blob-store, both required) instead of
+    /// this host's modules directory for every released module, and report this host to the
+    /// fleet. A module the fleet never released is released from this host's directory.
+    #[arg(long, env = "CONTEXTWORKER_FLEET")]
+    pub fleet: bool,
     /// Networks fetches may reach although they are not public (CIDR or address, repeatable;
     /// adds to the file's `[outbound] allow`). Everything else non-public is refused.
     #[arg(

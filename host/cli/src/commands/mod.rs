@@ -2,6 +2,7 @@
 
 mod diff;
 mod exec;
+mod fleet;
 mod gc;
 mod modules;
 mod rpc;
@@ -24,17 +25,35 @@ pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         None => start::run(&cli.global, &cli.serve).await,
         Some(Command::Serve(serve)) => start::run(&cli.global, &serve).await,
-        Some(Command::Modules(ModulesCommand::List { json })) => {
+        Some(Command::Modules(ModulesCommand::List {
+            json,
+            fleet: true,
+            fleet_args,
+        })) => fleet::list(&cli.global, &fleet_args, json).await,
+        Some(Command::Modules(ModulesCommand::List { json, .. })) => {
             modules::list(&cli.global, json).await
         }
+        Some(Command::Modules(ModulesCommand::Publish {
+            module,
+            timeout_secs,
+            fleet_args,
+        })) => fleet::publish(&cli.global, &fleet_args, &module, timeout_secs).await,
         Some(Command::Modules(ModulesCommand::Validate)) => modules::validate(&cli.global).await,
         Some(Command::Modules(ModulesCommand::Reload { timeout_secs })) => {
             swap::reload(&cli.global, timeout_secs).await
         }
         Some(Command::Modules(ModulesCommand::Rollback {
             module,
+            timeout_secs,
+            fleet: true,
+            fleet_args,
+            ..
+        })) => fleet::rollback(&cli.global, &fleet_args, &module, timeout_secs).await,
+        Some(Command::Modules(ModulesCommand::Rollback {
+            module,
             to,
             timeout_secs,
+            ..
         })) => swap::rollback(&cli.global, &module, to.as_deref(), timeout_secs).await,
         Some(Command::Modules(ModulesCommand::Diff(args))) => diff::run(&cli.global, args).await,
         Some(Command::Modules(ModulesCommand::Test(args))) => {

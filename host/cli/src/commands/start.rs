@@ -112,6 +112,17 @@ async fn serve(
         .identity
         .clone()
         .unwrap_or_else(contextworker_temporal::default_identity);
+    let _following = if args.fleet {
+        match super::fleet::join(config, modules.clone(), &identity).await? {
+            Ok(task) => Some(AbortOnDrop(task)),
+            Err(missing) => {
+                eprintln!("error: --fleet: {missing}");
+                return Ok(EXIT_SETUP);
+            }
+        }
+    } else {
+        None
+    };
     let settings = WorkerSettings {
         task_queues: config.worker.task_queues.clone(),
         max_concurrent_activities: config.worker.max_concurrent,
@@ -288,6 +299,15 @@ async fn serve(
 }
 
 /// Removes the worker's status file when dropped.
+/// The fleet follower stops with the worker.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct Unpublish(Arc<LiveModules>);
 
 impl Drop for Unpublish {

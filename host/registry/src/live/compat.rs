@@ -3,18 +3,17 @@
 use contextworker_manifest::Manifest;
 use contextworker_types::Digest;
 
-use crate::{Module, RegistryError};
+use crate::RegistryError;
 
 /// A candidate may replace `active` unless it breaks what callers rely on: a different world
 /// (a different export) needs a new major version, and a lower version is a rollback, which
 /// only a version kept by the store may be.
-pub(super) fn check_compatible(
+pub fn check_compatible(
     candidate: &Manifest,
-    active: &Module,
+    old: &Manifest,
     is_kept: impl Fn(&Digest) -> bool,
     bytes: &[u8],
 ) -> Result<(), RegistryError> {
-    let old = &active.manifest;
     let incompatible = |reason: String| RegistryError::Incompatible {
         manifest: candidate.path.clone(),
         reason,

@@ -29,6 +29,7 @@ use crate::scan::manifest_paths;
 use crate::store::{VersionStore, now_ms};
 use crate::{Module, Registry, RegistryError};
 
+pub use compat::check_compatible;
 pub use follow::FollowedVersion;
 pub use status::{
     ActiveModule, Counters, LiveStatus, Refusal, ReloadCause, ReloadReport, Swap, VersionBrief,
@@ -52,6 +53,8 @@ pub struct LiveModules {
     current: RwLock<Arc<Registry>>,
     /// Old versions still loaded, newest last.
     kept: Mutex<VecDeque<Arc<Module>>>,
+    /// In a fleet, the version each released module must serve, whatever the directory holds.
+    releases: Mutex<BTreeMap<ModuleName, Digest>>,
     /// Versions known to be in the fleet's store, so a pin does not ask the bucket each time.
     shared_known: Mutex<BTreeSet<Digest>>,
     since: Mutex<BTreeMap<ModuleName, u64>>,
@@ -119,6 +122,7 @@ impl LiveModules {
             })),
             kept: Mutex::new(VecDeque::new()),
             shared_known: Mutex::new(BTreeSet::new()),
+            releases: Mutex::new(BTreeMap::new()),
             since: Mutex::new(BTreeMap::new()),
             status: Mutex::new(LiveStatus {
                 pid: std::process::id(),
@@ -206,6 +210,14 @@ impl LiveModules {
         let module = Arc::new(Module::from_manifest(&self.runtime, manifest).await?);
         self.keep_loaded(Arc::clone(&module));
         Ok(module)
+    }
+
+    /// The fleet's releases: from the next reload on, each module named here serves the version
+    /// given (from the version store, this host's or the fleet's), validated like any other
+    /// candidate, and the modules directory's file for it is not read. Modules not named keep
+    /// following the directory.
+    pub fn set_releases(&self, releases: BTreeMap<ModuleName, Digest>) {
+        *lock(&self.releases) = releases;
     }
 
     /// Make sure every host of the fleet can load `module`'s version before a harvest pins it

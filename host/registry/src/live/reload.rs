@@ -73,12 +73,56 @@ impl LiveModules {
                 );
             }
         }
-        let declared: Vec<(ModuleName, PathBuf)> = scan
+        let releases = lock(&self.releases).clone();
+        let mut declared: Vec<(ModuleName, PathBuf)> = scan
             .manifests
             .iter()
             .map(|m| (m.name.clone(), m.path.clone()))
             .collect();
-        for manifest in scan.manifests {
+        for (name, digest) in &releases {
+            if self
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.iter().any(|o| o == name.as_str()))
+            {
+                continue;
+            }
+            declared.push((name.clone(), self.store.dir().to_path_buf()));
+            match self.released_manifest(name, digest).await {
+                Ok(manifest) => {
+                    self.consider(
+                        manifest,
+                        &current,
+                        &mut next,
+                        &mut report,
+                        &mut refused_before,
+                        previous_reload_ms,
+                    )
+                    .await;
+                }
+                Err(e) => {
+                    let file = self.store.dir().join(format!("{}.json", digest.hex()));
+                    let key = text_hash(&e.to_string());
+                    if refused_before.get(&file) != Some(&(file.clone(), Some(*digest), key)) {
+                        self.refuse(
+                            &mut report,
+                            &mut refused_before,
+                            &file,
+                            Some(name),
+                            Some(*digest),
+                            key,
+                            &e,
+                        );
+                    }
+                }
+            }
+        }
+        // A released module's file in the directory is not what serves it.
+        let manifests = scan
+            .manifests
+            .into_iter()
+            .filter(|m| !releases.contains_key(&m.name));
+        for manifest in manifests {
             self.consider(
                 manifest,
                 &current,
@@ -281,6 +325,27 @@ impl LiveModules {
         }
     }
 
+    /// The manifest of released version `digest` of `name`, its component and self-test
+    /// inputs in the version store (downloaded from the fleet's store when not kept here).
+    async fn released_manifest(
+        &self,
+        name: &ModuleName,
+        digest: &Digest,
+    ) -> Result<Manifest, RegistryError> {
+        let config = self.runtime.config();
+        let record = self
+            .store
+            .fetch(name.as_str(), digest, config.max_component_bytes)
+            .await?
+            .ok_or_else(|| RegistryError::VersionNotKept {
+                name: name.to_string(),
+                digest: digest.to_string(),
+                kept: Vec::new(),
+                shared: self.store.is_shared(),
+            })?;
+        self.store.manifest(&record, config.max_memory_bytes)
+    }
+
     /// The most recently active kept version of `name` other than `not`, loaded.
     async fn restore_previous(&self, name: &ModuleName, not: &Digest) -> Option<Arc<Module>> {
         let record = self
@@ -308,7 +373,12 @@ impl LiveModules {
         active: Option<&Module>,
     ) -> Result<Module, RegistryError> {
         if let Some(active) = active {
-            check_compatible(&manifest, active, |d| self.store.get(d).is_some(), &bytes)?;
+            check_compatible(
+                &manifest,
+                &active.manifest,
+                |d| self.store.get(d).is_some(),
+                &bytes,
+            )?;
         }
         let path = manifest.path.clone();
         let component = self

@@ -71,6 +71,9 @@ pub enum ReloadCause {
     /// `SIGHUP`, as `modules reload` sends it.
     #[serde(rename = "SIGHUP")]
     Signal,
+    /// The fleet's releases changed (a publish or a rollback anywhere in the fleet).
+    #[serde(rename = "release")]
+    Release,
 }
 
 impl ReloadCause {
@@ -80,6 +83,7 @@ impl ReloadCause {
             Self::Watch => "watch",
             Self::Poll => "poll",
             Self::Signal => "SIGHUP",
+            Self::Release => "release",
         }
     }
 }
