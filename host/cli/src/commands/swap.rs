@@ -169,12 +169,28 @@ pub async fn rollback(
             return Ok(EXIT_SETUP);
         }
     };
+    // What is live now: what the running workers serve, or else the version last made active.
+    // Not the folder's file, which may be a candidate the workers refused: going back from
+    // that would "roll back" to the version already live.
+    let live = running_workers(&config.data_dir)
+        .iter()
+        .flat_map(|w| w.modules.iter())
+        .find(|m| m.name == module)
+        .map(|m| m.active.digest)
+        .or_else(|| {
+            store
+                .history(module)
+                .into_iter()
+                .find(|r| r.last_active_ms > 0)
+                .map(|r| r.digest)
+        })
+        .or(current);
     let target = match to {
         Some(prefix) => store.find(module, prefix),
         None => store
             .history(module)
             .into_iter()
-            .find(|r| r.last_active_ms > 0 && Some(r.digest) != current)
+            .find(|r| r.last_active_ms > 0 && Some(r.digest) != live)
             .ok_or_else(|| contextworker_registry::RegistryError::VersionNotKept {
                 name: module.to_owned(),
                 digest: "before the current one".to_owned(),
@@ -193,7 +209,7 @@ pub async fn rollback(
             return Ok(EXIT_SETUP);
         }
     };
-    let from = current.map_or_else(|| "(no component)".to_owned(), |d| d.short());
+    let from = live.map_or_else(|| "(no component)".to_owned(), |d| d.short());
     if Some(target.digest) != current || manifest.text != target.manifest_text {
         store.restore(&target, &manifest.path, ceiling)?;
     }
