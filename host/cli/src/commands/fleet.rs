@@ -14,6 +14,7 @@ use contextworker_types::Digest;
 use serde_json::json;
 
 use crate::cli::{FleetArgs, GlobalArgs};
+use crate::commands::modules::short;
 use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_SETUP};
 use crate::context;
 
@@ -38,6 +39,17 @@ async fn open(config: &HostConfig) -> anyhow::Result<Result<(Fleet, NamedObjects
     };
     let shared = NamedObjects::s3(bucket, MODULE_VERSIONS_FOLDER)?;
     Ok(Ok((Fleet::connect(url).await?, shared)))
+}
+
+/// [`open`] for the fleet commands: a missing setting is printed, and `None` means exit 2.
+async fn open_or_report(config: &HostConfig) -> anyhow::Result<Option<(Fleet, NamedObjects)>> {
+    Ok(match open(config).await? {
+        Ok(opened) => Some(opened),
+        Err(missing) => {
+            eprintln!("error: {missing}");
+            None
+        }
+    })
 }
 
 /// `serve --fleet`: serve the fleet's releases from now on (one round before the worker takes
@@ -82,12 +94,8 @@ pub async fn publish(
     timeout_secs: u64,
 ) -> anyhow::Result<u8> {
     let config = context::fleet_config(args, fleet_args)?;
-    let (fleet, shared) = match open(&config).await? {
-        Ok(opened) => opened,
-        Err(missing) => {
-            eprintln!("error: {missing}");
-            return Ok(EXIT_SETUP);
-        }
+    let Some((fleet, shared)) = open_or_report(&config).await? else {
+        return Ok(EXIT_SETUP);
     };
     let runtime = context::runtime(&config)?;
     let only = [module.to_owned()];
@@ -162,12 +170,8 @@ pub async fn rollback(
     timeout_secs: u64,
 ) -> anyhow::Result<u8> {
     let config = context::fleet_config(args, fleet_args)?;
-    let (fleet, _) = match open(&config).await? {
-        Ok(opened) => opened,
-        Err(missing) => {
-            eprintln!("error: {missing}");
-            return Ok(EXIT_SETUP);
-        }
+    let Some((fleet, _)) = open_or_report(&config).await? else {
+        return Ok(EXIT_SETUP);
     };
     let release = match fleet.rollback(module, &who()).await {
         Ok(r) => r,
@@ -256,12 +260,8 @@ async fn live_hosts(fleet: &Fleet) -> anyhow::Result<Vec<HostView>> {
 
 pub async fn list(args: &GlobalArgs, fleet_args: &FleetArgs, as_json: bool) -> anyhow::Result<u8> {
     let config = context::fleet_config(args, fleet_args)?;
-    let (fleet, _) = match open(&config).await? {
-        Ok(opened) => opened,
-        Err(missing) => {
-            eprintln!("error: {missing}");
-            return Ok(EXIT_SETUP);
-        }
+    let Some((fleet, _)) = open_or_report(&config).await? else {
+        return Ok(EXIT_SETUP);
     };
     let current = fleet.current().await?;
     let mut histories = Vec::new();
@@ -321,12 +321,4 @@ fn release_line(r: &Release) -> String {
         r.digest.short(),
         r.by
     )
-}
-
-fn short(digest: &str) -> String {
-    digest
-        .trim_start_matches("sha256:")
-        .chars()
-        .take(12)
-        .collect()
 }

@@ -43,7 +43,8 @@ fn previous_versions(store: &VersionStore, name: &str, active: &Digest) -> Vec<P
         .collect()
 }
 
-fn short(digest: &str) -> String {
+/// A digest as tables show it: its first 12 hex digits.
+pub(crate) fn short(digest: &str) -> String {
     digest
         .trim_start_matches("sha256:")
         .chars()

@@ -15,6 +15,7 @@ use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_SETUP, cancel_on_ctrl_c};
 use crate::{context, report};
 
 pub use list::list;
+pub(crate) use list::short;
 
 pub async fn validate(args: &GlobalArgs) -> anyhow::Result<u8> {
     let config = context::host_config(args)?;
