@@ -6,6 +6,7 @@
 #   scripts/bench.sh micro      call overhead, compile cache, epoch cost, hot swap (goals table)
 #   scripts/bench.sh throughput parser throughput, native vs wasm, three formats
 #   scripts/bench.sh e2e        100,000-product harvest through Temporal, wasm vs native parser
+#   scripts/bench.sh fleet      S3 store vs file-system store; 8 harvests on 1, 2 and 3 hosts
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -28,4 +29,12 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
   cargo build --locked --quiet --release -p contextworker-test-support --bin feedgen
   python3 benches/harvest.py "$CARGO_TARGET_DIR/release/contextworker-host" \
     "$CARGO_TARGET_DIR/release/feedgen" 100000 3
+fi
+if [ "$what" = all ] || [ "$what" = fleet ]; then
+  echo; echo "## Fleet"
+  bash scripts/build-modules.sh > /dev/null
+  cargo build --locked --quiet --release -p contextworker-host --features native-parsers
+  cargo build --locked --quiet --release -p contextworker-test-support --bin feedgen
+  python3 benches/fleet.py "$CARGO_TARGET_DIR/release/contextworker-host" \
+    "$CARGO_TARGET_DIR/release/feedgen" 100000 3 20000 2
 fi

@@ -8,6 +8,11 @@ use sqlx::Row;
 
 use crate::{Fleet, FleetError};
 
+/// A host not seen for this long is forgotten: it crashed or was removed without stopping
+/// cleanly (a host that stops cleanly removes its own row). Long enough that a host cut off
+/// from the database over a weekend is still listed, short enough that the table stays small.
+const FORGET_AFTER_DAYS: i32 = 7;
+
 /// What one host serves of a module.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModuleView {
@@ -44,6 +49,20 @@ impl Fleet {
         .bind(json(serde_json::to_string(&view.refusals)))
         .execute(&self.pool)
         .await?;
+        sqlx::query("DELETE FROM fleet_hosts WHERE last_seen < now() - make_interval(days => $1)")
+            .bind(FORGET_AFTER_DAYS)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Remove this host's row: it is stopping on purpose, so a publish should not wait for it
+    /// and a listing should not show it.
+    pub async fn leave(&self, identity: &str) -> Result<(), FleetError> {
+        sqlx::query("DELETE FROM fleet_hosts WHERE identity = $1")
+            .bind(identity)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

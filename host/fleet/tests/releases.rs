@@ -17,18 +17,19 @@ use contextworker_test_support::object_server::ObjectServer;
 use contextworker_test_support::postgres::TestDatabase;
 use contextworker_test_support::{component_variant, guest, target_dir, workspace_root};
 use contextworker_types::{BucketUrl, DataDir, Digest};
-use object_store::aws::AmazonS3Builder;
 
 const MIB: u64 = 1024 * 1024;
 
 fn shared(server: &ObjectServer) -> NamedObjects {
     let url: BucketUrl = server.url("fleet").parse().expect("bucket url");
-    let builder = AmazonS3Builder::new()
-        .with_endpoint(server.endpoint())
-        .with_allow_http(true)
-        .with_access_key_id("test")
-        .with_secret_access_key("test");
-    NamedObjects::s3_with(builder, url, MODULE_VERSIONS_FOLDER).expect("shared store")
+    let builder = server.s3_builder();
+    NamedObjects::s3_with(
+        builder,
+        url,
+        MODULE_VERSIONS_FOLDER,
+        contextworker_storage::RIDE_OUT,
+    )
+    .expect("shared store")
 }
 
 /// A modules directory holding the real `yml` and its self-test inputs.

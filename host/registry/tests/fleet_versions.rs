@@ -11,7 +11,6 @@ use contextworker_registry::{MODULE_VERSIONS_FOLDER, RegistryError};
 use contextworker_storage::NamedObjects;
 use contextworker_test_support::object_server::ObjectServer;
 use contextworker_types::{BucketUrl, Digest, ErrorClass};
-use object_store::aws::AmazonS3Builder;
 
 const PREFIX: &str = "fleet";
 
@@ -19,12 +18,15 @@ const PREFIX: &str = "fleet";
 /// `AWS_*`, so tests running in parallel do not race on the process environment.
 fn shared(server: &ObjectServer) -> NamedObjects {
     let url: BucketUrl = server.url(PREFIX).parse().expect("bucket url");
-    let builder = AmazonS3Builder::new()
-        .with_endpoint(server.endpoint())
-        .with_allow_http(true)
-        .with_access_key_id("test")
-        .with_secret_access_key("test");
-    NamedObjects::s3_with(builder, url, MODULE_VERSIONS_FOLDER).expect("shared store")
+    let builder = server.s3_builder();
+    // A short ride-out: the outage test waits for it to run out.
+    NamedObjects::s3_with(
+        builder,
+        url,
+        MODULE_VERSIONS_FOLDER,
+        std::time::Duration::from_secs(2),
+    )
+    .expect("shared store")
 }
 
 fn key(digest: &Digest, ext: &str) -> String {

@@ -15,5 +15,5 @@ pub use error::BlobError;
 pub use fs::FsBlobStore;
 pub use gc::{GcReport, Retention};
 pub use named::NamedObjects;
-pub use object::ObjectBlobStore;
+pub use object::{ObjectBlobStore, RIDE_OUT};
 pub use writer::{BlobWriter, HashedFile};

@@ -27,16 +27,18 @@ impl NamedObjects {
     /// The folder `folder` of the bucket at `url`, the client configured from the standard
     /// `AWS_*` variables as for [`crate::ObjectBlobStore::s3`].
     pub fn s3(url: BucketUrl, folder: &str) -> Result<Self, BlobError> {
-        Self::s3_with(env_builder(), url, folder)
+        Self::s3_with(env_builder(), url, folder, crate::RIDE_OUT)
     }
 
-    /// The same with the client's settings given (tests, tools).
+    /// The same with the client's settings given (tests, tools), and how long a request rides
+    /// out a store that does not answer.
     pub fn s3_with(
         builder: AmazonS3Builder,
         url: BucketUrl,
         folder: &str,
+        ride_out: std::time::Duration,
     ) -> Result<Self, BlobError> {
-        let store = client(builder, &url)?;
+        let store = client(builder, &url, ride_out)?;
         Ok(Self {
             store,
             url,

@@ -29,6 +29,13 @@ const PART_BYTES: usize = 8 * 1024 * 1024;
 /// Parts of one upload in flight at once.
 const UPLOAD_CONCURRENCY: usize = 4;
 
+/// How long one request keeps retrying a store that does not answer (a restart, a failover, a
+/// network blip) before the step fails, retryably, naming the store. Riding an outage out
+/// inside the step keeps the work it has done: a fetch does not download the feed from the
+/// supplier again, a parse does not parse again, only the request is repeated. Past this, the
+/// step's own retry policy takes over (each attempt waits this long again).
+pub const RIDE_OUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Blobs in an object store, through a bounded local directory.
 #[derive(Debug)]
 pub struct ObjectBlobStore {
@@ -42,17 +49,19 @@ impl ObjectBlobStore {
     /// (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
     /// `AWS_ALLOW_HTTP` for a local server), with `local` as its read-through directory.
     pub fn s3(url: BucketUrl, local: FsBlobStore) -> Result<Self, BlobError> {
-        Self::s3_with(env_builder(), url, local)
+        Self::s3_with(env_builder(), url, local, RIDE_OUT)
     }
 
-    /// The same with the client's settings given (tests, tools): the bucket, the retry rule and
-    /// a default region are set here.
+    /// The same with the client's settings given (tests, tools), and how long a request rides
+    /// out a store that does not answer ([`RIDE_OUT`] for a host). The bucket and the retry
+    /// rule are set here.
     pub fn s3_with(
         builder: AmazonS3Builder,
         url: BucketUrl,
         local: FsBlobStore,
+        ride_out: std::time::Duration,
     ) -> Result<Self, BlobError> {
-        Ok(Self::new(client(builder, &url)?, url, local))
+        Ok(Self::new(client(builder, &url, ride_out)?, url, local))
     }
 
     pub fn new(store: Arc<dyn ObjectStore>, url: BucketUrl, local: FsBlobStore) -> Self {
@@ -214,14 +223,15 @@ pub(crate) fn env_builder() -> AmazonS3Builder {
 pub(crate) fn client(
     builder: AmazonS3Builder,
     url: &BucketUrl,
+    ride_out: std::time::Duration,
 ) -> Result<Arc<dyn ObjectStore>, BlobError> {
     let store = builder
         .with_bucket_name(url.bucket())
-        // A few quick retries for a blip; a store down for longer fails the step, and the
-        // step's own retry policy takes over from there.
+        // Exponential backoff from 100 ms, capped at 15 s per wait (the crate's defaults),
+        // until `ride_out` has passed; the retry count only needs to be out of the way.
         .with_retry(RetryConfig {
-            max_retries: 3,
-            retry_timeout: std::time::Duration::from_secs(20),
+            max_retries: 100,
+            retry_timeout: ride_out,
             ..RetryConfig::default()
         })
         .build()

@@ -9,7 +9,6 @@ use contextworker_storage::{
 };
 use contextworker_test_support::object_server::ObjectServer;
 use contextworker_types::{BucketUrl, Digest, ErrorClass};
-use object_store::aws::AmazonS3Builder;
 use tokio::io::AsyncReadExt;
 
 fn reader(bytes: Vec<u8>) -> BlobReader {
@@ -20,12 +19,15 @@ fn reader(bytes: Vec<u8>) -> BlobReader {
 /// than from `AWS_*`, so tests running in parallel do not race on the process environment.
 fn store(server: &ObjectServer, dir: &std::path::Path, prefix: &str) -> ObjectBlobStore {
     let url: BucketUrl = server.url(prefix).parse().expect("bucket url");
-    let builder = AmazonS3Builder::new()
-        .with_endpoint(server.endpoint())
-        .with_allow_http(true)
-        .with_access_key_id("test")
-        .with_secret_access_key("test");
-    ObjectBlobStore::s3_with(builder, url, FsBlobStore::new(dir.join("local"))).expect("s3 store")
+    let builder = server.s3_builder();
+    // A short ride-out: the outage test waits for it to run out.
+    ObjectBlobStore::s3_with(
+        builder,
+        url,
+        FsBlobStore::new(dir.join("local")),
+        std::time::Duration::from_secs(2),
+    )
+    .expect("s3 store")
 }
 
 async fn read_all(store: &dyn BlobStore, blob: &BlobRef) -> Vec<u8> {

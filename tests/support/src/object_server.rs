@@ -115,6 +115,17 @@ impl ObjectServer {
         ]
     }
 
+    /// An S3 client builder for this server with its test credentials. Tests configure a
+    /// store with it explicitly rather than through `AWS_*`, so tests running in parallel do not
+    /// race on the process environment.
+    pub fn s3_builder(&self) -> object_store::aws::AmazonS3Builder {
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(self.endpoint())
+            .with_allow_http(true)
+            .with_access_key_id("test")
+            .with_secret_access_key("test")
+    }
+
     /// Bytes of an object, or `None` when the server says 404.
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
         let (status, body) = request(

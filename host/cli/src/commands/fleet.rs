@@ -59,7 +59,7 @@ pub async fn join(
     config: &HostConfig,
     modules: std::sync::Arc<contextworker_registry::LiveModules>,
     identity: &str,
-) -> anyhow::Result<Result<tokio::task::JoinHandle<()>, String>> {
+) -> anyhow::Result<Result<Membership, String>> {
     let (fleet, _) = match open(config).await? {
         Ok(opened) => opened,
         Err(missing) => return Ok(Err(missing)),
@@ -72,9 +72,42 @@ pub async fn join(
     let mut state = contextworker_fleet::FollowState::default();
     contextworker_fleet::sync_once(&fleet, &modules, &settings, &mut state).await?;
     tracing::info!(identity, "following the fleet's releases");
-    Ok(Ok(tokio::spawn(contextworker_fleet::follow(
-        fleet, modules, settings,
-    ))))
+    let follower = tokio::spawn(contextworker_fleet::follow(
+        fleet.clone(),
+        modules,
+        settings,
+    ));
+    Ok(Ok(Membership {
+        follower,
+        fleet,
+        identity: identity.to_owned(),
+    }))
+}
+
+/// A host's place in the fleet: the task following the releases, stopped when this is dropped.
+pub struct Membership {
+    follower: tokio::task::JoinHandle<()>,
+    fleet: Fleet,
+    identity: String,
+}
+
+impl Membership {
+    /// Stop following and take this host's row out of the fleet's list, so a publish does not
+    /// wait for a host that stopped on purpose. (A crashed host's row ages out instead.)
+    pub async fn leave(mut self) {
+        self.follower.abort();
+        // Wait until it is gone, so no report of its lands after the row is taken out.
+        let _ = (&mut self.follower).await;
+        if let Err(e) = self.fleet.leave(&self.identity).await {
+            tracing::warn!("could not take this host off the fleet's list: {e}");
+        }
+    }
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        self.follower.abort();
+    }
 }
 
 /// How often a fleet host reads the releases and reports itself without being told: the
@@ -240,6 +273,13 @@ async fn wait_for_hosts(
             }
             if hosts.is_empty() {
                 println!("  no host is running; each serves it when it starts");
+            } else if settled {
+                // The figure a release's promptness is judged by (NOTIFY, validation, swap).
+                println!(
+                    "  {} host(s) settled in {} ms",
+                    hosts.len(),
+                    started.elapsed().as_millis()
+                );
             }
             return Ok(code);
         }

@@ -112,9 +112,9 @@ async fn serve(
         .identity
         .clone()
         .unwrap_or_else(contextworker_temporal::default_identity);
-    let _following = if args.fleet {
+    let membership = if args.fleet {
         match super::fleet::join(config, modules.clone(), &identity).await? {
-            Ok(task) => Some(AbortOnDrop(task)),
+            Ok(membership) => Some(membership),
             Err(missing) => {
                 eprintln!("error: --fleet: {missing}");
                 return Ok(EXIT_SETUP);
@@ -294,20 +294,14 @@ async fn serve(
     if let Some(grpc) = grpc {
         grpc.await??;
     }
+    if let Some(membership) = membership {
+        membership.leave().await;
+    }
     services.staging.close().await;
     Ok(harvest_outcome.load(std::sync::atomic::Ordering::SeqCst))
 }
 
 /// Removes the worker's status file when dropped.
-/// The fleet follower stops with the worker.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 struct Unpublish(Arc<LiveModules>);
 
 impl Drop for Unpublish {

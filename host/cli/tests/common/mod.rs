@@ -182,13 +182,24 @@ impl Harness {
 
     /// The same without the loopback allowance: the policy a production host has by default.
     fn command_strict(&self) -> Command {
+        self.command_strict_in(&self.path("data"))
+    }
+
+    /// [`Harness::command`] with the data directory `data`.
+    fn command_in(&self, data: &Path) -> Command {
+        let mut cmd = self.command_strict_in(data);
+        cmd.env("CONTEXTWORKER_OUTBOUND_ALLOW", "127.0.0.1/32");
+        cmd
+    }
+
+    fn command_strict_in(&self, data: &Path) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_contextworker-host"));
         cmd.arg("--modules-dir")
             .arg(self.path("modules"))
             .arg("--suppliers-dir")
             .arg(self.path("suppliers"))
             .arg("--data-dir")
-            .arg(self.path("data"))
+            .arg(data)
             // Serve and the workflow commands read it; the others ignore it.
             .env("TEMPORAL_ADDRESS", &self.address)
             .env_remove("CONTEXTWORKER_OUTBOUND_ALLOW")
@@ -206,6 +217,26 @@ impl Harness {
         self.command().args(args).output().unwrap()
     }
 
+    /// Run a CLI command to completion with `env` added (a fleet's settings, say).
+    pub fn cli_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.args(args).output().unwrap()
+    }
+
+    /// Start a worker process with a data directory of its own (`data-<label>`), as on a
+    /// machine of its own, and `--identity <label>`; returns at once; [`Worker::ready`] waits
+    /// until it serves.
+    pub fn launch_host(&self, label: &str, extra: &[&str], env: &[(&str, &str)]) -> Worker {
+        let data = self.path(&format!("data-{label}"));
+        std::fs::create_dir_all(&data).unwrap();
+        let mut cmd = self.command_in(&data);
+        cmd.args(["--identity", label]);
+        self.launch(cmd, label, extra, env)
+    }
+
     /// Start a worker process; returns once it says it is serving. Its stderr goes to
     /// `worker-<label>.log` in the temporary directory.
     pub fn worker(&self, label: &str, extra: &[&str], env: &[(&str, &str)]) -> Worker {
@@ -218,6 +249,18 @@ impl Harness {
     }
 
     fn spawn_worker(
+        &self,
+        cmd: Command,
+        label: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Worker {
+        let worker = self.launch(cmd, label, extra, env);
+        worker.ready();
+        worker
+    }
+
+    fn launch(
         &self,
         mut cmd: Command,
         label: &str,
@@ -235,23 +278,28 @@ impl Harness {
             cmd.env(k, v);
         }
         let child = cmd.spawn().unwrap();
-        let worker = Worker { child, log };
         let ready = if extra.contains(&"--no-temporal") {
             "no Temporal worker"
         } else {
             "serving task queue"
         };
-        worker.wait_for_log(ready, Duration::from_secs(120));
-        worker
+        Worker { child, log, ready }
     }
 }
 
 pub struct Worker {
     pub child: Child,
     pub log: PathBuf,
+    /// What its log says once it serves.
+    ready: &'static str,
 }
 
 impl Worker {
+    /// Wait until it says it serves.
+    pub fn ready(&self) {
+        self.wait_for_log(self.ready, Duration::from_secs(120));
+    }
+
     pub fn log_text(&self) -> String {
         let mut s = String::new();
         if let Ok(mut f) = std::fs::File::open(&self.log) {
@@ -344,6 +392,43 @@ pub fn history(address: &str, id: &str) -> Vec<serde_json::Value> {
     let out = temporal(address, &["workflow", "show", "-w", id, "--output", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["events"].as_array().cloned().unwrap_or_default()
+}
+
+/// `temporal workflow describe` of a workflow, as JSON (its pending activities, say).
+pub fn describe(address: &str, id: &str) -> serde_json::Value {
+    let out = temporal(
+        address,
+        &["workflow", "describe", "-w", id, "--output", "json"],
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Who ran each step of a workflow: (activity name, attempt, worker identity), in order.
+pub fn steps_run(address: &str, id: &str) -> Vec<(String, u64, String)> {
+    let events = history(address, id);
+    // Event ids are int64s, which the CLI's JSON writes as strings.
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    let name_of = |scheduled: &serde_json::Value| {
+        events
+            .iter()
+            .find(|e| text(&e["eventId"]) == text(scheduled))
+            .and_then(|e| {
+                e["activityTaskScheduledEventAttributes"]["activityType"]["name"].as_str()
+            })
+            .unwrap_or("?")
+            .to_owned()
+    };
+    events
+        .iter()
+        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
+        .map(|a| {
+            (
+                name_of(&a["scheduledEventId"]),
+                a["attempt"].as_u64().unwrap_or(0),
+                a["identity"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// The attempt of every activity the workflow started, in order.
