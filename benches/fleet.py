@@ -11,11 +11,18 @@ loopback, then:
    on each, interleaved (fs, s3, fs, s3, ...), each run into a fresh tenant so every run creates
    every product. Prints the medians and the median of the per-pair s3/fs ratios.
 
+   Every pair imports a feed of its own, so every S3 run uploads its feed and product set.
+
 2. Scale-out. Six hosts: one serving queue `fleet-1`, two serving `fleet-2`, three serving
    `fleet-3`, all with the S3 store and one PostgreSQL database for staging (as a fleet runs).
    HARVESTS distinct feeds of FLEET_OFFERS offers, served over loopback HTTP, are harvested at
    once on each queue in turn (1, 2, 3, 1, 2, 3, ...: ROUNDS rounds). Prints per host count the
    median wall time of the batch and where the steps' time went (summed over the harvests).
+
+3. Release. Three `--fleet` hosts; `modules publish` of a new build of `yml` (the component
+   with a custom section appended), PUBLISHES times with the hosts idle and PUBLISHES times
+   while HARVESTS harvests run on them: how long until every host serves it (the publish
+   command's own figure: download from the bucket, compile, validate, swap, report).
 
 On one 2-core machine extra hosts add no cores: part 2 shows what the steps cost and which
 shared service they wait on, not the speed-up of N machines (BENCHMARKS.md works that out).
@@ -143,8 +150,10 @@ def _connects(port: int) -> bool:
 class Host:
     """One `contextworker-host` worker process with its own data directory."""
 
-    def __init__(self, binary: str, root: str, name: str, queue: str, env: dict) -> None:
+    def __init__(self, binary: str, root: str, name: str, queue: str, env: dict,
+                 extra: tuple = ()) -> None:
         self.binary, self.queue, self.env = binary, queue, env
+        self.modules = os.path.join(root, "modules")
         self.data = os.path.join(root, name)
         self.suppliers = os.path.join(root, "suppliers")
         os.makedirs(os.path.join(self.data, "import"), exist_ok=True)
@@ -152,11 +161,11 @@ class Host:
         self.log = os.path.join(root, f"{name}.log")
         self.proc = subprocess.Popen(
             [binary, *self.common(), "--no-grpc", "--modules", "yml", "--identity", name,
-             "--task-queue", queue],
+             "--task-queue", queue, *extra],
             stdout=subprocess.DEVNULL, stderr=open(self.log, "w"), env=env)
 
     def common(self) -> list:
-        return ["--data-dir", self.data, "--modules-dir", "modules",
+        return ["--data-dir", self.data, "--modules-dir", self.modules,
                 "--suppliers-dir", self.suppliers]
 
     def ready(self) -> None:
@@ -165,6 +174,14 @@ class Host:
                 sys.exit(f"{self.log}:\n{open(self.log).read()}")
             return "serving task queue" in open(self.log).read()
         wait_for(f"{self.log} to say it serves", serving)
+
+    def run(self, *args: str) -> str:
+        """A command of this host's binary and settings (publish, list) to its end; stdout."""
+        out = subprocess.run([self.binary, *self.common(), *args], capture_output=True,
+                             text=True, env=self.env)
+        if out.returncode != 0:
+            sys.exit(f"{args} failed:\n{out.stdout}\n{out.stderr}")
+        return out.stdout
 
     def import_feed(self, url: str, tenant: str) -> dict:
         """Run an import through this host's queue to the end; the wall time and the result."""
@@ -202,14 +219,16 @@ def blob_store(binary: str, feedgen: str, services: Services, root: str, offers:
     for host in (fs, s3):
         host.ready()
     feed = os.path.join(root, "feed.xml")
-    subprocess.run([feedgen, "yml", str(offers), "7", feed], check=True)
-    for host in (fs, s3):
-        shutil.copy(feed, os.path.join(host.data, "import", "feed.xml"))
     runs = {"fs": [], "s3": []}
     try:
         for i in range(pairs):
+            # A new feed for every pair: a blob the bucket already holds is not uploaded again,
+            # so a repeated feed would leave the uploads out of the comparison.
+            subprocess.run([feedgen, "yml", str(offers), str(7 + i), feed], check=True)
+            for host in (fs, s3):
+                shutil.copy(feed, os.path.join(host.data, "import", f"feed-{i}.xml"))
             for name, host in (("fs", fs), ("s3", s3)):
-                path = os.path.join(host.data, "import", "feed.xml")
+                path = os.path.join(host.data, "import", f"feed-{i}.xml")
                 run = host.import_feed(f"file://{path}", f"bench-{i}-{name}")
                 assert run["created"] == offers, run
                 runs[name].append(run)
@@ -283,6 +302,62 @@ def scale_out(binary: str, feedgen: str, services: Services, root: str, offers: 
               f"| {med('stage_ms') / 1000:.1f} s |")
 
 
+def variant(component: bytes, n: int) -> bytes:
+    """The component with a custom section appended: the same code under a new digest."""
+    def leb(v: int) -> bytes:
+        out = bytearray()
+        while True:
+            byte, v = v & 0x7F, v >> 7
+            out.append(byte | (0x80 if v else 0))
+            if not v:
+                return bytes(out)
+    name = b"bench-variant"
+    payload = leb(len(name)) + name + n.to_bytes(4, "little")
+    return component + b"\x00" + leb(len(payload)) + payload
+
+
+def release_latency(binary: str, services: Services, root: str, offers: int,
+                    publishes: int) -> None:
+    """`modules publish` to three `--fleet` hosts: how long until every host serves the new
+    version, idle and while HARVESTS harvests run on them."""
+    env = {**services.env("fleet"), "DATABASE_URL": services.database_url}
+    hosts = [Host(binary, root, f"r-{k}", "release", env, ("--fleet",)) for k in range(3)]
+    for host in hosts:
+        host.ready()
+    component = os.path.join(root, "modules", "yml", "yml.wasm")
+    original = open(component, "rb").read()
+    base = serve_dir(os.path.join(root, "feeds"))
+    settled = {"idle": [], "busy": []}
+    try:
+        for i in range(publishes):
+            for state in ("idle", "busy"):
+                pool = ThreadPoolExecutor(HARVESTS)
+                if state == "busy":
+                    runs = [pool.submit(hosts[0].import_feed, f"{base}/feed-{k}.xml",
+                                        f"release-{i}-{k}") for k in range(HARVESTS)]
+                    time.sleep(3)  # the harvests are parsing
+                tmp = component + ".tmp"
+                open(tmp, "wb").write(variant(original, 2 * i + (state == "busy") + 1))
+                os.replace(tmp, component)
+                out = hosts[0].run("modules", "publish", "yml", "--timeout-secs", "60")
+                ms = int(out.split(" host(s) settled in ")[1].split(" ")[0])
+                settled[state].append(ms)
+                if state == "busy":
+                    assert all(r.result()["created"] == offers for r in runs)
+                pool.shutdown()
+    finally:
+        for host in hosts:
+            host.stop()
+    print(f"### Release: `modules publish yml` to 3 hosts until every host serves it "
+          f"(download, compile, validate, swap), {publishes} publishes each")
+    print()
+    print("| hosts were | median | min | max |")
+    print("|---|---|---|---|")
+    for state, label in (("idle", "idle"), ("busy", f"running {HARVESTS} harvests")):
+        xs = settled[state]
+        print(f"| {label} | {statistics.median(xs):.0f} ms | {min(xs)} ms | {max(xs)} ms |")
+
+
 def main() -> None:
     binary, feedgen = sys.argv[1], sys.argv[2]
     offers = int(sys.argv[3]) if len(sys.argv) > 3 else 100_000
@@ -290,6 +365,10 @@ def main() -> None:
     fleet_offers = int(sys.argv[5]) if len(sys.argv) > 5 else 20_000
     rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 2
     root = tempfile.mkdtemp(prefix="cw-fleet-bench-")
+    # A copy of the yml module (manifest, component, self-test fixtures): part 3 publishes new
+    # builds of it, which must not touch the checkout.
+    shutil.copytree(os.path.join("modules", "yml"), os.path.join(root, "modules", "yml"),
+                    ignore=shutil.ignore_patterns("src", "tests", "Cargo.toml", "README.md"))
     services = Services(root)
     try:
         print(f"Fleet benchmarks, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores")
@@ -297,6 +376,8 @@ def main() -> None:
         blob_store(binary, feedgen, services, root, offers, pairs)
         print()
         scale_out(binary, feedgen, services, root, fleet_offers, rounds)
+        print()
+        release_latency(binary, services, root, fleet_offers, 3)
     finally:
         services.close()
         shutil.rmtree(root, ignore_errors=True)

@@ -36,6 +36,11 @@ pub(crate) async fn migrate(pool: &PgPool) -> Result<(), FleetError> {
         .bind(MIGRATION_LOCK)
         .execute(&mut *tx)
         .await?;
+    // `IF NOT EXISTS` on existing tables makes PostgreSQL send a NOTICE per statement, which
+    // sqlx logs at INFO: noise in every fleet command's output.
+    sqlx::query("SET LOCAL client_min_messages = warning")
+        .execute(&mut *tx)
+        .await?;
     for statement in TABLES {
         sqlx::query(statement).execute(&mut *tx).await?;
     }
