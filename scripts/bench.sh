@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark suite behind BENCHMARKS.md, in one command. Release builds; on 2 cores the first
-# run builds for several minutes, the measurements themselves take about ten.
+# run builds for several minutes, the measurements themselves take about twenty (the fleet part seven).
 #
 #   scripts/bench.sh            every part
 #   scripts/bench.sh micro      call overhead, compile cache, epoch cost, hot swap (goals table)
@@ -13,6 +13,16 @@ cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/contextworker-target}"
 what="${1:-all}"
 
+# The harvest benchmarks' tools: the modules, the host (release; with the natively linked
+# parser the e2e benchmark compares against, one build for both) and the feed generator.
+host="$CARGO_TARGET_DIR/release/contextworker-host"
+feedgen="$CARGO_TARGET_DIR/release/feedgen"
+build_harvest_tools() {
+  bash scripts/build-modules.sh > /dev/null
+  cargo build --locked --quiet --release -p contextworker-host --features native-parsers
+  cargo build --locked --quiet --release -p contextworker-test-support --bin feedgen
+}
+
 echo "# $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), $(rustc --version)"
 if [ "$what" = all ] || [ "$what" = micro ]; then
   echo; echo "## Sandbox micro-benchmarks"
@@ -24,17 +34,11 @@ if [ "$what" = all ] || [ "$what" = throughput ]; then
 fi
 if [ "$what" = all ] || [ "$what" = e2e ]; then
   echo; echo "## End-to-end harvest"
-  bash scripts/build-modules.sh > /dev/null
-  cargo build --locked --quiet --release -p contextworker-host --features native-parsers
-  cargo build --locked --quiet --release -p contextworker-test-support --bin feedgen
-  python3 benches/harvest.py "$CARGO_TARGET_DIR/release/contextworker-host" \
-    "$CARGO_TARGET_DIR/release/feedgen" 100000 3
+  build_harvest_tools
+  python3 benches/harvest.py "$host" "$feedgen" 100000 3
 fi
 if [ "$what" = all ] || [ "$what" = fleet ]; then
   echo; echo "## Fleet"
-  bash scripts/build-modules.sh > /dev/null
-  cargo build --locked --quiet --release -p contextworker-host --features native-parsers
-  cargo build --locked --quiet --release -p contextworker-test-support --bin feedgen
-  python3 benches/fleet.py "$CARGO_TARGET_DIR/release/contextworker-host" \
-    "$CARGO_TARGET_DIR/release/feedgen" 100000 3 20000 2
+  build_harvest_tools
+  python3 benches/fleet.py "$host" "$feedgen" 100000 3 20000 2
 fi
