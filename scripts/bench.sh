@@ -7,6 +7,9 @@
 #   scripts/bench.sh throughput parser throughput, native vs wasm, three formats
 #   scripts/bench.sh e2e        100,000-product harvest through Temporal, wasm vs native parser
 #   scripts/bench.sh fleet      S3 store vs file-system store; 8 harvests on 1, 2 and 3 hosts
+#   scripts/bench.sh peer       the host against a Python temporalio/lxml/sqlite3 worker, same
+#                               harvest, interleaved; then the host into PostgreSQL
+#   scripts/bench.sh staging    staging alone, rows/s, SQLite and PostgreSQL
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -36,6 +39,20 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
   echo; echo "## End-to-end harvest"
   build_harvest_tools
   python3 benches/harvest.py "$host" "$feedgen" 100000 3
+fi
+if [ "$what" = all ] || [ "$what" = staging ]; then
+  echo; echo "## Staging alone (100,000 products, 3 rounds)"
+  cargo bench --locked --quiet -p contextworker-staging --bench rate -- 100000 3
+  echo; echo "The databases alone, the floor under those figures:"
+  python3 benches/staging_floor.py 100000 3 \
+    "${CONTEXTWORKER_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+fi
+if [ "$what" = all ] || [ "$what" = peer ]; then
+  echo; echo "## Harvest: the host and its Python peer"
+  build_harvest_tools
+  python3 -m pip install --quiet --disable-pip-version-check temporalio==1.35.0 lxml==6.1.3
+  python3 benches/peer.py "$host" "$feedgen" 100000 3 \
+    "${CONTEXTWORKER_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
 fi
 if [ "$what" = all ] || [ "$what" = fleet ]; then
   echo; echo "## Fleet"

@@ -6,17 +6,31 @@ use std::borrow::Cow;
 use futures::future::BoxFuture;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType};
 
-pub(crate) const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "staging",
-    include_str!("../migrations/sqlite/0001_staging.sql"),
-)];
+pub(crate) const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "staging",
+        include_str!("../migrations/sqlite/0001_staging.sql"),
+    ),
+    (
+        2,
+        "no run index",
+        include_str!("../migrations/sqlite/0002_no_run_index.sql"),
+    ),
+];
 
-pub(crate) const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "staging",
-    include_str!("../migrations/postgres/0001_staging.sql"),
-)];
+pub(crate) const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "staging",
+        include_str!("../migrations/postgres/0001_staging.sql"),
+    ),
+    (
+        2,
+        "no run index",
+        include_str!("../migrations/postgres/0002_no_run_index.sql"),
+    ),
+];
 
 /// A migration source over one of the lists above.
 #[derive(Debug)]

@@ -21,6 +21,7 @@ use crate::schema::{Embedded, POSTGRES, SQLITE};
 
 pub use finish::{FeedState, RunCounts};
 pub use read::StagedRow;
+pub use upsert::Batch;
 
 /// Which database holds the buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,20 +32,16 @@ pub enum Backend {
 }
 
 struct Dialect {
-    /// Appended after the product JSON placeholder.
-    json_cast: &'static str,
     now: &'static str,
     /// The backend's own migrations (the schema is the same; the SQL is each dialect's).
     migrations: &'static [(i64, &'static str, &'static str)],
 }
 
 const SQLITE_DIALECT: Dialect = Dialect {
-    json_cast: "",
     now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
     migrations: SQLITE,
 };
 const POSTGRES_DIALECT: Dialect = Dialect {
-    json_cast: "::jsonb",
     now: "now()",
     migrations: POSTGRES,
 };
@@ -166,14 +163,15 @@ impl Staging {
             source,
         };
         // PostgreSQL migrations take an advisory lock, so many hosts starting at once
-        // migrate once.
+        // migrate once. A host older than the database (a fleet mid-upgrade) still starts:
+        // migrations only ever add or drop what older code does not depend on, so the ones it
+        // does not know are ignored rather than refused.
         with_pool!(self, |pool, _Db, d| {
-            sqlx::migrate::Migrator::new(Embedded(d.migrations))
+            let mut migrator = sqlx::migrate::Migrator::new(Embedded(d.migrations))
                 .await
-                .map_err(migrate)?
-                .run(pool)
-                .await
-                .map_err(migrate)
+                .map_err(migrate)?;
+            migrator.set_ignore_missing(true);
+            migrator.run(pool).await.map_err(migrate)
         })
     }
 

@@ -257,3 +257,64 @@ async fn data_the_database_cannot_hold_is_refused_once_and_not_retried() {
     assert_eq!(classified.class().name(), "StagingRejected", "{classified}");
     assert!(!classified.is_retryable());
 }
+
+#[tokio::test]
+async fn a_batch_larger_than_one_statement_counts_exactly_and_the_last_repeat_wins() {
+    // 2,345 rows are three SQLite statements in one transaction (and one PostgreSQL statement);
+    // offer 5 appears again at the end of the second run's batch, past a statement boundary.
+    let dir = tempfile::tempdir().expect("tempdir");
+    for staging in backends(dir.path()).await {
+        let key = unique_key("large");
+        let first: Vec<Product> = (0..2345)
+            .map(|i| product(&format!("o{i}"), &format!("N{i}"), "1.00"))
+            .collect();
+        assert_eq!(
+            harvest(&staging, &key, "r1", &first).await,
+            counts(2345, 0, 0, 0),
+            "{:?}",
+            staging.backend()
+        );
+        let mut second: Vec<Product> = (0..2345)
+            .map(|i| {
+                let price = if i % 10 == 0 { "2.00" } else { "1.00" };
+                product(&format!("o{i}"), &format!("N{i}"), price)
+            })
+            .collect();
+        second.push(product("o5", "N5 again", "1.00"));
+        // Staged twice, as a retried attempt would: the counts do not move.
+        stage(&staging, &key, "r2", &second).await;
+        assert_eq!(
+            harvest(&staging, &key, "r2", &second).await,
+            counts(0, 236, 2109, 0),
+            "{:?}",
+            staging.backend()
+        );
+        let rows = staging.rows(&key).await.expect("rows");
+        let o5 = rows.iter().find(|r| r.sku == "o5").expect("o5");
+        assert_eq!(o5.name, "N5 again");
+        staging.delete_catalog(&key).await.expect("cleanup");
+    }
+}
+
+#[tokio::test]
+async fn a_host_older_than_its_database_still_opens_it() {
+    // A fleet mid-upgrade: a newer host has applied a migration this build does not know.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = Staging::sqlite_url(&dir.path().join("staging.db"));
+    Staging::open(&url).await.expect("first open").close().await;
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("sqlite");
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from a newer host', TRUE, x'00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .expect("a newer migration recorded");
+    pool.close().await;
+    let staging = Staging::open(&url).await.expect("an older host opens it");
+    let key = unique_key("older");
+    assert_eq!(
+        harvest(&staging, &key, "r1", &[product("a", "A", "1")]).await,
+        counts(1, 0, 0, 0)
+    );
+}

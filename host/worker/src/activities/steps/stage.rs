@@ -4,12 +4,13 @@
 use std::time::Instant;
 
 use contextworker_runtime::CancellationToken;
-use contextworker_staging::{FeedKey, FeedState};
-use contextworker_storage::BlobRef;
+use contextworker_staging::{Batch, FeedKey, FeedState, STAGE_ROWS};
+use contextworker_storage::{BlobReader, BlobRef};
 use contextworker_types::{ErrorClass, Product};
 use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::activities::ActivityContext;
 use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
 
 use crate::activities::supervise::{Progress, supervise};
 use crate::args::{encode, from_args};
@@ -97,6 +98,9 @@ pub(in crate::activities) async fn store_products(
 }
 
 /// Stream the NDJSON blob into the staging database in batches; returns the product count.
+/// Reading and preparing the next batch (decoding, the canonical JSON and its hash) runs on
+/// its own task while the database writes the current one, so both cores work; a failure on
+/// either side stops the other.
 async fn stage_blob(
     services: &Services,
     key: &FeedKey,
@@ -109,37 +113,57 @@ async fn stage_blob(
         .open(products)
         .await
         .map_err(|e| Failure::from_blob(&e))?;
-    let mut lines = tokio::io::BufReader::with_capacity(256 * 1024, reader).lines();
-    let mut batch: Vec<Product> = Vec::with_capacity(contextworker_staging::BATCH_ROWS);
-    let (mut staged, mut line_no) = (0u64, 0u64);
-    loop {
-        let line = lines
-            .next_line()
-            .await
-            .map_err(|e| Failure::new(ErrorClass::BlobStoreError, e.to_string()))?;
-        let Some(line) = line else { break };
-        line_no += 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let product: Product = serde_json::from_str(&line).map_err(|e| {
-            Failure::new(
-                ErrorClass::InvalidProducts,
-                format!("products blob {}, line {line_no}: {e}", products.digest),
-            )
-        })?;
-        batch.push(product);
-        if batch.len() == contextworker_staging::BATCH_ROWS {
-            services.staging.stage_batch(key, run_id, &batch).await?;
-            staged += batch.len() as u64;
-            progress.add(batch.len() as u64);
-            batch.clear();
-        }
-    }
-    if !batch.is_empty() {
-        services.staging.stage_batch(key, run_id, &batch).await?;
+    let (batches, mut ready) = mpsc::channel(1);
+    tokio::spawn(read_batches(reader, products.digest.to_string(), batches));
+    let mut staged = 0u64;
+    while let Some(batch) = ready.recv().await {
+        let batch = batch?;
+        services.staging.stage_prepared(key, run_id, &batch).await?;
         staged += batch.len() as u64;
         progress.add(batch.len() as u64);
     }
     Ok(staged)
+}
+
+/// Decode the blob's lines into prepared batches of [`STAGE_ROWS`], sending each (or the
+/// first error) to `batches`. Stops when the receiver is gone.
+async fn read_batches(
+    reader: BlobReader,
+    digest: String,
+    batches: mpsc::Sender<std::result::Result<Batch, Failure>>,
+) {
+    let read = async {
+        let mut lines = tokio::io::BufReader::with_capacity(256 * 1024, reader).lines();
+        let mut batch: Vec<Product> = Vec::with_capacity(STAGE_ROWS);
+        let mut line_no = 0u64;
+        while let Some(line) = lines
+            .next_line()
+            .await
+            .map_err(|e| Failure::new(ErrorClass::BlobStoreError, e.to_string()))?
+        {
+            line_no += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            batch.push(serde_json::from_str(&line).map_err(|e| {
+                Failure::new(
+                    ErrorClass::InvalidProducts,
+                    format!("products blob {digest}, line {line_no}: {e}"),
+                )
+            })?);
+            if batch.len() == STAGE_ROWS {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(STAGE_ROWS));
+                if batches.send(Ok(Batch::prepare(full)?)).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = batches.send(Ok(Batch::prepare(batch)?)).await;
+        }
+        Ok::<(), Failure>(())
+    };
+    if let Err(e) = read.await {
+        let _ = batches.send(Err(e)).await;
+    }
 }
