@@ -47,13 +47,9 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from benchlib import free_port
+
 HARVESTS = 8
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(what: str, check, timeout: float = 120.0) -> None:

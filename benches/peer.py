@@ -18,35 +18,21 @@ Usage (from the repository root; scripts/bench.sh peer wraps it):
 """
 
 import asyncio
+import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import json
 
+from benchlib import free_port, peak_rss_mib
 from temporalio.client import Client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer"))
 from worker import PeerHarvest  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def peak_rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def change_prices(src: str, dst: str) -> int:
