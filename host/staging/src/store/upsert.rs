@@ -10,6 +10,7 @@
 //! `VALUES` statements, in one transaction.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use contextworker_types::{Availability, Product};
 use sha2::{Digest as _, Sha256};
@@ -51,6 +52,24 @@ fn on_conflict(now: &str) -> String {
          content_hash = excluded.content_hash, missing_since_run = NULL"
     )
 }
+
+/// SQLite's conflict clause, appended to every `VALUES` statement; built once.
+static SQLITE_CONFLICT: LazyLock<String> = LazyLock::new(|| on_conflict(SQLITE_DIALECT.now));
+
+/// PostgreSQL's whole statement, built once: one text for every batch size, the columns
+/// travelling as arrays.
+static POSTGRES_UPSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO staged_products ({COLUMNS}) \
+         SELECT $1, $2, u.sku, u.name, u.brand, u.category, u.price, u.currency, u.quantity, \
+                u.availability, u.url, u.product::jsonb, u.hash, $3, $3, 'created' \
+         FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+                     $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[]) \
+              AS u(sku, name, brand, category, price, currency, quantity, availability, url, \
+                   product, hash){}",
+        on_conflict(POSTGRES_DIALECT.now)
+    )
+});
 
 impl Staging {
     /// Stage products for `run`, in one transaction: [`Batch::prepare`] then
@@ -114,12 +133,14 @@ impl Batch {
             crate::check::check_product(p)?;
         }
         // One row per offer id (an upsert cannot touch a row twice), the last one winning.
-        let mut seen = HashSet::with_capacity(products.len());
-        let keep: Vec<bool> = products
-            .iter()
-            .rev()
-            .map(|p| seen.insert(p.offer_id.clone()))
-            .collect();
+        let keep: Vec<bool> = {
+            let mut seen = HashSet::with_capacity(products.len());
+            products
+                .iter()
+                .rev()
+                .map(|p| seen.insert(p.offer_id.as_str()))
+                .collect()
+        };
         let products: Vec<Product> = products
             .into_iter()
             .zip(keep.into_iter().rev())
@@ -159,7 +180,6 @@ async fn upsert_sqlite(
     run: &str,
     rows: &[NewRow<'_>],
 ) -> Result<(), StagingError> {
-    let conflict = on_conflict(SQLITE_DIALECT.now);
     let mut tx = pool
         .begin()
         .await
@@ -185,7 +205,7 @@ async fn upsert_sqlite(
                 .push_bind(run)
                 .push_bind("created");
         });
-        insert.push(&conflict);
+        insert.push(SQLITE_CONFLICT.as_str());
         insert
             .build()
             .execute(&mut *tx)
@@ -203,19 +223,8 @@ async fn upsert_postgres<'r>(
     run: &str,
     rows: &'r [NewRow<'r>],
 ) -> Result<(), StagingError> {
-    // One statement text for every batch size: the columns travel as arrays.
-    let sql = format!(
-        "INSERT INTO staged_products ({COLUMNS}) \
-         SELECT $1, $2, u.sku, u.name, u.brand, u.category, u.price, u.currency, u.quantity, \
-                u.availability, u.url, u.product::jsonb, u.hash, $3, $3, 'created' \
-         FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-                     $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[]) \
-              AS u(sku, name, brand, category, price, currency, quantity, availability, url, \
-                   product, hash){}",
-        on_conflict(POSTGRES_DIALECT.now)
-    );
     let column = |f: fn(&'r NewRow<'r>) -> Option<&'r str>| rows.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(&sql)
+    sqlx::query(POSTGRES_UPSERT.as_str())
         .bind(&key.tenant)
         .bind(&key.supplier)
         .bind(run)
