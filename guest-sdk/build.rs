@@ -4,7 +4,7 @@ use std::env;
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(guest_bindings)");
     let wasm = env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "wasm32");
-    let worlds = ["TRANSFORMER", "CLASSIFIER", "CODE"]
+    let worlds = ["TRANSFORMER", "CLASSIFIER", "ENRICHER", "CODE"]
         .iter()
         .filter(|w| env::var_os(format!("CARGO_FEATURE_{w}")).is_some())
         .count();

@@ -36,6 +36,23 @@ pub mod classifier {
 #[cfg(all(feature = "classifier", not(feature = "transformer")))]
 pub use classifier as active;
 
+/// Contract 0.1.1's world; the host links 0.1.0 and 0.1.1 guests alike.
+#[cfg(feature = "enricher")]
+pub mod enricher {
+    wit_bindgen::generate!({
+        path: "../wit/module@0.1.1",
+        world: "enricher",
+        pub_export_macro: true,
+        export_macro_name: "__export_enricher",
+        runtime_path: "::contextworker_guest::bindings::__wit_bindgen::rt",
+    });
+}
+#[cfg(all(
+    feature = "enricher",
+    not(any(feature = "transformer", feature = "classifier"))
+))]
+pub use enricher as active;
+
 #[cfg(feature = "code")]
 pub mod code {
     wit_bindgen::generate!({
@@ -48,15 +65,15 @@ pub mod code {
 }
 #[cfg(all(
     feature = "code",
-    not(any(feature = "transformer", feature = "classifier"))
+    not(any(feature = "transformer", feature = "classifier", feature = "enricher"))
 ))]
 pub use code as active;
 
 use active::contextworker::module::{log as wit_log, types as wit};
 
-#[cfg(feature = "classifier")]
+#[cfg(any(feature = "classifier", feature = "enricher"))]
 use crate::Attribute;
-#[cfg(any(feature = "transformer", feature = "classifier"))]
+#[cfg(any(feature = "transformer", feature = "classifier", feature = "enricher"))]
 use crate::Availability;
 use crate::log::Level;
 use crate::{Config, Location, ModuleError, Product, Warning};
@@ -125,6 +142,47 @@ pub fn run_classifier<T: crate::Classifier>(
                 .collect()
         })
         .map_err(error_to_wit)
+}
+
+#[cfg(feature = "enricher")]
+pub fn run_enricher<T: crate::Enricher>(
+    products: Vec<wit::Product>,
+) -> Result<Vec<enricher::ProductEnrichment>, enricher::EnrichError> {
+    use crate::{EnrichError, Gender, Verdict};
+    use enricher::contextworker::module::enrichment as e;
+    let config = Config::from_host();
+    let products = products.into_iter().map(product_from_wit).collect();
+    let gender = |g: Gender| match g {
+        Gender::Men => e::Gender::Men,
+        Gender::Women => e::Gender::Women,
+        Gender::Unisex => e::Gender::Unisex,
+        Gender::Kids => e::Gender::Kids,
+    };
+    match T::enrich(products, &config) {
+        Ok(out) => Ok(out
+            .into_iter()
+            .map(|x| e::ProductEnrichment {
+                offer_id: x.offer_id,
+                verdict: match x.verdict {
+                    Verdict::Classified(f) => e::Verdict::Classified(e::Facets {
+                        category_slug: f.category_slug,
+                        category_path: f.category_path,
+                        color: f.color,
+                        size: f.size,
+                        gender: f.gender.map(gender),
+                        product_type: f.product_type,
+                        model: f.model,
+                    }),
+                    Verdict::Abstained(reason) => e::Verdict::Abstained(reason),
+                    Verdict::Failed(reason) => e::Verdict::Failed(reason),
+                },
+                confidence: x.confidence,
+                tokens: x.tokens,
+            })
+            .collect()),
+        Err(EnrichError::Module(m)) => Err(e::EnrichError::Module(error_to_wit(m))),
+        Err(EnrichError::Unavailable(m)) => Err(e::EnrichError::Unavailable(m)),
+    }
 }
 
 #[cfg(feature = "code")]
@@ -212,7 +270,7 @@ fn product_to_wit(p: Product) -> wit::Product {
     }
 }
 
-#[cfg(feature = "classifier")]
+#[cfg(any(feature = "classifier", feature = "enricher"))]
 fn product_from_wit(p: wit::Product) -> Product {
     Product {
         offer_id: p.offer_id,

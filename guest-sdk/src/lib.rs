@@ -1,7 +1,7 @@
 //! The guest SDK for ContextWorker modules.
 //!
 //! A module is a Rust crate built for `wasm32-wasip2` (plain `cargo build` or `cargo component
-//! build`). It implements one of the traits [`Transformer`], [`Classifier`] or [`Code`] and
+//! build`). It implements one of the traits [`Transformer`], [`Classifier`], [`Enricher`] or [`Code`] and
 //! names its type in the matching export macro. The generated WIT bindings stay hidden: the same
 //! crate also compiles natively, where [`native`] runs it in-process for unit tests and
 //! benchmarks.
@@ -25,6 +25,7 @@
 extern crate self as contextworker_guest;
 
 mod config;
+mod enrichment;
 mod error;
 mod input;
 pub mod log;
@@ -43,19 +44,23 @@ pub mod bindings;
         all(feature = "transformer", feature = "classifier"),
         all(feature = "transformer", feature = "code"),
         all(feature = "classifier", feature = "code"),
+        all(feature = "enricher", feature = "transformer"),
+        all(feature = "enricher", feature = "classifier"),
+        all(feature = "enricher", feature = "code"),
     )
 ))]
 compile_error!(
-    "contextworker-guest: enable exactly one of the features `transformer`, `classifier`, `code` \
+    "contextworker-guest: enable exactly one of the features `transformer`, `classifier`, `enricher`, `code` \
      for a wasm32 build (Cargo unifies features across one build: build modules one at a time)"
 );
 
 pub use config::Config;
+pub use enrichment::{EnrichError, Enrichment, Facets, Gender, Verdict};
 pub use error::{Location, ModuleError, Warning};
 pub use input::FeedReader;
 pub use output::ProductSink;
 pub use product::{Attribute, Availability, Product};
-pub use worlds::{Classification, Classifier, Code, Data, Transformer};
+pub use worlds::{Classification, Classifier, Code, Data, Enricher, Transformer};
 
 /// Monotonic time since an arbitrary point fixed for the call (host clock in wasm).
 pub fn monotonic_now() -> std::time::Duration {

@@ -1,6 +1,6 @@
-//! The three module kinds, one trait each, and the macros that export an implementation.
+//! The module kinds, one trait each, and the macros that export an implementation.
 
-use crate::{Config, FeedReader, ModuleError, Product, ProductSink};
+use crate::{Config, EnrichError, Enrichment, FeedReader, ModuleError, Product, ProductSink};
 
 /// Feed bytes in, products out. Read from `input` as a stream and emit products as they are
 /// parsed: the host never needs the whole feed or the whole result in guest memory.
@@ -29,6 +29,13 @@ pub trait Classifier {
         products: Vec<Product>,
         config: &Config,
     ) -> Result<Vec<Classification>, ModuleError>;
+}
+
+/// Products in, the gardener's enrichment of each out (contract 0.1.1). Return one
+/// [`Enrichment`] per product you can say something about; a product left out is retried by
+/// the host, so a partial answer is better than an error.
+pub trait Enricher {
+    fn enrich(products: Vec<Product>, config: &Config) -> Result<Vec<Enrichment>, EnrichError>;
 }
 
 /// Input and output of a [`Code`] call.
@@ -148,6 +155,42 @@ macro_rules! export_code {
     ($ty:ty) => {
         const _: fn() = || {
             fn implements<T: $crate::Code>() {}
+            implements::<$ty>();
+        };
+    };
+}
+
+/// Export an [`Enricher`] as this component's `enrich` function.
+#[cfg(all(guest_bindings, feature = "enricher"))]
+#[macro_export]
+macro_rules! export_enricher {
+    ($ty:ty) => {
+        const _: () = {
+            struct __ContextWorkerExport;
+            impl $crate::bindings::enricher::Guest for __ContextWorkerExport {
+                fn enrich(
+                    products: $crate::bindings::__rt::Vec<$crate::bindings::enricher::Product>,
+                ) -> ::core::result::Result<
+                    $crate::bindings::__rt::Vec<$crate::bindings::enricher::ProductEnrichment>,
+                    $crate::bindings::enricher::EnrichError,
+                > {
+                    $crate::bindings::run_enricher::<$ty>(products)
+                }
+            }
+            $crate::bindings::enricher::__export_enricher!(
+                __ContextWorkerExport with_types_in $crate::bindings::enricher
+            );
+        };
+    };
+}
+
+/// Export an [`Enricher`] (natively: only checks the type implements the trait).
+#[cfg(not(all(guest_bindings, feature = "enricher")))]
+#[macro_export]
+macro_rules! export_enricher {
+    ($ty:ty) => {
+        const _: fn() = || {
+            fn implements<T: $crate::Enricher>() {}
             implements::<$ty>();
         };
     };

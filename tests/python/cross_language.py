@@ -3,7 +3,8 @@
 1. A Python client starts the Rust `HarvestWorkflow` by name and reads its result.
 2. A Python workflow (served here, on its own task queue) calls module activities of the Rust
    worker by name with JSON arguments: a code module, then a hostile module that runs past
-   its deadline (a non-retryable GuestTimeout), then the same module behaving.
+   its deadline (a non-retryable GuestTimeout), then the same module behaving, then the
+   `taxonomy-rules` enricher on two products.
 
 Prints one JSON document on stdout. Usage:
     cross_language.py ADDRESS RUST_QUEUE SUPPLIER TENANT
@@ -45,7 +46,14 @@ class PyCallsModules:
                 "message": str(cause),
             }
         hostile["ok"] = await workflow.execute_activity("hostile", "ok", **opts)
-        return {"text_stats": stats, "hostile": hostile}
+        products = [
+            {"offer_id": "k1", "name": "Чайник сталевий 1,7 л", "availability": "in_stock"},
+            {"offer_id": "g1", "name": "Gift card", "availability": "unknown"},
+        ]
+        enriched = await workflow.execute_activity(
+            "taxonomy-rules", {"products": products}, **opts
+        )
+        return {"text_stats": stats, "hostile": hostile, "enriched": enriched}
 
 
 async def main() -> None:

@@ -267,3 +267,83 @@ fn gc_frees_what_no_running_work_can_need_and_keeps_the_rest() {
     // The newest artifacts stay.
     assert!(compiled.join("09.cwasm").exists() && !compiled.join("00.cwasm").exists());
 }
+
+#[test]
+fn an_enricher_is_tested_and_validated_from_the_command_line() {
+    let host = Host::new();
+    let dir = host.add_module("taxonomy-rules", &guest("taxonomy-rules"), None);
+    let products = dir.join("fixtures/products.ndjson");
+    let products = products.to_str().unwrap();
+
+    let out = host.run(&["modules", "test", "taxonomy-rules", products]);
+    let stdout = stdout_of(&out, 0);
+    let answers: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let verdicts: Vec<(&str, &str)> = answers
+        .iter()
+        .map(|a| {
+            (
+                a["offer_id"].as_str().unwrap(),
+                a["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("101", "classified"),
+            ("102", "classified"),
+            ("103", "classified"),
+            ("104", "abstained")
+        ]
+    );
+    assert_eq!(answers[0]["category_slug"], "kitchen.kettles");
+    assert_eq!(answers[2]["gender"], "women");
+    assert_contains(
+        &output::text(&out.stderr),
+        &["taxonomy-rules: 4 products: 3 classified, 1 abstained, 0 failed; 0 tokens"],
+    );
+
+    // A tenant's taxonomy through --config; a broken one is the module's typed error.
+    let out = host.run(&[
+        "modules",
+        "test",
+        "taxonomy-rules",
+        products,
+        "--config",
+        "taxonomy=[[category]]\nslug = \"x\"\nrule = [{ field = \"name\", keywords = [\"a\"], weight = -1 }]",
+    ]);
+    assert_contains(
+        &stderr_of(&out, 1),
+        &[
+            "error[InvalidInput]",
+            "config key `taxonomy`: category 1: `x` rule 1: weight -1",
+        ],
+    );
+    // Input that is not products names the line.
+    let bad = host.write(
+        "bad.ndjson",
+        "{\"offer_id\":\"1\",\"name\":\"a\"}\n\nnot json\n",
+    );
+    let out = host.run(&["modules", "test", "taxonomy-rules", &bad]);
+    assert_contains(&stderr_of(&out, 2), &["bad.ndjson line 3 is not a product"]);
+
+    let out = host.run(&["modules", "validate", "--modules", "taxonomy-rules"]);
+    assert_contains(
+        &stdout_of(&out, 0),
+        &["ok   taxonomy-rules@0.1.0", "3 of 4 products classified"],
+    );
+    let manifest = std::fs::read_to_string(dir.join("module.toml")).unwrap();
+    std::fs::write(
+        dir.join("module.toml"),
+        manifest.replace("classified = 3", "classified = 4"),
+    )
+    .unwrap();
+    let out = host.run(&["modules", "validate", "--modules", "taxonomy-rules"]);
+    assert_contains(
+        &stdout_of(&out, 1),
+        &["expected 4 classified, got 3 of 4 products classified"],
+    );
+}

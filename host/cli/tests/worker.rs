@@ -187,6 +187,7 @@ async fn python_starts_a_harvest_and_calls_modules_by_name() {
     server.set_body(yml(&[("a", "1"), ("b", "2")]), None);
     let tenant = unique("py");
     h.write_supplier("pyshop", &tenant, &server.url());
+    h.add_module("taxonomy-rules", "taxonomy-rules", None);
     let mut worker = h.worker("w", &[], &[]);
     let script =
         contextworker_test_support::workspace_root().join("tests/python/cross_language.py");
@@ -217,6 +218,14 @@ async fn python_starts_a_harvest_and_calls_modules_by_name() {
         v["modules"]["hostile"]["ok"], "ok",
         "the worker keeps serving"
     );
+    // An enricher by name: one answer per product, in order, in the staging JSON shape.
+    let enriched = &v["modules"]["enriched"];
+    assert_eq!(enriched[0]["offer_id"], "k1", "{v:#}");
+    assert_eq!(enriched[0]["verdict"], "classified");
+    assert_eq!(enriched[0]["category_slug"], "kitchen.kettles");
+    assert_eq!(enriched[1]["offer_id"], "g1");
+    assert_eq!(enriched[1]["verdict"], "abstained");
+    assert_eq!(enriched.as_array().map(Vec::len), Some(2));
     assert!(
         worker.child.try_wait().unwrap().is_none(),
         "worker still running"

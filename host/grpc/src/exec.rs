@@ -359,6 +359,7 @@ pub fn error_type(class: ErrorClass) -> &'static str {
         C::InvalidInput => "invalid_input",
         C::UnsupportedInput => "unsupported_input",
         C::GuestInternalError => "guest_error",
+        C::ServiceUnavailable => "unavailable",
         C::Cancelled => "cancelled",
         C::SandboxBusy => "resource_exhausted",
         C::PayloadTooLarge => "payload_too_large",

@@ -91,6 +91,7 @@ struct SelfTestToml {
     products: Option<u64>,
     warnings: Option<u64>,
     output_contains: Option<String>,
+    classified: Option<u64>,
     #[serde(default)]
     config: BTreeMap<String, toml::Value>,
 }
@@ -131,6 +132,8 @@ pub enum SelfTestExpectation {
     },
     /// A code module's output contains this text.
     OutputContains(String),
+    /// An enricher classifies exactly this many of the input's products.
+    Classified(u64),
     /// The call succeeds.
     Succeeds,
 }
@@ -302,6 +305,12 @@ fn resolve_self_test(
     world: World,
     dir: &Path,
 ) -> Result<SelfTest, (&'static str, String)> {
+    if raw.classified.is_some() && world != World::Enricher {
+        return Err((
+            "classified",
+            format!("only enrichers classify products; this is a {world} module"),
+        ));
+    }
     let expect = match (world, raw.products, raw.output_contains) {
         (World::Transformer, Some(products), None) => SelfTestExpectation::Products {
             products,
@@ -314,7 +323,12 @@ fn resolve_self_test(
             ));
         }
         (World::Code, None, Some(text)) => SelfTestExpectation::OutputContains(text),
-        (World::Code | World::Classifier, None, None) => SelfTestExpectation::Succeeds,
+        (World::Enricher, None, None) if raw.classified.is_some() => {
+            SelfTestExpectation::Classified(raw.classified.unwrap_or_default())
+        }
+        (World::Code | World::Classifier | World::Enricher, None, None) => {
+            SelfTestExpectation::Succeeds
+        }
         (_, Some(_), _) => {
             return Err((
                 "products",

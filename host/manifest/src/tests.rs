@@ -57,6 +57,10 @@ fn errors_name_the_file_and_the_field() {
             MINIMAL.replace("transformer", "code") + "[detect]\ncontains = [\"x\"]\n",
             "`detect`: only transformers",
         ),
+        (
+            format!("{MINIMAL}[[self_test]]\ninput = \"x\"\nproducts = 1\nclassified = 1\n"),
+            "`self_test[0].classified`: only enrichers classify products; this is a transformer module",
+        ),
     ];
     for (text, expected) in cases {
         let err = parse(&text).expect_err("must be refused");
@@ -80,4 +84,24 @@ fn fuel_turns_metering_on_and_config_overlays() {
             ("skip".into(), "3".into())
         ]
     );
+}
+
+#[test]
+fn an_enricher_self_test_may_say_how_many_it_classifies() {
+    let enricher = MINIMAL.replace("transformer", "enricher");
+    let m = parse(&format!(
+        "{enricher}[[self_test]]\ninput = \"p.ndjson\"\nclassified = 3\n"
+    ))
+    .expect("valid");
+    assert_eq!(m.world, World::Enricher);
+    assert_eq!(m.limits, Limits::for_world(World::Enricher));
+    assert!(matches!(
+        m.self_tests[0].expect,
+        SelfTestExpectation::Classified(3)
+    ));
+    let m = parse(&format!("{enricher}[[self_test]]\ninput = \"p.ndjson\"\n")).expect("valid");
+    assert!(matches!(
+        m.self_tests[0].expect,
+        SelfTestExpectation::Succeeds
+    ));
 }

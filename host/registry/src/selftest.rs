@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use contextworker_runtime::{CallError, Counting, Data, FeedInput, Runtime};
-use contextworker_types::World;
+use contextworker_types::{Product, ProductEnrichment, Verdict, World};
 
 use crate::Module;
 use contextworker_manifest::{SelfTest, SelfTestExpectation};
@@ -69,6 +69,24 @@ async fn run_one(runtime: &Runtime, module: &Module, test: &SelfTest) -> SelfTes
                 .and_then(|out| check_output(&test.expect, &out));
             (result, outcome.receipt.wall_time)
         }
+        World::Enricher => {
+            let products = match read_products(&test.input).await {
+                Ok(p) => p,
+                Err(e) => {
+                    return SelfTestOutcome {
+                        input: test.input.clone(),
+                        result: Err(e),
+                        wall_time: Duration::ZERO,
+                    };
+                }
+            };
+            let outcome = runtime.enrich(&module.component, &spec, &products).await;
+            let result = outcome
+                .result
+                .map_err(|e| describe(&e))
+                .and_then(|answer| check_classified(&test.expect, &answer));
+            (result, outcome.receipt.wall_time)
+        }
         World::Classifier => (
             Err("classifier self-tests are not supported yet".to_owned()),
             Duration::ZERO,
@@ -79,6 +97,20 @@ async fn run_one(runtime: &Runtime, module: &Module, test: &SelfTest) -> SelfTes
         result,
         wall_time,
     }
+}
+
+/// An enricher's self-test input: products, one JSON object per line.
+async fn read_products(path: &std::path::Path) -> Result<Vec<Product>, String> {
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .map_err(|e| format!("cannot read the input: {e}"))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|e| format!("line {} is not a product: {e}", i + 1))
+        })
+        .collect()
 }
 
 fn describe(e: &CallError) -> String {
@@ -110,6 +142,26 @@ fn check_counts(
             ))
         }
         _ => Ok(plural(products, "product")),
+    }
+}
+
+fn check_classified(
+    expect: &SelfTestExpectation,
+    answer: &[ProductEnrichment],
+) -> Result<String, String> {
+    let classified = answer
+        .iter()
+        .filter(|e| matches!(e.verdict, Verdict::Classified(_)))
+        .count() as u64;
+    let said = format!(
+        "{classified} of {} classified",
+        plural(answer.len() as u64, "product")
+    );
+    match expect {
+        SelfTestExpectation::Classified(want) if *want != classified => {
+            Err(format!("expected {want} classified, got {said}"))
+        }
+        _ => Ok(said),
     }
 }
 

@@ -5,7 +5,7 @@
 
 pub mod transformer {
     wasmtime::component::bindgen!({
-        path: "../../wit/module@0.1.0",
+        path: "../../wit/module@0.1.1",
         world: "transformer",
         imports: {
             "contextworker:module/feed": async | trappable,
@@ -21,7 +21,7 @@ pub mod transformer {
 macro_rules! world_sharing_interfaces {
     ($world:tt) => {
         wasmtime::component::bindgen!({
-            path: "../../wit/module@0.1.0",
+            path: "../../wit/module@0.1.1",
             world: $world,
             imports: { default: trappable },
             exports: { default: async },
@@ -41,6 +41,12 @@ pub mod classifier {
 
 pub mod code {
     world_sharing_interfaces!("code");
+}
+
+/// Contract 0.1.1's world. Guests built against 0.1.0 import `log@0.1.0` and the rest;
+/// wasmtime links them to these 0.1.1 definitions because 0.1.x versions are semver-compatible.
+pub mod enricher {
+    world_sharing_interfaces!("enricher");
 }
 
 pub use transformer::contextworker::module::{clock, config, feed, log, sink, types};

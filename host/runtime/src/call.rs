@@ -260,9 +260,11 @@ const TRANSFORMER_TRANSFER_BYTES: usize = 8 << 20;
 fn hostcall_fuel(world: World, limits: &Limits) -> usize {
     match world {
         World::Transformer => TRANSFORMER_TRANSFER_BYTES,
-        World::Classifier | World::Code => usize::try_from(limits.max_output_bytes)
-            .unwrap_or(usize::MAX)
-            .saturating_add(crate::error::MAX_ERROR_MESSAGE_BYTES + 64 * 1024),
+        World::Classifier | World::Enricher | World::Code => {
+            usize::try_from(limits.max_output_bytes)
+                .unwrap_or(usize::MAX)
+                .saturating_add(crate::error::MAX_ERROR_MESSAGE_BYTES + 64 * 1024)
+        }
     }
 }
 

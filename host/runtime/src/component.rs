@@ -8,7 +8,7 @@ use contextworker_types::{Digest, Metering, World};
 use wasmtime::component::Component;
 
 use crate::Runtime;
-use crate::bindings::{classifier, code, transformer};
+use crate::bindings::{classifier, code, enricher, transformer};
 use crate::engine::Sandbox;
 use crate::error::LoadError;
 use crate::scan::{CompileLimits, check_bytes, check_shape};
@@ -19,6 +19,7 @@ use crate::state::CallState;
 pub(crate) enum WorldPre {
     Transformer(transformer::TransformerPre<CallState>),
     Classifier(classifier::ClassifierPre<CallState>),
+    Enricher(enricher::EnricherPre<CallState>),
     Code(code::CodePre<CallState>),
 }
 
@@ -313,6 +314,9 @@ fn link(
         World::Classifier => WorldPre::Classifier(
             classifier::ClassifierPre::new(instance_pre).map_err(exports_error)?,
         ),
+        World::Enricher => {
+            WorldPre::Enricher(enricher::EnricherPre::new(instance_pre).map_err(exports_error)?)
+        }
         World::Code => WorldPre::Code(code::CodePre::new(instance_pre).map_err(exports_error)?),
     })
 }

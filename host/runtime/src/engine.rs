@@ -107,7 +107,7 @@ pub(crate) struct Sandbox {
     /// Identifies the engine's code generation settings in the artifact cache.
     pub(crate) cache_key: String,
     pub(crate) pooled: bool,
-    linkers: [Linker<CallState>; 3],
+    linkers: [Linker<CallState>; 4],
 }
 
 impl Sandbox {
@@ -115,7 +115,8 @@ impl Sandbox {
         match world {
             World::Transformer => &self.linkers[0],
             World::Classifier => &self.linkers[1],
-            World::Code => &self.linkers[2],
+            World::Enricher => &self.linkers[2],
+            World::Code => &self.linkers[3],
         }
     }
 }
@@ -202,14 +203,12 @@ fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, 
         )
     };
     let cache_key = cache_key(&engine, metering, config.epoch_interruption);
-    let linkers =
-        [World::Transformer, World::Classifier, World::Code].map(|w| build_linker(&engine, w));
-    let [a, b, c] = linkers;
+    let [a, b, c, d] = World::ALL.map(|w| build_linker(&engine, w));
     Ok(Sandbox {
         engine,
         cache_key,
         pooled,
-        linkers: [a?, b?, c?],
+        linkers: [a?, b?, c?, d?],
     })
 }
 
@@ -275,6 +274,12 @@ fn build_linker(engine: &Engine, world: World) -> Result<Linker<CallState>, Sand
         }
         World::Classifier => {
             link(bindings::classifier::Classifier::add_to_linker::<
+                _,
+                HasSelf<CallState>,
+            >(&mut linker, |s| s))?;
+        }
+        World::Enricher => {
+            link(bindings::enricher::Enricher::add_to_linker::<
                 _,
                 HasSelf<CallState>,
             >(&mut linker, |s| s))?;

@@ -88,6 +88,8 @@ pub enum GuestErrorKind {
     Unsupported,
     /// A bug in the module.
     Internal,
+    /// A service the module depends on is unavailable (an enricher's `unavailable`): retry later.
+    Unavailable,
 }
 
 /// Longest guest error message kept (a guest's own `module-error` text, a trap's message):
@@ -115,6 +117,7 @@ impl std::fmt::Display for GuestError {
             GuestErrorKind::InvalidInput => "invalid input",
             GuestErrorKind::Unsupported => "unsupported input",
             GuestErrorKind::Internal => "internal module error",
+            GuestErrorKind::Unavailable => "service unavailable",
         };
         match &self.location {
             Some(l) => write!(f, "{kind} at {l}: {}", self.message),
@@ -188,6 +191,7 @@ impl CallError {
                 GuestErrorKind::InvalidInput => ErrorClass::InvalidInput,
                 GuestErrorKind::Unsupported => ErrorClass::UnsupportedInput,
                 GuestErrorKind::Internal => ErrorClass::GuestInternalError,
+                GuestErrorKind::Unavailable => ErrorClass::ServiceUnavailable,
             },
             Self::Cancelled => ErrorClass::Cancelled,
             Self::InputRead(_) => ErrorClass::InputReadFailed,

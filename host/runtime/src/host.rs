@@ -18,6 +18,9 @@ const MAX_LOG_FIELD: usize = 1024;
 
 impl types::Host for CallState {}
 
+/// Types only: the enricher world's records.
+impl crate::bindings::enricher::contextworker::module::enrichment::Host for CallState {}
+
 impl log::Host for CallState {
     fn log(
         &mut self,

@@ -86,7 +86,7 @@ pub struct Classification {
     pub confidence: f32,
 }
 
-fn wrong_pre<R>(component: &LoadedComponent) -> CallOutcome<R> {
+pub(crate) fn wrong_pre<R>(component: &LoadedComponent) -> CallOutcome<R> {
     // Unreachable through the public API (a LoadedComponent's world fixes its pre), kept total.
     CallOutcome {
         result: Err(CallError::Host(format!(

@@ -108,6 +108,9 @@ classes! {
     UnsupportedInput => No,
     /// The guest failed for a reason of its own.
     GuestInternalError => No,
+    /// A service an enricher depends on was unavailable or asked it to slow down (a 429, a
+    /// 5xx, a timeout): the batch is tried again later.
+    ServiceUnavailable => Yes,
     /// No sandbox slot or memory budget was free.
     SandboxBusy => Yes,
     /// Something failed on the host's side.

@@ -32,7 +32,7 @@ impl Limits {
     pub fn for_world(world: World) -> Self {
         let (timeout, max_output_bytes) = match world {
             World::Transformer => (Duration::from_secs(300), 1024 * MIB),
-            World::Classifier => (Duration::from_secs(60), 16 * MIB),
+            World::Classifier | World::Enricher => (Duration::from_secs(60), 16 * MIB),
             World::Code => (Duration::from_secs(5), MIB),
         };
         Self {

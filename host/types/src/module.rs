@@ -78,16 +78,24 @@ impl FromStr for ModuleName {
 pub enum World {
     Transformer,
     Classifier,
+    /// Added in contract 0.1.1: the gardener's richer classification.
+    Enricher,
     Code,
 }
 
 impl World {
-    pub const ALL: [World; 3] = [World::Transformer, World::Classifier, World::Code];
+    pub const ALL: [World; 4] = [
+        World::Transformer,
+        World::Classifier,
+        World::Enricher,
+        World::Code,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Transformer => "transformer",
             Self::Classifier => "classifier",
+            Self::Enricher => "enricher",
             Self::Code => "code",
         }
     }
@@ -97,6 +105,7 @@ impl World {
         match self {
             Self::Transformer => "transform",
             Self::Classifier => "classify",
+            Self::Enricher => "enrich",
             Self::Code => "run",
         }
     }
@@ -109,7 +118,7 @@ impl fmt::Display for World {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown world {0:?}: expected one of transformer, classifier, code")]
+#[error("unknown world {0:?}: expected one of transformer, classifier, enricher, code")]
 pub struct WorldParseError(String);
 
 impl FromStr for World {

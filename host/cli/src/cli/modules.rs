@@ -98,9 +98,10 @@ pub enum SuppliersCommand {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// A module name from the modules directory, or a path to a transformer .wasm component.
+    /// A module name from the modules directory, or a path to a .wasm component (a
+    /// transformer or an enricher).
     pub module: String,
-    /// The feed file to parse.
+    /// The feed file to parse; for an enricher, products as NDJSON.
     pub input: PathBuf,
     /// Module configuration, overriding the manifest's defaults (repeatable).
     #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_key_value)]

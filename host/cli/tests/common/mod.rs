@@ -131,7 +131,8 @@ impl Harness {
         self.dir.path().join(sub)
     }
 
-    fn add_module(&self, name: &str, package: &str, manifest: Option<&str>) {
+    /// The module `name` built from `package`, with its manifest (without self-tests) or `manifest`.
+    pub fn add_module(&self, name: &str, package: &str, manifest: Option<&str>) {
         let dir = self.path("modules").join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let text = manifest.map_or_else(

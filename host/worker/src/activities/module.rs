@@ -6,6 +6,7 @@
 //! | `code` | one value: a string is passed as text, bytes (`binary/plain`) as binary, anything else as its JSON text | the output parsed as JSON when it is JSON, else a string; binary output as bytes |
 //! | `transformer` | the feed as a string, or `{"feed": "...", "config": {...}}`, or `{"feed_blob": {digest, size}}` | `{"products": [...], "warnings": [...], "records_seen", "module"}`; products over 192 KiB come back as `products_blob` instead |
 //! | `classifier` | a list of products, or `{"products": [...]}` | a list of classifications |
+//! | `enricher` | a list of products, or `{"products": [...]}` | one enrichment per product, in order |
 
 use std::collections::BTreeMap;
 
@@ -45,6 +46,7 @@ pub(super) async fn call(
         World::Code => code(services, ctx, &module, input).await,
         World::Transformer => transform(services, ctx, &module, input).await,
         World::Classifier => classify(services, ctx, &module, input).await,
+        World::Enricher => enrich(services, ctx, &module, input).await,
     }
 }
 
@@ -239,12 +241,8 @@ impl ProductSink for Counted {
     }
 }
 
-async fn classify(
-    services: &Services,
-    ctx: &ActivityContext,
-    module: &Module,
-    input: &RawValue,
-) -> Result<RawValue> {
+/// The one argument of a classifier or enricher: products, bare or as `{products: [...]}`.
+fn products_argument(input: &RawValue) -> Result<Vec<Product>> {
     one_argument(input)?;
     let value = decode(input)?.remove(0);
     let value = match value {
@@ -253,10 +251,42 @@ async fn classify(
         }
         other => other,
     };
-    let products: Vec<Product> = serde_json::from_value(value).map_err(|e| ArgError::Shape {
+    Ok(serde_json::from_value(value).map_err(|e| ArgError::Shape {
         reason: e.to_string(),
         expected: "a list of products, or {products: [...]}",
-    })?;
+    })?)
+}
+
+async fn enrich(
+    services: &Services,
+    ctx: &ActivityContext,
+    module: &Module,
+    input: &RawValue,
+) -> Result<RawValue> {
+    let products = products_argument(input)?;
+    let cancel = CancellationToken::new();
+    let spec = module.call_spec(&[]).with_cancel(cancel.clone());
+    let outcome = supervise(
+        ctx,
+        "enrich",
+        &Progress::default(),
+        &cancel,
+        services.runtime.enrich(&module.component, &spec, &products),
+    )
+    .await?;
+    let enrichments = outcome
+        .result
+        .map_err(|e| call_failed(e, InputKind::Data))?;
+    Ok(encode(&enrichments))
+}
+
+async fn classify(
+    services: &Services,
+    ctx: &ActivityContext,
+    module: &Module,
+    input: &RawValue,
+) -> Result<RawValue> {
+    let products = products_argument(input)?;
     let cancel = CancellationToken::new();
     let spec = module.call_spec(&[]).with_cancel(cancel.clone());
     let outcome = supervise(

@@ -1,5 +1,6 @@
 //! `modules list | validate | test`.
 
+mod enrich;
 mod list;
 
 use std::path::Path;
@@ -7,7 +8,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use contextworker_registry::{Registry, RegistryError, run_self_tests};
-use contextworker_runtime::{CallSpec, FeedInput, Limits, Metering, Ndjson, ProductSink, Runtime};
+use contextworker_runtime::{
+    CallSpec, FeedInput, Limits, LoadError, Metering, Ndjson, ProductSink, Runtime,
+};
 use contextworker_types::{Product, Warning, World};
 
 use crate::cli::{GlobalArgs, TestArgs};
@@ -56,31 +59,41 @@ pub async fn validate(args: &GlobalArgs) -> anyhow::Result<u8> {
     Ok(if failed == 0 { EXIT_OK } else { EXIT_FAILED })
 }
 
-/// A transformer from the modules directory, or straight from a .wasm file.
-async fn resolve_transformer(
+/// A transformer or an enricher from the modules directory, or straight from a .wasm file.
+async fn resolve_testable(
     runtime: &Runtime,
     modules_dir: &Path,
     module: &str,
 ) -> Result<(Arc<contextworker_runtime::LoadedComponent>, CallSpec), anyhow::Error> {
+    let testable = |world| matches!(world, World::Transformer | World::Enricher);
     let as_path = Path::new(module);
     if module.ends_with(".wasm") || as_path.is_file() {
-        let component = runtime
+        let component = match runtime
             .load_file(as_path, World::Transformer, Metering::Epoch)
-            .await?;
+            .await
+        {
+            Err(LoadError::WrongWorld {
+                found: Some(World::Enricher),
+                ..
+            }) => {
+                runtime
+                    .load_file(as_path, World::Enricher, Metering::Epoch)
+                    .await?
+            }
+            other => other?,
+        };
         let name = as_path
             .file_stem()
             .map_or_else(|| module.to_owned(), |s| s.to_string_lossy().into_owned());
-        return Ok((
-            component,
-            CallSpec::new(name, "file", Limits::for_world(World::Transformer)),
-        ));
+        let limits = Limits::for_world(component.world());
+        return Ok((component, CallSpec::new(name, "file", limits)));
     }
     let only = [module.to_owned()];
     let discovery = Registry::discover(runtime, modules_dir, Some(&only)).await?;
     if let Some(m) = discovery.registry.get(module) {
-        if m.manifest.world != World::Transformer {
+        if !testable(m.manifest.world) {
             anyhow::bail!(
-                "module `{module}` is a {} module; `modules test` runs transformers",
+                "module `{module}` is a {} module; `modules test` runs transformers and enrichers",
                 m.manifest.world
             );
         }
@@ -103,13 +116,22 @@ pub async fn test(args: &GlobalArgs, test: TestArgs) -> anyhow::Result<u8> {
     let config = context::host_config(args)?;
     let runtime = context::runtime(&config)?;
     let (component, base_spec) =
-        match resolve_transformer(&runtime, &config.modules_dir, &test.module).await {
+        match resolve_testable(&runtime, &config.modules_dir, &test.module).await {
             Ok(found) => found,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 return Ok(EXIT_SETUP);
             }
         };
+    let mut merged: std::collections::BTreeMap<String, String> =
+        base_spec.config.iter().cloned().collect();
+    merged.extend(test.config);
+    let spec = base_spec
+        .with_config(merged.into_iter().collect())
+        .with_cancel(cancel_on_ctrl_c());
+    if component.world() == World::Enricher {
+        return enrich::test(&runtime, &component, &spec, &test.input).await;
+    }
     let input = match FeedInput::open(&test.input).await {
         Ok(input) => input,
         Err(e) => {
@@ -117,13 +139,6 @@ pub async fn test(args: &GlobalArgs, test: TestArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_SETUP);
         }
     };
-    let mut merged: std::collections::BTreeMap<String, String> =
-        base_spec.config.iter().cloned().collect();
-    merged.extend(test.config);
-    let spec = base_spec
-        .with_config(merged.into_iter().collect())
-        .with_cancel(cancel_on_ctrl_c());
-
     // Products stream to stdout while the guest parses: a huge feed never sits in memory.
     let printer = Printer(Ndjson::new(
         tokio::io::BufWriter::with_capacity(256 * 1024, tokio::io::stdout()),
