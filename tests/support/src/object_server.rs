@@ -85,7 +85,22 @@ impl ObjectServer {
             ports: Ports::pick(),
             bucket: bucket.to_owned(),
         };
-        server.spawn();
+        // The ports are free when picked but not held until `weed` binds them, so a server of
+        // a parallel test can take one in between; `weed` then exits at once. A fresh server
+        // may move: try again on new ports with a clean directory (a restart may not).
+        for _ in 1..START_ATTEMPTS {
+            match server.try_spawn() {
+                Ok(()) => break,
+                Err(Spawn::Exited(_)) => {
+                    let _ = std::fs::remove_dir_all(&server.dir);
+                    server.ports = Ports::pick();
+                }
+                Err(Spawn::Slow(why)) => panic!("{why}"),
+            }
+        }
+        if server.child.is_none() {
+            server.spawn();
+        }
         let status = http(server.ports.s3, "PUT", &format!("/{bucket}"));
         assert!(
             status == 200 || status == 409,
@@ -198,6 +213,12 @@ impl ObjectServer {
     }
 
     fn spawn(&mut self) {
+        if let Err(Spawn::Exited(why) | Spawn::Slow(why)) = self.try_spawn() {
+            panic!("{why}");
+        }
+    }
+
+    fn try_spawn(&mut self) -> Result<(), Spawn> {
         std::fs::create_dir_all(&self.dir).expect("object server dir");
         let p = self.ports;
         let log = std::fs::OpenOptions::new()
@@ -234,24 +255,42 @@ impl ObjectServer {
         // registers with the master a moment after the gateway listens).
         loop {
             if http(p.s3, "GET", "/") == 200 {
-                break;
+                return Ok(());
             }
             let exited = self
                 .child
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten());
-            assert!(
-                exited.is_none() && started.elapsed() < START_TIMEOUT,
-                "SeaweedFS did not start in {:?} ({}); the end of {}:\n{}",
-                started.elapsed(),
-                exited.map_or_else(|| "still starting".to_owned(), |s| s.to_string()),
-                self.dir.join("weed.log").display(),
-                self.log_tail()
-            );
+            if exited.is_some() || started.elapsed() >= START_TIMEOUT {
+                let why = format!(
+                    "SeaweedFS did not start in {:?} ({}); the end of {}:\n{}",
+                    started.elapsed(),
+                    exited.map_or_else(|| "still starting".to_owned(), |s| s.to_string()),
+                    self.dir.join("weed.log").display(),
+                    self.log_tail()
+                );
+                return Err(if exited.is_some() {
+                    self.child = None;
+                    Spawn::Exited(why)
+                } else {
+                    Spawn::Slow(why)
+                });
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 }
+
+/// Why `weed` did not come up, with its log's end.
+enum Spawn {
+    /// It exited: most likely a port taken in the meantime.
+    Exited(String),
+    /// It is still starting after [`START_TIMEOUT`].
+    Slow(String),
+}
+
+/// Tries a fresh server gets at start-up, each on new ports.
+const START_ATTEMPTS: usize = 3;
 
 impl Drop for ObjectServer {
     fn drop(&mut self) {
