@@ -12,6 +12,9 @@ pub struct HostConfigToml {
     pub data_dir: Option<PathBuf>,
     pub modules_dir: Option<PathBuf>,
     pub suppliers_dir: Option<PathBuf>,
+    /// `tenants/<tenant>.toml`: per-tenant enrichment settings (default: `tenants` beside the
+    /// suppliers directory).
+    pub tenants_dir: Option<PathBuf>,
     pub modules: Option<Vec<String>>,
     pub sandbox: Option<SandboxToml>,
     /// `sqlite:PATH` or `postgres://…`; default an SQLite file in the data directory.

@@ -17,6 +17,7 @@ mod setting;
 mod settings;
 mod supplier;
 mod temporal;
+mod tenant;
 mod toml_util;
 
 pub use error::ConfigError;
@@ -32,4 +33,7 @@ pub use settings::{
 };
 pub use supplier::{Credentials, FeedSource, Supplier, SupplierError};
 pub use temporal::{TemporalAuth, TemporalConfigError, TemporalInput, TemporalSettings};
+pub use tenant::{
+    DEFAULT_CLASSIFIER, EnrichmentSettings, MAX_BATCH_SIZE, TenantError, tenant_enrichment,
+};
 pub use toml_util::{one_line_error, scalar_table};

@@ -77,6 +77,12 @@ impl HostConfig {
         let suppliers_dir = suppliers_dir
             .or_else(|| paths.beside(file.suppliers_dir))
             .unwrap_or_else(|| paths.base.join("suppliers"));
+        let tenants_dir = paths.beside(file.tenants_dir).unwrap_or_else(|| {
+            suppliers_dir
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join("tenants")
+        });
         let sandbox = file.sandbox.unwrap_or_default().resolve(&paths.file)?;
         let temporal_file = file.temporal.unwrap_or_default();
         let temporal = TemporalInput {
@@ -120,6 +126,7 @@ impl HostConfig {
             data_dir: DataDir::new(data_dir),
             modules_dir,
             suppliers_dir,
+            tenants_dir,
             modules: modules.or(file.modules),
             sandbox,
             database_url: database_url.or(file.database_url),

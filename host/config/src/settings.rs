@@ -75,6 +75,8 @@ pub struct HostConfig {
     pub modules_dir: PathBuf,
     /// One `<code>.toml` per supplier.
     pub suppliers_dir: PathBuf,
+    /// Per-tenant settings (`<tenant>.toml`).
+    pub tenants_dir: PathBuf,
     /// Load only these modules (`None`: all).
     pub modules: Option<Vec<String>>,
     pub sandbox: SandboxSettings,

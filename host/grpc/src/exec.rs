@@ -373,6 +373,7 @@ pub fn error_type(class: ErrorClass) -> &'static str {
         | C::InvalidSupplierConfig
         | C::SupplierDisabled
         | C::SupplierConfigUnreadable
+        | C::InvalidTenantConfig
         | C::MissingCredential
         | C::CredentialNotAllowed
         | C::UnknownModule

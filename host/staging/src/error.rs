@@ -30,6 +30,10 @@ pub enum StagingError {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
+    /// A row holds what this host cannot read back (edited by hand, or written by a newer
+    /// host): the same read would fail again.
+    #[error("staging database, {what}: {reason}")]
+    Corrupt { what: String, reason: String },
     #[error("staging database, {what}: {source}")]
     Query {
         what: &'static str,
@@ -48,7 +52,7 @@ impl StagingError {
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::InvalidProduct(_) => ErrorClass::InvalidProducts,
-            Self::Rejected { .. } => ErrorClass::StagingRejected,
+            Self::Rejected { .. } | Self::Corrupt { .. } => ErrorClass::StagingRejected,
             Self::Url { .. } => ErrorClass::StagingMisconfigured,
             Self::Migrate { .. } => ErrorClass::StagingMigrationFailed,
             Self::Connect { .. } | Self::Query { .. } => ErrorClass::StagingUnavailable,

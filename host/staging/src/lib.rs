@@ -15,7 +15,10 @@ mod store;
 
 pub use check::{InvalidProduct, MAX_OFFER_ID_BYTES, check_product};
 pub use error::StagingError;
-pub use store::{Backend, Batch, FeedState, RunCounts, StagedRow, Staging};
+pub use store::{
+    Backend, Batch, EnrichmentCounts, EnrichmentSubject, EnrichmentWrite, FeedState, MAX_REFS,
+    RunCounts, StagedRow, Staging,
+};
 
 /// The key of one supplier's catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -17,6 +17,11 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = &[
         "no run index",
         include_str!("../migrations/sqlite/0002_no_run_index.sql"),
     ),
+    (
+        3,
+        "enrichment",
+        include_str!("../migrations/sqlite/0003_enrichment.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[(i64, &str, &str)] = &[
@@ -29,6 +34,11 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "no run index",
         include_str!("../migrations/postgres/0002_no_run_index.sql"),
+    ),
+    (
+        3,
+        "enrichment",
+        include_str!("../migrations/postgres/0003_enrichment.sql"),
     ),
 ];
 

@@ -3,6 +3,7 @@
 //! query builder writes each backend's placeholders. The statements live in the children, one
 //! job each: staging a batch, closing a run, reading a catalog back.
 
+mod enrich;
 mod finish;
 mod read;
 mod upsert;
@@ -19,6 +20,7 @@ use crate::FeedKey;
 use crate::error::StagingError;
 use crate::schema::{Embedded, POSTGRES, SQLITE};
 
+pub use enrich::{EnrichmentCounts, EnrichmentSubject, EnrichmentWrite, MAX_REFS};
 pub use finish::{FeedState, RunCounts};
 pub use read::StagedRow;
 pub use upsert::Batch;
@@ -33,16 +35,23 @@ pub enum Backend {
 
 struct Dialect {
     now: &'static str,
+    /// Appended to a JSON column read as text, and to a placeholder bound as JSON text.
+    json_out: &'static str,
+    json_in: &'static str,
     /// The backend's own migrations (the schema is the same; the SQL is each dialect's).
     migrations: &'static [(i64, &'static str, &'static str)],
 }
 
 const SQLITE_DIALECT: Dialect = Dialect {
     now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+    json_out: "",
+    json_in: "",
     migrations: SQLITE,
 };
 const POSTGRES_DIALECT: Dialect = Dialect {
     now: "now()",
+    json_out: "::text",
+    json_in: "::jsonb",
     migrations: POSTGRES,
 };
 

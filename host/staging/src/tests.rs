@@ -318,3 +318,158 @@ async fn a_host_older_than_its_database_still_opens_it() {
         counts(1, 0, 0, 0)
     );
 }
+
+/// A result for `r` computed from content `hash`.
+fn enriched(r: &EnrichmentSubject, status: &'static str) -> EnrichmentWrite {
+    EnrichmentWrite {
+        product_ref: r.product_ref.clone(),
+        content_hash: r.content_hash.clone(),
+        enrichment: format!(r#"{{"taxonomy":{{"status":"{status}"}}}}"#),
+        enrichment_status: status,
+        status: if status == "done" {
+            "pending_approval"
+        } else {
+            "enriching"
+        },
+    }
+}
+
+#[tokio::test]
+async fn pending_products_page_in_order_and_results_stick_only_to_the_content_they_describe() {
+    use contextworker_types::ProductRef;
+    let dir = tempfile::tempdir().expect("tempdir");
+    for staging in backends(dir.path()).await {
+        let key = unique_key("enrich");
+        let other = FeedKey {
+            tenant: key.tenant.clone(),
+            supplier: "beta".into(),
+        };
+        let products: Vec<Product> = (0..5)
+            .map(|i| product(&format!("s{i}"), &format!("P{i}"), "1"))
+            .collect();
+        harvest(&staging, &key, "r1", &products).await;
+        harvest(&staging, &other, "r1", &products[..2]).await;
+        // Another tenant's pending products are never seen.
+        let stranger = unique_key("stranger");
+        harvest(&staging, &stranger, "r1", &products).await;
+
+        let first = staging
+            .pending_products(&key.tenant, None, None, 4)
+            .await
+            .expect("page 1");
+        let rest = staging
+            .pending_products(&key.tenant, None, first.last(), 4)
+            .await
+            .expect("page 2");
+        let shown: Vec<String> = first.iter().chain(&rest).map(|r| r.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "acme/s0", "acme/s1", "acme/s2", "acme/s3", "acme/s4", "beta/s0", "beta/s1"
+            ]
+        );
+        let beta_only = staging
+            .pending_products(&key.tenant, Some("beta"), None, 10)
+            .await
+            .expect("one supplier");
+        assert_eq!(beta_only.len(), 2);
+
+        let mut refs: Vec<ProductRef> = first.clone();
+        refs.push(ProductRef {
+            supplier: "acme".into(),
+            sku: "no-such".into(),
+        });
+        let subjects = staging
+            .enrichment_subjects(&key.tenant, &refs)
+            .await
+            .expect("subjects");
+        assert_eq!(subjects.len(), 4, "an unknown id is left out");
+        assert_eq!(subjects[0].product.name, "P0");
+        assert_eq!(subjects[0].enrichment, None);
+        // The stranger's tenant cannot read these by reference either.
+        assert!(
+            staging
+                .enrichment_subjects(
+                    &stranger.tenant,
+                    &[ProductRef {
+                        supplier: "beta".into(),
+                        sku: "s0".into()
+                    }]
+                )
+                .await
+                .expect("stranger")
+                .is_empty()
+        );
+
+        // s0 changes before its result is written: the stale result is not kept.
+        let mut changed = products.clone();
+        changed[0].price = Some("2".into());
+        stage(&staging, &key, "r2", &changed).await;
+        let writes: Vec<EnrichmentWrite> = subjects
+            .iter()
+            .map(|s| {
+                enriched(
+                    s,
+                    if s.product_ref.sku == "s3" {
+                        "error"
+                    } else {
+                        "done"
+                    },
+                )
+            })
+            .collect();
+        let written = staging
+            .write_enrichment(&key.tenant, &writes)
+            .await
+            .expect("write");
+        assert_eq!(written, 3);
+        // Writing the same results again (a retried batch) leaves the same rows.
+        staging
+            .write_enrichment(&key.tenant, &writes)
+            .await
+            .expect("write again");
+        let rows = staging.rows(&key).await.expect("rows");
+        let row = |sku: &str| rows.iter().find(|r| r.sku == sku).expect("row");
+        assert_eq!(
+            (
+                row("s0").enrichment_status.as_str(),
+                row("s0").status.as_str()
+            ),
+            ("pending", "raw")
+        );
+        assert_eq!(
+            (
+                row("s1").enrichment_status.as_str(),
+                row("s1").status.as_str()
+            ),
+            ("done", "pending_approval")
+        );
+        let record: serde_json::Value =
+            serde_json::from_str(row("s1").enrichment.as_deref().expect("json")).expect("parses");
+        assert_eq!(record["taxonomy"]["status"], "done");
+        assert_eq!(row("s3").enrichment_status, "error");
+        assert_eq!(
+            staging
+                .enrichment_counts(&key.tenant, Some("acme"))
+                .await
+                .expect("counts"),
+            EnrichmentCounts {
+                pending: 2,
+                done: 2,
+                error: 1
+            }
+        );
+        // A content change sends a done product back to pending and raw.
+        changed[1].name = "P1 renamed".into();
+        stage(&staging, &key, "r3", &changed).await;
+        let rows = staging.rows(&key).await.expect("rows");
+        let s1 = rows.iter().find(|r| r.sku == "s1").expect("s1");
+        assert_eq!(
+            (s1.enrichment_status.as_str(), s1.status.as_str()),
+            ("pending", "raw")
+        );
+        for k in [&key, &other, &stranger] {
+            staging.delete_catalog(k).await.expect("cleanup");
+        }
+    }
+}

@@ -20,6 +20,21 @@ pub fn harvest(tenant: &str, catalog: &str) -> String {
     format!("harvest:{tenant}:{catalog}")
 }
 
+/// The id of an enrichment of a tenant's pending products (of one supplier's, when given):
+/// one at a time, so two runs never classify the same pending products at once.
+pub fn enrichment(tenant: &str, supplier: Option<&str>) -> String {
+    match supplier {
+        Some(supplier) => format!("enrich:{tenant}:{supplier}"),
+        None => format!("enrich:{tenant}"),
+    }
+}
+
+/// The id of the gardener's pass over a tenant (the original's `gardener-{tenant_id}`, with
+/// this host's separator): one at a time per tenant.
+pub fn gardener(tenant: &str) -> String {
+    format!("gardener:{tenant}")
+}
+
 /// The catalog an import of `url` is staged under when the caller names none: re-importing a
 /// URL updates the same catalog.
 pub fn import_catalog(url: &str) -> String {

@@ -4,7 +4,7 @@
 
 use contextworker_storage::BlobRef;
 pub use contextworker_types::Credentials;
-use contextworker_types::{Digest, Warning};
+use contextworker_types::{Digest, ProductRef, Warning};
 use serde::{Deserialize, Serialize};
 
 /// Activity names. The first three are the steps of the original ContextWorker; the second
@@ -20,9 +20,16 @@ pub mod names {
     /// Which version of which module parses a feed: decided once per harvest, so a retried
     /// parse uses the same version even after a swap.
     pub const PIN_MODULE: &str = "pin_module";
+    /// The enrichment steps: a tenant's settings, a page of its pending products, and one
+    /// batch classified and written back.
+    pub const RESOLVE_ENRICHMENT: &str = "resolve_enrichment";
+    pub const SELECT_PRODUCTS: &str = "select_products";
+    pub const CLASSIFY_PRODUCTS: &str = "classify_products";
 
     pub const HARVEST_WORKFLOW: &str = "HarvestWorkflow";
     pub const IMPORT_WORKFLOW: &str = "HarvesterImportWorkflow";
+    pub const ENRICHMENT_WORKFLOW: &str = "EnrichmentWorkflow";
+    pub const GARDENER_WORKFLOW: &str = "GardenerWorkflow";
 
     /// Every native activity name, aliases included.
     pub const NATIVE: &[&str] = &[
@@ -34,6 +41,9 @@ pub mod names {
         PARSE_RAW_PAYLOAD,
         UPDATE_STAGING_BUFFER,
         PIN_MODULE,
+        RESOLVE_ENRICHMENT,
+        SELECT_PRODUCTS,
+        CLASSIFY_PRODUCTS,
     ];
 }
 
@@ -84,6 +94,9 @@ pub struct SupplierPlan {
     /// step itself never reads the staging database.
     #[serde(default)]
     pub previous: FeedValidators,
+    /// Start an `EnrichmentWorkflow` for what the harvest created or changed.
+    #[serde(default)]
+    pub enrich: bool,
 }
 
 /// A conditional GET's validators, as a server sent them with the last staged feed.
@@ -236,4 +249,141 @@ pub struct HarvestResult {
     pub warning_samples: Vec<Warning>,
     pub module: Option<ModuleUsed>,
     pub timings: Timings,
+    /// The id of the `EnrichmentWorkflow` this harvest started, if it started one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrichment: Option<String>,
+}
+
+/// `EnrichmentWorkflow` input: `{tenant_id, product_ids?}` or `{tenant_id, batch_size,
+/// max_batches, classifier?}`, or the same positionally in that order.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EnrichArgs {
+    pub tenant_id: String,
+    /// Enrich exactly these products (`SUPPLIER/SKU`), whatever their status; without them,
+    /// the tenant's pending products.
+    #[serde(default)]
+    pub product_ids: Option<Vec<ProductRef>>,
+    /// Products per classifier call; default the tenant's setting (50).
+    #[serde(default)]
+    pub batch_size: Option<u32>,
+    /// Batches this run classifies at most; default: until none is pending.
+    #[serde(default)]
+    pub max_batches: Option<u32>,
+    /// The enricher module; default the tenant's setting (`taxonomy-rules`).
+    #[serde(default)]
+    pub classifier: Option<String>,
+    /// Only this supplier's pending products (a harvest enriches what it staged).
+    #[serde(default)]
+    pub supplier_code: Option<String>,
+}
+
+/// `GardenerWorkflow(tenant_id, batch_size, max_batches)`: the original's scheduled entry
+/// point, one pass over the tenant's pending products.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GardenerArgs {
+    pub tenant_id: String,
+    #[serde(default)]
+    pub batch_size: Option<u32>,
+    #[serde(default)]
+    pub max_batches: Option<u32>,
+}
+
+/// `resolve_enrichment` input.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnrichmentPlanInput {
+    pub tenant: String,
+    #[serde(default)]
+    pub classifier: Option<String>,
+    #[serde(default)]
+    pub batch_size: Option<u32>,
+}
+
+/// What `resolve_enrichment` returns: the tenant's settings with the caller's choices applied,
+/// and the classifier's version, pinned for the whole run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnrichmentPlan {
+    pub tenant: String,
+    pub classifier: ModuleUsed,
+    #[serde(default)]
+    pub config: Vec<(String, String)>,
+    pub batch_size: u32,
+    pub parallel_batches: u32,
+    pub retry_max: u32,
+    pub timeout_secs: u64,
+}
+
+/// `select_products` input: a page of the tenant's pending products after `after`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SelectInput {
+    pub tenant: String,
+    #[serde(default)]
+    pub supplier: Option<String>,
+    #[serde(default)]
+    pub after: Option<ProductRef>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SelectOutput {
+    pub products: Vec<ProductRef>,
+}
+
+/// `classify_products` input: one batch, classified by the pinned classifier and written
+/// back. `run` and `at` make a retried batch write what its first attempt wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClassifyInput {
+    pub tenant: String,
+    pub products: Vec<ProductRef>,
+    pub classifier: ModuleUsed,
+    #[serde(default)]
+    pub config: Vec<(String, String)>,
+    pub retry_max: u32,
+    pub run: String,
+    pub at: String,
+}
+
+/// Per-batch and per-run counts of an enrichment.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnrichmentCounts {
+    /// Products sent to the classifier.
+    pub processed: u64,
+    /// Classified (`done`).
+    pub done: u64,
+    /// The classifier abstained (`done`, waiting for a person).
+    pub abstained: u64,
+    /// Failed this time (pending again, or `error` at the retry limit).
+    pub failed: u64,
+    /// Of the failed, those that reached the retry limit (`error`).
+    pub errors: u64,
+    /// Gone or changed before the result was written: left for the next run.
+    pub skipped: u64,
+    pub tokens: u64,
+}
+
+impl EnrichmentCounts {
+    pub fn add(&mut self, other: &Self) {
+        self.processed += other.processed;
+        self.done += other.done;
+        self.abstained += other.abstained;
+        self.failed += other.failed;
+        self.errors += other.errors;
+        self.skipped += other.skipped;
+        self.tokens += other.tokens;
+    }
+}
+
+/// The result of `EnrichmentWorkflow` and `GardenerWorkflow`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnrichmentResult {
+    /// `completed`; `incomplete` when `max_batches` stopped it with products still pending.
+    pub status: String,
+    pub tenant: String,
+    pub workflow_id: String,
+    pub run_id: String,
+    pub classifier: ModuleUsed,
+    pub batches: u64,
+    #[serde(flatten)]
+    pub counts: EnrichmentCounts,
+    pub duration_ms: u64,
 }

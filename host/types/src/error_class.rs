@@ -70,6 +70,8 @@ classes! {
     SupplierDisabled => No,
     /// The suppliers directory could not be read.
     SupplierConfigUnreadable => Yes,
+    /// The tenant file (`tenants/<tenant>.toml`) is malformed or unreadable.
+    InvalidTenantConfig => No,
     /// An environment variable the supplier file names is unset on the worker.
     MissingCredential => No,
     /// The variable is not one the operator allowed as a secret.

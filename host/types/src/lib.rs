@@ -23,7 +23,10 @@ pub use chain::error_chain;
 pub use credentials::Credentials;
 pub use data_dir::DataDir;
 pub use digest::{Digest, DigestParseError};
-pub use enrichment::{Facets, Gender, ProductEnrichment, Verdict};
+pub use enrichment::{
+    Facets, Gender, ProductEnrichment, ProductRef, TAXONOMY_TASK, TaskContext, TaskRecord,
+    TaskStatus, Verdict,
+};
 pub use error_class::{ErrorClass, Retry};
 pub use ids::{IdError, SupplierCode, TenantId};
 pub use limits::{Limits, MIB, Metering};

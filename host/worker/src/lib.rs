@@ -19,7 +19,9 @@ pub use activities::{ActivityHost, HEARTBEAT_EVERY};
 pub use services::{DATABASE_URL_ENV, Services, ServicesError};
 pub use slots::MAX_ACTIVITIES;
 pub use worker::{WorkerError, WorkerSettings, serve};
-pub use workflows::{HarvestWorkflow, HarvesterImportWorkflow};
+pub use workflows::{
+    EnrichmentWorkflow, GardenerWorkflow, HarvestWorkflow, HarvesterImportWorkflow,
+};
 
 // The client surface under the names the worker's modules use.
 use contextworker_temporal::{args, ids, messages};

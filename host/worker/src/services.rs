@@ -41,6 +41,8 @@ pub struct Services {
     pub fetcher: Fetcher,
     pub staging: Staging,
     pub suppliers_dir: PathBuf,
+    /// Per-tenant enrichment settings (`<tenant>.toml`; a tenant without one gets defaults).
+    pub tenants_dir: PathBuf,
     /// Which environment variables activities may read as supplier secrets.
     pub secrets: SecretPolicy,
     /// Temporary files of running activities (parsed products before they become a blob).
@@ -116,6 +118,7 @@ impl Services {
             fetcher,
             staging,
             suppliers_dir: config.suppliers_dir.clone(),
+            tenants_dir: config.tenants_dir.clone(),
             secrets: config.secrets.clone(),
             scratch_dir,
             shadow_dir: data_dir.shadow_runs(),

@@ -11,7 +11,9 @@ use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use crate::activities::ActivityHost;
 use crate::services::Services;
 use crate::slots;
-use crate::workflows::{HarvestWorkflow, HarvesterImportWorkflow};
+use crate::workflows::{
+    EnrichmentWorkflow, GardenerWorkflow, HarvestWorkflow, HarvesterImportWorkflow,
+};
 
 /// The original worker's queue for harvests.
 
@@ -67,6 +69,10 @@ pub async fn serve(
             .register_workflow::<HarvestWorkflow>()
             .map_err(|e| build(e.to_string()))?
             .register_workflow::<HarvesterImportWorkflow>()
+            .map_err(|e| build(e.to_string()))?
+            .register_workflow::<EnrichmentWorkflow>()
+            .map_err(|e| build(e.to_string()))?
+            .register_workflow::<GardenerWorkflow>()
             .map_err(|e| build(e.to_string()))?
             .tuner(
                 TunerHolder::builder()

@@ -115,6 +115,36 @@ pub struct ImportArgs {
     pub temporal: TemporalArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct EnrichArgs {
+    /// The tenant whose staged products are enriched.
+    #[arg(value_parser = tenant_id)]
+    pub tenant: String,
+    /// Only these products (SUPPLIER/SKU, repeatable), whatever their status; default every
+    /// pending product of the tenant.
+    #[arg(long = "product", value_name = "SUPPLIER/SKU")]
+    pub products: Vec<contextworker_types::ProductRef>,
+    /// Only this supplier's pending products.
+    #[arg(long)]
+    pub supplier: Option<String>,
+    /// The enricher module (default: the tenant file's, else taxonomy-rules).
+    #[arg(long)]
+    pub classifier: Option<String>,
+    /// Products per classifier call (default: the tenant file's, else 50).
+    #[arg(long)]
+    pub batch_size: Option<u32>,
+    /// Stop after this many batches (default: until nothing is pending).
+    #[arg(long)]
+    pub max_batches: Option<u32>,
+    /// Workflow id (default enrich:<tenant>, so one enrichment per tenant runs at a time).
+    #[arg(long)]
+    pub workflow_id: Option<String>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum WorkflowCommand {
     /// Status of a workflow, with its result or failure once it has finished.

@@ -8,7 +8,9 @@ mod client;
 mod modules;
 mod serve;
 
-pub use client::{HarvestArgs, ImportArgs, RpcArgs, RpcCall, TokenArgs, WaitArgs, WorkflowCommand};
+pub use client::{
+    EnrichArgs, HarvestArgs, ImportArgs, RpcArgs, RpcCall, TokenArgs, WaitArgs, WorkflowCommand,
+};
 pub use modules::{DiffArgs, ExecArgs, FleetArgs, ModulesCommand, SuppliersCommand, TestArgs};
 pub use serve::{ServeArgs, TemporalArgs};
 
@@ -97,6 +99,8 @@ pub enum Command {
     Harvest(HarvestArgs),
     /// Start HarvesterImportWorkflow: import one feed URL ad hoc.
     Import(ImportArgs),
+    /// Start EnrichmentWorkflow: classify a tenant's pending products with its classifier.
+    Enrich(EnrichArgs),
     /// Workflows: status and results.
     #[command(subcommand)]
     Workflow(WorkflowCommand),

@@ -33,6 +33,16 @@ pub struct ServeArgs {
     /// file systems without notifications and a re-pointed symlinked directory).
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub watch_poll_secs: u64,
+    /// Start a GardenerWorkflow pass per tenant (those with a tenant or supplier file) this
+    /// often, one at a time per tenant: enrichment for deployments without schedules. The
+    /// original's GARDENER_POLL_INTERVAL_SEC (it used 900). Off by default.
+    #[arg(
+        long,
+        env = "GARDENER_POLL_INTERVAL_SEC",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub gardener_interval: Option<u64>,
     #[command(flatten)]
     pub temporal: TemporalArgs,
     #[command(flatten)]

@@ -3,6 +3,7 @@
 mod diff;
 mod exec;
 mod fleet;
+mod gardener;
 mod gc;
 mod modules;
 mod rpc;
@@ -68,6 +69,7 @@ pub async fn run(cli: Cli) -> u8 {
         Some(Command::Exec(args)) => exec::run(&cli.global, args).await,
         Some(Command::Harvest(args)) => workflow::harvest(&cli.global, args).await,
         Some(Command::Import(args)) => workflow::import(&cli.global, args).await,
+        Some(Command::Enrich(args)) => workflow::enrich(&cli.global, args).await,
         Some(Command::Token(args)) => token::run(&args),
         Some(Command::Rpc(args)) => rpc::run(args).await,
         Some(Command::Gc { json }) => gc::run(&cli.global, json).await,

@@ -254,6 +254,17 @@ async fn serve(
                 settings.identity,
                 settings.task_queues.join(", ")
             );
+            if let Some(secs) = args.gardener_interval {
+                eprintln!("gardener: a pass per tenant every {secs} s");
+                super::gardener::Gardener {
+                    client: client.clone(),
+                    suppliers_dir: config.suppliers_dir.clone(),
+                    tenants_dir: config.tenants_dir.clone(),
+                    queue: settings.task_queues[0].clone(),
+                    every: Duration::from_secs(secs),
+                }
+                .spawn(stop.clone());
+            }
             if let Some(server) = dev {
                 let (client, queue) = (client.clone(), settings.task_queues[0].clone());
                 let suppliers_dir = config.suppliers_dir.clone();
@@ -361,6 +372,7 @@ async fn initial_harvest(
                     workflow::ui_link(ui, namespace, &status.workflow_id, &status.run_id)
                 );
                 all_ok &= status.status == "completed";
+                all_ok &= follow_enrichment(client, &status, ui, namespace).await;
             }
             Err(e) => {
                 eprintln!("harvest {code}: {e}");
@@ -369,6 +381,38 @@ async fn initial_harvest(
         }
     }
     all_ok
+}
+
+/// When the harvest started an enrichment (its supplier or tenant enables it), wait for it
+/// and print it too, so the first run shows the whole job: harvest, then enrichment.
+async fn follow_enrichment(
+    client: &contextworker_temporal::Client,
+    harvest: &starter::Status,
+    ui: &str,
+    namespace: &str,
+) -> bool {
+    let Some(id) = harvest
+        .result
+        .as_ref()
+        .and_then(|r| r.get("enrichment"))
+        .and_then(serde_json::Value::as_str)
+    else {
+        return true;
+    };
+    match starter::wait(client, id).await {
+        Ok(status) => {
+            workflow::print_status(&status, false);
+            println!(
+                "  see it in the Temporal UI: {}",
+                workflow::ui_link(ui, namespace, &status.workflow_id, &status.run_id)
+            );
+            status.status == "completed"
+        }
+        Err(e) => {
+            eprintln!("enrichment {id}: {e}");
+            false
+        }
+    }
 }
 
 /// SIGHUP reloads the modules directory, as in most Unix daemons.

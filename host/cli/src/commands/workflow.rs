@@ -1,13 +1,14 @@
-//! `harvest`, `import`, `workflow status`: start workflows on a running worker and report.
+//! `harvest`, `import`, `enrich`, `workflow status`: start workflows on a running worker and
+//! report.
 
 use contextworker_config::HostConfig;
 use contextworker_temporal::ids;
-use contextworker_temporal::messages::{HarvestResult, names};
+use contextworker_temporal::messages::{EnrichmentResult, HarvestResult, names};
 use contextworker_temporal::starter::{self, StartExtras, Status};
 use contextworker_types::defaults::DEFAULT_NAMESPACE;
 use serde_json::json;
 
-use crate::cli::{GlobalArgs, HarvestArgs, ImportArgs, TemporalArgs, WaitArgs};
+use crate::cli::{EnrichArgs, GlobalArgs, HarvestArgs, ImportArgs, TemporalArgs, WaitArgs};
 use crate::commands::{EXIT_FAILED, EXIT_OK};
 use crate::context;
 
@@ -51,6 +52,32 @@ pub async fn import(args: &GlobalArgs, import: ImportArgs) -> anyhow::Result<u8>
         &id,
         &tenant,
         &import.wait,
+    )
+    .await
+}
+
+pub async fn enrich(args: &GlobalArgs, enrich: EnrichArgs) -> anyhow::Result<u8> {
+    let config = context::client_config(args, &enrich.temporal)?;
+    let tenant = enrich.tenant;
+    let id = enrich
+        .workflow_id
+        .unwrap_or_else(|| ids::enrichment(&tenant, enrich.supplier.as_deref()));
+    let products = enrich.products;
+    let input = json!({
+        "tenant_id": tenant,
+        "product_ids": (!products.is_empty()).then_some(products),
+        "supplier_code": enrich.supplier,
+        "classifier": enrich.classifier,
+        "batch_size": enrich.batch_size,
+        "max_batches": enrich.max_batches,
+    });
+    start_and_finish(
+        &config,
+        names::ENRICHMENT_WORKFLOW,
+        &[input],
+        &id,
+        &tenant,
+        &enrich.wait,
     )
     .await
 }
@@ -174,12 +201,15 @@ pub fn print_status(status: &Status, json: bool) {
         status.workflow_type, status.workflow_id, status.run_id, status.status
     );
     if let Some(result) = &status.result {
-        match serde_json::from_value::<HarvestResult>(result.clone()) {
-            Ok(h) => print_harvest(&h),
-            Err(_) => println!(
+        if let Ok(h) = serde_json::from_value::<HarvestResult>(result.clone()) {
+            print_harvest(&h);
+        } else if let Ok(e) = serde_json::from_value::<EnrichmentResult>(result.clone()) {
+            print_enrichment(&e);
+        } else {
+            println!(
                 "  result: {}",
                 serde_json::to_string_pretty(result).unwrap_or_default()
-            ),
+            );
         }
     }
     if let Some(f) = &status.failure {
@@ -233,4 +263,28 @@ pub fn print_harvest(h: &HarvestResult) {
         "  took {} ms (fetch {} ms, parse {} ms, stage {} ms)",
         h.timings.total_ms, h.timings.fetch_ms, h.timings.parse_ms, h.timings.stage_ms
     );
+    if let Some(id) = &h.enrichment {
+        println!("  enrichment of the new and changed products started: {id}");
+    }
+}
+
+pub fn print_enrichment(e: &EnrichmentResult) {
+    let c = &e.counts;
+    println!(
+        "  tenant {}, {}: {} products in {} batches with {} {} ({})",
+        e.tenant,
+        e.status,
+        c.processed,
+        e.batches,
+        e.classifier.name,
+        e.classifier.version,
+        e.classifier.digest.short()
+    );
+    println!(
+        "  {} classified, {} abstained, {} failed ({} now errors), {} skipped; {} tokens; took {} ms",
+        c.done, c.abstained, c.failed, c.errors, c.skipped, c.tokens, e.duration_ms
+    );
+    if e.status == "incomplete" {
+        println!("  stopped at --max-batches with products still pending");
+    }
 }

@@ -456,6 +456,22 @@ pub fn unique(label: &str) -> String {
     format!("{label}-{nanos}")
 }
 
+/// A YML feed of (offer id, name, price) offers.
+pub fn yml_offers(offers: &[(String, String, String)]) -> String {
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<yml_catalog date=\"2026-01-01 00:00\"><shop>\
+         <currencies><currency id=\"UAH\" rate=\"1\"/></currencies><offers>\n",
+    );
+    for (id, name, price) in offers {
+        s.push_str(&format!(
+            "<offer id=\"{id}\" available=\"true\"><name>{name}</name><price>{price}</price>\
+             <currencyId>UAH</currencyId></offer>\n"
+        ));
+    }
+    s.push_str("</offers></shop></yml_catalog>\n");
+    s
+}
+
 /// A YML feed with `n` offers whose prices are `base + i`.
 pub fn yml_feed(n: usize, base: u32) -> String {
     let mut s = String::from(

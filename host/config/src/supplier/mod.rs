@@ -8,6 +8,8 @@
 //! url = "https://supplier.example/feed.xml"   # or file:///abs/path, or file:relative/to/this/file
 //! module = "yml"
 //! enabled = true                 # optional, default true
+//! enrich = true                  # optional: enrich what each harvest created or changed
+//!                                # (default: the tenant file's enrichment.after_harvest)
 //! [auth]                         # optional
 //! bearer_token_env = "DEMO_TOKEN"            # or basic_user_env + basic_password_env
 //! headers = { "X-Api-Key" = "DEMO_API_KEY" }   # header name -> environment variable
@@ -63,6 +65,7 @@ struct SupplierToml {
     url: String,
     module: String,
     enabled: Option<bool>,
+    enrich: Option<bool>,
     auth: Option<AuthToml>,
     fetch: Option<FetchToml>,
     #[serde(default)]
@@ -107,6 +110,9 @@ pub struct Supplier {
     pub source: FeedSource,
     pub module: ModuleName,
     pub enabled: bool,
+    /// Whether a harvest starts an enrichment of what it created or changed; `None`: as the
+    /// tenant's settings say.
+    pub enrich: Option<bool>,
     pub credentials: Credentials,
     /// Extra request headers: header name and the environment variable holding its value.
     pub header_envs: Vec<(String, String)>,
@@ -218,6 +224,7 @@ impl Supplier {
             source,
             module,
             enabled: raw.enabled.unwrap_or(true),
+            enrich: raw.enrich,
             credentials,
             header_envs,
             max_bytes: max_mb << 20,

@@ -20,6 +20,10 @@ pub struct StagedRow {
     pub last_outcome: String,
     pub missing_since_run: Option<String>,
     pub enrichment_status: String,
+    /// `raw`, `enriching` or `pending_approval`.
+    pub status: String,
+    /// The `enrichment` JSON text.
+    pub enrichment: Option<String>,
 }
 
 impl Staging {
@@ -66,11 +70,13 @@ impl Staging {
 
     /// Every row of one catalog, ordered by sku.
     pub async fn rows(&self, key: &FeedKey) -> Result<Vec<StagedRow>, StagingError> {
-        with_pool!(self, |pool, Db, _d| {
-            let mut q = QueryBuilder::<Db>::new(
+        with_pool!(self, |pool, Db, d| {
+            let mut q = QueryBuilder::<Db>::new(format!(
                 "SELECT sku, name, price, content_hash, first_seen_run, last_seen_run, last_outcome, \
-                 missing_since_run, enrichment_status FROM staged_products",
-            );
+                 missing_since_run, enrichment_status, status, enrichment{} AS enrichment \
+                 FROM staged_products",
+                d.json_out
+            ));
             where_catalog(&mut q, key);
             q.push(" ORDER BY sku");
             q.build()
@@ -89,6 +95,8 @@ impl Staging {
                         last_outcome: r.try_get("last_outcome")?,
                         missing_since_run: r.try_get("missing_since_run")?,
                         enrichment_status: r.try_get("enrichment_status")?,
+                        status: r.try_get("status")?,
+                        enrichment: r.try_get("enrichment")?,
                     })
                 })
                 .collect::<Result<_, sqlx::Error>>()

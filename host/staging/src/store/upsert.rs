@@ -46,6 +46,8 @@ fn on_conflict(now: &str) -> String {
              ELSE 'unchanged' END, \
          enrichment_status = CASE WHEN staged_products.content_hash <> excluded.content_hash \
              THEN 'pending' ELSE staged_products.enrichment_status END, \
+         status = CASE WHEN staged_products.content_hash <> excluded.content_hash \
+             THEN 'raw' ELSE staged_products.status END, \
          updated_at = CASE WHEN staged_products.content_hash <> excluded.content_hash \
              OR staged_products.missing_since_run IS NOT NULL \
              THEN {now} ELSE staged_products.updated_at END, \

@@ -83,6 +83,11 @@ impl ActivityHost {
                         steps::parse_products(&services, &ctx, &input).await
                     }
                     names::PIN_MODULE => steps::pin_module(&services, &input).await,
+                    names::RESOLVE_ENRICHMENT => steps::resolve_enrichment(&services, &input).await,
+                    names::SELECT_PRODUCTS => steps::select_products(&services, &input).await,
+                    names::CLASSIFY_PRODUCTS => {
+                        steps::classify_products(&services, &ctx, &input).await
+                    }
                     names::STORE_PRODUCTS | names::UPDATE_STAGING_BUFFER => {
                         steps::store_products(&services, &ctx, &input).await
                     }

@@ -1,8 +1,9 @@
 //! The harvest steps, one file each: resolve the supplier, fetch the feed, pin the module,
-//! parse it in the sandbox, stage the products. Feeds and products travel between steps as
+//! parse it in the sandbox, stage the products; and the enrichment steps after them. Feeds and products travel between steps as
 //! blob references, so no payload grows with the feed.
 
 mod download;
+mod enrich;
 mod parse;
 mod pin;
 mod resolve;
@@ -16,6 +17,7 @@ use super::Outcome;
 use crate::messages::ModuleUsed;
 
 pub(super) use download::download_feed;
+pub(super) use enrich::{classify_products, resolve_enrichment, select_products};
 pub(super) use parse::parse_products;
 pub(super) use pin::pin_module;
 pub(super) use resolve::resolve_supplier;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use contextworker_config::{FeedSource, Supplier, SupplierError};
+use contextworker_config::{FeedSource, Supplier, SupplierError, tenant_enrichment};
 use contextworker_staging::FeedKey;
 use contextworker_types::{ErrorClass, SupplierCode};
 use temporalio_common::data_converters::RawValue;
@@ -93,6 +93,14 @@ pub(in crate::activities) async fn resolve_supplier(
         max_bytes: supplier.max_bytes,
         timeout_secs: supplier.timeout.as_secs().max(1),
         previous: FeedValidators::default(),
+        enrich: match supplier.enrich {
+            Some(enrich) => enrich,
+            None => {
+                tenant_enrichment(&services.tenants_dir, &supplier.tenant)
+                    .map_err(|e| Failure::new(ErrorClass::InvalidTenantConfig, e.to_string()))?
+                    .after_harvest
+            }
+        },
     };
     let plan = SupplierPlan {
         previous: last_validators(services, &plan).await?,

@@ -1,5 +1,10 @@
-//! The harvest workflows. Deterministic: every effect (files, network, database, sandbox)
-//! happens in an activity, called by name so the same steps serve Rust and Python callers.
+//! The workflows: the harvests here, enrichment in `enrich`. Deterministic: every effect
+//! (files, network, database, sandbox) happens in an activity, called by name so the same
+//! steps serve Rust and Python callers.
+
+mod enrich;
+
+pub use enrich::{EnrichmentWorkflow, GardenerWorkflow};
 
 use std::time::{Duration, SystemTime};
 
@@ -8,11 +13,14 @@ use contextworker_types::defaults::DEFAULT_TENANT;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use temporalio_common::RetryPolicy;
-use temporalio_common::UntypedActivity;
 use temporalio_common::data_converters::RawValue;
 use temporalio_common::error::ApplicationFailure;
+use temporalio_common::{UntypedActivity, UntypedWorkflow};
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, WorkflowContext, WorkflowResult, WorkflowTermination};
+use temporalio_sdk::{
+    ActivityOptions, ChildWorkflowOptions, ParentClosePolicy, WorkflowContext, WorkflowResult,
+    WorkflowTermination,
+};
 
 use crate::args::{decode, encode, from_args};
 use crate::messages::{
@@ -128,6 +136,7 @@ async fn harvest<W>(
             fetch_ms: fetch.duration_ms,
             ..Timings::default()
         },
+        enrichment: None,
     };
     let Some(feed) = fetch.feed.filter(|_| !fetch.not_modified) else {
         result.status = "not_modified".to_owned();
@@ -185,8 +194,42 @@ async fn harvest<W>(
     result.missing = staged.missing;
     result.timings.parse_ms = parsed.duration_ms;
     result.timings.stage_ms = staged.duration_ms;
+    if plan.enrich && staged.created + staged.updated > 0 {
+        result.enrichment = start_enrichment(ctx, plan).await;
+    }
     result.timings.total_ms = elapsed_ms(started, ctx.workflow_time());
     Ok(result)
+}
+
+/// Start an `EnrichmentWorkflow` of this supplier's pending products (what the harvest
+/// created or changed) that outlives the harvest. One runs per catalog: when the last one is
+/// still going, the new products wait for the next harvest or gardener pass, and the harvest
+/// itself still succeeds. Returns the child's id when it started.
+async fn start_enrichment<W>(ctx: &WorkflowContext<W>, plan: &SupplierPlan) -> Option<String> {
+    let id = crate::ids::enrichment(&plan.tenant, Some(&plan.supplier));
+    let input = crate::messages::EnrichArgs {
+        tenant_id: plan.tenant.clone(),
+        supplier_code: Some(plan.supplier.clone()),
+        ..Default::default()
+    };
+    let options = ChildWorkflowOptions::builder()
+        .workflow_id(id.clone())
+        .parent_close_policy(ParentClosePolicy::Abandon)
+        .build();
+    match ctx
+        .start_child_workflow(
+            UntypedWorkflow::new(names::ENRICHMENT_WORKFLOW.to_owned()),
+            encode(&input),
+            options,
+        )
+        .await
+    {
+        Ok(_) => Some(id),
+        Err(e) => {
+            tracing::warn!(workflow_id = %id, "enrichment not started: {e}");
+            None
+        }
+    }
 }
 
 /// `HarvestWorkflow(supplier_code, tenant_id?)`: harvest one configured supplier.
@@ -256,6 +299,9 @@ impl HarvesterImportWorkflow {
             timeout_secs: 120,
             // An ad-hoc import always downloads the feed again.
             previous: FeedValidators::default(),
+            // Enrichment follows harvests of configured suppliers; an import's products wait
+            // for the gardener or an explicit `enrich`.
+            enrich: false,
         };
         harvest(ctx, &plan).await
     }

@@ -1,0 +1,293 @@
+//! Enrichment against a real `temporal server start-dev`: a harvested catalog classified by
+//! `taxonomy-rules` through `EnrichmentWorkflow` on SQLite and PostgreSQL, with exact status
+//! counts; a rerun that changes nothing; a product changed by the next harvest enriched
+//! again; explicit product ids; and a Python client starting `EnrichmentWorkflow` and
+//! `GardenerWorkflow` by name with the original's arguments.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Harness, QUEUE, json_of, postgres_url, unique, yml_offers};
+use contextworker_staging::{EnrichmentCounts, FeedKey, Staging};
+use contextworker_test_support::feed_server::FeedServer;
+
+const PRODUCTS: usize = 1_000;
+
+/// Four kinds of product in turn: three the built-in taxonomy classifies, one it abstains on.
+fn catalog(price_of: impl Fn(usize) -> u32) -> Vec<(String, String, String)> {
+    (0..PRODUCTS)
+        .map(|i| {
+            let name = match i % 4 {
+                0 => format!("Чайник сталевий {i}"),
+                1 => format!("Ceramic mug {i}"),
+                2 => format!("Hiking boot {i}"),
+                _ => format!("Gift card {i}"),
+            };
+            (format!("sku-{i:04}"), name, price_of(i).to_string())
+        })
+        .collect()
+}
+
+fn run_json(h: &Harness, args: &[&str]) -> serde_json::Value {
+    let out = h.cli(args);
+    let v = json_of(&out);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {v:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    v["result"].clone()
+}
+
+fn counts_of(result: &serde_json::Value) -> [u64; 4] {
+    ["processed", "done", "abstained", "failed"].map(|k| result[k].as_u64().unwrap())
+}
+
+/// Every row's (status, enrichment status, enrichment JSON), by sku.
+async fn snapshot(
+    staging: &Staging,
+    key: &FeedKey,
+) -> BTreeMap<String, (String, String, Option<String>)> {
+    staging
+        .rows(key)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.sku, (r.status, r.enrichment_status, r.enrichment)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_change() {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    h.add_module("taxonomy-rules", "taxonomy-rules", None);
+    let sqlite_url = Staging::sqlite_url(&h.path("data/staging.db"));
+    for (backend, db_url) in [("sqlite", sqlite_url), ("postgres", postgres_url())] {
+        let env: Vec<(&str, &str)> = if backend == "postgres" {
+            vec![("DATABASE_URL", db_url.as_str())]
+        } else {
+            vec![]
+        };
+        let worker = h.worker(backend, &[], &env);
+        let tenant = unique(backend);
+        h.write_supplier("shop", &tenant, &server.url());
+        let key = FeedKey {
+            tenant: tenant.clone(),
+            supplier: "shop".into(),
+        };
+        server.set_body(yml_offers(&catalog(|i| 100 + i as u32)), None);
+        let harvest = run_json(
+            &h,
+            &["harvest", "shop", "--tenant", &tenant, "--wait", "--json"],
+        );
+        assert_eq!(harvest["created"], PRODUCTS as u64, "{harvest:#}");
+        let staging = Staging::open(&db_url).await.unwrap();
+
+        let first = run_json(&h, &["enrich", &tenant, "--wait", "--json"]);
+        assert_eq!(
+            counts_of(&first),
+            [1_000, 750, 250, 0],
+            "{first:#}\n{}",
+            worker.log_text()
+        );
+        assert_eq!(first["batches"], 20, "batches of 50: {first:#}");
+        assert_eq!(first["classifier"]["name"], "taxonomy-rules");
+        assert_eq!(first["status"], "completed");
+        assert_eq!(
+            staging.enrichment_counts(&tenant, None).await.unwrap(),
+            EnrichmentCounts {
+                pending: 0,
+                done: 1_000,
+                error: 0
+            }
+        );
+        let rows = snapshot(&staging, &key).await;
+        let (status, enrichment_status, json) = &rows["sku-0000"];
+        assert_eq!(
+            (status.as_str(), enrichment_status.as_str()),
+            ("pending_approval", "done")
+        );
+        let record: serde_json::Value = serde_json::from_str(json.as_deref().unwrap()).unwrap();
+        let task = &record["taxonomy"];
+        assert_eq!(task["status"], "done", "{record:#}");
+        assert_eq!(task["result"]["category_slug"], "kitchen.kettles");
+        assert_eq!(task["module"], "taxonomy-rules@0.1.0");
+        assert_eq!(task["digest"], first["classifier"]["digest"]);
+        assert_eq!(task["attempts"], 1);
+        let gift: serde_json::Value =
+            serde_json::from_str(rows["sku-0003"].2.as_deref().unwrap()).unwrap();
+        assert_eq!(gift["taxonomy"]["status"], "done");
+        assert!(gift["taxonomy"]["abstained"].is_string(), "{gift:#}");
+
+        // Nothing is pending: a rerun classifies nothing and changes no row.
+        let again = run_json(&h, &["enrich", &tenant, "--wait", "--json"]);
+        assert_eq!(counts_of(&again), [0, 0, 0, 0], "{again:#}");
+        assert_eq!(
+            snapshot(&staging, &key).await,
+            rows,
+            "a rerun changes nothing"
+        );
+
+        // The next harvest changes one product: it alone goes back to pending and raw.
+        server.set_body(
+            yml_offers(&catalog(|i| if i == 5 { 999 } else { 100 + i as u32 })),
+            None,
+        );
+        let second = run_json(
+            &h,
+            &["harvest", "shop", "--tenant", &tenant, "--wait", "--json"],
+        );
+        assert_eq!(second["updated"], 1, "{second:#}");
+        let changed = snapshot(&staging, &key).await;
+        assert_eq!(
+            (
+                changed["sku-0005"].0.as_str(),
+                changed["sku-0005"].1.as_str()
+            ),
+            ("raw", "pending")
+        );
+        let third = run_json(&h, &["enrich", &tenant, "--wait", "--json"]);
+        assert_eq!(counts_of(&third), [1, 1, 0, 0], "{third:#}");
+        assert_eq!(
+            staging.enrichment_counts(&tenant, None).await.unwrap().done,
+            1_000
+        );
+
+        // Explicit ids are enriched whatever their status; an unknown one is skipped.
+        let explicit = run_json(
+            &h,
+            &[
+                "enrich",
+                &tenant,
+                "--product",
+                "shop/sku-0001",
+                "--product",
+                "shop/no-such",
+                "--wait",
+                "--json",
+            ],
+        );
+        assert_eq!(counts_of(&explicit), [1, 1, 0, 0], "{explicit:#}");
+        assert_eq!(explicit["skipped"], 1, "{explicit:#}");
+
+        staging.delete_catalog(&key).await.unwrap();
+        staging.close().await;
+        drop(worker);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_starts_enrichment_and_the_gardener_by_name_with_the_originals_arguments() {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    h.add_module("taxonomy-rules", "taxonomy-rules", None);
+    let worker = h.worker("w", &[], &[]);
+    let tenant = unique("py");
+    h.write_supplier("pyshop", &tenant, &server.url());
+    let offers: Vec<(String, String, String)> = (0..120)
+        .map(|i| {
+            (
+                format!("p{i:03}"),
+                format!("Ceramic mug {i}"),
+                "10".to_owned(),
+            )
+        })
+        .collect();
+    server.set_body(yml_offers(&offers), None);
+    run_json(
+        &h,
+        &["harvest", "pyshop", "--tenant", &tenant, "--wait", "--json"],
+    );
+    let script = contextworker_test_support::workspace_root().join("tests/python/enrichment.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args([&h.address, QUEUE, &tenant])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\nworker log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        worker.log_text()
+    );
+    let v = json_of(&out);
+    // EnrichmentWorkflow({tenant_id, product_ids}): exactly those two.
+    assert_eq!(v["ids"]["processed"], 2, "{v:#}");
+    assert_eq!(v["ids"]["done"], 2);
+    // GardenerWorkflow(tenant_id, 50, 2): one pass of at most two batches, so 100 of the 118
+    // still pending, and it says it stopped early.
+    assert_eq!(v["gardener"]["processed"], 100, "{v:#}");
+    assert_eq!(v["gardener"]["batches"], 2);
+    assert_eq!(v["gardener"]["status"], "incomplete");
+    // The next scheduled pass finishes the rest.
+    assert_eq!(v["gardener_again"]["processed"], 18, "{v:#}");
+    assert_eq!(v["gardener_again"]["status"], "completed");
+    // A bad argument is a typed, non-retryable failure.
+    assert_eq!(v["bad"]["type"], "InvalidArguments", "{v:#}");
+    let staging = Staging::open(&Staging::sqlite_url(&h.path("data/staging.db")))
+        .await
+        .unwrap();
+    assert_eq!(
+        staging.enrichment_counts(&tenant, None).await.unwrap(),
+        EnrichmentCounts {
+            pending: 0,
+            done: 120,
+            error: 0
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gardener_interval_enriches_each_tenant_without_a_schedule() {
+    let h = Harness::start().await;
+    let server = FeedServer::start();
+    h.add_module("taxonomy-rules", "taxonomy-rules", None);
+    let tenant = unique("poll");
+    h.write_supplier("polled", &tenant, &server.url());
+    let offers: Vec<(String, String, String)> = (0..60)
+        .map(|i| {
+            (
+                format!("q{i:02}"),
+                format!("Hiking boot {i}"),
+                "10".to_owned(),
+            )
+        })
+        .collect();
+    server.set_body(yml_offers(&offers), None);
+    let worker = h.worker("gardener", &["--gardener-interval", "1"], &[]);
+    run_json(
+        &h,
+        &["harvest", "polled", "--tenant", &tenant, "--wait", "--json"],
+    );
+    let staging = Staging::open(&Staging::sqlite_url(&h.path("data/staging.db")))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let counts = staging.enrichment_counts(&tenant, None).await.unwrap();
+        if counts.done == 60 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gardener did not enrich the tenant: {counts:?}\n{}",
+            worker.log_text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let out = h.cli(&[
+        "workflow",
+        "status",
+        &format!("gardener:{tenant}"),
+        "--json",
+    ]);
+    let v = json_of(&out);
+    assert_eq!(v["workflow_type"], "GardenerWorkflow", "{v:#}");
+    // Out of range: refused before anything starts.
+    let out = h.cli(&["serve", "--gardener-interval", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}
