@@ -27,7 +27,7 @@ use crate::messages::{
 };
 use crate::services::Services;
 
-use super::{Result, millis, module_used};
+use super::{Result, millis, module_used, pin_shared};
 
 fn tenant(value: &str) -> std::result::Result<TenantId, Failure> {
     TenantId::new(value).map_err(|e| {
@@ -79,16 +79,7 @@ pub(in crate::activities) async fn resolve_enrichment(
     })?;
     enricher_only(&module)?;
     // A batch retried on another host of the fleet runs this same version.
-    services.ensure_shared(&module).await.map_err(|e| {
-        Failure::from_version(
-            &e,
-            &format!(
-                "`{}` {} cannot be pinned",
-                module.name(),
-                module.component.digest()
-            ),
-        )
-    })?;
+    pin_shared(services, &module).await?;
     let batch_size = match args.batch_size {
         None => settings.batch_size,
         Some(n) if (1..=MAX_BATCH_SIZE).contains(&n) => n,

@@ -36,3 +36,21 @@ pub(super) fn module_used(module: &Module) -> ModuleUsed {
         digest: module.component.digest(),
     }
 }
+
+/// Make `module`'s version loadable by every host of the fleet before a workflow pins it: a
+/// retried step may run anywhere.
+pub(super) async fn pin_shared(
+    services: &crate::services::Services,
+    module: &Module,
+) -> std::result::Result<(), crate::failure::Failure> {
+    services.ensure_shared(module).await.map_err(|e| {
+        crate::failure::Failure::from_version(
+            &e,
+            &format!(
+                "`{}` {} cannot be pinned",
+                module.name(),
+                module.component.digest()
+            ),
+        )
+    })
+}

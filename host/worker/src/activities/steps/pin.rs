@@ -14,7 +14,7 @@ use crate::failure::Failure;
 use crate::messages::PinInput;
 use crate::services::Services;
 
-use super::{Result, module_used};
+use super::{Result, module_used, pin_shared};
 
 async fn sniff(services: &Services, feed: &BlobRef) -> std::result::Result<Vec<u8>, Failure> {
     let reader = services
@@ -101,15 +101,6 @@ pub(in crate::activities) async fn pin_module(
     }
     let module = choose_transformer(services, &args.feed, args.module.as_deref()).await?;
     // A retried parse may land on any host of the fleet: pin only what all of them can load.
-    services.ensure_shared(&module).await.map_err(|e| {
-        Failure::from_version(
-            &e,
-            &format!(
-                "`{}` {} cannot be pinned",
-                module.name(),
-                module.component.digest()
-            ),
-        )
-    })?;
+    pin_shared(services, &module).await?;
     Ok(encode(&module_used(&module)))
 }
