@@ -2,7 +2,7 @@
 //! anything reaches Temporal.
 //!
 //! A tenant's token starts only the workflow types the operator opened (by default the
-//! harvest and the import); for those the server builds the arguments itself and puts the
+//! harvest, the import, the enrichment and the gardener's pass); for those the server builds the arguments itself and puts the
 //! token's tenant in them, so nothing a caller writes can name another tenant's catalog. Any
 //! other type, started by name with the caller's own arguments, needs `worker:admin`. The
 //! task queue must be one the host lists, and the workflow id comes from [`ids`], never from
@@ -12,11 +12,19 @@ use contextworker_auth::{self as auth, Claims};
 use contextworker_temporal::ids;
 use contextworker_temporal::messages::names;
 use contextworker_temporal::starter::{Reuse, StartExtras};
-use contextworker_types::{ModuleName, SupplierCode};
+use contextworker_types::{ModuleName, ProductRef, SupplierCode};
 use serde_json::{Map, Value, json};
 
 /// Workflow types whose arguments the server knows how to build.
-pub const TENANT_WORKFLOWS: &[&str] = &[names::HARVEST_WORKFLOW, names::IMPORT_WORKFLOW];
+pub const TENANT_WORKFLOWS: &[&str] = &[
+    names::HARVEST_WORKFLOW,
+    names::IMPORT_WORKFLOW,
+    names::ENRICHMENT_WORKFLOW,
+    names::GARDENER_WORKFLOW,
+];
+
+/// Product ids one StartWorkflow may name (the workflow's own limit).
+const MAX_PRODUCT_IDS: usize = 10_000;
 
 /// Longest client request id kept (it is stored in the memo; the id uses its hash).
 const MAX_REQUEST_ID: usize = 256;
@@ -102,6 +110,8 @@ impl StartPolicy {
         let workflow = match (kind, url) {
             ("harvest" | names::HARVEST_WORKFLOW, None) => names::HARVEST_WORKFLOW,
             ("harvest" | "import" | names::IMPORT_WORKFLOW, _) => names::IMPORT_WORKFLOW,
+            ("enrich" | names::ENRICHMENT_WORKFLOW, _) => names::ENRICHMENT_WORKFLOW,
+            ("gardener" | names::GARDENER_WORKFLOW, _) => names::GARDENER_WORKFLOW,
             (other, _) => other,
         };
         let mut extras = StartExtras {
@@ -111,15 +121,16 @@ impl StartPolicy {
             reuse: Reuse::Exclusive,
         };
         if self.opened(workflow) {
-            let (args, catalog) = if workflow == names::HARVEST_WORKFLOW {
-                harvest_args(payload, &tenant)?
-            } else {
-                import_args(payload, &tenant)?
+            let (args, workflow_id) = match workflow {
+                names::HARVEST_WORKFLOW => harvest_args(payload, &tenant)?,
+                names::IMPORT_WORKFLOW => import_args(payload, &tenant)?,
+                names::ENRICHMENT_WORKFLOW => enrichment_args(payload, &tenant)?,
+                _ => gardener_args(payload, &tenant)?,
             };
             return Ok(Plan {
                 workflow: workflow.to_owned(),
                 args,
-                workflow_id: ids::harvest(&tenant, &catalog),
+                workflow_id,
                 queue,
                 extras,
             });
@@ -197,7 +208,7 @@ fn harvest_args(p: &Map<String, Value>, tenant: &str) -> Result<(Vec<Value>, Str
         .map_err(|e| validation(format!("payload.supplier_code: {e}")))?;
     Ok((
         vec![json!(code.as_str()), json!(tenant)],
-        code.as_str().to_owned(),
+        ids::harvest(tenant, code.as_str()),
     ))
 }
 
@@ -229,7 +240,86 @@ fn import_args(p: &Map<String, Value>, tenant: &str) -> Result<(Vec<Value>, Stri
             "tenant_id": tenant,
             "supplier_code": catalog,
         })],
-        catalog,
+        ids::harvest(tenant, &catalog),
+    ))
+}
+
+/// A count a caller may give (`batch_size`, `max_batches`): a positive integer, checked again
+/// by the workflow against the tenant's limits.
+fn count_field(p: &Map<String, Value>, key: &str) -> Result<Option<u32>, Refused> {
+    match p.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| validation(format!("payload.{key} must be a positive integer"))),
+    }
+}
+
+/// `EnrichmentWorkflow({tenant_id, product_ids?, supplier_code?, batch_size?, max_batches?,
+/// classifier?})`: the token's tenant's products only (staging reads are confined to it).
+fn enrichment_args(p: &Map<String, Value>, tenant: &str) -> Result<(Vec<Value>, String), Refused> {
+    let supplier = match str_field(p, "supplier_code") {
+        Some(s) => Some(
+            SupplierCode::new(s)
+                .map_err(|e| validation(format!("payload.supplier_code: {e}")))?
+                .as_str()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let classifier = match str_field(p, "classifier") {
+        Some(m) => Some(
+            ModuleName::new(m)
+                .map_err(|e| validation(format!("payload.classifier: {e}")))?
+                .as_str()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let product_ids = match p.get("product_ids") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(ids)) if ids.len() <= MAX_PRODUCT_IDS => Some(
+            ids.iter()
+                .map(|id| {
+                    id.as_str()
+                        .ok_or_else(|| "not a string".to_owned())
+                        .and_then(|s| s.parse::<ProductRef>())
+                        .map(|r| json!(r.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| validation(format!("payload.product_ids: {e}")))?,
+        ),
+        Some(_) => {
+            return Err(validation(format!(
+                "payload.product_ids must be a list of at most {MAX_PRODUCT_IDS} SUPPLIER/SKU strings"
+            )));
+        }
+    };
+    Ok((
+        vec![json!({
+            "tenant_id": tenant,
+            "product_ids": product_ids,
+            "supplier_code": supplier,
+            "classifier": classifier,
+            "batch_size": count_field(p, "batch_size")?,
+            "max_batches": count_field(p, "max_batches")?,
+        })],
+        ids::enrichment(tenant, supplier.as_deref()),
+    ))
+}
+
+/// `GardenerWorkflow(tenant_id, batch_size?, max_batches?)`, as the original's gRPC started it.
+fn gardener_args(p: &Map<String, Value>, tenant: &str) -> Result<(Vec<Value>, String), Refused> {
+    Ok((
+        vec![
+            json!(tenant),
+            json!(count_field(p, "batch_size")?),
+            json!(count_field(p, "max_batches")?),
+        ],
+        ids::gardener(tenant),
     ))
 }
 
@@ -308,6 +398,62 @@ mod tests {
             )
             .expect_err("other tenant");
         assert_eq!(err.error_type, "permission_denied");
+    }
+
+    #[test]
+    fn enrichment_starts_for_the_tokens_tenant_with_checked_arguments() {
+        let a = claims(&["acme"], &["worker:*"]);
+        let plan = policy()
+            .plan(
+                &a,
+                &payload(
+                    json!({"workflow_type": "EnrichmentWorkflow", "supplier_code": "pumps",
+                    "product_ids": ["pumps/1"], "batch_size": 20, "args": [{"tenant_id": "beta"}]}),
+                ),
+                "",
+            )
+            .expect("allowed");
+        assert_eq!(plan.args[0]["tenant_id"], "acme");
+        assert_eq!(plan.args[0]["product_ids"], json!(["pumps/1"]));
+        assert_eq!(plan.args[0]["batch_size"], 20);
+        assert_eq!(plan.workflow_id, "enrich:acme:pumps");
+        let plan = policy()
+            .plan(
+                &a,
+                &payload(json!({"workflow_type": "GardenerWorkflow", "batch_size": 50, "max_batches": 10})),
+                "",
+            )
+            .expect("allowed");
+        assert_eq!(plan.args, vec![json!("acme"), json!(50), json!(10)]);
+        assert_eq!(plan.workflow_id, "gardener:acme");
+        for (bad, field) in [
+            (
+                json!({"workflow_type": "enrich", "product_ids": ["no-slash"]}),
+                "product_ids",
+            ),
+            (
+                json!({"workflow_type": "enrich", "product_ids": "pumps/1"}),
+                "product_ids",
+            ),
+            (
+                json!({"workflow_type": "enrich", "batch_size": -1}),
+                "batch_size",
+            ),
+            (
+                json!({"workflow_type": "enrich", "classifier": "../x"}),
+                "classifier",
+            ),
+            (
+                json!({"workflow_type": "gardener", "max_batches": 0}),
+                "max_batches",
+            ),
+        ] {
+            let e = policy()
+                .plan(&a, &payload(bad.clone()), "")
+                .expect_err("refused");
+            assert_eq!(e.error_type, "validation", "{bad}");
+            assert!(e.message.contains(field), "{bad}: {}", e.message);
+        }
     }
 
     #[test]
