@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{Harness, QUEUE, json_of, postgres_url, unique, yml_offers};
-use contextworker_staging::{EnrichmentCounts, FeedKey, Staging};
+use contextworker_staging::{FeedKey, Staging, StatusCounts};
 use contextworker_test_support::feed_server::FeedServer;
 
 const PRODUCTS: usize = 1_000;
@@ -99,7 +99,7 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
         assert_eq!(first["status"], "completed");
         assert_eq!(
             staging.enrichment_counts(&tenant, None).await.unwrap(),
-            EnrichmentCounts {
+            StatusCounts {
                 pending: 0,
                 done: 1_000,
                 error: 0
@@ -233,7 +233,7 @@ async fn python_starts_enrichment_and_the_gardener_by_name_with_the_originals_ar
         .unwrap();
     assert_eq!(
         staging.enrichment_counts(&tenant, None).await.unwrap(),
-        EnrichmentCounts {
+        StatusCounts {
             pending: 0,
             done: 120,
             error: 0

@@ -223,15 +223,7 @@ fn import_args(p: &Map<String, Value>, tenant: &str) -> Result<(Vec<Value>, Stri
             "payload.url: imports over gRPC fetch http:// and https:// URLs only",
         ));
     }
-    let module = match str_field(p, "module") {
-        Some(m) => Some(
-            ModuleName::new(m)
-                .map_err(|e| validation(format!("payload.module: {e}")))?
-                .as_str()
-                .to_owned(),
-        ),
-        None => None,
-    };
+    let module = module_field(p, "module")?;
     let catalog = ids::import_catalog(parsed.as_str());
     Ok((
         vec![json!({
@@ -242,6 +234,17 @@ fn import_args(p: &Map<String, Value>, tenant: &str) -> Result<(Vec<Value>, Stri
         })],
         ids::harvest(tenant, &catalog),
     ))
+}
+
+/// A module a caller may name: a valid module name, or absent.
+fn module_field(p: &Map<String, Value>, key: &str) -> Result<Option<String>, Refused> {
+    str_field(p, key)
+        .map(|m| {
+            ModuleName::new(m)
+                .map(|name| name.as_str().to_owned())
+                .map_err(|e| validation(format!("payload.{key}: {e}")))
+        })
+        .transpose()
 }
 
 /// A count a caller may give (`batch_size`, `max_batches`): a positive integer, checked again
@@ -270,15 +273,7 @@ fn enrichment_args(p: &Map<String, Value>, tenant: &str) -> Result<(Vec<Value>, 
         ),
         None => None,
     };
-    let classifier = match str_field(p, "classifier") {
-        Some(m) => Some(
-            ModuleName::new(m)
-                .map_err(|e| validation(format!("payload.classifier: {e}")))?
-                .as_str()
-                .to_owned(),
-        ),
-        None => None,
-    };
+    let classifier = module_field(p, "classifier")?;
     let product_ids = match p.get("product_ids") {
         None | Some(Value::Null) => None,
         Some(Value::Array(ids)) if ids.len() <= MAX_PRODUCT_IDS => Some(

@@ -16,8 +16,8 @@ mod store;
 pub use check::{InvalidProduct, MAX_OFFER_ID_BYTES, check_product};
 pub use error::StagingError;
 pub use store::{
-    Backend, Batch, EnrichmentCounts, EnrichmentSubject, EnrichmentWrite, FeedState, MAX_REFS,
-    RunCounts, StagedRow, Staging,
+    Backend, Batch, EnrichmentSubject, EnrichmentWrite, FeedState, MAX_REFS, RunCounts, StagedRow,
+    Staging, StatusCounts,
 };
 
 /// The key of one supplier's catalog.

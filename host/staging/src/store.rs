@@ -20,7 +20,7 @@ use crate::FeedKey;
 use crate::error::StagingError;
 use crate::schema::{Embedded, POSTGRES, SQLITE};
 
-pub use enrich::{EnrichmentCounts, EnrichmentSubject, EnrichmentWrite, MAX_REFS};
+pub use enrich::{EnrichmentSubject, EnrichmentWrite, MAX_REFS, StatusCounts};
 pub use finish::{FeedState, RunCounts};
 pub use read::StagedRow;
 pub use upsert::Batch;

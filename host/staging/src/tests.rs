@@ -453,7 +453,7 @@ async fn pending_products_page_in_order_and_results_stick_only_to_the_content_th
                 .enrichment_counts(&key.tenant, Some("acme"))
                 .await
                 .expect("counts"),
-            EnrichmentCounts {
+            StatusCounts {
                 pending: 2,
                 done: 2,
                 error: 1

@@ -34,7 +34,7 @@ pub struct EnrichmentWrite {
 
 /// A tenant's listed products by enrichment status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct EnrichmentCounts {
+pub struct StatusCounts {
     pub pending: u64,
     pub done: u64,
     pub error: u64,
@@ -205,7 +205,7 @@ impl Staging {
         &self,
         tenant: &str,
         supplier: Option<&str>,
-    ) -> Result<EnrichmentCounts, StagingError> {
+    ) -> Result<StatusCounts, StagingError> {
         with_pool!(self, |pool, Db, _d| {
             let mut q = QueryBuilder::<Db>::new(
                 "SELECT enrichment_status, COUNT(*) AS n FROM staged_products WHERE tenant = ",
@@ -217,7 +217,7 @@ impl Staging {
                 q.push_bind(supplier);
             }
             q.push(" GROUP BY enrichment_status");
-            let mut counts = EnrichmentCounts::default();
+            let mut counts = StatusCounts::default();
             for r in q
                 .build()
                 .fetch_all(pool)
