@@ -19,9 +19,9 @@ echo "== guest components (built for wasm32-wasip2, one module per invocation)"
 "$root/scripts/build-modules.sh"
 # Module code is linted natively by the workspace clippy above; what only exists on wasm32 is
 # the guest SDK's bindings and export macros, linted here through one module per world kind
-# (transformer, code, enricher). Linting every module again for wasm32 repeated the native pass at a
+# (transformer, code, enricher with the `http` feature). Linting every module again for wasm32 repeated the native pass at a
 # cost of minutes of CI (the JavaScript engine alone is a large crate).
-for package in simple-tsv text-stats taxonomy-rules; do
+for package in simple-tsv text-stats llm-classifier; do
   CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/guests" \
     cargo clippy --locked --quiet --profile module --target wasm32-wasip2 -p "$package" -- -D warnings
 done

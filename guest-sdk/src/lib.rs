@@ -27,6 +27,8 @@ extern crate self as contextworker_guest;
 mod config;
 mod enrichment;
 mod error;
+#[cfg(feature = "http")]
+pub mod http;
 mod input;
 pub mod log;
 pub mod native;

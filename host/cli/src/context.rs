@@ -131,9 +131,47 @@ pub fn runtime(config: &HostConfig) -> anyhow::Result<Arc<Runtime>> {
         memory_budget_bytes: sandbox.memory_budget_mb.max(sandbox.max_memory_mb) * MIB,
         memory_wait: Duration::from_secs(2),
         epoch_interruption: true,
+        http: http_host(config)?,
     })
     .context("cannot start the sandbox")?;
     Ok(runtime)
+}
+
+/// Modules' outbound HTTP: the operator's narrowing and networks, and the secret headers with
+/// their values read from the environment now (a missing secret stops the start, rather than
+/// surfacing later as a refused request).
+fn http_host(config: &HostConfig) -> anyhow::Result<contextworker_runtime::HttpHostConfig> {
+    let secrets = config
+        .http_secrets
+        .iter()
+        .map(|s| {
+            let value = std::env::var(&s.env).map_err(|_| {
+                anyhow::anyhow!(
+                    "[[http_secret]] for {}://{}:{}: the environment variable {} is not set",
+                    s.scheme.as_str(),
+                    s.host,
+                    s.port,
+                    s.env
+                )
+            })?;
+            let mut value = http::HeaderValue::try_from(format!("{}{value}", s.prefix))
+                .map_err(|_| anyhow::anyhow!("{} is not a valid header value", s.env))?;
+            value.set_sensitive(true);
+            Ok(contextworker_runtime::SecretHeader {
+                scheme: s.scheme,
+                host: s.host.clone(),
+                port: s.port,
+                header: http::HeaderName::try_from(s.header.as_str())
+                    .map_err(|_| anyhow::anyhow!("`{}` is not a header name", s.header))?,
+                value,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(contextworker_runtime::HttpHostConfig {
+        outbound_allow: config.outbound_allow.clone(),
+        narrowing: config.http_narrowing.clone(),
+        secrets,
+    })
 }
 
 /// The token verifier from the configured keys (flags, then the file's `[grpc]` tables).

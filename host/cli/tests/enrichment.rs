@@ -291,3 +291,143 @@ async fn the_gardener_interval_enriches_each_tenant_without_a_schedule() {
     let out = h.cli(&["serve", "--gardener-interval", "0"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The tenant's settings for `llm-classifier` against the test server.
+fn write_llm_tenant(h: &Harness, tenant: &str, base_url: &str, extra: &str) {
+    std::fs::create_dir_all(h.path("tenants")).unwrap();
+    std::fs::write(
+        h.path("tenants").join(format!("{tenant}.toml")),
+        format!(
+            "tenant = \"{tenant}\"\n[enrichment]\nclassifier = \"llm-classifier\"\n{extra}\n\
+             [enrichment.config]\nbase_url = \"{base_url}\"\n\
+             slugs = \"footwear.boots = Footwear > Boots, accessories = Accessories, clothing.jackets\"\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_llm_classifier_enriches_through_the_worker_with_a_key_only_the_host_holds() {
+    use contextworker_test_support::llm_server::{LlmServer, Mode, TOKENS_PER_PRODUCT};
+    const KEY: &str = "sk-router-test-5b1e";
+    let h = Harness::start().await;
+    let feed = FeedServer::start();
+    let llm = LlmServer::start();
+    h.add_module("llm-classifier", "llm-classifier", None);
+    // The operator names the router (narrowing the module's wildcard grant) and its key.
+    let config = h.path("host.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[http.llm-classifier]\nallow = [\"POST http://127.0.0.1:{port}/v1/\"]\n\
+             [[http_secret]]\norigin = \"http://127.0.0.1:{port}\"\nheader = \"Authorization\"\n\
+             env = \"TEST_ROUTER_KEY\"\nprefix = \"Bearer \"\n",
+            port = llm.port()
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let worker = h.worker(
+        "llm",
+        &[],
+        &[("CONTEXTWORKER_CONFIG", &config), ("TEST_ROUTER_KEY", KEY)],
+    );
+    let tenant = unique("llm");
+    write_llm_tenant(&h, &tenant, &llm.base_url(), "retry_max = 3");
+    h.write_supplier("shop", &tenant, &feed.url());
+    let products: Vec<_> = catalog(|i| 100 + i as u32).into_iter().take(120).collect();
+    feed.set_body(yml_offers(&products), None);
+    let harvest = run_json(
+        &h,
+        &["harvest", "shop", "--tenant", &tenant, "--wait", "--json"],
+    );
+    assert_eq!(harvest["created"], 120, "{harvest:#}");
+
+    // Batches of 50: three requests, each with the host's key and never another.
+    let first = run_json(&h, &["enrich", &tenant, "--wait", "--json"]);
+    assert_eq!(
+        counts_of(&first),
+        [120, 120, 0, 0],
+        "{first:#}\n{}",
+        worker.log_text()
+    );
+    assert_eq!(first["tokens"], 120 * TOKENS_PER_PRODUCT, "{first:#}");
+    let seen = llm.seen();
+    assert_eq!(seen.len(), 3, "120 products in requests of at most 50");
+    for request in &seen {
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {KEY}").as_str())
+        );
+        assert!(!String::from_utf8_lossy(&request.body).contains(KEY));
+    }
+    assert!(
+        !worker.log_text().contains(KEY),
+        "the key never reaches a log line"
+    );
+    let staging = Staging::open(&Staging::sqlite_url(&h.path("data/staging.db")))
+        .await
+        .unwrap();
+    let key = FeedKey {
+        tenant: tenant.clone(),
+        supplier: "shop".into(),
+    };
+    let rows = snapshot(&staging, &key).await;
+    let boot: serde_json::Value =
+        serde_json::from_str(rows["sku-0002"].2.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        boot["taxonomy"]["result"]["category_slug"], "footwear.boots",
+        "{boot:#}"
+    );
+    assert_eq!(
+        boot["taxonomy"]["result"]["category_path"],
+        serde_json::json!(["Footwear", "Boots"])
+    );
+    assert_eq!(boot["taxonomy"]["module"], "llm-classifier@0.1.0");
+
+    // Each way a service misbehaves, on four products named explicitly.
+    let four = [
+        "shop/sku-0000",
+        "shop/sku-0001",
+        "shop/sku-0002",
+        "shop/sku-0003",
+    ];
+    let enrich_four = |h: &Harness| {
+        let mut args = vec!["enrich", tenant.as_str()];
+        for id in &four {
+            args.extend(["--product", id]);
+        }
+        args.extend(["--wait", "--json"]);
+        run_json(h, &args)
+    };
+    let cases: [(Mode, &[u16], [u64; 4], usize); 7] = [
+        // Half the ids left out: those two fail, the others are classified.
+        (Mode::MissingIds, &[], [4, 2, 0, 2], 1),
+        // Ids the request did not have are ignored.
+        (Mode::ExtraIds, &[], [4, 4, 0, 0], 1),
+        // A fenced answer with prose around it is read.
+        (Mode::Fenced, &[], [4, 4, 0, 0], 1),
+        // 429 then 500: the batch is retried with backoff and succeeds.
+        (Mode::Plain, &[429, 500], [4, 4, 0, 0], 3),
+        // A reply that is not JSON fails each product, without retrying the batch.
+        (Mode::Malformed, &[], [4, 0, 0, 4], 1),
+        // A reply over the module's max_response_kb (1 MiB) is refused by the host.
+        (Mode::Oversized(2 << 20), &[], [4, 0, 0, 4], 1),
+        // A service that keeps failing: retry_max (3) attempts, then each product fails.
+        (Mode::Status(500), &[], [4, 0, 0, 4], 3),
+    ];
+    for (mode, fail_first, expected, requests) in cases {
+        llm.set_mode(mode.clone());
+        llm.fail_first(fail_first);
+        let before = llm.seen().len();
+        let result = enrich_four(&h);
+        assert_eq!(
+            counts_of(&result),
+            expected,
+            "{mode:?}: {result:#}\n{}",
+            worker.log_text()
+        );
+        assert_eq!(llm.seen().len() - before, requests, "{mode:?}: requests");
+    }
+    staging.close().await;
+}

@@ -25,6 +25,12 @@ pub struct HostConfigToml {
     pub secrets: Option<SecretsToml>,
     pub outbound: Option<OutboundToml>,
     pub storage: Option<StorageToml>,
+    /// `[http.<module>]`: narrows a module's `[http]` grant to these destinations.
+    #[serde(default)]
+    pub http: std::collections::BTreeMap<String, crate::http::HttpNarrowToml>,
+    /// `[[http_secret]]`: headers the host sets on modules' requests to one origin.
+    #[serde(default)]
+    pub http_secret: Vec<crate::http::HttpSecretToml>,
 }
 
 /// `[storage]`: the blob store (feeds and parsed products by sha256).

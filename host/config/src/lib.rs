@@ -10,6 +10,7 @@
 
 mod error;
 mod file;
+mod http;
 mod overrides;
 mod resolve;
 mod secrets;
@@ -25,6 +26,7 @@ pub use file::{
     GrpcToml, HostConfigToml, OutboundToml, SandboxToml, SecretsToml, StorageToml, TemporalToml,
     WorkerToml,
 };
+pub use http::{HttpNarrowToml, HttpSecret, HttpSecretToml};
 pub use overrides::{GrpcOverrides, Overrides};
 pub use secrets::{DEFAULT_SECRET_PREFIX, SecretPolicy, SecretRefusal};
 pub use settings::{

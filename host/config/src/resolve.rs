@@ -113,11 +113,17 @@ impl HostConfig {
             file.grpc.unwrap_or_default(),
             &worker.task_queues,
         )?;
-        let secrets = resolve_secrets(
-            &paths.file,
-            file.secrets.unwrap_or_default(),
-            grpc.hmac_keys.iter().map(|(_, var)| var.clone()).collect(),
-        )?;
+        let http_narrowing = crate::http::resolve_narrowing(&paths.file, file.http)?;
+        let http_secrets = crate::http::resolve_secrets(&paths.file, file.http_secret)?;
+        // The host's own secrets (token keys, modules' HTTP credentials) are never readable
+        // as a supplier's credentials.
+        let host_vars = grpc
+            .hmac_keys
+            .iter()
+            .map(|(_, var)| var.clone())
+            .chain(http_secrets.iter().map(|s| s.env.clone()))
+            .collect();
+        let secrets = resolve_secrets(&paths.file, file.secrets.unwrap_or_default(), host_vars)?;
         let mut outbound_allow = allow_flags;
         outbound_allow.extend(file.outbound.unwrap_or_default().allow);
         let storage = resolve_storage(&paths.file, file.storage.unwrap_or_default(), blob_store)?;
@@ -136,6 +142,8 @@ impl HostConfig {
             secrets,
             outbound_allow,
             storage,
+            http_narrowing,
+            http_secrets,
         })
     }
 }

@@ -92,6 +92,10 @@ pub struct HostConfig {
     /// written: `contextworker-outbound` parses them into its policy.
     pub outbound_allow: Vec<String>,
     pub storage: StorageConfig,
+    /// Module name → the operator's narrowing of its `[http]` grant.
+    pub http_narrowing: std::collections::BTreeMap<String, Vec<contextworker_types::HttpRule>>,
+    /// Secret headers for modules' requests, by reference to environment variables.
+    pub http_secrets: Vec<crate::HttpSecret>,
 }
 
 /// Where blobs live, and the bounds of the local directory.

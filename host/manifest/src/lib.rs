@@ -9,6 +9,7 @@ use contextworker_types::{Limits, MIB, Metering, ModuleName, World};
 use serde::Deserialize;
 
 mod detect;
+mod http;
 
 pub use detect::{Detect, Detected, FeedHead, SNIFF_BYTES, detect};
 
@@ -64,6 +65,7 @@ struct ManifestToml {
     #[serde(default)]
     rollout: RolloutToml,
     detect: Option<detect::DetectToml>,
+    http: Option<http::HttpToml>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +120,9 @@ pub struct Manifest {
     pub shadow: bool,
     /// `[detect]`: how this transformer recognises its feeds when a harvest names no module.
     pub detect: Option<Detect>,
+    /// `[http]`: the outbound HTTP the module asks for, as written (the operator's
+    /// configuration may narrow it when the module loads). `None`: no network at all.
+    pub http: Option<contextworker_types::HttpGrant>,
     /// The manifest as written, kept with every version so a kept version can be restored.
     pub text: String,
 }
@@ -226,6 +231,11 @@ impl Manifest {
             Some(table) => Some(Detect::resolve(table).map_err(|(f, r)| invalid(f, r))?),
             None => None,
         };
+        let http = raw
+            .http
+            .map(|t| http::resolve(&t, world))
+            .transpose()
+            .map_err(|(f, r)| invalid(&f, r))?;
         Ok(Self {
             path: path.to_path_buf(),
             name,
@@ -239,6 +249,7 @@ impl Manifest {
             self_tests,
             shadow: raw.rollout.shadow,
             detect,
+            http,
             text: text.to_owned(),
         })
     }

@@ -105,3 +105,44 @@ fn an_enricher_self_test_may_say_how_many_it_classifies() {
         SelfTestExpectation::Succeeds
     ));
 }
+
+#[test]
+fn an_http_grant_is_parsed_with_its_caps() {
+    let text = format!(
+        "{}[http]\nallow = [\"POST https://*:*/v1/\", \"GET https://docs.example/\"]\nmax_requests = 3\nmax_response_kb = 64\nnetwork_timeout_ms = 2500\n",
+        MINIMAL.replace("transformer", "enricher")
+    );
+    let grant = parse(&text).expect("valid").http.expect("a grant");
+    assert_eq!(grant.rules.len(), 2);
+    assert_eq!(grant.caps.max_requests, 3);
+    assert_eq!(grant.caps.max_response_bytes, 64 * 1024);
+    assert_eq!(grant.caps.network_time, Duration::from_millis(2500));
+    assert!(parse(MINIMAL).expect("valid").http.is_none());
+}
+
+#[test]
+fn a_bad_http_grant_names_the_field() {
+    let enricher = MINIMAL.replace("transformer", "enricher");
+    for (tail, says) in [
+        ("[http]\nallow = []\n", "`http.allow`: names no destination"),
+        ("[http]\nallow = [\"POST ftp://x/\"]\n", "`http.allow[0]`"),
+        (
+            "[http]\nallow = [\"GET https://x/\"]\nmax_requests = 0\n",
+            "`http.max_requests`",
+        ),
+        (
+            "[http]\nallow = [\"GET https://x/\"]\nmax_concurrent = 65\n",
+            "`http.max_concurrent`",
+        ),
+        (
+            "[http]\nallow = [\"GET https://x/\"]\nproxy = true\n",
+            "unknown field `proxy`",
+        ),
+    ] {
+        let e = parse(&format!("{enricher}{tail}")).unwrap_err();
+        assert!(e.contains(says), "{tail}: {e}");
+    }
+    let code = MINIMAL.replace("transformer", "code");
+    let e = parse(&format!("{code}[http]\nallow = [\"GET https://x/\"]\n")).unwrap_err();
+    assert!(e.contains("code modules never reach the network"), "{e}");
+}

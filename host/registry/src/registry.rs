@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use contextworker_runtime::{CallSpec, LoadedComponent, Runtime};
+use contextworker_runtime::{CallSpec, Capabilities, LoadedComponent, Runtime};
 use contextworker_types::{ModuleName, World};
 
 use crate::RegistryError;
@@ -49,17 +49,41 @@ impl Module {
                 component: manifest.component.clone(),
             });
         }
-        let component = runtime
-            .load_file(&manifest.component, manifest.world, manifest.metering)
+        let origin = manifest.component.display().to_string();
+        let load_error = |source| RegistryError::Load {
+            manifest: manifest.path.clone(),
+            source,
+        };
+        let bytes = tokio::fs::read(&manifest.component)
             .await
-            .map_err(|source| RegistryError::Load {
-                manifest: manifest.path.clone(),
-                source,
+            .map_err(|source| {
+                load_error(contextworker_runtime::LoadError::Read {
+                    origin: origin.clone(),
+                    source,
+                })
             })?;
+        let component = runtime
+            .load_granted(
+                &origin,
+                bytes,
+                manifest.world,
+                manifest.metering,
+                capabilities(&manifest),
+            )
+            .await
+            .map_err(load_error)?;
         Ok(Self {
             manifest: Arc::new(manifest),
             component,
         })
+    }
+}
+
+/// What a manifest grants the component beyond the sandbox.
+pub(crate) fn capabilities(manifest: &Manifest) -> Capabilities<'_> {
+    Capabilities {
+        module: manifest.name.as_str(),
+        http: manifest.http.as_ref(),
     }
 }
 

@@ -99,6 +99,13 @@ impl Runtime {
             };
         };
         let mut state = CallState::new(label, Arc::new(spec.config.clone()), &spec.limits);
+        if let Some(grant) = &component.http {
+            state.http = crate::http::CallHttp::new(
+                spec.module.clone(),
+                Some(self.http.clone()),
+                Some(grant.clone()),
+            );
+        }
         prepare(&mut state);
         let (stdout, stderr) = (state.stdout.clone(), state.stderr.clone());
 
@@ -116,7 +123,13 @@ impl Runtime {
 
         // The epoch callback stops a running guest; this timer stops one blocked in a host
         // call (a stalled feed source, a stalled consumer), where epochs cannot reach it.
+        // Time waiting on the network has a budget of its own, on top of the call's timeout.
+        let network = component
+            .http
+            .as_ref()
+            .map_or(Duration::ZERO, |h| h.grant.caps.network_time);
         let outer = spec.limits.timeout
+            + network
             + (self.engines.config().epoch_tick * 5).max(Duration::from_millis(50));
         let raw = {
             let run = body(&mut store, pre);
@@ -160,18 +173,21 @@ impl Runtime {
         let input_bytes = state.feed.as_ref().map_or(0, |f| f.bytes_read);
         let output_items = state.output_items;
         let peak = state.limiter.peak_memory as u64;
+        let http = state.http.usage();
         drop(store);
+        let mut receipt = receipt(
+            component,
+            spec,
+            started,
+            fuel_used,
+            peak,
+            input_bytes,
+            output_items,
+        );
+        receipt.http = http;
         CallOutcome {
             result,
-            receipt: receipt(
-                component,
-                spec,
-                started,
-                fuel_used,
-                peak,
-                input_bytes,
-                output_items,
-            ),
+            receipt,
             stdout: stdout.take(),
             stderr: stderr.take(),
         }
@@ -229,12 +245,19 @@ impl Runtime {
             return Ok((store, fuel_budget));
         }
         let deadline = Instant::now() + spec.limits.timeout;
+        // The deadline moves by the time requests spent waiting (capped by the grant's
+        // network budget): the timeout bounds the guest's own work, not its server's.
+        let network = store.data().http.clock();
+        let network_cap = component
+            .http
+            .as_ref()
+            .map_or(Duration::ZERO, |h| h.grant.caps.network_time);
         let cancel = spec.cancel.clone();
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |mut ctx| {
             let reason = if cancel.is_cancelled() {
                 HostStop::Cancelled
-            } else if Instant::now() >= deadline {
+            } else if Instant::now() >= deadline + network.spent().min(network_cap) {
                 HostStop::Timeout
             } else {
                 // Give the executor back every tick: a long parse never monopolizes a worker thread.
@@ -390,5 +413,6 @@ fn receipt(
         peak_memory_bytes,
         input_bytes,
         output_items,
+        http: contextworker_types::HttpUsage::default(),
     }
 }

@@ -4,13 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use contextworker_types::{Digest, Metering, World};
+use contextworker_types::{Digest, HttpGrant, Metering, World};
 use wasmtime::component::Component;
 
 use crate::Runtime;
 use crate::bindings::{classifier, code, enricher, transformer};
 use crate::engine::Sandbox;
 use crate::error::LoadError;
+use crate::http::ModuleHttp;
 use crate::scan::{CompileLimits, check_bytes, check_shape};
 use crate::state::CallState;
 
@@ -35,6 +36,8 @@ pub struct LoadStats {
 pub struct LoadedComponent {
     pub(crate) pre: WorldPre,
     pub(crate) metering: Metering,
+    /// Outbound HTTP, when the module's manifest grants it (its calls link `wasi:http`).
+    pub(crate) http: Option<Arc<ModuleHttp>>,
     digest: Digest,
     world: World,
     origin: String,
@@ -71,6 +74,19 @@ impl LoadedComponent {
     pub fn metering(&self) -> Metering {
         self.metering
     }
+    /// The outbound HTTP the component may make, as narrowed by the operator.
+    pub fn http_grant(&self) -> Option<&HttpGrant> {
+        self.http.as_ref().map(|h| &h.grant)
+    }
+}
+
+/// What a module's manifest grants beyond the bare sandbox.
+#[derive(Debug, Clone, Copy)]
+pub struct Capabilities<'a> {
+    /// The module's name: the operator's narrowing is keyed by it.
+    pub module: &'a str,
+    /// `[http]`: outbound HTTP through `wasi:http`.
+    pub http: Option<&'a HttpGrant>,
 }
 
 /// Where a compile runs.
@@ -112,8 +128,36 @@ impl Runtime {
         world: World,
         metering: Metering,
     ) -> Result<Arc<LoadedComponent>, LoadError> {
-        self.load_with(origin, bytes, world, metering, CompileOn::BlockingPool)
-            .await
+        self.load_with(
+            origin,
+            bytes,
+            world,
+            metering,
+            CompileOn::BlockingPool,
+            None,
+        )
+        .await
+    }
+
+    /// Load an operator's module with what its manifest grants (`wasi:http` is linked only
+    /// for a module with an `[http]` grant; `code` components never get it).
+    pub async fn load_granted(
+        &self,
+        origin: &str,
+        bytes: Vec<u8>,
+        world: World,
+        metering: Metering,
+        capabilities: Capabilities<'_>,
+    ) -> Result<Arc<LoadedComponent>, LoadError> {
+        self.load_with(
+            origin,
+            bytes,
+            world,
+            metering,
+            CompileOn::BlockingPool,
+            Some(capabilities),
+        )
+        .await
     }
 
     /// Load code a caller submitted: a pre-scan refuses components past `limits` before
@@ -130,7 +174,7 @@ impl Runtime {
     ) -> Result<Arc<LoadedComponent>, LoadError> {
         check_bytes(origin, &bytes, self.engines.config().max_component_bytes)?;
         check_shape(origin, &bytes, limits)?;
-        self.load_with(origin, bytes, world, metering, CompileOn::OwnThread)
+        self.load_with(origin, bytes, world, metering, CompileOn::OwnThread, None)
             .await
     }
 
@@ -141,6 +185,7 @@ impl Runtime {
         world: World,
         metering: Metering,
         on: CompileOn,
+        capabilities: Option<Capabilities<'_>>,
     ) -> Result<Arc<LoadedComponent>, LoadError> {
         let started = Instant::now();
         let Compiled {
@@ -158,10 +203,20 @@ impl Runtime {
                 found,
             });
         }
-        let pre = link(origin, sandbox, &component, world)?;
+        let http = capabilities
+            .and_then(|c| c.http.map(|grant| (c.module, grant)))
+            .map(|(module, grant)| Arc::new(self.http.module(module, grant)));
+        if http.is_some() && world == World::Code {
+            return Err(LoadError::Link {
+                origin: origin.to_owned(),
+                message: "code components never get outbound HTTP".into(),
+            });
+        }
+        let pre = link(origin, sandbox, &component, world, http.is_some())?;
         Ok(Arc::new(LoadedComponent {
             pre,
             metering,
+            http,
             digest,
             world,
             origin: origin.to_owned(),
@@ -291,15 +346,26 @@ fn link(
     sandbox: &Sandbox,
     component: &Component,
     world: World,
+    http: bool,
 ) -> Result<WorldPre, LoadError> {
-    let link_error = |e: wasmtime::Error| LoadError::Link {
-        origin: origin.to_owned(),
-        message: format!("{e:#}"),
+    let link_error = |e: wasmtime::Error| {
+        let mut message = format!("{e:#}");
+        if !http && message.contains("wasi:http") {
+            message.push_str(
+                " (the component makes HTTP requests: its manifest needs an [http] section \
+                 naming what it may call)",
+            );
+        }
+        LoadError::Link {
+            origin: origin.to_owned(),
+            message,
+        }
     };
-    let instance_pre = sandbox
-        .linker(world)
-        .instantiate_pre(component)
-        .map_err(link_error)?;
+    let linker = sandbox.linker(world, http).ok_or_else(|| LoadError::Link {
+        origin: origin.to_owned(),
+        message: format!("{world} components never get outbound HTTP"),
+    })?;
+    let instance_pre = linker.instantiate_pre(component).map_err(link_error)?;
     let exports_error = |e: wasmtime::Error| LoadError::Link {
         origin: origin.to_owned(),
         message: format!(

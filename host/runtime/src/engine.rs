@@ -52,6 +52,8 @@ pub struct RuntimeConfig {
     /// interrupted: deadlines, cancellation and yielding to tokio mid-call all stop working,
     /// and a spinning guest holds its thread forever.
     pub epoch_interruption: bool,
+    /// Outbound HTTP for granted modules: the operator's narrowing, secrets and networks.
+    pub http: crate::http::HttpHostConfig,
 }
 
 impl Default for RuntimeConfig {
@@ -68,6 +70,7 @@ impl Default for RuntimeConfig {
             memory_budget_bytes: 8 * 1024 * MIB,
             memory_wait: Duration::from_secs(2),
             epoch_interruption: true,
+            http: crate::http::HttpHostConfig::default(),
         }
     }
 }
@@ -108,16 +111,26 @@ pub(crate) struct Sandbox {
     pub(crate) cache_key: String,
     pub(crate) pooled: bool,
     linkers: [Linker<CallState>; 4],
+    /// The same plus `wasi:http`, for modules granted outbound HTTP. None for `code`: its
+    /// components come from callers and never reach the network.
+    http_linkers: [Linker<CallState>; 3],
 }
 
 impl Sandbox {
-    pub(crate) fn linker(&self, world: World) -> &Linker<CallState> {
-        match world {
-            World::Transformer => &self.linkers[0],
-            World::Classifier => &self.linkers[1],
-            World::Enricher => &self.linkers[2],
-            World::Code => &self.linkers[3],
-        }
+    /// The world's linker, with `wasi:http` when `http` (`None`: the world never gets it).
+    pub(crate) fn linker(&self, world: World, http: bool) -> Option<&Linker<CallState>> {
+        let i = match world {
+            World::Transformer => 0,
+            World::Classifier => 1,
+            World::Enricher => 2,
+            World::Code if http => return None,
+            World::Code => 3,
+        };
+        Some(if http {
+            &self.http_linkers[i]
+        } else {
+            &self.linkers[i]
+        })
     }
 }
 
@@ -203,12 +216,15 @@ fn build_sandbox(config: &RuntimeConfig, metering: Metering) -> Result<Sandbox, 
         )
     };
     let cache_key = cache_key(&engine, metering, config.epoch_interruption);
-    let [a, b, c, d] = World::ALL.map(|w| build_linker(&engine, w));
+    let [a, b, c, d] = World::ALL.map(|w| build_linker(&engine, w, false));
+    let [e, f, g] = [World::Transformer, World::Classifier, World::Enricher]
+        .map(|w| build_linker(&engine, w, true));
     Ok(Sandbox {
         engine,
         cache_key,
         pooled,
         linkers: [a?, b?, c?, d?],
+        http_linkers: [e?, f?, g?],
     })
 }
 
@@ -256,7 +272,11 @@ fn pool_config(config: &RuntimeConfig) -> PoolingAllocationConfig {
     pool
 }
 
-fn build_linker(engine: &Engine, world: World) -> Result<Linker<CallState>, SandboxError> {
+fn build_linker(
+    engine: &Engine,
+    world: World,
+    http: bool,
+) -> Result<Linker<CallState>, SandboxError> {
     let mut linker = Linker::<CallState>::new(engine);
     let link = |r: wasmtime::Result<()>| {
         r.map_err(|e| SandboxError::Linker {
@@ -265,6 +285,11 @@ fn build_linker(engine: &Engine, world: World) -> Result<Linker<CallState>, Sand
         })
     };
     link(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
+    if http {
+        link(wasmtime_wasi_http::p2::add_only_http_to_linker_async(
+            &mut linker,
+        ))?;
+    }
     match world {
         World::Transformer => {
             link(bindings::transformer::Transformer::add_to_linker::<

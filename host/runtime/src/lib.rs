@@ -13,6 +13,7 @@ mod engine;
 mod enrich;
 mod error;
 mod host;
+mod http;
 mod limits;
 mod scan;
 mod sink;
@@ -26,11 +27,12 @@ use std::sync::Arc;
 
 pub use cache::CacheReport;
 pub use call::{CallOutcome, CallSpec};
-pub use component::{LoadStats, LoadedComponent};
+pub use component::{Capabilities, LoadStats, LoadedComponent};
 pub use contextworker_types::{Limits, MIB, Metering};
 pub use engine::RuntimeConfig;
 pub use enrich::NO_VERDICT;
 pub use error::{CallError, GuestError, GuestErrorKind, LoadError, MAX_ERROR_MESSAGE_BYTES};
+pub use http::{HttpHostConfig, SecretHeader};
 pub use scan::{CodeShape, CompileLimits, ScanError, scan_code};
 pub use sink::{Collecting, Counting, Ndjson, ProductSink, SinkFailed, drain_into, sink_channel};
 pub use state::{MAX_LOG_BYTES, STDIO_CAPTURE_BYTES, SinkEvent};
@@ -47,6 +49,8 @@ pub struct Runtime {
     /// runs.
     memory_budget: tokio::sync::Semaphore,
     memory_budget_mib: u32,
+    /// Outbound HTTP for granted modules: one client behind the outbound policy.
+    http: Arc<http::HttpHost>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -66,6 +70,9 @@ impl Runtime {
             .transpose()?;
         let memory_budget_mib =
             u32::try_from((config.memory_budget_bytes / MIB).max(1)).unwrap_or(u32::MAX);
+        let http = Arc::new(
+            http::HttpHost::new(&config.http).map_err(|reason| LoadError::Engine { reason })?,
+        );
         let engines = engine::Engines::new(config).map_err(|e| LoadError::Engine {
             reason: e.to_string(),
         })?;
@@ -74,6 +81,7 @@ impl Runtime {
             cache,
             memory_budget: tokio::sync::Semaphore::new(memory_budget_mib as usize),
             memory_budget_mib,
+            http,
         }))
     }
 

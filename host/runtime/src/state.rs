@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::http::CallHttp;
 use crate::limits::Limiter;
 use crate::stdio::CappedOutput;
 
@@ -79,6 +80,8 @@ pub(crate) struct CallState {
     pub(crate) log_records: u32,
     pub(crate) log_bytes: u64,
     pub(crate) log_capped: bool,
+    /// `wasi:http`: linked only for granted modules; without a grant every request is refused.
+    pub(crate) http: CallHttp,
 }
 
 impl CallState {
@@ -91,6 +94,7 @@ impl CallState {
         let stderr = CappedOutput::new(STDIO_CAPTURE_BYTES);
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_RESOURCES);
+        let http = CallHttp::new(label.module.clone(), None, None);
         Self {
             wasi: deny_all_wasi(&stdout, &stderr),
             table,
@@ -109,6 +113,7 @@ impl CallState {
             log_records: 0,
             log_bytes: 0,
             log_capped: false,
+            http,
         }
     }
 
@@ -166,6 +171,16 @@ impl WasiView for CallState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl wasmtime_wasi_http::WasiHttpView for CallState {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            hooks: &mut self.http.hooks,
+            table: &mut self.table,
+            ctx: &mut self.http.ctx,
         }
     }
 }

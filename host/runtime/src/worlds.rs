@@ -103,6 +103,7 @@ pub(crate) fn wrong_pre<R>(component: &LoadedComponent) -> CallOutcome<R> {
             peak_memory_bytes: 0,
             input_bytes: 0,
             output_items: 0,
+            http: contextworker_types::HttpUsage::default(),
         },
         stdout: Default::default(),
         stderr: Default::default(),

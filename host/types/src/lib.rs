@@ -12,6 +12,7 @@ pub mod defaults;
 mod digest;
 mod enrichment;
 mod error_class;
+mod http;
 mod ids;
 mod limits;
 mod module;
@@ -28,6 +29,7 @@ pub use enrichment::{
     TaskStatus, Verdict,
 };
 pub use error_class::{ErrorClass, Retry};
+pub use http::{HttpCaps, HttpGrant, HttpRule, HttpRuleError, HttpScheme, HttpUsage};
 pub use ids::{IdError, SupplierCode, TenantId};
 pub use limits::{Limits, MIB, Metering};
 pub use module::{ModuleName, ModuleNameError, World, WorldParseError};

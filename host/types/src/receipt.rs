@@ -27,6 +27,9 @@ pub struct Receipt {
     /// Products, classifications or output bytes the guest returned.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub output_items: u64,
+    /// Outbound HTTP the guest made through `wasi:http` (modules granted it only).
+    #[serde(default, skip_serializing_if = "crate::HttpUsage::is_empty")]
+    pub http: crate::HttpUsage,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -46,6 +49,17 @@ impl std::fmt::Display for Receipt {
         )?;
         if let Some(fuel) = self.fuel_used {
             write!(f, ", fuel {fuel}")?;
+        }
+        let http = &self.http;
+        if !http.is_empty() {
+            write!(
+                f,
+                ", http {} request(s) ({} refused), {} B out, {} B in",
+                http.requests, http.refused, http.bytes_sent, http.bytes_received
+            )?;
+            if http.tokens() > 0 {
+                write!(f, ", {} LLM tokens", http.tokens())?;
+            }
         }
         Ok(())
     }

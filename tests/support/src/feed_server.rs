@@ -2,11 +2,12 @@
 //! other path with 404), honours `If-None-Match`, can require a bearer token, answer with a
 //! forced status, and counts requests. Plain `std` so any test can use it, async or not.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::http1::{Request, header, read_request, write_response};
 
 #[derive(Debug, Default)]
 struct State {
@@ -117,27 +118,9 @@ impl Drop for FeedServer {
 }
 
 fn serve(stream: TcpStream, state: &Mutex<State>, requests: &AtomicUsize) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-        }
-    }
-    let length: usize = header(&headers, "content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut discard = vec![0; length];
-    reader.read_exact(&mut discard)?;
+    let Request { path, headers, .. } = read_request(&stream)?;
     requests.fetch_add(1, Ordering::SeqCst);
-
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let path = path.as_str();
     let (body, etag, token, status, delay, redirect) = {
         let mut s = state.lock().expect("lock");
         s.seen.push((path.to_owned(), headers.clone()));
@@ -174,38 +157,5 @@ fn serve(stream: TcpStream, state: &Mutex<State>, requests: &AtomicUsize) -> std
         let extra = etag.map(|e| format!("ETag: {e}")).into_iter().collect();
         (200, body, extra)
     };
-    let mut out = stream;
-    let mut head = format!(
-        "HTTP/1.1 {code} {}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n",
-        reason(code),
-        body.len()
-    );
-    for line in extra {
-        head.push_str(&line);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    out.write_all(head.as_bytes())?;
-    out.write_all(&body)?;
-    out.flush()
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn reason(code: u16) -> &'static str {
-    match code {
-        200 => "OK",
-        302 => "Found",
-        304 => "Not Modified",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Status",
-    }
+    write_response(stream, code, "application/octet-stream", &body, &extra)
 }

@@ -5,6 +5,8 @@
 
 pub mod feed_server;
 pub mod feedgen;
+pub mod http1;
+pub mod llm_server;
 pub mod object_server;
 pub mod postgres;
 

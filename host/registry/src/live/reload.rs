@@ -383,11 +383,12 @@ impl LiveModules {
         let path = manifest.path.clone();
         let component = self
             .runtime
-            .load(
+            .load_granted(
                 &manifest.component.display().to_string(),
                 bytes,
                 manifest.world,
                 manifest.metering,
+                crate::registry::capabilities(&manifest),
             )
             .await
             .map_err(|source| RegistryError::Load {
