@@ -293,14 +293,14 @@ async fn the_gardener_interval_enriches_each_tenant_without_a_schedule() {
 }
 
 /// The tenant's settings for `llm-classifier` against the test server.
-fn write_llm_tenant(h: &Harness, tenant: &str, base_url: &str, extra: &str) {
+fn write_llm_tenant(h: &Harness, tenant: &str, base_url: &str, extra: &str, config: &str) {
     std::fs::create_dir_all(h.path("tenants")).unwrap();
     std::fs::write(
         h.path("tenants").join(format!("{tenant}.toml")),
         format!(
             "tenant = \"{tenant}\"\n[enrichment]\nclassifier = \"llm-classifier\"\n{extra}\n\
              [enrichment.config]\nbase_url = \"{base_url}\"\n\
-             slugs = \"footwear.boots = Footwear > Boots, accessories = Accessories, clothing.jackets\"\n"
+             slugs = \"footwear.boots = Footwear > Boots, accessories = Accessories, clothing.jackets\"\n{config}\n"
         ),
     )
     .unwrap();
@@ -333,7 +333,7 @@ async fn the_llm_classifier_enriches_through_the_worker_with_a_key_only_the_host
         &[("CONTEXTWORKER_CONFIG", &config), ("TEST_ROUTER_KEY", KEY)],
     );
     let tenant = unique("llm");
-    write_llm_tenant(&h, &tenant, &llm.base_url(), "retry_max = 3");
+    write_llm_tenant(&h, &tenant, &llm.base_url(), "retry_max = 3", "");
     h.write_supplier("shop", &tenant, &feed.url());
     let products: Vec<_> = catalog(|i| 100 + i as u32).into_iter().take(120).collect();
     feed.set_body(yml_offers(&products), None);
@@ -429,5 +429,24 @@ async fn the_llm_classifier_enriches_through_the_worker_with_a_key_only_the_host
         );
         assert_eq!(llm.seen().len() - before, requests, "{mode:?}: requests");
     }
+    // A service slower than the module's timeout: each attempt gives up, the batch is retried,
+    // then each product fails; the worker goes on serving, and answers once the service does.
+    write_llm_tenant(
+        &h,
+        &tenant,
+        &llm.base_url(),
+        "retry_max = 2",
+        "timeout_ms = \"300\"",
+    );
+    llm.set_mode(Mode::Slow(std::time::Duration::from_secs(2)));
+    let slow = enrich_four(&h);
+    assert_eq!(
+        counts_of(&slow),
+        [4, 0, 0, 4],
+        "{slow:#}\n{}",
+        worker.log_text()
+    );
+    llm.set_mode(Mode::Plain);
+    assert_eq!(counts_of(&enrich_four(&h)), [4, 4, 0, 0]);
     staging.close().await;
 }

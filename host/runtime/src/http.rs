@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use contextworker_outbound::{OutboundPolicy, find_refusal};
-use contextworker_types::{HttpGrant, HttpRule, HttpScheme, HttpUsage};
+use contextworker_types::{HttpGrant, HttpRule, HttpScheme, HttpTarget, HttpUsage};
 use http_body_util::{BodyExt, Full, Limited};
 use tokio::sync::Semaphore;
 use wasmtime_wasi_http::{
@@ -92,7 +92,9 @@ impl HttpHost {
     pub(crate) fn module(&self, module: &str, grant: &HttpGrant) -> ModuleHttp {
         let grant = grant.narrowed(self.narrowing.get(module).map(Vec::as_slice));
         if grant.rules.is_empty() {
-            tracing::warn!(%module, "the module's [http] grant admits no destination after the operator's narrowing; every request it makes will be refused");
+            // The normal state of a generic client (a `*` grant) the operator has not pointed
+            // anywhere yet: worth a line, not a warning.
+            tracing::info!(%module, "the module's [http] grant admits no destination until the host config names one ([http.{module}] allow); its requests are refused");
         }
         ModuleHttp {
             slots: Arc::new(Semaphore::new(grant.caps.max_concurrent as usize)),
@@ -235,13 +237,14 @@ impl Hooks {
             return Err(self.refuse(&what, "no host"));
         };
         let port = uri.port_u16().unwrap_or_else(|| scheme.default_port());
-        if !grant.grant.admits(
+        let target = HttpTarget {
             scheme,
-            &host_name,
+            host: &host_name,
             port,
-            request.method().as_str(),
-            uri.path(),
-        ) {
+            method: request.method().as_str(),
+            path: uri.path(),
+        };
+        if !grant.grant.admits(&target) {
             return Err(self.refuse(&what, "not in the module's grant (its manifest's [http] allow, as the operator narrowed it)"));
         }
         let remaining = caps.network_time.saturating_sub(self.clock.spent());

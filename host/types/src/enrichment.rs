@@ -157,6 +157,10 @@ pub struct TaskRecord {
     pub error: Option<String>,
     /// Enrichment runs that tried this content (a retried attempt of one run counts once).
     pub attempts: u32,
+    /// The staged content hash this record judged: attempts count per content, so a product
+    /// that changed starts again with a full set of tries.
+    #[serde(default)]
+    pub content: String,
     /// The workflow run that wrote this record.
     pub run: String,
     /// `name@version` of the module.
@@ -181,10 +185,13 @@ impl TaskRecord {
     /// same thing.
     pub fn next(
         previous: Option<&TaskRecord>,
+        content: &str,
         enrichment: &ProductEnrichment,
         cx: &TaskContext<'_>,
     ) -> Self {
         let attempts = match previous {
+            // Tries of older content do not count against this one.
+            Some(p) if p.content != content => 1,
             Some(p) if p.run == cx.run => p.attempts,
             // A record from before the content changed (status back to pending) started
             // its count again when the product was reset; an error record never comes back
@@ -215,6 +222,7 @@ impl TaskRecord {
             at: cx.at.to_owned(),
             error,
             attempts,
+            content: content.to_owned(),
             run: cx.run.to_owned(),
             module: cx.module.to_owned(),
             digest: cx.digest.to_owned(),
@@ -249,17 +257,21 @@ mod tests {
 
     #[test]
     fn a_failing_product_is_pending_until_the_retry_limit_then_an_error() {
-        let first = TaskRecord::next(None, &failed("timeout"), &cx("r1"));
+        let first = TaskRecord::next(None, "h1", &failed("timeout"), &cx("r1"));
         assert_eq!((first.status, first.attempts), (TaskStatus::Pending, 1));
         // A retried attempt of the same run writes the same record.
-        let again = TaskRecord::next(Some(&first), &failed("timeout"), &cx("r1"));
+        let again = TaskRecord::next(Some(&first), "h1", &failed("timeout"), &cx("r1"));
         assert_eq!(again, first);
-        let second = TaskRecord::next(Some(&first), &failed("timeout"), &cx("r2"));
+        let second = TaskRecord::next(Some(&first), "h1", &failed("timeout"), &cx("r2"));
         assert_eq!((second.status, second.attempts), (TaskStatus::Pending, 2));
-        let third = TaskRecord::next(Some(&second), &failed("bad reply"), &cx("r3"));
+        let third = TaskRecord::next(Some(&second), "h1", &failed("bad reply"), &cx("r3"));
         assert_eq!((third.status, third.attempts), (TaskStatus::Error, 3));
         assert_eq!(third.error.as_deref(), Some("bad reply"));
         assert_eq!(third.status.product_status(), "enriching");
+        // New content starts its count again, whatever the old content's record says.
+        let changed = TaskRecord::next(Some(&second), "h2", &failed("timeout"), &cx("r3"));
+        assert_eq!((changed.status, changed.attempts), (TaskStatus::Pending, 1));
+        assert_eq!(changed.content, "h2");
     }
 
     #[test]
@@ -272,7 +284,7 @@ mod tests {
             confidence: 0.2,
             tokens: 0,
         };
-        let r = TaskRecord::next(None, &e, &cx("r1"));
+        let r = TaskRecord::next(None, "h1", &e, &cx("r1"));
         assert_eq!(r.status, TaskStatus::Done);
         assert_eq!(r.abstained.as_deref(), Some("no rule"));
         assert_eq!(r.status.product_status(), "pending_approval");

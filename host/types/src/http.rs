@@ -51,6 +51,18 @@ pub struct HttpRule {
     pub path_prefix: String,
 }
 
+/// Where one request goes, as the rules judge it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpTarget<'a> {
+    pub scheme: HttpScheme,
+    /// Lowercase, IPv6 without brackets.
+    pub host: &'a str,
+    pub port: u16,
+    pub method: &'a str,
+    /// Without the query.
+    pub path: &'a str,
+}
+
 /// A rule line that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -139,26 +151,18 @@ impl HttpRule {
         self.host.is_none() || self.port.is_none()
     }
 
-    /// Whether this rule admits the request. `path` is the request's path without its query;
-    /// one with dot segments or escapes that could smuggle a different path past the prefix is
-    /// never admitted.
-    pub fn admits(
-        &self,
-        scheme: HttpScheme,
-        host: &str,
-        port: u16,
-        method: &str,
-        path: &str,
-    ) -> bool {
-        self.scheme == scheme
+    /// Whether this rule admits the request. A path with dot segments or escapes that could
+    /// smuggle a different path past the prefix is never admitted.
+    pub fn admits(&self, t: &HttpTarget<'_>) -> bool {
+        self.scheme == t.scheme
             && self
                 .host
                 .as_deref()
-                .is_none_or(|h| h.eq_ignore_ascii_case(host))
-            && self.port.is_none_or(|p| p == port)
-            && self.methods.iter().any(|m| m == method)
-            && is_plain_path(path)
-            && path_within(path, &self.path_prefix)
+                .is_none_or(|h| h.eq_ignore_ascii_case(t.host))
+            && self.port.is_none_or(|p| p == t.port)
+            && self.methods.iter().any(|m| m == t.method)
+            && is_plain_path(t.path)
+            && path_within(t.path, &self.path_prefix)
     }
 
     /// What both rules admit, or `None` when they share nothing.
@@ -328,17 +332,8 @@ impl HttpGrant {
         }
     }
 
-    pub fn admits(
-        &self,
-        scheme: HttpScheme,
-        host: &str,
-        port: u16,
-        method: &str,
-        path: &str,
-    ) -> bool {
-        self.rules
-            .iter()
-            .any(|r| r.admits(scheme, host, port, method, path))
+    pub fn admits(&self, target: &HttpTarget<'_>) -> bool {
+        self.rules.iter().any(|r| r.admits(target))
     }
 }
 
@@ -408,7 +403,15 @@ mod tests {
     #[test]
     fn a_rule_admits_only_its_destination() {
         let r = rule("POST https://router.internal/v1");
-        let ok = |s, h, p, m, path| r.admits(s, h, p, m, path);
+        let ok = |scheme, host, port, method, path| {
+            r.admits(&HttpTarget {
+                scheme,
+                host,
+                port,
+                method,
+                path,
+            })
+        };
         assert!(ok(
             HttpScheme::Https,
             "ROUTER.internal",

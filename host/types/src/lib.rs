@@ -29,7 +29,7 @@ pub use enrichment::{
     TaskStatus, Verdict,
 };
 pub use error_class::{ErrorClass, Retry};
-pub use http::{HttpCaps, HttpGrant, HttpRule, HttpRuleError, HttpScheme, HttpUsage};
+pub use http::{HttpCaps, HttpGrant, HttpRule, HttpRuleError, HttpScheme, HttpTarget, HttpUsage};
 pub use ids::{IdError, SupplierCode, TenantId};
 pub use limits::{Limits, MIB, Metering};
 pub use module::{ModuleName, ModuleNameError, World, WorldParseError};

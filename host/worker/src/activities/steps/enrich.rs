@@ -310,7 +310,7 @@ fn record(
     let previous: Option<TaskRecord> = doc
         .get(TAXONOMY_TASK)
         .and_then(|v| serde_json::from_value(v.clone()).ok());
-    let record = TaskRecord::next(previous.as_ref(), enrichment, cx);
+    let record = TaskRecord::next(previous.as_ref(), &subject.content_hash, enrichment, cx);
     doc.insert(
         TAXONOMY_TASK.to_owned(),
         serde_json::to_value(&record).unwrap_or(serde_json::Value::Null),
