@@ -49,29 +49,18 @@ impl Module {
                 component: manifest.component.clone(),
             });
         }
-        let origin = manifest.component.display().to_string();
-        let load_error = |source| RegistryError::Load {
-            manifest: manifest.path.clone(),
-            source,
-        };
-        let bytes = tokio::fs::read(&manifest.component)
-            .await
-            .map_err(|source| {
-                load_error(contextworker_runtime::LoadError::Read {
-                    origin: origin.clone(),
-                    source,
-                })
-            })?;
         let component = runtime
-            .load_granted(
-                &origin,
-                bytes,
+            .load_file_granted(
+                &manifest.component,
                 manifest.world,
                 manifest.metering,
                 capabilities(&manifest),
             )
             .await
-            .map_err(load_error)?;
+            .map_err(|source| RegistryError::Load {
+                manifest: manifest.path.clone(),
+                source,
+            })?;
         Ok(Self {
             manifest: Arc::new(manifest),
             component,

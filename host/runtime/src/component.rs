@@ -89,6 +89,15 @@ pub struct Capabilities<'a> {
     pub http: Option<&'a HttpGrant>,
 }
 
+/// A component file's bytes, and its path as the origin errors name.
+async fn read_component(path: &std::path::Path) -> Result<(String, Vec<u8>), LoadError> {
+    let origin = path.display().to_string();
+    match tokio::fs::read(path).await {
+        Ok(bytes) => Ok((origin, bytes)),
+        Err(source) => Err(LoadError::Read { origin, source }),
+    }
+}
+
 /// Where a compile runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CompileOn {
@@ -235,14 +244,21 @@ impl Runtime {
         world: World,
         metering: Metering,
     ) -> Result<Arc<LoadedComponent>, LoadError> {
-        let origin = path.display().to_string();
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(|source| LoadError::Read {
-                origin: origin.clone(),
-                source,
-            })?;
+        let (origin, bytes) = read_component(path).await?;
         self.load(&origin, bytes, world, metering).await
+    }
+
+    /// Load an operator's module file with what its manifest grants ([`Runtime::load_granted`]).
+    pub async fn load_file_granted(
+        &self,
+        path: &std::path::Path,
+        world: World,
+        metering: Metering,
+        capabilities: Capabilities<'_>,
+    ) -> Result<Arc<LoadedComponent>, LoadError> {
+        let (origin, bytes) = read_component(path).await?;
+        self.load_granted(&origin, bytes, world, metering, capabilities)
+            .await
     }
 
     /// Which world `bytes` implement, or `None` if none of ours. Compiles (or hits the cache).

@@ -253,10 +253,14 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), String> {
                 .ok_or_else(|| format!("`{after}` after the host")),
         };
     }
-    Ok(match authority.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (authority, None),
-    })
+    match authority.split_once(':') {
+        // An IPv6 address is written in brackets; a second colon is never a host.
+        Some((_, port)) if port.contains(':') => {
+            Err("an IPv6 host goes in brackets, and a host has one port".to_owned())
+        }
+        Some((host, port)) => Ok((host, Some(port))),
+        None => Ok((authority, None)),
+    }
 }
 
 /// A path without dot segments, percent escapes or backslashes: what a server sees is what the
@@ -391,6 +395,8 @@ mod tests {
             ("GET https://u:p@x/", "credentials"),
             ("GET https://x:0/", "port"),
             ("GET https://x:99999/", "port"),
+            ("GET https://x:80:90/", "one port"),
+            ("GET https://::1/", "brackets"),
             ("GET https:///v1", "no host"),
             ("GET https://x/v1/../admin", "plain path"),
             ("GET https://x/v1?q=1", "plain path"),
