@@ -10,6 +10,9 @@
 #   scripts/bench.sh peer       the host against a Python temporalio/lxml/sqlite3 worker, same
 #                               harvest, interleaved; then the host into PostgreSQL
 #   scripts/bench.sh staging    staging alone, rows/s, SQLite and PostgreSQL
+#   scripts/bench.sh enrich     taxonomy-rules over 100,000 staged products through Temporal,
+#                               SQLite and PostgreSQL; llm-classifier's overhead per batch over
+#                               a chat service's latency, against a plain reqwest request
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -53,6 +56,14 @@ if [ "$what" = all ] || [ "$what" = peer ]; then
   python3 -m pip install --quiet --disable-pip-version-check temporalio==1.35.0 lxml==6.1.3
   python3 benches/peer.py "$host" "$feedgen" 100000 3 \
     "${CONTEXTWORKER_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+fi
+if [ "$what" = all ] || [ "$what" = enrich ]; then
+  echo; echo "## Enrichment"
+  build_harvest_tools
+  python3 benches/enrich.py "$host" "$feedgen" 100000 3 \
+    "${CONTEXTWORKER_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+  echo
+  cargo run --locked --quiet --release -p contextworker-bench --bin llm_overhead 30
 fi
 if [ "$what" = all ] || [ "$what" = fleet ]; then
   echo; echo "## Fleet"

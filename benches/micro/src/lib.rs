@@ -28,7 +28,7 @@ pub fn tokio_runtime() -> tokio::runtime::Runtime {
 
 /// A compile cache kept between bench runs: the fixtures that only need a component loaded
 /// start in milliseconds instead of recompiling it every time.
-fn warm_cache_dir() -> PathBuf {
+pub fn warm_cache_dir() -> PathBuf {
     contextworker_test_support::target_dir().join("bench-compile-cache")
 }
 
@@ -45,7 +45,7 @@ async fn load(runtime: &Runtime, package: &str, world: World) -> Arc<LoadedCompo
 }
 
 #[allow(clippy::panic)]
-fn panic_with(message: &str) -> ! {
+pub fn panic_with(message: &str) -> ! {
     // A benchmark whose subject fails measures nothing; stopping loudly beats a bogus figure.
     panic!("{message}")
 }

@@ -97,6 +97,10 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
         assert_eq!(first["batches"], 20, "batches of 50: {first:#}");
         assert_eq!(first["classifier"]["name"], "taxonomy-rules");
         assert_eq!(first["status"], "completed");
+        // Each step's time is reported (a few ms each here, so only their presence is sure).
+        for step in ["select_ms", "read_ms", "classify_ms", "write_ms"] {
+            assert!(first["timings"][step].is_u64(), "{step}: {first:#}");
+        }
         assert_eq!(
             staging.enrichment_counts(&tenant, None).await.unwrap(),
             StatusCounts {

@@ -379,11 +379,16 @@ async fn pending_products_page_in_order_and_results_stick_only_to_the_content_th
             supplier: "acme".into(),
             sku: "no-such".into(),
         });
+        refs.push(first[0].clone());
         let subjects = staging
             .enrichment_subjects(&key.tenant, &refs)
             .await
             .expect("subjects");
-        assert_eq!(subjects.len(), 4, "an unknown id is left out");
+        assert_eq!(
+            subjects.len(),
+            4,
+            "an unknown id is left out, a repeated one read once"
+        );
         assert_eq!(subjects[0].product.name, "P0");
         assert_eq!(subjects[0].enrichment, None);
         // The stranger's tenant cannot read these by reference either.

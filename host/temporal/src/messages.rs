@@ -327,6 +327,9 @@ pub struct SelectInput {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SelectOutput {
     pub products: Vec<ProductRef>,
+    /// The query's time, for the run's timings.
+    #[serde(default)]
+    pub select_ms: u64,
 }
 
 /// `classify_products` input: one batch, classified by the pinned classifier and written
@@ -373,6 +376,40 @@ impl EnrichmentCounts {
     }
 }
 
+/// Where an enrichment's activity time went, summed over its steps. Batches run
+/// `parallel_batches` at a time, so the sum can exceed the run's wall time; the shares are
+/// what tell whether staging or the classifier bounds a run.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnrichmentTimings {
+    /// Selecting pages of pending products.
+    pub select_ms: u64,
+    /// Reading each batch's products from staging.
+    pub read_ms: u64,
+    /// The classifier's calls in the sandbox.
+    pub classify_ms: u64,
+    /// Writing the results back to staging.
+    pub write_ms: u64,
+}
+
+impl EnrichmentTimings {
+    pub fn add(&mut self, other: &Self) {
+        self.select_ms += other.select_ms;
+        self.read_ms += other.read_ms;
+        self.classify_ms += other.classify_ms;
+        self.write_ms += other.write_ms;
+    }
+}
+
+/// What `classify_products` returns for one batch.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BatchOutcome {
+    #[serde(flatten)]
+    pub counts: EnrichmentCounts,
+    /// `select_ms` stays 0: selecting is the workflow's other step.
+    #[serde(default)]
+    pub timings: EnrichmentTimings,
+}
+
 /// The result of `EnrichmentWorkflow` and `GardenerWorkflow`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EnrichmentResult {
@@ -386,4 +423,6 @@ pub struct EnrichmentResult {
     #[serde(flatten)]
     pub counts: EnrichmentCounts,
     pub duration_ms: u64,
+    #[serde(default)]
+    pub timings: EnrichmentTimings,
 }

@@ -284,6 +284,11 @@ pub fn print_enrichment(e: &EnrichmentResult) {
         "  {} classified, {} abstained, {} failed ({} now errors), {} skipped; {} tokens; took {} ms",
         c.done, c.abstained, c.failed, c.errors, c.skipped, c.tokens, e.duration_ms
     );
+    let t = &e.timings;
+    println!(
+        "  steps, summed over batches: select {} ms, read {} ms, classify {} ms, write {} ms",
+        t.select_ms, t.read_ms, t.classify_ms, t.write_ms
+    );
     if e.status == "incomplete" {
         println!("  stopped at --max-batches with products still pending");
     }

@@ -22,8 +22,8 @@ use temporalio_sdk::{ActivityOptions, ContinueAsNewOptions, WorkflowContext, Wor
 use super::{fail, step};
 use crate::args::{ArgError, decode, encode, from_args};
 use crate::messages::{
-    ClassifyInput, EnrichArgs, EnrichmentCounts, EnrichmentPlan, EnrichmentPlanInput,
-    EnrichmentResult, GardenerArgs, SelectInput, SelectOutput, names,
+    BatchOutcome, ClassifyInput, EnrichArgs, EnrichmentCounts, EnrichmentPlan, EnrichmentPlanInput,
+    EnrichmentResult, EnrichmentTimings, GardenerArgs, SelectInput, SelectOutput, names,
 };
 
 /// Product ids one run accepts: they travel in the workflow's input and history.
@@ -41,6 +41,8 @@ struct Carried {
     #[serde(default)]
     remaining: Vec<ProductRef>,
     counts: EnrichmentCounts,
+    #[serde(default)]
+    timings: EnrichmentTimings,
     batches: u64,
     /// When the pass began, in ms since the epoch: `at` of every record it writes.
     started_ms: u64,
@@ -193,6 +195,7 @@ where
                 short_step(),
             )
             .await?;
+            carried.timings.select_ms += selected.select_ms;
             selected.products
         };
         let full = page.len() == limit;
@@ -213,15 +216,17 @@ where
             .collect();
         let options = classify_step(&plan);
         let batches = inputs.iter().map(|input| {
-            step::<W, ClassifyInput, EnrichmentCounts>(
+            step::<W, ClassifyInput, BatchOutcome>(
                 ctx,
                 names::CLASSIFY_PRODUCTS,
                 input,
                 options.clone(),
             )
         });
-        for counts in temporalio_sdk::workflows::join_all(batches).await {
-            carried.counts.add(&counts?);
+        for outcome in temporalio_sdk::workflows::join_all(batches).await {
+            let outcome = outcome?;
+            carried.counts.add(&outcome.counts);
+            carried.timings.add(&outcome.timings);
             carried.batches += 1;
         }
         more = if explicit {
@@ -254,6 +259,7 @@ where
         batches: carried.batches,
         counts: carried.counts,
         duration_ms: epoch_ms(ctx.workflow_time()).saturating_sub(carried.started_ms),
+        timings: carried.timings,
     })
 }
 

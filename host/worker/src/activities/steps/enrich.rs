@@ -23,7 +23,8 @@ use crate::activities::supervise::{Progress, supervise};
 use crate::args::{encode, from_args};
 use crate::failure::{Failure, InputKind};
 use crate::messages::{
-    ClassifyInput, EnrichmentCounts, EnrichmentPlan, EnrichmentPlanInput, SelectInput, SelectOutput,
+    BatchOutcome, ClassifyInput, EnrichmentCounts, EnrichmentPlan, EnrichmentPlanInput,
+    EnrichmentTimings, SelectInput, SelectOutput,
 };
 use crate::services::Services;
 
@@ -127,6 +128,7 @@ pub(in crate::activities) async fn select_products(
         )
         .into());
     }
+    let started = Instant::now();
     let products = services
         .staging
         .pending_products(
@@ -136,7 +138,10 @@ pub(in crate::activities) async fn select_products(
             args.limit,
         )
         .await?;
-    Ok(encode(&SelectOutput { products }))
+    Ok(encode(&SelectOutput {
+        products,
+        select_ms: millis(started),
+    }))
 }
 
 /// `classify_products`: one batch through the pinned classifier, each result written back.
@@ -189,10 +194,13 @@ pub(in crate::activities) async fn classify_products(
             )
         })?;
     enricher_only(&module)?;
+    let mut timings = EnrichmentTimings::default();
+    let step = Instant::now();
     let subjects = services
         .staging
         .enrichment_subjects(tenant.as_str(), &args.products)
         .await?;
+    timings.read_ms = millis(step);
     // The reference is the offer id the classifier sees: offer ids repeat across suppliers,
     // references do not.
     let products: Vec<Product> = subjects
@@ -202,6 +210,7 @@ pub(in crate::activities) async fn classify_products(
             ..s.product.clone()
         })
         .collect();
+    let step = Instant::now();
     let enrichments = if products.is_empty() {
         Vec::new()
     } else {
@@ -244,6 +253,7 @@ pub(in crate::activities) async fn classify_products(
             }
         }
     };
+    timings.classify_ms = millis(step);
     let cx = TaskContext {
         run: &args.run,
         at: &args.at,
@@ -272,10 +282,12 @@ pub(in crate::activities) async fn classify_products(
             write
         })
         .collect();
+    let step = Instant::now();
     let written = services
         .staging
         .write_enrichment(tenant.as_str(), &writes)
         .await?;
+    timings.write_ms = millis(step);
     counts.skipped = (args.products.len() as u64).saturating_sub(written);
     tracing::info!(
         tenant = tenant.as_str(),
@@ -288,7 +300,7 @@ pub(in crate::activities) async fn classify_products(
         duration_ms = millis(started),
         "batch enriched"
     );
-    Ok(encode(&counts))
+    Ok(encode(&BatchOutcome { counts, timings }))
 }
 
 /// The product's `enrichment` JSON with this task's new record in it. Other tasks' records
