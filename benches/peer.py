@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, peak_rss_mib
+from benchlib import free_port, peak_rss_mib, stop_all, wait_for_log
 from temporalio.client import Client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer"))
@@ -48,14 +48,6 @@ def change_prices(src: str, dst: str) -> int:
                 changed += 1
             out.write(line)
     return changed
-
-
-def wait_for(proc, log_path: str, text: str, what: str) -> None:
-    deadline = time.time() + 180
-    while text not in open(log_path).read():
-        if proc.poll() is not None or time.time() > deadline:
-            sys.exit(f"{what} did not start:\n" + open(log_path).read()[-4000:])
-        time.sleep(0.2)
 
 
 def run_host(host, common, url, tenant, port, queue=None) -> dict:
@@ -119,14 +111,14 @@ async def main() -> None:
     procs.append(worker)
     runs = {(who, run): [] for who in ("host", "peer", "host-pg") for run in ("first", "second")}
     try:
-        wait_for(worker, log_path, "serving task queue", "the host")
+        wait_for_log(worker, log_path, "serving task queue", "the host")
         peer_log = os.path.join(root, "peer.log")
         peer = subprocess.Popen(
             [sys.executable, os.path.join(os.path.dirname(__file__), "peer", "worker.py"),
              f"127.0.0.1:{port}", "peer-bench", root],
             stdout=open(peer_log, "w"), stderr=subprocess.STDOUT)
         procs.append(peer)
-        wait_for(peer, peer_log, "peer worker ready", "the peer worker")
+        wait_for_log(peer, peer_log, "peer worker ready", "the peer worker")
         client = await Client.connect(f"127.0.0.1:{port}")
         # One warm-up harvest each, not counted: the first compile of the component, the
         # first connections, Python's imports.
@@ -159,7 +151,7 @@ async def main() -> None:
                 stderr=open(pg_log, "w"), stdout=subprocess.DEVNULL,
                 env={**os.environ, "RUST_LOG": "warn"})
             procs.append(pg_worker)
-            wait_for(pg_worker, pg_log, "serving task queue", "the PostgreSQL host")
+            wait_for_log(pg_worker, pg_log, "serving task queue", "the PostgreSQL host")
             stamp = time.time_ns()
             shutil.copy(first_feed, served)
             run_host(host, pg_common, url, f"pg-warmup-{stamp}", port, "bench-pg")
@@ -171,13 +163,7 @@ async def main() -> None:
                     runs[("host-pg", run)].append(result)
             rss_pg = peak_rss_mib(pg_worker.pid)
     finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(root, ignore_errors=True)
 
     def med(who, run, key):
