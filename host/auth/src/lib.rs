@@ -27,6 +27,9 @@ pub use verify::{AuthError, Verifier};
 pub const EXECUTE: &str = "worker:execute";
 pub const READ: &str = "worker:read";
 pub const ADMIN: &str = "worker:admin";
+/// RegisterSchedules: recurring runs outlive the token that made them, so making them is a
+/// permission of its own (the original's `worker:schedule`).
+pub const SCHEDULE: &str = "worker:schedule";
 
 /// Shortest HMAC secret accepted: 256 bits, the output size of SHA-256 (RFC 2104 §3: keys
 /// shorter than the hash output weaken the MAC).

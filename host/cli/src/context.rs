@@ -191,3 +191,31 @@ pub fn token_verifier(args: &GrpcConfig) -> anyhow::Result<contextworker_grpc::a
     Ok(Verifier::new(keys, args.allow_unsigned_tokens)
         .with_max_lifetime(args.max_token_lifetime_secs))
 }
+
+/// Every tenant named by a tenant file (`<tenant>.toml`) or an enabled supplier, sorted, once
+/// each: the tenants a gardener pass or a tenant-wide schedule is for.
+pub fn known_tenants(
+    suppliers: &[contextworker_config::Supplier],
+    tenants_dir: &std::path::Path,
+) -> Vec<contextworker_types::TenantId> {
+    let mut out: Vec<contextworker_types::TenantId> = suppliers
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|s| s.tenant.clone())
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(tenants_dir) {
+        out.extend(
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .filter_map(|p| {
+                    let stem = p.file_stem()?.to_str()?;
+                    contextworker_types::TenantId::new(stem).ok()
+                }),
+        );
+    }
+    out.sort();
+    out.dedup();
+    out
+}

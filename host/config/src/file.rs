@@ -31,6 +31,9 @@ pub struct HostConfigToml {
     /// `[[http_secret]]`: headers the host sets on modules' requests to one origin.
     #[serde(default)]
     pub http_secret: Vec<crate::http::HttpSecretToml>,
+    /// `[[schedule]]`: recurring workflows for many tenants.
+    #[serde(default)]
+    pub schedule: Vec<crate::schedule::ScheduleToml>,
 }
 
 /// `[storage]`: the blob store (feeds and parsed products by sha256).
@@ -94,6 +97,8 @@ pub struct GrpcToml {
     /// StartWorkflow and ExecuteCode calls per second per token, and the burst above it.
     pub rate_per_second: Option<u32>,
     pub rate_burst: Option<u32>,
+    /// Schedules a tenant may hold through RegisterSchedules.
+    pub schedules_per_tenant: Option<usize>,
     pub max_connections: Option<usize>,
     pub max_streams_per_connection: Option<u32>,
     /// A connection must send its first bytes, and finish a TLS handshake, within this.

@@ -13,6 +13,7 @@ mod file;
 mod http;
 mod overrides;
 mod resolve;
+mod schedule;
 mod secrets;
 mod setting;
 mod settings;
@@ -28,6 +29,7 @@ pub use file::{
 };
 pub use http::{HttpNarrowToml, HttpSecret, HttpSecretToml};
 pub use overrides::{GrpcOverrides, Overrides};
+pub use schedule::{ConfiguredSchedule, ScheduleToml, TENANT_PLACEHOLDER};
 pub use secrets::{DEFAULT_SECRET_PREFIX, SecretPolicy, SecretRefusal};
 pub use settings::{
     DEFAULT_GRPC_ADDR, DEFAULT_TASK_QUEUE, GrpcConfig, HostConfig, SandboxSettings, StorageConfig,

@@ -126,6 +126,7 @@ impl HostConfig {
         let secrets = resolve_secrets(&paths.file, file.secrets.unwrap_or_default(), host_vars)?;
         let mut outbound_allow = allow_flags;
         outbound_allow.extend(file.outbound.unwrap_or_default().allow);
+        let schedules = crate::schedule::resolve(&paths.file, file.schedule)?;
         let storage = resolve_storage(&paths.file, file.storage.unwrap_or_default(), blob_store)?;
         Ok(Self {
             source,
@@ -144,6 +145,7 @@ impl HostConfig {
             storage,
             http_narrowing,
             http_secrets,
+            schedules,
         })
     }
 }

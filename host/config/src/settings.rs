@@ -29,6 +29,8 @@ pub struct GrpcConfig {
     pub max_token_lifetime_secs: u64,
     pub rate_per_second: u32,
     pub rate_burst: u32,
+    /// Schedules one tenant may hold through RegisterSchedules.
+    pub schedules_per_tenant: usize,
     pub max_connections: usize,
     pub max_streams_per_connection: u32,
     pub handshake_timeout_ms: u64,
@@ -96,6 +98,8 @@ pub struct HostConfig {
     pub http_narrowing: std::collections::BTreeMap<String, Vec<contextworker_types::HttpRule>>,
     /// Secret headers for modules' requests, by reference to environment variables.
     pub http_secrets: Vec<crate::HttpSecret>,
+    /// `[[schedule]]` tables, for `schedules sync`.
+    pub schedules: Vec<crate::ConfiguredSchedule>,
 }
 
 /// Where blobs live, and the bounds of the local directory.

@@ -5,6 +5,7 @@
 
 mod compile;
 pub mod exec;
+mod schedules;
 mod server;
 mod service;
 pub mod start;

@@ -11,6 +11,7 @@ use contextworker_auth::{self as auth, AuthError, Claims, Verifier};
 use contextworker_runtime::CancellationToken;
 use contextworker_temporal::Client;
 use contextworker_temporal::ids;
+use contextworker_temporal::schedules::{self, Owner, ScheduleError};
 use contextworker_temporal::starter;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{Map, Value, json};
@@ -44,12 +45,17 @@ impl Default for RateLimits {
     }
 }
 
+/// Schedules a tenant may hold through RegisterSchedules unless configured.
+pub const DEFAULT_SCHEDULES_PER_TENANT: usize = 100;
+
 pub struct Service {
     temporal: Option<TemporalSide>,
     executor: Arc<Executor>,
     policy: StartPolicy,
     start_limit: DefaultKeyedRateLimiter<String>,
     exec_limit: DefaultKeyedRateLimiter<String>,
+    /// Schedules one tenant may hold through RegisterSchedules.
+    schedules_per_tenant: usize,
 }
 
 impl std::fmt::Debug for Service {
@@ -170,7 +176,15 @@ impl Service {
             policy,
             start_limit: limiter(rate),
             exec_limit: limiter(rate),
+            schedules_per_tenant: DEFAULT_SCHEDULES_PER_TENANT,
         }
+    }
+
+    /// At most `n` schedules per tenant through RegisterSchedules (default 100).
+    #[must_use]
+    pub fn schedules_per_tenant(mut self, n: usize) -> Self {
+        self.schedules_per_tenant = n;
+        self
     }
 
     /// The request's claims (put there by [`Authenticator`]) and its unit's payload as JSON.
@@ -292,6 +306,76 @@ impl Service {
     }
 }
 
+impl Service {
+    /// RegisterSchedules: create each schedule; one this tenant registered before is updated
+    /// to what is asked now. A schedule made any other way under the same id is left alone
+    /// and reported.
+    async fn register(&self, claims: &Claims, p: &Map<String, Value>) -> Answer {
+        let (tenant, definitions) = crate::schedules::plan(&self.policy, claims, p)
+            .map_err(|r| (r.error_type, r.message))?;
+        let temporal = self.temporal()?;
+        let client = &temporal.client;
+        // Schedules outlive the request: a tenant's count is bounded, counted from a listing
+        // (which can trail the newest creates by a moment).
+        let held: std::collections::BTreeSet<String> = schedules::list(client)
+            .await
+            .map_err(|e| ("unavailable", e.to_string()))?
+            .into_iter()
+            .filter(|v| {
+                v.tenant.as_deref() == Some(tenant.as_str())
+                    && v.managed_by.as_deref() == Some(Owner::Rpc.as_str())
+            })
+            .map(|v| v.id)
+            .collect();
+        let new = definitions.iter().filter(|d| !held.contains(&d.id)).count();
+        if held.len() + new > self.schedules_per_tenant {
+            return Err((
+                "limit",
+                format!(
+                    "tenant {tenant} holds {} schedules; {new} more would pass its limit of {}",
+                    held.len(),
+                    self.schedules_per_tenant
+                ),
+            ));
+        }
+        let (mut registered, mut failed) = (Vec::new(), Vec::new());
+        for def in &definitions {
+            let result = match schedules::create(client, def, false, "").await {
+                Err(ScheduleError::AlreadyExists { .. }) => {
+                    match schedules::describe(client, &def.id).await {
+                        Ok(view)
+                            if view.managed_by.as_deref() == Some(Owner::Rpc.as_str())
+                                && view.tenant.as_deref() == Some(tenant.as_str()) =>
+                        {
+                            schedules::update(client, def).await
+                        }
+                        Ok(_) => Err(ScheduleError::AlreadyExists { id: def.id.clone() }),
+                        Err(e) => Err(e),
+                    }
+                }
+                other => other,
+            };
+            match result {
+                Ok(()) => registered.push(def.id.clone()),
+                Err(e) => failed.push(json!({"schedule_id": def.id, "error": e.to_string()})),
+            }
+        }
+        tracing::info!(
+            tenant = %tenant,
+            registered = registered.len(),
+            failed = failed.len(),
+            "schedules registered over gRPC"
+        );
+        let mut out = Map::new();
+        let status = if failed.is_empty() { "ok" } else { "partial" };
+        out.insert("status".into(), json!(status));
+        out.insert("registered_count".into(), json!(registered.len()));
+        out.insert("schedules".into(), json!(registered));
+        out.insert("failed".into(), json!(failed));
+        Ok(out)
+    }
+}
+
 fn denied(e: impl std::fmt::Display) -> (&'static str, String) {
     ("permission_denied", e.to_string())
 }
@@ -316,6 +400,14 @@ impl WorkerService for Service {
         let (claims, unit, payload) = Self::open(request)?;
         let result = self.status(&claims, &payload).await;
         answer(&unit, "worker:get_task_status", started, result)
+    }
+
+    async fn register_schedules(&self, request: Request<ContextUnit>) -> RpcResult {
+        let started = Instant::now();
+        let (claims, unit, payload) = Self::open(request)?;
+        Self::rate_limited(&self.start_limit, &claims)?;
+        let result = self.register(&claims, &payload).await;
+        answer(&unit, "worker:register_schedules", started, result)
     }
 
     async fn execute_code(&self, request: Request<ContextUnit>) -> RpcResult {

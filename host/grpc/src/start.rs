@@ -70,8 +70,86 @@ impl StartPolicy {
         })
     }
 
-    fn opened(&self, workflow: &str) -> bool {
+    pub(crate) fn opened(&self, workflow: &str) -> bool {
         self.tenant_workflows.contains(&workflow)
+    }
+
+    /// The task queue a caller names, if the host lists it; the first by default.
+    pub(crate) fn queue(&self, named: Option<&str>, rpc: &str) -> Result<String, Refused> {
+        match named {
+            None => Ok(self.queues[0].clone()),
+            Some(q) if self.queues.iter().any(|open| open == q) => Ok(q.to_owned()),
+            Some(q) => Err(Refused::denied(format!(
+                "task queue {q:?} is not open to {rpc} on this host"
+            ))),
+        }
+    }
+
+    /// A scheduled run's arguments, from the positional `args` the original's
+    /// RegisterSchedules took (`["all", tenant]`, `[tenant, 50, 10]`): read into the fields
+    /// StartWorkflow takes, then built by the same code, so the token's tenant is the one in
+    /// them. An argument naming another tenant is refused, not ignored: a schedule runs
+    /// unattended, and its owner should learn at once that it would not do what it says.
+    pub(crate) fn scheduled_args(
+        &self,
+        workflow: &str,
+        args: &[Value],
+        tenant: &str,
+    ) -> Result<Vec<Value>, Refused> {
+        let other_tenant = |v: Option<&Value>| match v {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::String(t)) if t == tenant => Ok(()),
+            Some(other) => Err(Refused::denied(format!(
+                "the arguments name tenant {other}; this token registers schedules for {tenant:?}"
+            ))),
+        };
+        let object = |v: Option<&Value>| match v {
+            None | Some(Value::Null) => Ok(Map::new()),
+            Some(Value::Object(m)) => Ok(m.clone()),
+            Some(_) => Err(validation(format!("{workflow} takes one object argument"))),
+        };
+        let mut p = Map::new();
+        let built = match workflow {
+            names::HARVEST_WORKFLOW => {
+                if let Some(code) = args.first() {
+                    p.insert("supplier_code".into(), code.clone());
+                }
+                other_tenant(args.get(1))?;
+                harvest_args(&p, tenant)?
+            }
+            names::GARDENER_WORKFLOW => {
+                other_tenant(args.first())?;
+                for (i, key) in [(1, "batch_size"), (2, "max_batches")] {
+                    if let Some(v) = args.get(i) {
+                        p.insert(key.into(), v.clone());
+                    }
+                }
+                gardener_args(&p, tenant)?
+            }
+            names::ENRICHMENT_WORKFLOW => {
+                p = object(args.first())?;
+                other_tenant(p.get("tenant_id"))?;
+                enrichment_args(&p, tenant)?
+            }
+            names::IMPORT_WORKFLOW => {
+                p = match args.first() {
+                    Some(Value::String(url)) => {
+                        let mut m = Map::new();
+                        m.insert("url".into(), json!(url));
+                        m
+                    }
+                    other => object(other)?,
+                };
+                other_tenant(p.get("tenant_id"))?;
+                import_args(&p, tenant)?
+            }
+            other => {
+                return Err(Refused::denied(format!(
+                    "workflow {other:?} is not open to schedules on this host"
+                )));
+            }
+        };
+        Ok(built.0)
     }
 
     /// Decide what `payload` starts for the holder of `claims`, or why it may not.
@@ -87,15 +165,7 @@ impl StartPolicy {
             .map_err(|e| denied(&e))?;
         let kind = str_field(payload, "workflow_type")
             .ok_or_else(|| validation("payload.workflow_type is required"))?;
-        let queue = match str_field(payload, "task_queue") {
-            None => self.queues[0].clone(),
-            Some(q) if self.queues.iter().any(|open| open == q) => q.to_owned(),
-            Some(q) => {
-                return Err(Refused::denied(format!(
-                    "task queue {q:?} is not open to StartWorkflow on this host"
-                )));
-            }
-        };
+        let queue = self.queue(str_field(payload, "task_queue"), "StartWorkflow")?;
         let request_id = match payload.get("request_id") {
             None | Some(Value::Null) => None,
             Some(Value::String(r)) if r.is_empty() => None,
@@ -175,7 +245,7 @@ pub struct Refused {
 }
 
 impl Refused {
-    fn denied(message: String) -> Self {
+    pub(crate) fn denied(message: String) -> Self {
         Self {
             error_type: "permission_denied",
             message,
@@ -183,18 +253,18 @@ impl Refused {
     }
 }
 
-fn denied(e: &auth::AuthError) -> Refused {
+pub(crate) fn denied(e: &auth::AuthError) -> Refused {
     Refused::denied(e.to_string())
 }
 
-fn validation(message: impl Into<String>) -> Refused {
+pub(crate) fn validation(message: impl Into<String>) -> Refused {
     Refused {
         error_type: "validation",
         message: message.into(),
     }
 }
 
-fn str_field<'a>(p: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+pub(crate) fn str_field<'a>(p: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 

@@ -35,6 +35,11 @@ pub fn gardener(tenant: &str) -> String {
     format!("gardener:{tenant}")
 }
 
+/// The id of a schedule: its name within its tenant, so two tenants' `daily` never meet.
+pub fn schedule(tenant: &str, name: &str) -> String {
+    format!("{tenant}:{name}")
+}
+
 /// The catalog an import of `url` is staged under when the caller names none: re-importing a
 /// URL updates the same catalog.
 pub fn import_catalog(url: &str) -> String {

@@ -10,6 +10,7 @@ pub mod args;
 mod connect;
 pub mod ids;
 pub mod messages;
+pub mod schedules;
 pub mod starter;
 
 pub use connect::{ConnectError, connect, default_identity};

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 /// three are its older names for the same steps.
 pub mod names {
     pub const RESOLVE_SUPPLIER: &str = "resolve_supplier";
+    /// The enabled suppliers of a tenant: what `HarvestWorkflow("all", tenant)` harvests.
+    pub const LIST_SUPPLIERS: &str = "list_suppliers";
     pub const DOWNLOAD_FEED: &str = "download_feed";
     pub const PARSE_PRODUCTS: &str = "parse_products";
     pub const STORE_PRODUCTS: &str = "store_products";
@@ -34,6 +36,7 @@ pub mod names {
     /// Every native activity name, aliases included.
     pub const NATIVE: &[&str] = &[
         RESOLVE_SUPPLIER,
+        LIST_SUPPLIERS,
         DOWNLOAD_FEED,
         PARSE_PRODUCTS,
         STORE_PRODUCTS,
@@ -45,6 +48,18 @@ pub mod names {
         SELECT_PRODUCTS,
         CLASSIFY_PRODUCTS,
     ];
+}
+
+/// The supplier code that means every enabled supplier of the tenant, as the original's
+/// `harvester-daily` schedule passed it (`["all", tenant_id]`). No supplier may have it.
+pub const ALL_SUPPLIERS: &str = "all";
+
+/// `list_suppliers` input and output: a tenant's enabled suppliers, by code.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SupplierList {
+    pub tenant_id: String,
+    #[serde(default)]
+    pub suppliers: Vec<String>,
 }
 
 /// `HarvestWorkflow` input: `(supplier_code, tenant_id)` positionally, or one object.
@@ -229,7 +244,7 @@ pub struct Timings {
 }
 
 /// The result of `HarvestWorkflow` and `HarvesterImportWorkflow`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct HarvestResult {
     /// `completed`, or `not_modified` when the server said the feed had not changed.
     pub status: String,
@@ -252,6 +267,10 @@ pub struct HarvestResult {
     /// The id of the `EnrichmentWorkflow` this harvest started, if it started one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrichment: Option<String>,
+    /// For `HarvestWorkflow("all", tenant)` (status `started`): the harvest of each supplier,
+    /// started as its own workflow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub harvests: Vec<String>,
 }
 
 /// `EnrichmentWorkflow` input: `{tenant_id, product_ids?}` or `{tenant_id, batch_size,

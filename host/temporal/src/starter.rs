@@ -260,7 +260,7 @@ pub async fn wait(client: &Client, id: &str) -> Result<Status, StartError> {
 }
 
 /// The workflow's identity, status and memo, without its outcome.
-async fn describe(client: &Client, id: &str) -> Result<Status, StartError> {
+pub(crate) async fn describe(client: &Client, id: &str) -> Result<Status, StartError> {
     let query = |e: &dyn std::error::Error| StartError::Query {
         id: id.to_owned(),
         reason: contextworker_types::error_chain(e),

@@ -84,6 +84,11 @@ id_type!(
     TenantId,
     "tenant id"
 );
+id_type!(
+    /// A schedule's name within its tenant: the schedule's id is `<tenant>:<name>`.
+    ScheduleName,
+    "schedule name"
+);
 
 #[cfg(test)]
 mod tests {

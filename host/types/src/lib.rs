@@ -18,6 +18,7 @@ mod limits;
 mod module;
 mod product;
 mod receipt;
+mod schedule;
 
 pub use bucket::{BucketUrl, BucketUrlError};
 pub use chain::error_chain;
@@ -30,8 +31,9 @@ pub use enrichment::{
 };
 pub use error_class::{ErrorClass, Retry};
 pub use http::{HttpCaps, HttpGrant, HttpRule, HttpRuleError, HttpScheme, HttpTarget, HttpUsage};
-pub use ids::{IdError, SupplierCode, TenantId};
+pub use ids::{IdError, ScheduleName, SupplierCode, TenantId};
 pub use limits::{Limits, MIB, Metering};
 pub use module::{ModuleName, ModuleNameError, World, WorldParseError};
 pub use product::{Attribute, Availability, Location, Product, Warning};
 pub use receipt::Receipt;
+pub use schedule::{Overlap, ScheduleSpec, SpecError, Timing, format_duration, parse_duration};

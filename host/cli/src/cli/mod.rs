@@ -6,12 +6,14 @@ use clap::{Args, Parser, Subcommand};
 
 mod client;
 mod modules;
+mod schedules;
 mod serve;
 
 pub use client::{
     EnrichArgs, HarvestArgs, ImportArgs, RpcArgs, RpcCall, TokenArgs, WaitArgs, WorkflowCommand,
 };
 pub use modules::{DiffArgs, ExecArgs, FleetArgs, ModulesCommand, SuppliersCommand, TestArgs};
+pub use schedules::{CommonArgs, CreateArgs, SchedulesCommand, TimingArgs, UpdateArgs};
 pub use serve::{ServeArgs, TemporalArgs};
 
 #[derive(Debug, Parser)]
@@ -101,6 +103,10 @@ pub enum Command {
     Import(ImportArgs),
     /// Start EnrichmentWorkflow: classify a tenant's pending products with its classifier.
     Enrich(EnrichArgs),
+    /// Recurring harvests and gardener passes on Temporal schedules: create, list, describe,
+    /// pause, unpause, trigger, update, delete, backfill, and sync from configuration.
+    #[command(subcommand)]
+    Schedules(SchedulesCommand),
     /// Workflows: status and results.
     #[command(subcommand)]
     Workflow(WorkflowCommand),
@@ -151,5 +157,16 @@ pub(crate) fn parse_key_value(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn every_command_line_definition_is_consistent() {
+        // clap checks flag clashes only when a command is first built; this builds them all.
+        super::Cli::command().debug_assert();
     }
 }

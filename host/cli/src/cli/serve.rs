@@ -43,6 +43,10 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub gardener_interval: Option<u64>,
+    /// Before serving, make Temporal's schedules match the configuration, as `schedules sync`
+    /// does (suppliers' `schedule`, the host config's `[[schedule]]`).
+    #[arg(long)]
+    pub sync_schedules: bool,
     #[command(flatten)]
     pub temporal: TemporalArgs,
     #[command(flatten)]

@@ -13,7 +13,6 @@ use contextworker_config::Supplier;
 use contextworker_runtime::CancellationToken;
 use contextworker_temporal::messages::names;
 use contextworker_temporal::starter::{self, StartError, StartExtras};
-use contextworker_types::TenantId;
 
 pub struct Gardener {
     pub client: contextworker_temporal::Client,
@@ -65,34 +64,19 @@ impl Gardener {
     }
 }
 
-/// Every tenant named by a tenant file (`<tenant>.toml`) or an enabled supplier file, sorted.
+/// Every tenant with a tenant file or an enabled supplier file.
 fn tenants(suppliers_dir: &Path, tenants_dir: &Path) -> Vec<String> {
-    let mut out: Vec<String> = match Supplier::load_dir(suppliers_dir) {
-        Ok((suppliers, _)) => suppliers
-            .into_iter()
-            .filter(|s| s.enabled)
-            .map(|s| s.tenant.as_str().to_owned())
-            .collect(),
+    let suppliers = match Supplier::load_dir(suppliers_dir) {
+        Ok((suppliers, _)) => suppliers,
         Err(e) => {
             tracing::warn!("gardener: {e}");
             Vec::new()
         }
     };
-    if let Ok(entries) = std::fs::read_dir(tenants_dir) {
-        out.extend(
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-                .filter_map(|p| {
-                    let stem = p.file_stem()?.to_str()?;
-                    TenantId::new(stem).ok().map(|t| t.as_str().to_owned())
-                }),
-        );
-    }
-    out.sort();
-    out.dedup();
-    out
+    crate::context::known_tenants(&suppliers, tenants_dir)
+        .into_iter()
+        .map(String::from)
+        .collect()
 }
 
 #[cfg(test)]

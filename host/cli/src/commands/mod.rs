@@ -7,6 +7,7 @@ mod gardener;
 mod gc;
 mod modules;
 mod rpc;
+mod schedules;
 mod start;
 mod suppliers;
 mod swap;
@@ -70,6 +71,7 @@ pub async fn run(cli: Cli) -> u8 {
         Some(Command::Harvest(args)) => workflow::harvest(&cli.global, args).await,
         Some(Command::Import(args)) => workflow::import(&cli.global, args).await,
         Some(Command::Enrich(args)) => workflow::enrich(&cli.global, args).await,
+        Some(Command::Schedules(command)) => schedules::run(&cli.global, command).await,
         Some(Command::Token(args)) => token::run(&args),
         Some(Command::Rpc(args)) => rpc::run(args).await,
         Some(Command::Gc { json }) => gc::run(&cli.global, json).await,

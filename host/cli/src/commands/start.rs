@@ -211,7 +211,8 @@ async fn serve(
                 per_second: grpc_config.rate_per_second,
                 burst: grpc_config.rate_burst,
             },
-        );
+        )
+        .schedules_per_tenant(grpc_config.schedules_per_tenant);
         let authenticator = Authenticator::new(Arc::new(verifier));
         let shutdown = {
             let stop = stop.clone();
@@ -254,6 +255,9 @@ async fn serve(
                 settings.identity,
                 settings.task_queues.join(", ")
             );
+            if args.sync_schedules {
+                super::schedules::sync_at_start(config, &client).await;
+            }
             if let Some(secs) = args.gardener_interval {
                 eprintln!("gardener: a pass per tenant every {secs} s");
                 super::gardener::Gardener {

@@ -164,21 +164,24 @@ async fn finish(
 }
 
 pub fn ui_link(ui: &str, namespace: &str, id: &str, run: &str) -> String {
-    // Ids may hold characters a path segment cannot (`/`, `?`, `#`, spaces from a
-    // --workflow-id); `:` is fine and stays readable.
-    let id: String = id
-        .bytes()
+    format!(
+        "{}/namespaces/{namespace}/workflows/{}/{run}/history",
+        ui.trim_end_matches('/'),
+        path_segment(id)
+    )
+}
+
+/// `id` as one segment of a UI path. Ids may hold characters a path segment cannot (`/`,
+/// `?`, `#`, spaces from a --workflow-id); `:` is fine and stays readable.
+pub fn path_segment(id: &str) -> String {
+    id.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
                 char::from(b).to_string()
             }
             other => format!("%{other:02X}"),
         })
-        .collect();
-    format!(
-        "{}/namespaces/{namespace}/workflows/{id}/{run}/history",
-        ui.trim_end_matches('/')
-    )
+        .collect()
 }
 
 fn exit_for(status: &Status) -> u8 {

@@ -92,7 +92,7 @@ impl Rpc {
         r
     }
 
-    /// Send `payload` to `rpc` (`start`, `status` or `exec`).
+    /// Send `payload` to `rpc` (`start`, `status`, `schedules` or `exec`).
     async fn send(
         &mut self,
         rpc: &str,
@@ -103,6 +103,7 @@ impl Rpc {
         let resp = match rpc {
             "start" => self.client.start_workflow(req).await,
             "status" => self.client.get_task_status(req).await,
+            "schedules" => self.client.register_schedules(req).await,
             _ => self.client.execute_code(req).await,
         };
         resp.map(contextworker_grpc::tonic::Response::into_inner)

@@ -18,6 +18,7 @@ const MAX_TOKEN_LIFETIME_SECS: Setting = Setting::new(
 );
 const RATE_PER_SECOND: Setting = Setting::new("grpc.rate_per_second", 20, 1..=100_000);
 const RATE_BURST: Setting = Setting::new("grpc.rate_burst", 40, 1..=100_000);
+const SCHEDULES_PER_TENANT: Setting = Setting::new("grpc.schedules_per_tenant", 100, 1..=10_000);
 const MAX_CONNECTIONS: Setting = Setting::new("grpc.max_connections", 512, 1..=65_536);
 const MAX_STREAMS_PER_CONNECTION: Setting =
     Setting::new("grpc.max_streams_per_connection", 64, 1..=10_000);
@@ -87,6 +88,9 @@ pub(super) fn resolve(
             .resolve(path, file.max_token_lifetime_secs)?,
         rate_per_second: RATE_PER_SECOND.resolve(path, file.rate_per_second.map(u64::from))? as u32,
         rate_burst: RATE_BURST.resolve(path, file.rate_burst.map(u64::from))? as u32,
+        schedules_per_tenant: SCHEDULES_PER_TENANT
+            .resolve(path, file.schedules_per_tenant.map(|n| n as u64))?
+            as usize,
         max_connections: MAX_CONNECTIONS.resolve(path, file.max_connections.map(|n| n as u64))?
             as usize,
         max_streams_per_connection: MAX_STREAMS_PER_CONNECTION

@@ -10,6 +10,8 @@
 //! enabled = true                 # optional, default true
 //! enrich = true                  # optional: enrich what each harvest created or changed
 //!                                # (default: the tenant file's enrichment.after_harvest)
+//! schedule = "0 */6 * * *"       # optional: harvest on this cron or interval ("6h"), once
+//!                                # `schedules sync` has run; schedule_timezone = "Europe/Kyiv"
 //! [auth]                         # optional
 //! bearer_token_env = "DEMO_TOKEN"            # or basic_user_env + basic_password_env
 //! headers = { "X-Api-Key" = "DEMO_API_KEY" }   # header name -> environment variable
@@ -24,7 +26,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use contextworker_types::{ModuleName, SupplierCode, TenantId};
+use contextworker_types::{ModuleName, ScheduleSpec, SupplierCode, TenantId};
 use serde::Deserialize;
 
 use crate::toml_util::{one_line_error, scalar_table};
@@ -66,6 +68,8 @@ struct SupplierToml {
     module: String,
     enabled: Option<bool>,
     enrich: Option<bool>,
+    schedule: Option<String>,
+    schedule_timezone: Option<String>,
     auth: Option<AuthToml>,
     fetch: Option<FetchToml>,
     #[serde(default)]
@@ -113,6 +117,8 @@ pub struct Supplier {
     /// Whether a harvest starts an enrichment of what it created or changed; `None`: as the
     /// tenant's settings say.
     pub enrich: Option<bool>,
+    /// When `schedules sync` has Temporal harvest it (`None`: only on request).
+    pub schedule: Option<ScheduleSpec>,
     pub credentials: Credentials,
     /// Extra request headers: header name and the environment variable holding its value.
     pub header_envs: Vec<(String, String)>,
@@ -154,6 +160,14 @@ impl Supplier {
                 format!(
                     "`{code}` must match the file name ({code}.toml), so the supplier can be found by its code"
                 ),
+            ));
+        }
+        // `HarvestWorkflow("all", tenant)` means every supplier of the tenant.
+        if code.as_str() == "all" {
+            return Err(invalid(
+                "code",
+                "`all` is reserved: a harvest of `all` harvests every supplier of the tenant"
+                    .to_owned(),
             ));
         }
         let tenant = TenantId::new(raw.tenant).map_err(|e| invalid("tenant", e.to_string()))?;
@@ -214,6 +228,18 @@ impl Supplier {
                 format!("{timeout_secs} is outside 1..=86400"),
             ));
         }
+        if raw.schedule.is_none() && raw.schedule_timezone.is_some() {
+            return Err(invalid(
+                "schedule_timezone",
+                "set without `schedule`".to_owned(),
+            ));
+        }
+        let schedule = raw
+            .schedule
+            .as_deref()
+            .map(|when| ScheduleSpec::parse(when, raw.schedule_timezone.as_deref(), None))
+            .transpose()
+            .map_err(|e| invalid("schedule", e.to_string()))?;
         let config =
             scalar_table(&raw.config).map_err(|(k, r)| invalid(&format!("config.{k}"), r))?;
         Ok(Self {
@@ -225,6 +251,7 @@ impl Supplier {
             module,
             enabled: raw.enabled.unwrap_or(true),
             enrich: raw.enrich,
+            schedule,
             credentials,
             header_envs,
             max_bytes: max_mb << 20,

@@ -72,3 +72,47 @@ fn mistakes_are_named() {
         assert!(err.contains(expected), "expected {expected:?} in {err}");
     }
 }
+
+#[test]
+fn the_code_all_is_reserved_for_every_supplier_of_a_tenant() {
+    let err = Supplier::parse(
+        Path::new("/s/all.toml"),
+        &MINIMAL.replace("code = \"acme\"", "code = \"all\""),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("`code`: `all` is reserved"), "{err}");
+}
+
+#[test]
+fn a_schedule_is_a_cron_or_an_interval_and_a_bad_one_is_named() {
+    let s = parse(&format!(
+        "{MINIMAL}schedule = \"0 */6 * * *\"\nschedule_timezone = \"Europe/Kyiv\"\n"
+    ))
+    .expect("valid");
+    let spec = s.schedule.expect("a schedule");
+    assert_eq!(spec.to_string(), "cron 0 */6 * * * (Europe/Kyiv)");
+    let s = parse(&format!("{MINIMAL}schedule = \"6h\"\n")).expect("valid");
+    assert_eq!(s.schedule.expect("a schedule").to_string(), "every 6h");
+    assert!(parse(MINIMAL).expect("valid").schedule.is_none());
+    for (text, want) in [
+        (
+            "schedule = \"0 25 * * *\"",
+            "`schedule`: cron \"0 25 * * *\": field 2 (hour)",
+        ),
+        ("schedule = \"0s\"", "`schedule`: interval \"0s\""),
+        ("schedule = \"6x\"", "`schedule`: duration \"6x\""),
+        (
+            "schedule_timezone = \"UTC\"",
+            "`schedule_timezone`: set without `schedule`",
+        ),
+        (
+            "schedule = \"@daily\"\nschedule_timezone = \"../x\"",
+            "`schedule`: time zone \"../x\"",
+        ),
+    ] {
+        let err = parse(&format!("{MINIMAL}{text}\n")).unwrap_err();
+        assert!(err.contains(want), "{text}: {err}");
+        assert!(err.starts_with("/s/acme.toml: "), "{err}");
+    }
+}

@@ -76,6 +76,7 @@ impl ActivityHost {
             async move {
                 match name.as_str() {
                     names::RESOLVE_SUPPLIER => steps::resolve_supplier(&services, &input).await,
+                    names::LIST_SUPPLIERS => steps::list_suppliers(&services, &input).await,
                     names::DOWNLOAD_FEED | names::FETCH_VENDOR_DATA => {
                         steps::download_feed(&services, &ctx, &input).await
                     }

@@ -24,8 +24,9 @@ use temporalio_sdk::{
 
 use crate::args::{decode, encode, from_args};
 use crate::messages::{
-    FeedValidators, FetchInput, FetchOutput, HarvestArgs, HarvestResult, ImportArgs, ModuleUsed,
-    ParseInput, ParseOutput, PinInput, StageInput, StageOutput, SupplierPlan, Timings, names,
+    ALL_SUPPLIERS, FeedValidators, FetchInput, FetchOutput, HarvestArgs, HarvestResult, ImportArgs,
+    ModuleUsed, ParseInput, ParseOutput, PinInput, StageInput, StageOutput, SupplierList,
+    SupplierPlan, Timings, names,
 };
 
 fn fail(class: ErrorClass, message: impl Into<String>) -> WorkflowTermination {
@@ -40,7 +41,9 @@ fn fail(class: ErrorClass, message: impl Into<String>) -> WorkflowTermination {
 /// worker that died: its next attempt starts elsewhere after that long.
 fn options(step: &str, fetch_timeout_secs: u64) -> ActivityOptions {
     let (start_to_close, heartbeat, attempts) = match step {
-        names::RESOLVE_SUPPLIER | names::PIN_MODULE => (Duration::from_secs(30), None, 3),
+        names::RESOLVE_SUPPLIER | names::PIN_MODULE | names::LIST_SUPPLIERS => {
+            (Duration::from_secs(30), None, 3)
+        }
         names::DOWNLOAD_FEED => (
             Duration::from_secs(fetch_timeout_secs.saturating_add(60)),
             Some(Duration::from_secs(20)),
@@ -137,6 +140,7 @@ async fn harvest<W>(
             ..Timings::default()
         },
         enrichment: None,
+        harvests: Vec::new(),
     };
     let Some(feed) = fetch.feed.filter(|_| !fetch.not_modified) else {
         result.status = "not_modified".to_owned();
@@ -232,6 +236,63 @@ async fn start_enrichment<W>(ctx: &WorkflowContext<W>, plan: &SupplierPlan) -> O
     }
 }
 
+/// `HarvestWorkflow("all", tenant)`: start a harvest of each enabled supplier of the tenant,
+/// each its own workflow (`harvest:<tenant>:<code>`, so one per catalog still runs at a time)
+/// that outlives this one. A supplier whose last harvest still runs is left to it.
+async fn harvest_all<W>(
+    ctx: &WorkflowContext<W>,
+    tenant: Option<String>,
+) -> WorkflowResult<HarvestResult> {
+    let tenant = tenant.ok_or_else(|| {
+        fail(
+            ErrorClass::InvalidArguments,
+            "a harvest of all suppliers needs the tenant: (\"all\", tenant_id)",
+        )
+    })?;
+    let list: SupplierList = step(
+        ctx,
+        names::LIST_SUPPLIERS,
+        &SupplierList {
+            tenant_id: tenant.clone(),
+            suppliers: Vec::new(),
+        },
+        options(names::LIST_SUPPLIERS, 0),
+    )
+    .await?;
+    let mut harvests = Vec::with_capacity(list.suppliers.len());
+    for code in &list.suppliers {
+        let id = crate::ids::harvest(&list.tenant_id, code);
+        let input = HarvestArgs {
+            supplier_code: code.clone(),
+            tenant_id: Some(list.tenant_id.clone()),
+        };
+        let options = ChildWorkflowOptions::builder()
+            .workflow_id(id.clone())
+            .parent_close_policy(ParentClosePolicy::Abandon)
+            .build();
+        match ctx
+            .start_child_workflow(
+                UntypedWorkflow::new(names::HARVEST_WORKFLOW.to_owned()),
+                encode(&input),
+                options,
+            )
+            .await
+        {
+            Ok(_) => harvests.push(id),
+            Err(e) => tracing::warn!(workflow_id = %id, "harvest not started: {e}"),
+        }
+    }
+    Ok(HarvestResult {
+        status: "started".to_owned(),
+        supplier: ALL_SUPPLIERS.to_owned(),
+        tenant: list.tenant_id,
+        workflow_id: ctx.workflow_id().to_owned(),
+        run_id: ctx.run_id().to_owned(),
+        harvests,
+        ..HarvestResult::default()
+    })
+}
+
 /// `HarvestWorkflow(supplier_code, tenant_id?)`: harvest one configured supplier.
 #[workflow]
 #[derive(Default)]
@@ -250,6 +311,9 @@ impl HarvestWorkflow {
             "(supplier_code, tenant_id?)",
         )
         .map_err(|e| fail(ErrorClass::InvalidArguments, e.to_string()))?;
+        if args.supplier_code == ALL_SUPPLIERS {
+            return harvest_all(ctx, args.tenant_id).await;
+        }
         let plan: SupplierPlan = step(
             ctx,
             names::RESOLVE_SUPPLIER,

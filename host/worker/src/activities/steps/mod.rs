@@ -20,7 +20,7 @@ pub(super) use download::download_feed;
 pub(super) use enrich::{classify_products, resolve_enrichment, select_products};
 pub(super) use parse::parse_products;
 pub(super) use pin::pin_module;
-pub(super) use resolve::resolve_supplier;
+pub(super) use resolve::{list_suppliers, resolve_supplier};
 pub(super) use stage::store_products;
 
 pub(super) type Result<T> = std::result::Result<T, Outcome>;

@@ -10,7 +10,7 @@ use temporalio_common::data_converters::RawValue;
 
 use crate::args::{encode, from_args};
 use crate::failure::Failure;
-use crate::messages::{FeedValidators, HarvestArgs, SupplierPlan};
+use crate::messages::{FeedValidators, HarvestArgs, SupplierList, SupplierPlan};
 use crate::services::Services;
 
 use super::Result;
@@ -107,6 +107,31 @@ pub(in crate::activities) async fn resolve_supplier(
         ..plan
     };
     Ok(encode(&plan))
+}
+
+/// `list_suppliers`: the tenant's enabled suppliers, sorted by code. A file that does not
+/// read is logged and left out: one broken supplier does not stop the others' harvests.
+pub(in crate::activities) async fn list_suppliers(
+    services: &Services,
+    input: &RawValue,
+) -> Result<RawValue> {
+    let args: SupplierList = from_args(input, &["tenant_id"], "(tenant_id)")?;
+    let tenant = contextworker_types::TenantId::new(args.tenant_id.as_str())
+        .map_err(|e| Failure::new(ErrorClass::InvalidArguments, e.to_string()))?;
+    let (suppliers, broken) = Supplier::load_dir(&services.suppliers_dir)
+        .map_err(|e| Failure::new(ErrorClass::SupplierConfigUnreadable, e.to_string()))?;
+    for e in &broken {
+        tracing::warn!("list_suppliers: left out: {e}");
+    }
+    let suppliers = suppliers
+        .into_iter()
+        .filter(|s| s.enabled && s.tenant == tenant)
+        .map(|s| s.code.as_str().to_owned())
+        .collect();
+    Ok(encode(&SupplierList {
+        tenant_id: tenant.as_str().to_owned(),
+        suppliers,
+    }))
 }
 
 /// The validators of the last feed staged completely for this supplier, when it came from the
