@@ -361,6 +361,20 @@ async fn sync_follows_the_configuration_and_never_touches_other_schedules() {
     assert_contains(&stderr_of(&out, 1), &["no schedule acme:harvest-north"]);
     assert_eq!(describe(&h, "acme:nightly")["managed_by"], "cli");
     assert_eq!(describe(&h, "beta:harvest-east")["managed_by"], "cli");
+
+    // `serve --sync-schedules` syncs once before serving, and says what it did.
+    write_supplier_with(&h, "north", "acme", "schedule = \"0 */6 * * *\"\n");
+    let worker = h.worker("sync", &["--host-config", cfg, "--sync-schedules"], &[]);
+    worker.wait_for_log(
+        "schedules: sync: 1 to create, 0 to update, 0 to delete, 1 unchanged, 0 conflicts",
+        Duration::from_secs(60),
+    );
+    assert!(
+        worker
+            .log_text()
+            .contains("schedules: create acme:harvest-north")
+    );
+    assert_eq!(describe(&h, "acme:harvest-north")["managed_by"], "sync");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -273,11 +273,21 @@ pub async fn create(
 pub async fn update(client: &Client, def: &Definition) -> Result<(), ScheduleError> {
     let current = describe_raw(client, &def.id).await?;
     let state = current.schedule.and_then(|s| s.state).unwrap_or_default();
+    send_update(client, &def.id, def.schedule(state), current.conflict_token).await
+}
+
+/// Replace schedule `id` with `schedule`, if it is still the version `conflict_token` names.
+async fn send_update(
+    client: &Client,
+    id: &str,
+    schedule: proto::Schedule,
+    conflict_token: Vec<u8>,
+) -> Result<(), ScheduleError> {
     let request = UpdateScheduleRequest {
         namespace: client.namespace(),
-        schedule_id: def.id.clone(),
-        schedule: Some(def.schedule(state)),
-        conflict_token: current.conflict_token,
+        schedule_id: id.to_owned(),
+        schedule: Some(schedule),
+        conflict_token,
         identity: client.identity(),
         request_id: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
@@ -285,7 +295,7 @@ pub async fn update(client: &Client, def: &Definition) -> Result<(), ScheduleErr
     WorkflowService::update_schedule(&mut client.clone(), request.into_request())
         .await
         .map(drop)
-        .map_err(|s| ScheduleError::from_status(&def.id, &s))
+        .map_err(|s| ScheduleError::from_status(id, &s))
 }
 
 /// Change one part of a schedule made here, keeping the rest.
@@ -328,19 +338,7 @@ pub async fn change(client: &Client, id: &str, changes: Changes) -> Result<(), S
     if let Some(description) = changes.description {
         schedule.state.get_or_insert_with(Default::default).notes = description;
     }
-    let request = UpdateScheduleRequest {
-        namespace: client.namespace(),
-        schedule_id: id.to_owned(),
-        schedule: Some(schedule),
-        conflict_token,
-        identity: client.identity(),
-        request_id: uuid::Uuid::new_v4().to_string(),
-        ..Default::default()
-    };
-    WorkflowService::update_schedule(&mut client.clone(), request.into_request())
-        .await
-        .map(drop)
-        .map_err(|s| ScheduleError::from_status(id, &s))
+    send_update(client, id, schedule, conflict_token).await
 }
 
 async fn describe_raw(
@@ -362,7 +360,15 @@ async fn describe_raw(
 pub async fn describe(client: &Client, id: &str) -> Result<ScheduleView, ScheduleError> {
     let raw = describe_raw(client, id).await?;
     let mut view = ScheduleView::from_description(id, &raw);
-    for run in &mut view.recent_runs {
+    settle_runs(client, &mut view, usize::MAX).await;
+    Ok(view)
+}
+
+/// Read the status of the last `last` recent runs the schedule records as running from the
+/// runs themselves (a listing does not say which still run, so each is asked).
+pub async fn settle_runs(client: &Client, view: &mut ScheduleView, last: usize) {
+    let skip = view.recent_runs.len().saturating_sub(last);
+    for run in view.recent_runs.iter_mut().skip(skip) {
         if run.status == "running"
             && !view.running.contains(&run.workflow_id)
             && let Ok(status) = crate::starter::describe(client, &run.workflow_id).await
@@ -370,7 +376,6 @@ pub async fn describe(client: &Client, id: &str) -> Result<ScheduleView, Schedul
             run.status = status.status;
         }
     }
-    Ok(view)
 }
 
 /// Every schedule in the namespace, sorted by id (at most [`LIST_LIMIT`]).

@@ -247,10 +247,13 @@ async fn list(args: &GlobalArgs, tenant: Option<&str>, common: &CommonArgs) -> a
         Ok(all) => all,
         Err(e) => return Ok(report(&e)),
     };
-    let shown: Vec<&ScheduleView> = all
-        .iter()
+    let mut shown: Vec<ScheduleView> = all
+        .into_iter()
         .filter(|v| tenant.is_none() || v.tenant.as_deref() == tenant)
         .collect();
+    for view in &mut shown {
+        schedules::settle_runs(&client, view, 1).await;
+    }
     if common.json {
         println!("{}", serde_json::to_string_pretty(&shown)?);
         return Ok(EXIT_OK);
@@ -349,7 +352,11 @@ fn print_view(view: &ScheduleView, common: &CommonArgs) {
     if !view.running.is_empty() {
         println!("  running:    {}", view.running.join(", "));
     }
-    println!("  next runs:  {}", list_or_none(&view.next_runs));
+    // Five are enough to see the timing; --json has all the server gives (ten).
+    println!(
+        "  next runs:  {}",
+        list_or_none(&view.next_runs[..view.next_runs.len().min(5)])
+    );
     if view.recent_runs.is_empty() {
         println!("  last runs:  none");
     } else {

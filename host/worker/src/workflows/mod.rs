@@ -216,22 +216,31 @@ async fn start_enrichment<W>(ctx: &WorkflowContext<W>, plan: &SupplierPlan) -> O
         supplier_code: Some(plan.supplier.clone()),
         ..Default::default()
     };
+    start_abandoned(ctx, names::ENRICHMENT_WORKFLOW, encode(&input), &id)
+        .await
+        .then_some(id)
+}
+
+/// Start `workflow` as a child that outlives this workflow, with id `id`. A child that does
+/// not start (one with its id still runs) is logged; whether it started is returned.
+async fn start_abandoned<W>(
+    ctx: &WorkflowContext<W>,
+    workflow: &str,
+    input: RawValue,
+    id: &str,
+) -> bool {
     let options = ChildWorkflowOptions::builder()
-        .workflow_id(id.clone())
+        .workflow_id(id.to_owned())
         .parent_close_policy(ParentClosePolicy::Abandon)
         .build();
     match ctx
-        .start_child_workflow(
-            UntypedWorkflow::new(names::ENRICHMENT_WORKFLOW.to_owned()),
-            encode(&input),
-            options,
-        )
+        .start_child_workflow(UntypedWorkflow::new(workflow.to_owned()), input, options)
         .await
     {
-        Ok(_) => Some(id),
+        Ok(_) => true,
         Err(e) => {
-            tracing::warn!(workflow_id = %id, "enrichment not started: {e}");
-            None
+            tracing::warn!(workflow_id = %id, "{workflow} not started: {e}");
+            false
         }
     }
 }
@@ -266,20 +275,8 @@ async fn harvest_all<W>(
             supplier_code: code.clone(),
             tenant_id: Some(list.tenant_id.clone()),
         };
-        let options = ChildWorkflowOptions::builder()
-            .workflow_id(id.clone())
-            .parent_close_policy(ParentClosePolicy::Abandon)
-            .build();
-        match ctx
-            .start_child_workflow(
-                UntypedWorkflow::new(names::HARVEST_WORKFLOW.to_owned()),
-                encode(&input),
-                options,
-            )
-            .await
-        {
-            Ok(_) => harvests.push(id),
-            Err(e) => tracing::warn!(workflow_id = %id, "harvest not started: {e}"),
+        if start_abandoned(ctx, names::HARVEST_WORKFLOW, encode(&input), &id).await {
+            harvests.push(id);
         }
     }
     Ok(HarvestResult {
