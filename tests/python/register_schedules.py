@@ -8,6 +8,7 @@ Usage: register_schedules.py PROTO_DIR ADDRESS TOKEN READ_ONLY_TOKEN OUT_DIR
 
 import importlib
 import json
+import os
 import sys
 import uuid
 
@@ -70,3 +71,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    # The gRPC extension can abort the interpreter while it finalizes ("PyGILState_Release:
+    # thread state ... must be current") after all the work succeeded: leave without finalizing.
+    sys.stdout.flush()
+    os._exit(0)
