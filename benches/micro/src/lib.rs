@@ -532,4 +532,6 @@ pub mod goals {
     pub const EPOCH_RATIO: f64 = 1.10;
     /// a new version landed in the modules directory → served to new calls, every swap
     pub const HOT_SWAP: Duration = Duration::from_secs(1);
+    /// call overhead p50 with metrics recorded − without
+    pub const METRICS_P50_GROWTH: Duration = Duration::from_micros(5);
 }

@@ -6,28 +6,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use contextworker_config::{GrpcConfig, GrpcOverrides, HostConfig, Overrides, TemporalInput};
 use contextworker_runtime::{MIB, Runtime, RuntimeConfig};
-use tracing_subscriber::EnvFilter;
 
 use crate::cli::{FleetArgs, GlobalArgs, ServeArgs, TemporalArgs};
-
-pub fn init_tracing(args: &GlobalArgs) {
-    let default = match (args.quiet, args.verbose) {
-        (true, _) => "warn",
-        (false, 0) => "info,wasmtime=warn,cranelift=warn",
-        (false, 1) => "debug,wasmtime=info,cranelift=info",
-        (false, _) => "trace",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    if args.log_json {
-        builder.json().init();
-    } else {
-        builder.with_target(false).compact().init();
-    }
-}
 
 /// The configuration for commands that need only the host's files.
 pub fn host_config(args: &GlobalArgs) -> anyhow::Result<HostConfig> {

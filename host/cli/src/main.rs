@@ -3,13 +3,14 @@
 mod cli;
 mod commands;
 mod context;
+mod logs;
 mod report;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse_scoped();
-    context::init_tracing(&cli.global);
+    logs::init(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -174,11 +174,13 @@ impl Executor {
             Ok(request) => request,
             Err(refusal) => return refusal,
         };
+        let waiting = contextworker_metrics::metrics().exec_waiting();
         let Ok(Ok(permit)) =
             tokio::time::timeout(self.caps.queue_wait, self.slots.clone().acquire_owned()).await
         else {
             return ExecOutcome::Busy;
         };
+        drop(waiting);
         let (component, _slot) = match self
             .compiler
             .load(request.code, request.metering, permit)
@@ -187,6 +189,7 @@ impl Executor {
             Ok(loaded) => loaded,
             Err((error_type, message)) => return refused(error_type, message),
         };
+        contextworker_metrics::metrics().compile_cache(component.stats().from_cache);
         let spec = CallSpec::new("submitted-code", "sha256", request.limits).with_cancel(cancel);
         let outcome = self
             .runtime

@@ -3,6 +3,8 @@
 //! clients (protos in `proto/`). Authentication is the ecosystem's signed token; ExecuteCode is
 //! the sandbox's `code` world behind server-wide caps.
 
+mod answer;
+mod authenticate;
 mod compile;
 pub mod exec;
 mod schedules;
@@ -22,11 +24,12 @@ pub mod pb {
     }
 }
 
+pub use authenticate::{Authenticator, UNAUTHENTICATED};
 /// Tokens: the verifier, claims and minting (their own crate, so the parser can be fuzzed
 /// without the rest of the host).
 pub use contextworker_auth as auth;
 pub use server::{MAX_MESSAGE_BYTES, ServeError, ServerSettings, bind, serve};
-pub use service::{Authenticator, RateLimits, Service, TemporalSide, UNAUTHENTICATED};
+pub use service::{RateLimits, Service, TemporalSide};
 /// The tonic version the generated client and server use.
 pub use tonic;
 /// The health service's generated client, for callers that probe readiness.

@@ -21,8 +21,9 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
+use crate::authenticate::Authenticator;
 use crate::pb::worker::worker_service_server::WorkerServiceServer;
-use crate::service::{Authenticator, Service};
+use crate::service::Service;
 
 /// Largest request or response message (a ContextUnit carrying base64 code, say).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;

@@ -7,7 +7,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use contextworker_auth::{self as auth, AuthError, Claims, Verifier};
+use contextworker_auth::{self as auth, Claims};
 use contextworker_runtime::CancellationToken;
 use contextworker_temporal::Client;
 use contextworker_temporal::ids;
@@ -15,13 +15,16 @@ use contextworker_temporal::schedules::{self, Owner, ScheduleError};
 use contextworker_temporal::starter;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{Map, Value, json};
-use tonic::{Request, Response, Status};
+use tonic::{Request, Status};
+use tracing::Instrument as _;
 
+use crate::answer::{Answer, RpcResult, answer, refuse, request_span};
+use crate::authenticate::UNAUTHENTICATED;
 use crate::exec::{ExecOutcome, Executor};
 use crate::pb::core::ContextUnit;
 use crate::pb::worker::worker_service_server::WorkerService;
 use crate::start::StartPolicy;
-use crate::unit::{error_payload, respond, struct_to_json};
+use crate::unit::struct_to_json;
 
 /// The Temporal side the service starts and reads workflows with.
 #[derive(Clone)]
@@ -67,15 +70,8 @@ impl std::fmt::Debug for Service {
     }
 }
 
-type RpcResult = Result<Response<ContextUnit>, Status>;
-type Answer = Result<Map<String, Value>, (&'static str, String)>;
-
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+/// The longest unit id carried into a workflow's memo (a UUID is 36 bytes).
+const MAX_UNIT_ID: usize = 128;
 
 /// The `grpc-timeout` header (`<n><unit>`), if the client set a deadline.
 fn deadline(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
@@ -103,57 +99,6 @@ struct CancelOnDrop(CancellationToken);
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.cancel();
-    }
-}
-
-/// The one answer every unauthenticated request gets, whatever was wrong with its token: a
-/// caller without a valid token learns nothing (which key ids exist, whether a signature was
-/// close). The reason is logged on the server.
-pub const UNAUTHENTICATED: &str = "missing or invalid token";
-
-/// Checks the token of every WorkerService request from its metadata, before tonic decodes
-/// the body, and hands the claims to the handler in the request's extensions.
-#[derive(Clone)]
-pub struct Authenticator {
-    verifier: Arc<Verifier>,
-}
-
-impl Authenticator {
-    pub fn new(verifier: Arc<Verifier>) -> Self {
-        Self { verifier }
-    }
-}
-
-impl tonic::service::Interceptor for Authenticator {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let metadata = request.metadata();
-        let token = metadata
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .or_else(|| {
-                metadata
-                    .get("x-context-token")
-                    .and_then(|v| v.to_str().ok())
-            });
-        let verified = match token {
-            Some(token) => self.verifier.verify(token, unix_now()),
-            None => Err(AuthError::Missing),
-        };
-        match verified {
-            Ok(claims) => {
-                request.extensions_mut().insert(claims);
-                Ok(request)
-            }
-            Err(e) => {
-                // `?`: the reason may quote the caller's key id; Debug escapes it.
-                tracing::info!(reason = ?e.to_string(), "gRPC request refused: unauthenticated");
-                Err(Status::unauthenticated(UNAUTHENTICATED))
-            }
-        }
     }
 }
 
@@ -229,10 +174,14 @@ impl Service {
         request: &ContextUnit,
         p: &Map<String, Value>,
     ) -> Answer {
-        let plan = self
+        let mut plan = self
             .policy
             .plan(claims, p, &request.trace_id)
             .map_err(|r| (r.error_type, r.message))?;
+        // The request's unit id goes with the workflow to its activities' log lines; an id
+        // longer than any UUID is the caller's noise, not worth a memo.
+        plan.extras.unit_id =
+            Some(request.unit_id.clone()).filter(|u| !u.is_empty() && u.len() <= MAX_UNIT_ID);
         let temporal = self.temporal()?;
         let started = starter::start(
             &temporal.client,
@@ -248,10 +197,9 @@ impl Service {
             other => ("start_failed", other.to_string()),
         })?;
         tracing::info!(
-            trace_id = ?request.trace_id,
-            tenant = ?plan.extras.tenant,
-            workflow_id = ?started.workflow_id,
-            workflow = ?plan.workflow,
+            tenant = %plan.extras.tenant,
+            workflow_id = %started.workflow_id.escape_debug(),
+            workflow = %plan.workflow.escape_debug(),
             "workflow started over gRPC"
         );
         let mut out = Map::new();
@@ -380,64 +328,77 @@ fn denied(e: impl std::fmt::Display) -> (&'static str, String) {
     ("permission_denied", e.to_string())
 }
 
-fn answer(request: &ContextUnit, label: &str, started: Instant, result: Answer) -> RpcResult {
-    let payload = result.unwrap_or_else(|(kind, message)| error_payload(kind, &message));
-    Ok(Response::new(respond(request, label, started, &payload)))
-}
-
 #[tonic::async_trait]
 impl WorkerService for Service {
     async fn start_workflow(&self, request: Request<ContextUnit>) -> RpcResult {
+        const LABEL: &str = "worker:start_workflow";
         let started = Instant::now();
-        let (claims, unit, payload) = Self::open(request)?;
-        Self::rate_limited(&self.start_limit, &claims)?;
-        let result = self.start(&claims, &unit, &payload).await;
-        answer(&unit, "worker:start_workflow", started, result)
+        let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
+        Self::rate_limited(&self.start_limit, &claims).map_err(|s| refuse(LABEL, started, s))?;
+        let result = self
+            .start(&claims, &unit, &payload)
+            .instrument(request_span(LABEL, &unit))
+            .await;
+        answer(&unit, LABEL, started, result)
     }
 
     async fn get_task_status(&self, request: Request<ContextUnit>) -> RpcResult {
+        const LABEL: &str = "worker:get_task_status";
         let started = Instant::now();
-        let (claims, unit, payload) = Self::open(request)?;
-        let result = self.status(&claims, &payload).await;
-        answer(&unit, "worker:get_task_status", started, result)
+        let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
+        let result = self
+            .status(&claims, &payload)
+            .instrument(request_span(LABEL, &unit))
+            .await;
+        answer(&unit, LABEL, started, result)
     }
 
     async fn register_schedules(&self, request: Request<ContextUnit>) -> RpcResult {
+        const LABEL: &str = "worker:register_schedules";
         let started = Instant::now();
-        let (claims, unit, payload) = Self::open(request)?;
-        Self::rate_limited(&self.start_limit, &claims)?;
-        let result = self.register(&claims, &payload).await;
-        answer(&unit, "worker:register_schedules", started, result)
+        let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
+        Self::rate_limited(&self.start_limit, &claims).map_err(|s| refuse(LABEL, started, s))?;
+        let result = self
+            .register(&claims, &payload)
+            .instrument(request_span(LABEL, &unit))
+            .await;
+        answer(&unit, LABEL, started, result)
     }
 
     async fn execute_code(&self, request: Request<ContextUnit>) -> RpcResult {
+        const LABEL: &str = "worker:execute_code";
         let started = Instant::now();
         let deadline = deadline(request.metadata());
-        let (claims, unit, payload) = Self::open(request)?;
+        let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
         if let Err(e) = claims.require(auth::EXECUTE) {
-            return answer(&unit, "worker:execute_code", started, Err(denied(e)));
+            return answer(&unit, LABEL, started, Err(denied(e)));
         }
         // Code runs for no tenant in particular; a tenant it names must be the token's.
         if let Some(Err(e)) = str_field(&payload, "tenant_id").map(|t| claims.tenant(Some(t))) {
-            return answer(&unit, "worker:execute_code", started, Err(denied(e)));
+            return answer(&unit, LABEL, started, Err(denied(e)));
         }
-        Self::rate_limited(&self.exec_limit, &claims)?;
+        Self::rate_limited(&self.exec_limit, &claims).map_err(|s| refuse(LABEL, started, s))?;
         let cancel = CancellationToken::new();
         let _guard = CancelOnDrop(cancel.clone());
-        let result = match self.executor.execute(&payload, deadline, cancel).await {
+        let run = self
+            .executor
+            .execute(&payload, deadline, cancel)
+            .instrument(request_span(LABEL, &unit));
+        let result = match run.await {
             ExecOutcome::Done(out) => Ok(out),
             ExecOutcome::Refused {
                 error_type,
                 message,
             } => Err((error_type, message)),
             ExecOutcome::Busy => {
-                return Err(Status::resource_exhausted(format!(
+                let status = Status::resource_exhausted(format!(
                     "all {} ExecuteCode slots are busy; retry shortly",
                     self.executor.caps().max_concurrent
-                )));
+                ));
+                return Err(refuse(LABEL, started, status));
             }
         };
         tracing::info!(trace_id = ?unit.trace_id, ok = result.as_ref().is_ok_and(|o| !o.contains_key("error")), "ExecuteCode");
-        answer(&unit, "worker:execute_code", started, result)
+        answer(&unit, LABEL, started, result)
     }
 }

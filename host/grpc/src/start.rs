@@ -187,6 +187,7 @@ impl StartPolicy {
         let mut extras = StartExtras {
             tenant: tenant.clone(),
             trace_id: (!trace_id.is_empty()).then(|| trace_id.to_owned()),
+            unit_id: None,
             request_id,
             reuse: Reuse::Exclusive,
         };

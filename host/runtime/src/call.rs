@@ -81,13 +81,36 @@ impl Runtime {
         body: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a P) -> GuestFuture<'a, R>,
         output_size: impl FnOnce(&R) -> u64,
     ) -> CallOutcome<R> {
+        let outcome = self
+            .call_unobserved(component, pre, spec, prepare, body, output_size)
+            .await;
+        contextworker_metrics::metrics().guest_call(
+            &outcome.receipt,
+            component.world(),
+            outcome.result.as_ref().err().map(CallError::class),
+        );
+        outcome
+    }
+
+    async fn call_unobserved<P: Sync, R>(
+        &self,
+        component: &LoadedComponent,
+        pre: &P,
+        spec: &CallSpec,
+        prepare: impl FnOnce(&mut CallState),
+        body: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a P) -> GuestFuture<'a, R>,
+        output_size: impl FnOnce(&R) -> u64,
+    ) -> CallOutcome<R> {
         let started = Instant::now();
         let label = Arc::new(CallLabel {
             module: spec.module.clone(),
             version: spec.version.clone(),
         });
         // The call's share of the host-wide memory budget, held until its store is gone.
-        let Some(_reservation) = self.reserve_memory(&spec.limits).await else {
+        let waiting = contextworker_metrics::metrics().waiting();
+        let reservation = self.reserve_memory(&spec.limits).await;
+        drop(waiting);
+        let Some(_reservation) = reservation else {
             return CallOutcome {
                 result: Err(CallError::Busy(format!(
                     "the host's memory budget for guests ({} MiB) is taken by running calls",
@@ -98,6 +121,7 @@ impl Runtime {
                 stderr: Captured::default(),
             };
         };
+        let _running = contextworker_metrics::metrics().running();
         let mut state = CallState::new(label, Arc::new(spec.config.clone()), &spec.limits);
         if let Some(grant) = &component.http {
             state.http = crate::http::CallHttp::new(

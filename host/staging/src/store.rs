@@ -184,6 +184,17 @@ impl Staging {
         })
     }
 
+    /// One round trip to the database (`SELECT 1`): for readiness checks.
+    pub async fn ping(&self) -> Result<(), String> {
+        with_pool!(self, |pool, _Db, _d| {
+            sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+    }
+
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(p) => p.close().await,

@@ -96,6 +96,18 @@ pub async fn connect(settings: &TemporalSettings, identity: &str) -> Result<Clie
 }
 
 /// `<pid>@<hostname>`, Temporal's usual worker identity.
+/// One round trip to the Temporal frontend (`GetSystemInfo`): for readiness checks.
+pub async fn reachable(client: &Client) -> Result<(), String> {
+    use temporalio_client::grpc::WorkflowService;
+    use temporalio_client::tonic::IntoRequest as _;
+    let request =
+        temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfoRequest::default();
+    WorkflowService::get_system_info(&mut client.clone(), request.into_request())
+        .await
+        .map(drop)
+        .map_err(|status| status.message().to_owned())
+}
+
 pub fn default_identity() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())

@@ -13,6 +13,8 @@ use contextworker_types::Digest;
 pub const MEMO_TENANT: &str = "tenant_id";
 /// Memo field: the client's request id, which makes a repeated start return the same run.
 pub const MEMO_REQUEST: &str = "request_id";
+/// Memo field: the `ContextUnit` id of the gRPC request that started the workflow.
+pub const MEMO_UNIT: &str = "unit_id";
 
 /// The id of a harvest of one catalog. One harvest per catalog runs at a time: a second start
 /// while one runs is refused instead of racing it over the same rows.

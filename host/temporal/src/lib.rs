@@ -13,7 +13,7 @@ pub mod messages;
 pub mod schedules;
 pub mod starter;
 
-pub use connect::{ConnectError, connect, default_identity};
+pub use connect::{ConnectError, connect, default_identity, reachable};
 pub use temporalio_client::Client;
 
 /// Memo field and activity header: the trace id of the `ContextUnit` that started a workflow.

@@ -78,6 +78,9 @@ pub async fn start(
     if let Some(request) = &extras.request_id {
         memo.insert(ids::MEMO_REQUEST.to_owned(), serde_json::json!(request));
     }
+    if let Some(unit) = &extras.unit_id {
+        memo.insert(ids::MEMO_UNIT.to_owned(), serde_json::json!(unit));
+    }
     let mut options = WorkflowStartOptions::new(task_queue, workflow_id)
         .execution_timeout(Duration::from_secs(24 * 3600))
         .memo(memo)
@@ -136,6 +139,8 @@ pub struct StartExtras {
     pub tenant: String,
     /// The caller's trace id, carried into the activities' log lines.
     pub trace_id: Option<String>,
+    /// The caller's `ContextUnit` id (memo `unit_id`), carried the same way.
+    pub unit_id: Option<String>,
     /// The client's request id (memo `request_id`).
     pub request_id: Option<String>,
     pub reuse: Reuse,
@@ -147,6 +152,7 @@ impl StartExtras {
         Self {
             tenant: tenant.to_owned(),
             trace_id: None,
+            unit_id: None,
             request_id: None,
             reuse: Reuse::Exclusive,
         }

@@ -6,6 +6,7 @@
 //! storage crates; none of them knows about Temporal.
 
 mod activities;
+pub mod board;
 mod failure;
 #[cfg(feature = "native-parsers")]
 mod native;
@@ -18,7 +19,7 @@ mod workflows;
 pub use activities::{ActivityHost, HEARTBEAT_EVERY};
 pub use services::{DATABASE_URL_ENV, Services, ServicesError};
 pub use slots::MAX_ACTIVITIES;
-pub use worker::{WorkerError, WorkerSettings, serve};
+pub use worker::{SdkMeter, SdkMetrics, WorkerError, WorkerSettings, serve, start_sdk_metrics};
 pub use workflows::{
     EnrichmentWorkflow, GardenerWorkflow, HarvestWorkflow, HarvesterImportWorkflow,
 };

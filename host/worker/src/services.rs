@@ -51,6 +51,8 @@ pub struct Services {
     pub shadow_dir: PathBuf,
     /// One shadow run at a time: each doubles the parsing work of a harvest.
     pub shadow_permits: Arc<tokio::sync::Semaphore>,
+    /// The activities running now and the last failures, for `status`.
+    pub board: crate::board::Board,
 }
 
 impl std::fmt::Debug for Services {
@@ -123,6 +125,7 @@ impl Services {
             scratch_dir,
             shadow_dir: data_dir.shadow_runs(),
             shadow_permits: Arc::new(tokio::sync::Semaphore::new(1)),
+            board: crate::board::Board::default(),
         }))
     }
 

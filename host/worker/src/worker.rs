@@ -5,6 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use temporalio_client::Client;
+use temporalio_common::telemetry::metrics::CoreMeter;
+use temporalio_common::telemetry::{
+    PrometheusExporterOptions, TelemetryOptions, start_prometheus_metric_exporter,
+};
+use temporalio_sdk::runtime::RuntimeOptions;
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
@@ -26,6 +31,37 @@ pub struct WorkerSettings {
     /// After a shutdown signal, how long running activities may go on before they are
     /// cancelled (and retried by Temporal on another worker).
     pub graceful_shutdown: Duration,
+    /// Where the SDK records its worker metrics (polls, slots, task latencies); none when
+    /// metrics are off.
+    pub sdk_metrics: Option<SdkMeter>,
+}
+
+/// The meter the SDK records its worker metrics into.
+pub type SdkMeter = Arc<dyn CoreMeter>;
+
+/// The Temporal SDK's own metrics: its meter, and the loopback address where its exporter
+/// serves them (the host's endpoint appends that scrape to its own).
+#[derive(Debug)]
+pub struct SdkMetrics {
+    pub meter: SdkMeter,
+    pub addr: std::net::SocketAddr,
+}
+
+/// Start the SDK's Prometheus exporter on an ephemeral loopback port. Durations in seconds
+/// and counters ending in `_total`, as the host's own families are.
+pub fn start_sdk_metrics() -> Result<SdkMetrics, WorkerError> {
+    let options = PrometheusExporterOptions::builder()
+        .socket_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .counters_total_suffix(true)
+        .use_seconds_for_durations(true)
+        .unit_suffix(true)
+        .build();
+    let started = start_prometheus_metric_exporter(options)
+        .map_err(|e| WorkerError::Runtime(format!("the SDK's metrics exporter: {e}")))?;
+    Ok(SdkMetrics {
+        meter: started.meter,
+        addr: started.bound_addr,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +86,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_polling: impl FnOnce(),
 ) -> Result<(), WorkerError> {
-    let runtime = Runtime::from_current_tokio(Default::default())
-        .map_err(|e| WorkerError::Runtime(e.to_string()))?;
+    let telemetry = TelemetryOptions::builder()
+        .maybe_metrics(settings.sdk_metrics.clone())
+        .build();
+    let options = RuntimeOptions::builder()
+        .telemetry_options(telemetry)
+        .build()
+        .map_err(WorkerError::Runtime)?;
+    let runtime =
+        Runtime::from_current_tokio(options).map_err(|e| WorkerError::Runtime(e.to_string()))?;
     let host = ActivityHost::new(services.clone());
     let names = host.activity_names();
     slots::set_names(&names)?;

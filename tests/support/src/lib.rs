@@ -9,6 +9,7 @@ pub mod http1;
 pub mod llm_server;
 pub mod object_server;
 pub mod postgres;
+pub mod tcp_proxy;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

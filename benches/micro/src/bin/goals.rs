@@ -18,6 +18,9 @@ const EPOCH_PAIRS: usize = 9;
 const EPOCH_OFFERS: usize = 20_000;
 /// Each swap compiles a new version (a few hundred milliseconds): five idle, five loaded.
 const SWAPS: usize = 5;
+/// Metrics off and on, alternated: this many pairs of this many calls each.
+const METRICS_PAIRS: usize = 9;
+const METRICS_CALLS: usize = 1_000;
 
 struct Row {
     goal: &'static str,
@@ -35,6 +38,18 @@ fn main() {
         let call = NoopCall::new().await;
         let pooled = call.is_pooled();
         let lat = call.latencies(CALL_WARMUP, CALL_SAMPLES).await;
+        // What recording a call in the metrics adds to it (as `serve --metrics-addr` does):
+        // p50 of a block of calls with recording on, minus the block before it with it off.
+        let mut growth = Vec::new();
+        for _ in 0..METRICS_PAIRS {
+            contextworker_metrics::disable();
+            let off = call.latencies(50, METRICS_CALLS).await.percentile(50.0);
+            contextworker_metrics::enable();
+            let on = call.latencies(50, METRICS_CALLS).await.percentile(50.0);
+            growth.push(on.as_secs_f64() - off.as_secs_f64());
+        }
+        contextworker_metrics::disable();
+        growth.sort_by(f64::total_cmp);
         drop(call);
         let (p50, p99) = (lat.percentile(50.0), lat.percentile(99.0));
         let pool = if pooled {
@@ -59,6 +74,19 @@ fn main() {
                 pass: value <= goal,
             });
         }
+
+        let median = growth[growth.len() / 2];
+        rows.push(Row {
+            goal: "metrics cost",
+            measure: format!(
+                "call overhead p50 with metrics recorded − without, median of {METRICS_PAIRS} interleaved pairs of {METRICS_CALLS} calls (min {:+.1} µs, max {:+.1} µs)",
+                growth[0] * 1e6,
+                growth[growth.len() - 1] * 1e6,
+            ),
+            target: format!("≤ +{}", micros(goals::METRICS_P50_GROWTH)),
+            measured: format!("{:+.1} µs", median * 1e6),
+            pass: median <= goals::METRICS_P50_GROWTH.as_secs_f64(),
+        });
 
         let cache = CompileCache::new().await;
         let paired = cache.pairs(CACHE_PAIRS).await;

@@ -73,7 +73,8 @@ pub struct GlobalArgs {
     // subcommand was taken for a module name (`--modules yml modules list` started the worker).
     #[arg(long, global = true, value_delimiter = ',', value_name = "NAME")]
     pub modules: Option<Vec<String>>,
-    /// More log output (-v debug, -vv trace). RUST_LOG overrides.
+    /// More log output (-v debug, -vv trace). RUST_LOG overrides; without -v/-q, LOG_LEVEL
+    /// (DEBUG, INFO, WARNING, ERROR) sets the level.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only warnings and errors in the log.
@@ -114,6 +115,20 @@ pub enum Command {
     Token(TokenArgs),
     /// Call a running host's gRPC WorkerService.
     Rpc(RpcArgs),
+    /// A running worker now: task queues and slots, activities running with their elapsed
+    /// time, module versions, recent failures and refusals (from its `--metrics-addr`).
+    Status {
+        /// The worker's metrics address (`serve --metrics-addr`).
+        #[arg(
+            long,
+            env = "CONTEXTWORKER_METRICS_ADDR",
+            default_value = "127.0.0.1:9464"
+        )]
+        addr: String,
+        /// The worker's document as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Free disk: blobs no running harvest can need (unused for `[storage] blob_keep_hours`),
     /// the compile cache down to its cap, dead temp files. Safe while workers run.
     Gc {

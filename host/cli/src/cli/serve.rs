@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// does (suppliers' `schedule`, the host config's `[[schedule]]`).
     #[arg(long)]
     pub sync_schedules: bool,
+    /// Serve Prometheus metrics (`/metrics`), `/healthz` and `/readyz` on this address, e.g.
+    /// 127.0.0.1:9464. Off by default; bind it to a private interface (no token is asked).
+    #[arg(long, env = "CONTEXTWORKER_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub temporal: TemporalArgs,
     #[command(flatten)]

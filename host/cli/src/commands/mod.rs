@@ -2,10 +2,12 @@
 
 mod diff;
 mod exec;
+mod first_run;
 mod fleet;
 mod gardener;
 mod gc;
 mod modules;
+mod observe;
 mod rpc;
 mod schedules;
 mod start;
@@ -75,6 +77,7 @@ pub async fn run(cli: Cli) -> u8 {
         Some(Command::Token(args)) => token::run(&args),
         Some(Command::Rpc(args)) => rpc::run(args).await,
         Some(Command::Gc { json }) => gc::run(&cli.global, json).await,
+        Some(Command::Status { addr, json }) => observe::status(&addr, json).await,
         Some(Command::Workflow(WorkflowCommand::Status {
             id,
             wait,

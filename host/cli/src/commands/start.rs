@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use contextworker_config::{HostConfig, Supplier};
+use contextworker_config::HostConfig;
 use contextworker_devserver::{DevServer, DevServerOptions};
 use contextworker_grpc::exec::{ExecCaps, Executor};
 use contextworker_grpc::start::StartPolicy;
@@ -12,14 +12,11 @@ use contextworker_grpc::{Authenticator, RateLimits, ServerSettings, Service, Tem
 use contextworker_registry::{LiveModules, MODULE_VERSIONS_FOLDER, ReloadCause};
 use contextworker_runtime::CancellationToken;
 use contextworker_storage::NamedObjects;
-use contextworker_temporal::messages::names;
-use contextworker_temporal::starter;
 use contextworker_types::World;
 use contextworker_worker::{Services, WorkerSettings};
-use serde_json::json;
 
 use crate::cli::{GlobalArgs, ServeArgs};
-use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_SETUP, workflow};
+use crate::commands::{EXIT_FAILED, EXIT_OK, EXIT_SETUP};
 use crate::context;
 
 pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
@@ -55,6 +52,10 @@ async fn serve(
     config: &HostConfig,
     dev: Option<&DevServer>,
 ) -> anyhow::Result<u8> {
+    if args.metrics_addr.is_some() {
+        // Before the modules load: the first reload's refusals and live versions count too.
+        contextworker_metrics::enable();
+    }
     let runtime = context::runtime(config)?;
     tracing::info!(
         modules_dir = %config.modules_dir.display(),
@@ -123,14 +124,34 @@ async fn serve(
     } else {
         None
     };
+    let stop = CancellationToken::new();
+    // The health check says SERVING once the worker polls (at once without Temporal).
+    let polling = CancellationToken::new();
+    if client.is_none() {
+        polling.cancel();
+    }
+    let sdk_metrics = match args.metrics_addr {
+        Some(addr) => {
+            let about = super::observe::Identity {
+                identity: identity.clone(),
+                task_queues: config.worker.task_queues.clone(),
+                activity_slots: config.worker.max_concurrent,
+            };
+            let started =
+                super::observe::start(addr, client.clone(), &services, about, &polling, &stop)
+                    .await?;
+            Some(started.sdk_meter)
+        }
+        None => None,
+    };
     let settings = WorkerSettings {
         task_queues: config.worker.task_queues.clone(),
         max_concurrent_activities: config.worker.max_concurrent,
         identity,
         graceful_shutdown: config.worker.graceful_shutdown,
+        sdk_metrics,
     };
 
-    let stop = CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {
         wait_for_shutdown_signal().await;
@@ -156,11 +177,6 @@ async fn serve(
         }
     }
     let grpc_config = &config.grpc;
-    // The health check says SERVING once the worker polls (at once without Temporal).
-    let polling = CancellationToken::new();
-    if client.is_none() {
-        polling.cancel();
-    }
     let grpc = if grpc_config.enabled {
         let tls = match &grpc_config.tls {
             Some((cert, key)) => Some((
@@ -276,8 +292,14 @@ async fn serve(
                 let namespace = server.namespace().to_owned();
                 let (stop, once, outcome) = (stop.clone(), args.once, harvest_outcome.clone());
                 tokio::spawn(async move {
-                    let ok =
-                        initial_harvest(&client, &suppliers_dir, &queue, &ui, &namespace).await;
+                    let ok = super::first_run::initial_harvest(
+                        &client,
+                        &suppliers_dir,
+                        &queue,
+                        &ui,
+                        &namespace,
+                    )
+                    .await;
                     if !ok {
                         outcome.store(EXIT_FAILED, std::sync::atomic::Ordering::SeqCst);
                     }
@@ -322,100 +344,6 @@ struct Unpublish(Arc<LiveModules>);
 impl Drop for Unpublish {
     fn drop(&mut self) {
         self.0.unpublish();
-    }
-}
-
-/// With --dev: harvest every enabled supplier once and print the results. Returns whether
-/// all of them completed.
-async fn initial_harvest(
-    client: &contextworker_temporal::Client,
-    suppliers_dir: &std::path::Path,
-    queue: &str,
-    ui: &str,
-    namespace: &str,
-) -> bool {
-    let suppliers = match Supplier::load_dir(suppliers_dir) {
-        Ok((ok, failed)) => {
-            for f in failed {
-                eprintln!("supplier refused: {f}");
-            }
-            ok
-        }
-        Err(e) => {
-            eprintln!("no initial harvest: {e}");
-            return false;
-        }
-    };
-    let mut all_ok = true;
-    for supplier in suppliers.into_iter().filter(|s| s.enabled) {
-        let code = supplier.code.as_str().to_owned();
-        let tenant = supplier.tenant.as_str();
-        let id = contextworker_temporal::ids::harvest(tenant, &code);
-        let started = match starter::start(
-            client,
-            names::HARVEST_WORKFLOW,
-            &[json!(code), json!(tenant)],
-            &id,
-            queue,
-            &starter::StartExtras::exclusive(tenant),
-        )
-        .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("harvest {code}: {e}");
-                all_ok = false;
-                continue;
-            }
-        };
-        match starter::wait(client, &started.workflow_id).await {
-            Ok(status) => {
-                workflow::print_status(&status, false);
-                println!(
-                    "  see it in the Temporal UI: {}",
-                    workflow::ui_link(ui, namespace, &status.workflow_id, &status.run_id)
-                );
-                all_ok &= status.status == "completed";
-                all_ok &= follow_enrichment(client, &status, ui, namespace).await;
-            }
-            Err(e) => {
-                eprintln!("harvest {code}: {e}");
-                all_ok = false;
-            }
-        }
-    }
-    all_ok
-}
-
-/// When the harvest started an enrichment (its supplier or tenant enables it), wait for it
-/// and print it too, so the first run shows the whole job: harvest, then enrichment.
-async fn follow_enrichment(
-    client: &contextworker_temporal::Client,
-    harvest: &starter::Status,
-    ui: &str,
-    namespace: &str,
-) -> bool {
-    let Some(id) = harvest
-        .result
-        .as_ref()
-        .and_then(|r| r.get("enrichment"))
-        .and_then(serde_json::Value::as_str)
-    else {
-        return true;
-    };
-    match starter::wait(client, id).await {
-        Ok(status) => {
-            workflow::print_status(&status, false);
-            println!(
-                "  see it in the Temporal UI: {}",
-                workflow::ui_link(ui, namespace, &status.workflow_id, &status.run_id)
-            );
-            status.status == "completed"
-        }
-        Err(e) => {
-            eprintln!("enrichment {id}: {e}");
-            false
-        }
     }
 }
 

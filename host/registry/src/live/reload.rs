@@ -179,7 +179,31 @@ impl LiveModules {
         report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.prune_store(&report);
         self.publish(&report);
+        self.observe(&report);
         report
+    }
+
+    /// Count the reload in the metrics and point each module's info series at its live version.
+    fn observe(&self, report: &ReloadReport) {
+        let metrics = contextworker_metrics::metrics();
+        metrics.reload(report.cause.as_str());
+        for _ in &report.refused {
+            metrics.refused_module();
+        }
+        for swap in &report.swapped {
+            metrics.swapped(&swap.module);
+        }
+        for name in &report.removed {
+            metrics.clear_active(name);
+        }
+        for module in self.snapshot().modules() {
+            metrics.set_active(
+                module.name().as_str(),
+                &module.manifest.version.to_string(),
+                module.component.world(),
+                &module.component.digest().to_string(),
+            );
+        }
     }
 
     /// Decide about one manifest found in the directory.

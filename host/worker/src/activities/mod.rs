@@ -63,15 +63,28 @@ impl ActivityHost {
         let info = ctx.info();
         let name = info.activity_type.clone();
         let trace_id = crate::trace::from_headers(ctx.headers()).unwrap_or_default();
+        let unit_id = crate::trace::unit_from_headers(ctx.headers()).unwrap_or_default();
+        let tenant = crate::trace::tenant_from_headers(ctx.headers()).unwrap_or_default();
+        // Ids and the tenant come from whoever started the workflow: escaped, so a newline in
+        // one cannot forge a log line; `module` and `digest` are recorded by the steps that
+        // run a module, once they know which.
         let span = tracing::info_span!(
             "activity",
             activity = %name,
-            // Both come from whoever started the workflow: Debug escapes them.
-            workflow_id = ?info.workflow_id.as_deref().unwrap_or(""),
+            workflow_id = %info.workflow_id.as_deref().unwrap_or("").escape_debug(),
+            run_id = %info.workflow_run_id.as_deref().unwrap_or("").escape_debug(),
             attempt = info.attempt,
-            trace_id = ?trace_id,
+            trace_id = %trace_id.escape_debug(),
+            unit_id = %unit_id.escape_debug(),
+            tenant = %tenant.escape_debug(),
+            module = tracing::field::Empty,
+            digest = tracing::field::Empty,
         );
         let services = self.services.clone();
+        let workflow_id = info.workflow_id.clone().unwrap_or_default();
+        let attempt = info.attempt;
+        let _on_board = self.services.board.start(&name, &workflow_id, attempt);
+        let activity = name.clone();
         let result = tracing::Instrument::instrument(
             async move {
                 match name.as_str() {
@@ -102,6 +115,13 @@ impl ActivityHost {
             Ok(value) => Ok(value),
             Err(Outcome::Cancelled) => Err(ActivityError::cancelled()),
             Err(Outcome::Failed(failure)) => {
+                self.services.board.failed(
+                    &activity,
+                    &workflow_id,
+                    attempt,
+                    failure.class.name(),
+                    &failure.message,
+                );
                 span.in_scope(|| {
                     tracing::warn!(
                         failure_type = failure.class.name(),
@@ -114,6 +134,13 @@ impl ActivityHost {
             }
         }
     }
+}
+
+/// Name the module version an activity runs on its span, for its log lines (and traces).
+pub(crate) fn note_module(module: &contextworker_registry::Module) {
+    let span = tracing::Span::current();
+    span.record("module", module.name().as_str());
+    span.record("digest", module.component.digest().to_string());
 }
 
 /// A guest call's error as the activity's end: a cancelled call is a cancelled activity.

@@ -42,6 +42,7 @@ pub(super) async fn call(
             format!("no activity or module `{name}` on this worker"),
         )
     })?;
+    crate::activities::note_module(&module);
     match module.manifest.world {
         World::Code => code(services, ctx, &module, input).await,
         World::Transformer => transform(services, ctx, &module, input).await,

@@ -54,6 +54,18 @@ pub(super) fn spawn(
         let _permit = permit;
         let summary = run(&services, &candidate, active, feed, &config, products).await;
         services.modules.count_shadow_run();
+        let metrics = contextworker_metrics::metrics();
+        match &summary.diff {
+            Some(d) => {
+                let outcome = if d.added + d.removed + d.changed == 0 {
+                    "same"
+                } else {
+                    "differs"
+                };
+                metrics.shadow_run(&summary.module, outcome, d.changed, d.added, d.removed);
+            }
+            None => metrics.shadow_run(&summary.module, "failed", 0, 0, 0),
+        }
         match &summary.diff {
             Some(d) => tracing::info!(
                 module = %summary.module,

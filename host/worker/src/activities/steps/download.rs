@@ -125,6 +125,9 @@ pub(in crate::activities) async fn download_feed(
             duration_ms: millis(started),
         },
     };
+    let metrics = contextworker_metrics::metrics();
+    metrics.fetched(output.bytes);
+    metrics.step("fetch", started.elapsed());
     tracing::info!(
         url = ?contextworker_fetch::redact_url(&args.url),
         bytes = output.bytes,

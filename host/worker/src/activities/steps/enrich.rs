@@ -193,6 +193,7 @@ pub(in crate::activities) async fn classify_products(
                 ),
             )
         })?;
+    crate::activities::note_module(&module);
     enricher_only(&module)?;
     let mut timings = EnrichmentTimings::default();
     let step = Instant::now();
@@ -289,6 +290,15 @@ pub(in crate::activities) async fn classify_products(
         .await?;
     timings.write_ms = millis(step);
     counts.skipped = (args.products.len() as u64).saturating_sub(written);
+    let metrics = contextworker_metrics::metrics();
+    for (outcome, n) in [
+        ("classified", counts.done),
+        ("abstained", counts.abstained),
+        ("failed", counts.failed),
+        ("skipped", counts.skipped),
+    ] {
+        metrics.enriched(outcome, n);
+    }
     tracing::info!(
         tenant = tenant.as_str(),
         processed = counts.processed,

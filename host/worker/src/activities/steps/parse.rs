@@ -48,6 +48,7 @@ pub(in crate::activities) async fn parse_products(
         }
         (name, _) => choose_transformer(services, &args.feed, name.as_deref()).await?,
     };
+    crate::activities::note_module(&module);
     let reader = services
         .blobs
         .open(&args.feed)
@@ -103,6 +104,9 @@ pub(in crate::activities) async fn parse_products(
             output.products,
         );
     }
+    let metrics = contextworker_metrics::metrics();
+    metrics.products("parsed", output.parsed);
+    metrics.step("parse", started.elapsed());
     tracing::info!(
         module = %output.module.name,
         parsed = output.parsed,

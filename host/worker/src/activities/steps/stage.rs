@@ -84,9 +84,20 @@ pub(in crate::activities) async fn store_products(
         missing: counts.missing,
         duration_ms: millis(started),
     };
+    let metrics = contextworker_metrics::metrics();
+    for (result, n) in [
+        ("created", output.created),
+        ("updated", output.updated),
+        ("unchanged", output.unchanged),
+        ("missing", output.missing),
+    ] {
+        metrics.products(result, n);
+    }
+    metrics.step("stage", started.elapsed());
+    metrics.staged(staged, started.elapsed());
     tracing::info!(
-        tenant = ?key.tenant,
-        supplier = ?key.supplier,
+        tenant = %key.tenant.escape_debug(),
+        supplier = %key.supplier.escape_debug(),
         staged,
         created = output.created,
         updated = output.updated,
