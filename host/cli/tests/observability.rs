@@ -163,11 +163,12 @@ async fn metrics_count_a_harvest_a_code_run_a_refusal_and_a_swap() {
     let broken = h.path("modules/broken");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("broken.wasm"), b"not a component").unwrap();
-    std::fs::write(
-        broken.join("module.toml"),
-        "name = \"broken\"\nversion = \"0.1.0\"\nworld = \"code\"\n",
-    )
-    .unwrap();
+    // The manifest lands by rename: a reload between creating and filling the file would
+    // otherwise see it empty and count a second, different refusal.
+    land(
+        &broken.join("module.toml"),
+        b"name = \"broken\"\nversion = \"0.1.0\"\nworld = \"code\"\n",
+    );
     // A new build of text-stats: swapped in.
     let component = h.path("modules/text-stats/text-stats.wasm");
     let variant = component_variant(&std::fs::read(&component).unwrap(), 7);
