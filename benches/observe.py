@@ -1,9 +1,11 @@
-"""What observing a host costs a harvest: metrics on ÷ off, side by side in one run.
+"""What observing a host costs a harvest: metrics, JSON logs and traces on ÷ off, side by side
+in one run.
 
 Starts a Temporal dev server and two workers of the same binary on one machine, each on its own
 task queue and data directory: one plain, one with `--metrics-addr` (every guest call, step and
 reload recorded, the endpoint scraped every second as Prometheus would, more often than its
-usual 15 s) and `--log-json`. Imports one generated YML feed of OFFERS offers PAIRS times into
+usual 15 s), `--log-json` and `OTEL_ENABLED` (spans exported over OTLP to the tests' Python
+collector, `tests/python/otlp_receiver.py`, which decodes every span). Imports one generated YML feed of OFFERS offers PAIRS times into
 each, interleaved (off, on, off, on, ...), each run into a fresh tenant so every run creates
 every product. Prints the median workflow time of each side and the median of the per-pair
 on/off ratios (goal ≤ 1.05×).
@@ -48,6 +50,15 @@ def main() -> None:
         subprocess.run([feedgen, "yml", str(offers), "7", feed], check=True)
         metrics_port = free_port()
         sides = {"off": [], "on": ["--metrics-addr", f"127.0.0.1:{metrics_port}", "--log-json"]}
+        otlp_port = free_port()
+        spans = os.path.join(root, "spans.jsonl")
+        procs.append(subprocess.Popen(
+            [sys.executable, os.path.join("tests", "python", "otlp_receiver.py"),
+             str(otlp_port), spans]))
+        while not os.path.exists(spans):
+            time.sleep(0.1)
+        traced = {"OTEL_ENABLED": "1", "OTEL_ENDPOINT": f"http://127.0.0.1:{otlp_port}"}
+        envs = {"off": {}, "on": traced}
         common = {}
         for side, extra in sides.items():
             data = os.path.join(root, f"data-{side}")
@@ -61,7 +72,7 @@ def main() -> None:
                  "--task-queue", f"bench-{side}", "--no-grpc", "--modules", "yml",
                  "--identity", f"bench-{side}", *extra],
                 stderr=open(log, "w"), stdout=subprocess.DEVNULL,
-                env={**os.environ, "RUST_LOG": "", "LOG_LEVEL": "INFO"})
+                env={**os.environ, "RUST_LOG": "", "LOG_LEVEL": "INFO", **envs[side]})
             procs.append(proc)
             wait_for_log(proc, log, "serving task queue", f"the {side} worker")
 
@@ -84,12 +95,15 @@ def main() -> None:
                      f"file://{os.path.join(data, 'import', 'feed.xml')}", "--module", "yml",
                      "--tenant", f"bench-{i}-{side}", "--wait", "--json",
                      "--temporal-address", address, "--task-queue", f"bench-{side}"],
-                    capture_output=True, text=True)
+                    capture_output=True, text=True, env={**os.environ, **envs[side]})
                 if out.returncode != 0:
                     sys.exit(f"import on the {side} worker failed:\n{out.stdout}\n{out.stderr}")
                 result = json.loads(out.stdout)["result"]
                 assert result["created"] == offers, result
                 runs[side].append(result["timings"]["total_ms"])
+        time.sleep(2)  # the last batch of spans
+        with open(spans, encoding="utf-8") as f:
+            exported = sum(1 for _ in f)
     finally:
         scraping.set()
         stop_all(procs)
@@ -97,7 +111,7 @@ def main() -> None:
 
     ratios = [on / off for off, on in zip(runs["off"], runs["on"])]
     ratio = statistics.median(ratios)
-    print(f"Harvest of {offers} offers, metrics and JSON logs on ÷ off, {pairs} interleaved pairs, "
+    print(f"Harvest of {offers} offers, metrics, JSON logs and traces on ÷ off ({exported} spans exported), {pairs} interleaved pairs, "
           f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
     print()
     print("| side | workflow total (median) | products/s |")

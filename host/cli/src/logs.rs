@@ -6,38 +6,51 @@
 
 use std::fmt;
 
+use contextworker_telemetry::Telemetry;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::cli::GlobalArgs;
 
-pub fn init(args: &GlobalArgs) {
+pub fn init(args: &GlobalArgs, telemetry: Option<&Telemetry>) {
     let filter = filter(
         args,
         std::env::var("RUST_LOG").ok(),
         std::env::var("LOG_LEVEL").ok().as_deref(),
     );
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    if args.log_json {
-        builder
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let stderr = if args.log_json {
+        stderr
             .fmt_fields(JsonFields::new())
             .event_format(FlatJson)
-            .init();
+            .boxed()
     } else {
-        builder.with_target(false).compact().init();
-    }
+        stderr
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_target(false)
+            .compact()
+            .boxed()
+    };
+    // The level filters stderr only: exported spans have their own, fixed filter
+    // (`contextworker-telemetry`), so a quiet log does not thin out a trace.
+    tracing_subscriber::registry()
+        .with(stderr.with_filter(filter))
+        .with(telemetry.map(Telemetry::layer))
+        .init();
 }
 
 fn filter(args: &GlobalArgs, rust_log: Option<String>, log_level: Option<&str>) -> EnvFilter {
-    let quiet_deps = "wasmtime=warn,cranelift=warn";
+    // The trace exporter reports a collector it cannot reach at warn; its chatter below that is
+    // not the operator's concern.
+    let quiet_deps = "wasmtime=warn,cranelift=warn,opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn";
     let default = match (args.quiet, args.verbose) {
         (true, _) => "warn".to_owned(),
         (false, 0) => match log_level.and_then(level_of) {
@@ -97,7 +110,8 @@ where
                 if let Some(fields) = extensions.get::<FormattedFields<N>>()
                     && let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields)
                 {
-                    line.extend(fields);
+                    // `otel.*` fields shape the exported span; they say nothing a log reader needs.
+                    line.extend(fields.into_iter().filter(|(k, _)| !k.starts_with("otel.")));
                 }
             }
         }

@@ -92,6 +92,24 @@ impl Scrape {
     }
 }
 
+/// The bytes of the files under `dir` (recursively) that `keep` admits.
+fn bytes_under(dir: &std::path::Path, keep: impl Fn(&std::path::Path) -> bool + Copy) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            match entry.metadata() {
+                Ok(meta) if meta.is_dir() => bytes_under(&path, keep),
+                Ok(meta) if keep(&path) => meta.len(),
+                _ => 0,
+            }
+        })
+        .sum()
+}
+
 async fn get(url: &str) -> (u16, String) {
     match reqwest::get(url).await {
         Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
@@ -196,6 +214,22 @@ async fn metrics_count_a_harvest_a_code_run_a_refusal_and_a_swap() {
     .await;
     let delta =
         |name: &str, labels: &[(&str, &str)]| after.sum(name, labels) - before.sum(name, labels);
+
+    // The stores on disk, measured at the scrape: what the directories hold.
+    let disk = Scrape::take(&url);
+    let blobs = bytes_under(&h.path("data/blobs/sha256"), |_| true);
+    let compiled = bytes_under(&h.path("data/compiled"), |p| {
+        p.extension().is_some_and(|e| e == "cwasm")
+    });
+    assert!(blobs > 0 && compiled > 0, "{blobs} {compiled}");
+    assert_eq!(
+        disk.sum("contextworker_disk_bytes", &[("store", "blobs")]),
+        blobs as f64
+    );
+    assert_eq!(
+        disk.sum("contextworker_disk_bytes", &[("store", "compile_cache")]),
+        compiled as f64
+    );
 
     // Guest calls by module, world and outcome, with their receipts' histograms.
     assert_eq!(

@@ -67,13 +67,38 @@ impl Fetcher {
             url: req.url.clone(),
             reason: e.to_string(),
         })?;
-        match url.scheme() {
-            "http" | "https" => self.fetch_http(url, req).await,
-            "file" => self.fetch_file(&url, req).await,
-            _ => Err(FetchError::UnsupportedScheme {
-                url: req.url.clone(),
-            }),
-        }
+        // The scheme and host only: a feed URL's path and query often hold the supplier's
+        // token, and spans leave the host.
+        let span = tracing::info_span!(
+            "fetch",
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            url.scheme = url.scheme(),
+            server.address = url.host_str().unwrap_or(""),
+            bytes = tracing::field::Empty,
+            not_modified = tracing::field::Empty,
+        );
+        let result = tracing::Instrument::instrument(
+            async {
+                match url.scheme() {
+                    "http" | "https" => self.fetch_http(url.clone(), req).await,
+                    "file" => self.fetch_file(&url, req).await,
+                    _ => Err(FetchError::UnsupportedScheme {
+                        url: req.url.clone(),
+                    }),
+                }
+            },
+            span.clone(),
+        )
+        .await;
+        match &result {
+            Ok(FetchOutcome::NotModified) => span.record("not_modified", true),
+            Ok(FetchOutcome::Fetched(f)) => {
+                span.record("bytes", i64::try_from(f.blob.size).unwrap_or(i64::MAX))
+            }
+            Err(_) => span.record("otel.status_code", "error"),
+        };
+        result
     }
 }
 

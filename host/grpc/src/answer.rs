@@ -15,6 +15,7 @@ pub(crate) type RpcResult = Result<Response<ContextUnit>, Status>;
 pub(crate) type Answer = Result<Map<String, Value>, (&'static str, String)>;
 
 pub(crate) fn answer(
+    span: &tracing::Span,
     request: &ContextUnit,
     label: &str,
     started: Instant,
@@ -22,6 +23,10 @@ pub(crate) fn answer(
 ) -> RpcResult {
     let outcome = result.as_ref().err().map_or("ok", |(kind, _)| kind);
     observe(label, outcome, started);
+    span.record("outcome", outcome);
+    if outcome != "ok" {
+        span.record("otel.status_code", "error");
+    }
     let payload = result.unwrap_or_else(|(kind, message)| error_payload(kind, &message));
     Ok(Response::new(respond(request, label, started, &payload)))
 }
@@ -46,14 +51,21 @@ fn code_name(code: tonic::Code) -> String {
 }
 
 /// The span of one request's work: its method and the caller's unit and trace ids (escaped:
-/// the caller chose them), so the log lines it causes say which request they belong to.
+/// the caller chose them), so the log lines it causes say which request they belong to. When
+/// traces are exported, the unit's `trace_id` is the trace's id (`contextworker-telemetry`).
 pub(crate) fn request_span(label: &str, unit: &ContextUnit) -> tracing::Span {
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "rpc",
+        otel.name = %format_args!("WorkerService/{}", label.trim_start_matches("worker:")),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
         method = label,
         unit_id = %unit.unit_id.escape_debug(),
         trace_id = %unit.trace_id.escape_debug(),
-    )
+        outcome = tracing::field::Empty,
+    );
+    contextworker_telemetry::adopt_unit(&span, &unit.trace_id, &unit.unit_id);
+    span
 }
 
 fn observe(label: &str, outcome: &str, started: Instant) {

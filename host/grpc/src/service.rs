@@ -16,7 +16,7 @@ use contextworker_temporal::starter;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{Map, Value, json};
 use tonic::{Request, Status};
-use tracing::Instrument as _;
+use tracing::{Instrument as _, Span};
 
 use crate::answer::{Answer, RpcResult, answer, refuse, request_span};
 use crate::authenticate::UNAUTHENTICATED;
@@ -335,22 +335,24 @@ impl WorkerService for Service {
         let started = Instant::now();
         let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
         Self::rate_limited(&self.start_limit, &claims).map_err(|s| refuse(LABEL, started, s))?;
+        let span = request_span(LABEL, &unit);
         let result = self
             .start(&claims, &unit, &payload)
-            .instrument(request_span(LABEL, &unit))
+            .instrument(span.clone())
             .await;
-        answer(&unit, LABEL, started, result)
+        answer(&span, &unit, LABEL, started, result)
     }
 
     async fn get_task_status(&self, request: Request<ContextUnit>) -> RpcResult {
         const LABEL: &str = "worker:get_task_status";
         let started = Instant::now();
         let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
+        let span = request_span(LABEL, &unit);
         let result = self
             .status(&claims, &payload)
-            .instrument(request_span(LABEL, &unit))
+            .instrument(span.clone())
             .await;
-        answer(&unit, LABEL, started, result)
+        answer(&span, &unit, LABEL, started, result)
     }
 
     async fn register_schedules(&self, request: Request<ContextUnit>) -> RpcResult {
@@ -358,11 +360,12 @@ impl WorkerService for Service {
         let started = Instant::now();
         let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
         Self::rate_limited(&self.start_limit, &claims).map_err(|s| refuse(LABEL, started, s))?;
+        let span = request_span(LABEL, &unit);
         let result = self
             .register(&claims, &payload)
-            .instrument(request_span(LABEL, &unit))
+            .instrument(span.clone())
             .await;
-        answer(&unit, LABEL, started, result)
+        answer(&span, &unit, LABEL, started, result)
     }
 
     async fn execute_code(&self, request: Request<ContextUnit>) -> RpcResult {
@@ -371,19 +374,20 @@ impl WorkerService for Service {
         let deadline = deadline(request.metadata());
         let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
         if let Err(e) = claims.require(auth::EXECUTE) {
-            return answer(&unit, LABEL, started, Err(denied(e)));
+            return answer(&Span::none(), &unit, LABEL, started, Err(denied(e)));
         }
         // Code runs for no tenant in particular; a tenant it names must be the token's.
         if let Some(Err(e)) = str_field(&payload, "tenant_id").map(|t| claims.tenant(Some(t))) {
-            return answer(&unit, LABEL, started, Err(denied(e)));
+            return answer(&Span::none(), &unit, LABEL, started, Err(denied(e)));
         }
         Self::rate_limited(&self.exec_limit, &claims).map_err(|s| refuse(LABEL, started, s))?;
         let cancel = CancellationToken::new();
         let _guard = CancelOnDrop(cancel.clone());
+        let span = request_span(LABEL, &unit);
         let run = self
             .executor
             .execute(&payload, deadline, cancel)
-            .instrument(request_span(LABEL, &unit));
+            .instrument(span.clone());
         let result = match run.await {
             ExecOutcome::Done(out) => Ok(out),
             ExecOutcome::Refused {
@@ -399,6 +403,6 @@ impl WorkerService for Service {
             }
         };
         tracing::info!(trace_id = ?unit.trace_id, ok = result.as_ref().is_ok_and(|o| !o.contains_key("error")), "ExecuteCode");
-        answer(&unit, LABEL, started, result)
+        answer(&span, &unit, LABEL, started, result)
     }
 }

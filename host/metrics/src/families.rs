@@ -216,6 +216,14 @@ impl Metrics {
                 ),
                 &["result"]
             ),
+            disk: family!(
+                IntGaugeVec,
+                opts(
+                    "disk_bytes",
+                    "Bytes on this host's disk, by store: blobs (feeds and product sets; for an object store, its local directory) and compile_cache (compiled modules), measured at each scrape."
+                ),
+                &["store"]
+            ),
             active_labels: std::sync::Mutex::default(),
             registry,
             names: names.into_inner(),

@@ -78,6 +78,9 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, EndpointE
 
 /// Builds the `/status` document (JSON text) when asked.
 pub type StatusFn = Arc<dyn Fn() -> String + Send + Sync>;
+/// Measures the host's stores on disk for a scrape; it may read directories, so it runs on a
+/// blocking thread.
+pub type DiskFn = Arc<dyn Fn() -> Vec<(crate::Disk, u64)> + Send + Sync>;
 
 /// What the endpoint serves besides the host's metrics.
 #[derive(Clone, Default)]
@@ -86,6 +89,7 @@ pub struct Endpoint {
     /// The Temporal SDK's own exporter (on loopback), appended to `/metrics`.
     pub sdk_metrics: Option<SocketAddr>,
     pub status: Option<StatusFn>,
+    pub disk: Option<DiskFn>,
 }
 
 #[derive(Clone)]
@@ -93,6 +97,7 @@ struct Shared {
     checks: Arc<Vec<Check>>,
     sdk_metrics: Option<String>,
     status: Option<StatusFn>,
+    disk: Option<DiskFn>,
     scraper: reqwest::Client,
     permits: Arc<Semaphore>,
 }
@@ -107,6 +112,7 @@ pub async fn serve(
         checks: Arc::new(endpoint.checks),
         sdk_metrics: endpoint.sdk_metrics.map(|a| format!("http://{a}/metrics")),
         status: endpoint.status,
+        disk: endpoint.disk,
         scraper: reqwest::Client::builder()
             .timeout(CHECK_TIMEOUT)
             .no_proxy()
@@ -134,6 +140,17 @@ async fn scrape(State(shared): State<Shared>) -> Response {
     let Ok(_permit) = shared.permits.try_acquire() else {
         return busy();
     };
+    if let Some(measure) = shared.disk.clone()
+        && let Ok(Ok(sizes)) = tokio::time::timeout(
+            CHECK_TIMEOUT,
+            tokio::task::spawn_blocking(move || measure()),
+        )
+        .await
+    {
+        for (store, bytes) in sizes {
+            metrics().disk(store, bytes);
+        }
+    }
     let mut text = metrics().render();
     if let Some(url) = &shared.sdk_metrics {
         match sdk_text(&shared.scraper, url).await {

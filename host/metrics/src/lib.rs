@@ -60,6 +60,23 @@ pub struct Metrics {
     grpc_seconds: HistogramVec,
     exec_waiting: IntGauge,
     compile_cache: IntCounterVec,
+    disk: IntGaugeVec,
+}
+
+/// A store whose size `/metrics` reports (`contextworker_disk_bytes{store}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disk {
+    Blobs,
+    CompileCache,
+}
+
+impl Disk {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Blobs => "blobs",
+            Self::CompileCache => "compile_cache",
+        }
+    }
 }
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -122,6 +139,16 @@ impl Metrics {
         if tokens > 0 {
             self.llm_tokens.with_label_values(&[module]).inc_by(tokens);
         }
+    }
+
+    /// The size of one of this host's stores, as measured now.
+    pub fn disk(&self, store: Disk, bytes: u64) {
+        if !enabled() {
+            return;
+        }
+        self.disk
+            .with_label_values(&[store.label()])
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// Counts a call as running until the guard drops.

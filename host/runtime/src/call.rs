@@ -81,14 +81,40 @@ impl Runtime {
         body: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a P) -> GuestFuture<'a, R>,
         output_size: impl FnOnce(&R) -> u64,
     ) -> CallOutcome<R> {
-        let outcome = self
-            .call_unobserved(component, pre, spec, prepare, body, output_size)
-            .await;
-        contextworker_metrics::metrics().guest_call(
-            &outcome.receipt,
-            component.world(),
-            outcome.result.as_ref().err().map(CallError::class),
+        // The span the call was made in (an activity, an ExecuteCode request) gets the
+        // receipt too, where it declares the fields: a trace answers "how long, how much"
+        // at the level of the step as well as of each call.
+        let caller = tracing::Span::current();
+        let span = tracing::info_span!(
+            "guest.call",
+            otel.name = %format_args!("guest {}", spec.module),
+            otel.status_code = tracing::field::Empty,
+            module = %spec.module,
+            version = %spec.version,
+            digest = %component.digest(),
+            world = %component.world(),
+            outcome = tracing::field::Empty,
+            wall_time_us = tracing::field::Empty,
+            fuel_used = tracing::field::Empty,
+            peak_memory_bytes = tracing::field::Empty,
+            input_bytes = tracing::field::Empty,
+            output_items = tracing::field::Empty,
         );
+        let outcome = tracing::Instrument::instrument(
+            self.call_unobserved(component, pre, spec, prepare, body, output_size),
+            span.clone(),
+        )
+        .await;
+        let class = outcome.result.as_ref().err().map(CallError::class);
+        contextworker_metrics::metrics().guest_call(&outcome.receipt, component.world(), class);
+        let ended = class.map_or("ok", |c| c.name());
+        record_receipt(&span, &outcome.receipt);
+        span.record("outcome", ended);
+        record_receipt(&caller, &outcome.receipt);
+        caller.record("call_outcome", ended);
+        if class.is_some() {
+            span.record("otel.status_code", "error");
+        }
         outcome
     }
 
@@ -439,4 +465,20 @@ fn receipt(
         output_items,
         http: contextworker_types::HttpUsage::default(),
     }
+}
+
+/// A receipt's figures on `span`, for those of its fields it declares.
+/// Recorded as `i64`: tracing-opentelemetry exports unsigned fields as text.
+fn record_receipt(span: &tracing::Span, receipt: &Receipt) {
+    let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    span.record(
+        "wall_time_us",
+        i64::try_from(receipt.wall_time.as_micros()).unwrap_or(i64::MAX),
+    );
+    if let Some(fuel) = receipt.fuel_used {
+        span.record("fuel_used", int(fuel));
+    }
+    span.record("peak_memory_bytes", int(receipt.peak_memory_bytes));
+    span.record("input_bytes", int(receipt.input_bytes));
+    span.record("output_items", int(receipt.output_items));
 }

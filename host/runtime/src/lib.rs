@@ -104,6 +104,12 @@ impl Runtime {
             .map(|s| std::ptr::from_ref(&s.engine) as usize)
     }
 
+    /// Bytes the compile cache takes on disk (0 without one). Scans the cache directory.
+    pub fn compile_cache_bytes(&self) -> u64 {
+        self.trim_compile_cache(u64::MAX)
+            .map_or(0, |report| report.kept_bytes)
+    }
+
     /// Trim the compile cache to `target` bytes, least recently used first (`gc`). `None`
     /// when the runtime has no disk cache.
     pub fn trim_compile_cache(&self, target: u64) -> Option<CacheReport> {

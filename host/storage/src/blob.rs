@@ -38,4 +38,6 @@ pub trait BlobStore: Send + Sync {
     fn open<'a>(&'a self, blob: &'a BlobRef) -> BoxFuture<'a, Result<BlobReader, BlobError>>;
     /// Re-hash a blob and compare it with its name.
     fn verify<'a>(&'a self, blob: &'a BlobRef) -> BoxFuture<'a, Result<(), BlobError>>;
+    /// Bytes the store keeps on this host's disk (for an object store, its local directory).
+    fn local_bytes(&self) -> u64;
 }

@@ -174,6 +174,10 @@ impl ObjectBlobStore {
 }
 
 impl BlobStore for ObjectBlobStore {
+    fn local_bytes(&self) -> u64 {
+        self.local.used_bytes()
+    }
+
     fn put<'a>(
         &'a self,
         reader: BlobReader,

@@ -15,6 +15,9 @@ pub const MEMO_TENANT: &str = "tenant_id";
 pub const MEMO_REQUEST: &str = "request_id";
 /// Memo field: the `ContextUnit` id of the gRPC request that started the workflow.
 pub const MEMO_UNIT: &str = "unit_id";
+/// Memo field: the W3C `traceparent` of the span that started the workflow (when traces are
+/// exported), which the worker copies into each activity's headers.
+pub const MEMO_TRACEPARENT: &str = contextworker_telemetry::TRACEPARENT;
 
 /// The id of a harvest of one catalog. One harvest per catalog runs at a time: a second start
 /// while one runs is refused instead of racing it over the same rows.

@@ -43,8 +43,39 @@ pub struct Started {
     pub task_queue: String,
 }
 
-/// Start `workflow` with positional JSON `args`, recording `extras` in its memo.
+/// Start `workflow` with positional JSON `args`, recording `extras` in its memo, in a
+/// `workflow.start` span whose W3C trace context the memo carries too, so the workers that run
+/// the workflow's activities continue the caller's trace.
 pub async fn start(
+    client: &Client,
+    workflow: &str,
+    args: &[serde_json::Value],
+    workflow_id: &str,
+    task_queue: &str,
+    extras: &StartExtras,
+) -> Result<Started, StartError> {
+    let span = tracing::info_span!(
+        "workflow.start",
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        workflow = %workflow.escape_debug(),
+        workflow_id = %workflow_id.escape_debug(),
+        task_queue = %task_queue.escape_debug(),
+        run_id = tracing::field::Empty,
+    );
+    let result = tracing::Instrument::instrument(
+        start_traced(client, workflow, args, workflow_id, task_queue, extras),
+        span.clone(),
+    )
+    .await;
+    match &result {
+        Ok(started) => span.record("run_id", started.run_id.as_str()),
+        Err(_) => span.record("otel.status_code", "error"),
+    };
+    result
+}
+
+async fn start_traced(
     client: &Client,
     workflow: &str,
     args: &[serde_json::Value],
@@ -80,6 +111,9 @@ pub async fn start(
     }
     if let Some(unit) = &extras.unit_id {
         memo.insert(ids::MEMO_UNIT.to_owned(), serde_json::json!(unit));
+    }
+    if let Some(parent) = contextworker_telemetry::current_traceparent() {
+        memo.insert(ids::MEMO_TRACEPARENT.to_owned(), serde_json::json!(parent));
     }
     let mut options = WorkflowStartOptions::new(task_queue, workflow_id)
         .execution_timeout(Duration::from_secs(24 * 3600))

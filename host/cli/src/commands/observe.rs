@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use contextworker_metrics::Disk;
 use contextworker_metrics::http::{self, Check, Endpoint};
 use contextworker_registry::LiveStatus;
 use contextworker_runtime::CancellationToken;
@@ -105,10 +106,20 @@ pub async fn start(
             serde_json::to_string(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
         })
     };
+    let disk: http::DiskFn = {
+        let (blobs, runtime) = (services.blobs.clone(), services.runtime.clone());
+        Arc::new(move || {
+            vec![
+                (Disk::Blobs, blobs.local_bytes()),
+                (Disk::CompileCache, runtime.compile_cache_bytes()),
+            ]
+        })
+    };
     let endpoint = Endpoint {
         checks,
         sdk_metrics: Some(sdk.addr),
         status: Some(status),
+        disk: Some(disk),
     };
     tokio::spawn(async move {
         if let Err(e) = http::serve(listener, endpoint, shutdown).await {

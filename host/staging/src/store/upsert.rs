@@ -104,10 +104,30 @@ impl Staging {
             .zip(&batch.derived)
             .map(|(p, d)| NewRow::new(p, d))
             .collect();
-        match &self.pool {
-            Pool::Sqlite(pool) => upsert_sqlite(pool, key, run, &rows).await,
-            Pool::Postgres(pool) => upsert_postgres(pool, key, run, &rows).await,
+        let span = tracing::info_span!(
+            "staging.batch",
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            db.system = match self.backend() {
+                crate::Backend::Sqlite => "sqlite",
+                crate::Backend::Postgres => "postgresql",
+            },
+            rows = i64::try_from(rows.len()).unwrap_or(i64::MAX),
+        );
+        let result = tracing::Instrument::instrument(
+            async {
+                match &self.pool {
+                    Pool::Sqlite(pool) => upsert_sqlite(pool, key, run, &rows).await,
+                    Pool::Postgres(pool) => upsert_postgres(pool, key, run, &rows).await,
+                }
+            },
+            span.clone(),
+        )
+        .await;
+        if result.is_err() {
+            span.record("otel.status_code", "error");
         }
+        result
     }
 }
 

@@ -214,6 +214,10 @@ impl FsBlobStore {
 }
 
 impl BlobStore for FsBlobStore {
+    fn local_bytes(&self) -> u64 {
+        self.used_bytes()
+    }
+
     fn put<'a>(
         &'a self,
         reader: BlobReader,

@@ -62,24 +62,53 @@ impl ActivityHost {
     ) -> Result<RawValue, ActivityError> {
         let info = ctx.info();
         let name = info.activity_type.clone();
-        let trace_id = crate::trace::from_headers(ctx.headers()).unwrap_or_default();
-        let unit_id = crate::trace::unit_from_headers(ctx.headers()).unwrap_or_default();
-        let tenant = crate::trace::tenant_from_headers(ctx.headers()).unwrap_or_default();
+        let trace_id = crate::trace::from_headers(ctx.headers());
+        let unit_id = crate::trace::unit_from_headers(ctx.headers());
+        let tenant = crate::trace::tenant_from_headers(ctx.headers());
         // Ids and the tenant come from whoever started the workflow: escaped, so a newline in
-        // one cannot forge a log line; `module` and `digest` are recorded by the steps that
-        // run a module, once they know which.
+        // one cannot forge a log line; `module`, `version` and `digest` are recorded by the
+        // steps that run a module, once they know which.
         let span = tracing::info_span!(
             "activity",
+            otel.name = %format_args!("RunActivity:{name}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
             activity = %name,
             workflow_id = %info.workflow_id.as_deref().unwrap_or("").escape_debug(),
             run_id = %info.workflow_run_id.as_deref().unwrap_or("").escape_debug(),
-            attempt = info.attempt,
-            trace_id = %trace_id.escape_debug(),
-            unit_id = %unit_id.escape_debug(),
-            tenant = %tenant.escape_debug(),
+            // i64: tracing-opentelemetry exports unsigned fields as text.
+            attempt = i64::from(info.attempt),
+            trace_id = tracing::field::Empty,
+            unit_id = tracing::field::Empty,
+            tenant = tracing::field::Empty,
             module = tracing::field::Empty,
+            version = tracing::field::Empty,
             digest = tracing::field::Empty,
+            failure_type = tracing::field::Empty,
+            // The receipt of the (last) guest call the attempt made, recorded by the runtime.
+            call_outcome = tracing::field::Empty,
+            wall_time_us = tracing::field::Empty,
+            fuel_used = tracing::field::Empty,
+            peak_memory_bytes = tracing::field::Empty,
+            input_bytes = tracing::field::Empty,
+            output_items = tracing::field::Empty,
         );
+        // Only what the workflow carries: an activity started by a plain Temporal client has
+        // no trace, and its lines say nothing rather than `trace_id=`.
+        for (field, value) in [
+            ("trace_id", trace_id),
+            ("unit_id", unit_id),
+            ("tenant", tenant),
+        ] {
+            if let Some(value) = value {
+                span.record(field, tracing::field::display(value.escape_debug()));
+            }
+        }
+        // The span that started the workflow, in whichever process that was: this attempt
+        // joins its trace (a malformed value leaves it a trace of its own).
+        if let Some(parent) = crate::trace::traceparent_from_headers(ctx.headers()) {
+            contextworker_telemetry::adopt_traceparent(&span, &parent);
+        }
         let services = self.services.clone();
         let workflow_id = info.workflow_id.clone().unwrap_or_default();
         let attempt = info.attempt;
@@ -122,6 +151,8 @@ impl ActivityHost {
                     failure.class.name(),
                     &failure.message,
                 );
+                span.record("otel.status_code", "error");
+                span.record("failure_type", failure.class.name());
                 span.in_scope(|| {
                     tracing::warn!(
                         failure_type = failure.class.name(),
@@ -140,6 +171,7 @@ impl ActivityHost {
 pub(crate) fn note_module(module: &contextworker_registry::Module) {
     let span = tracing::Span::current();
     span.record("module", module.name().as_str());
+    span.record("version", module.manifest.version.to_string());
     span.record("digest", module.component.digest().to_string());
 }
 
