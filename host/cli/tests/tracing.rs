@@ -316,3 +316,34 @@ async fn guest_log_lines_are_events_of_the_guest_call_span() {
         assert_eq!(event["attributes"]["module"], call["attributes"]["module"]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_started_without_trace_context_is_the_trace_of_its_run_id() {
+    let h = Harness::start().await;
+    let receiver = Receiver::start(&h);
+    let env = receiver.env();
+    let server = FeedServer::start();
+    server.set_body(yml_feed(3, 0), None);
+    h.write_supplier("untraced", "acme", &server.url());
+    let _worker = h.worker("traced", &[], &env_of(&env));
+    // The client exports nothing (as a schedule or another SDK's client would not).
+    let out = h.cli(&["harvest", "untraced", "--tenant", "acme", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let started: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run_id = started["run_id"].as_str().unwrap();
+    let trace = run_id.replace('-', "");
+    let spans = receiver
+        .trace(&trace, |spans| {
+            !named(spans, "RunActivity:store_products").is_empty()
+        })
+        .await;
+    for name in [
+        "RunActivity:resolve_supplier",
+        "RunActivity:download_feed",
+        "RunActivity:parse_products",
+    ] {
+        let attempt = one(&spans, name);
+        assert_eq!(attempt["attributes"]["run_id"], run_id, "{attempt}");
+        assert!(attempt["attributes"].get("trace_id").is_none(), "{attempt}");
+    }
+}

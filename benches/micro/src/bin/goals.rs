@@ -50,24 +50,6 @@ fn main() {
         }
         contextworker_metrics::disable();
         growth.sort_by(f64::total_cmp);
-        // Everything a host observing itself does per call (`serve --metrics-addr --log-json`
-        // with `OTEL_ENABLED`): metrics, a JSON log subscriber at info, and the span exporter
-        // (to a collector that refuses connections: its batches fail off the call path, as
-        // with a collector that is down).
-        let observed = observed_dispatch();
-        let mut observed_growth = Vec::new();
-        for _ in 0..METRICS_PAIRS {
-            contextworker_metrics::disable();
-            let off = call.latencies(50, METRICS_CALLS).await.percentile(50.0);
-            contextworker_metrics::enable();
-            let on = {
-                let _observed = tracing::dispatcher::set_default(&observed);
-                call.latencies(50, METRICS_CALLS).await.percentile(50.0)
-            };
-            observed_growth.push(on.as_secs_f64() - off.as_secs_f64());
-        }
-        contextworker_metrics::disable();
-        observed_growth.sort_by(f64::total_cmp);
         drop(call);
         let (p50, p99) = (lat.percentile(50.0), lat.percentile(99.0));
         let pool = if pooled {
@@ -104,19 +86,6 @@ fn main() {
             target: format!("≤ +{}", micros(goals::METRICS_P50_GROWTH)),
             measured: format!("{:+.1} µs", median * 1e6),
             pass: median <= goals::METRICS_P50_GROWTH.as_secs_f64(),
-        });
-
-        let median = observed_growth[observed_growth.len() / 2];
-        rows.push(Row {
-            goal: "observability cost",
-            measure: format!(
-                "call overhead p50 with metrics, JSON logs and OTLP spans − with none, median of {METRICS_PAIRS} interleaved pairs of {METRICS_CALLS} calls (min {:+.1} µs, max {:+.1} µs)",
-                observed_growth[0] * 1e6,
-                observed_growth[observed_growth.len() - 1] * 1e6,
-            ),
-            target: format!("≤ +{}", micros(goals::OBSERVED_P50_GROWTH)),
-            measured: format!("{:+.1} µs", median * 1e6),
-            pass: median <= goals::OBSERVED_P50_GROWTH.as_secs_f64(),
         });
 
         let cache = CompileCache::new().await;
@@ -242,29 +211,4 @@ fn today() -> String {
         month += 1;
     }
     format!("{year}-{month:02}-{:02}", days + 1)
-}
-
-/// The subscriber of an observed host: JSON lines at info (to nowhere) and the span exporter.
-fn observed_dispatch() -> tracing::Dispatch {
-    use tracing_subscriber::Layer as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    let telemetry = contextworker_telemetry::Telemetry::start(&contextworker_telemetry::Settings {
-        enabled: true,
-        endpoint: Some("http://127.0.0.1:9".to_owned()),
-        service_name: "goals".to_owned(),
-        service_version: "0".to_owned(),
-    })
-    .expect("the exporter starts")
-    .expect("tracing is on");
-    let subscriber = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(std::io::sink)
-                .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
-        )
-        .with(telemetry.layer());
-    // The pipeline lives as long as the process: the benchmark ends with it.
-    std::mem::forget(telemetry);
-    tracing::Dispatch::new(subscriber)
 }

@@ -105,9 +105,13 @@ impl ActivityHost {
             }
         }
         // The span that started the workflow, in whichever process that was: this attempt
-        // joins its trace (a malformed value leaves it a trace of its own).
-        if let Some(parent) = crate::trace::traceparent_from_headers(ctx.headers()) {
-            contextworker_telemetry::adopt_traceparent(&span, &parent);
+        // joins its trace. A run started without one (by a schedule, or a client that does
+        // not trace) is a trace of its own whose id is the run id, so its attempts on every
+        // host are still one trace, found by the run id.
+        let joined = crate::trace::traceparent_from_headers(ctx.headers())
+            .is_some_and(|parent| contextworker_telemetry::adopt_traceparent(&span, &parent));
+        if !joined && let Some(run) = info.workflow_run_id.as_deref() {
+            contextworker_telemetry::adopt_unit(&span, run, run);
         }
         let services = self.services.clone();
         let workflow_id = info.workflow_id.clone().unwrap_or_default();
