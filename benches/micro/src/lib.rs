@@ -534,4 +534,6 @@ pub mod goals {
     pub const HOT_SWAP: Duration = Duration::from_secs(1);
     /// call overhead p50 with metrics recorded − without
     pub const METRICS_P50_GROWTH: Duration = Duration::from_micros(5);
+    /// call overhead p50 with metrics, JSON logs and exported spans − with none of them
+    pub const OBSERVED_P50_GROWTH: Duration = Duration::from_micros(5);
 }

@@ -4,6 +4,8 @@
 //!
 //! `cargo run --release -p contextworker-bench --bin goals`
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use contextworker_bench::{CompileCache, EpochCost, HotSwap, NoopCall, goals, tokio_runtime};
@@ -32,6 +34,13 @@ struct Row {
 
 fn main() {
     let rt = tokio_runtime();
+    // Installed before the first call, as the host installs it: tracing caches each callsite's
+    // interest when it is first hit, so a subscriber set later (even as the thread's default)
+    // is never asked about the guest-call span. Its layers see spans only while OBSERVING.
+    let observed_spans = {
+        let _inside = rt.enter();
+        install_observer()
+    };
     let rows = rt.block_on(async {
         let mut rows = Vec::new();
 
@@ -50,6 +59,28 @@ fn main() {
         }
         contextworker_metrics::disable();
         growth.sort_by(f64::total_cmp);
+        // Everything a host observing itself does per call (`serve --metrics-addr --log-json`
+        // with `OTEL_ENABLED`): metrics, a JSON log subscriber at info, and the span exporter
+        // (to a collector that refuses connections: its batches fail off the call path, as
+        // with a collector that is down).
+        let mut observed_growth = Vec::new();
+        for _ in 0..METRICS_PAIRS {
+            contextworker_metrics::disable();
+            let off = call.latencies(50, METRICS_CALLS).await.percentile(50.0);
+            contextworker_metrics::enable();
+            OBSERVING.store(true, Ordering::Relaxed);
+            let on = call.latencies(50, METRICS_CALLS).await.percentile(50.0);
+            OBSERVING.store(false, Ordering::Relaxed);
+            observed_growth.push(on.as_secs_f64() - off.as_secs_f64());
+        }
+        contextworker_metrics::disable();
+        observed_growth.sort_by(f64::total_cmp);
+        // A figure for calls that were not observed would say nothing: every call made a span.
+        let made = observed_spans.load(Ordering::Relaxed);
+        assert!(
+            made >= (METRICS_PAIRS * METRICS_CALLS) as u64,
+            "only {made} guest-call spans were observed"
+        );
         drop(call);
         let (p50, p99) = (lat.percentile(50.0), lat.percentile(99.0));
         let pool = if pooled {
@@ -86,6 +117,19 @@ fn main() {
             target: format!("≤ +{}", micros(goals::METRICS_P50_GROWTH)),
             measured: format!("{:+.1} µs", median * 1e6),
             pass: median <= goals::METRICS_P50_GROWTH.as_secs_f64(),
+        });
+
+        let median = observed_growth[observed_growth.len() / 2];
+        rows.push(Row {
+            goal: "observability cost",
+            measure: format!(
+                "call overhead p50 with metrics, JSON logs and OTLP spans − with none, median of {METRICS_PAIRS} interleaved pairs of {METRICS_CALLS} calls (min {:+.1} µs, max {:+.1} µs)",
+                observed_growth[0] * 1e6,
+                observed_growth[observed_growth.len() - 1] * 1e6,
+            ),
+            target: format!("≤ +{}", micros(goals::OBSERVED_P50_GROWTH)),
+            measured: format!("{:+.1} µs", median * 1e6),
+            pass: median <= goals::OBSERVED_P50_GROWTH.as_secs_f64(),
         });
 
         let cache = CompileCache::new().await;
@@ -211,4 +255,90 @@ fn today() -> String {
         month += 1;
     }
     format!("{year}-{month:02}-{:02}", days + 1)
+}
+
+/// Counts the guest-call spans the observer sees.
+struct SpanCount(Arc<AtomicU64>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanCount {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _id: &tracing::span::Id,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if attrs.metadata().name() == "guest.call" {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Whether the observer's layers see anything now.
+static OBSERVING: AtomicBool = AtomicBool::new(false);
+
+/// Info and above while [`OBSERVING`], asked per span: a callsite's interest is cached when it
+/// is first hit, so it must stay "sometimes".
+struct Observing;
+
+impl<S> tracing_subscriber::layer::Filter<S> for Observing {
+    fn enabled(
+        &self,
+        meta: &tracing::Metadata<'_>,
+        _cx: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        let _ = meta;
+        OBSERVING.load(Ordering::Relaxed)
+    }
+
+    /// What the host's own filter (`info,wasmtime=warn,cranelift=warn`) would never enable is
+    /// never asked about, as in the host.
+    fn callsite_enabled(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        let quiet = ["wasmtime", "cranelift"]
+            .iter()
+            .any(|t| meta.target().starts_with(t));
+        let floor = if quiet {
+            tracing::Level::WARN
+        } else {
+            tracing::Level::INFO
+        };
+        if *meta.level() <= floor {
+            tracing::subscriber::Interest::sometimes()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+}
+
+/// Install for the process the subscriber of an observed host: JSON lines at info (to nowhere)
+/// and the span exporter (to a collector that refuses connections: its batches fail off the
+/// call path, as with a collector that is down), each enabled only while [`OBSERVING`], asked
+/// per span (never cached per callsite). Returns how many guest-call spans it saw.
+fn install_observer() -> Arc<AtomicU64> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let telemetry = contextworker_telemetry::Telemetry::start(&contextworker_telemetry::Settings {
+        enabled: true,
+        endpoint: Some("http://127.0.0.1:9".to_owned()),
+        service_name: "goals".to_owned(),
+        service_version: "0".to_owned(),
+    })
+    .expect("the exporter starts")
+    .expect("tracing is on");
+    let spans = Arc::new(AtomicU64::new(0));
+    let subscriber = tracing_subscriber::registry()
+        .with(telemetry.layer().with_filter(Observing))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::sink)
+                .with_filter(Observing),
+        )
+        .with(SpanCount(spans.clone()).with_filter(Observing));
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    // The pipeline lives as long as the process: the benchmark ends with it.
+    std::mem::forget(telemetry);
+    spans
 }
