@@ -29,6 +29,28 @@ pub struct Claims {
 }
 
 impl Claims {
+    /// A token `token_id` granting `permissions` for `allowed_tenants` until `exp_unix`
+    /// (seconds since the epoch), saying nothing else.
+    pub fn new(
+        token_id: impl Into<String>,
+        permissions: &[&str],
+        allowed_tenants: &[&str],
+        exp_unix: Option<f64>,
+    ) -> Self {
+        let owned = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
+        Self {
+            token_id: token_id.into(),
+            permissions: owned(permissions),
+            allowed_tenants: owned(allowed_tenants),
+            exp_unix,
+            iat: None,
+            nbf: None,
+            user_id: None,
+            agent_id: None,
+            revocation_id: None,
+        }
+    }
+
     pub fn require(&self, permission: &'static str) -> Result<(), AuthError> {
         let family = permission.split(':').next().unwrap_or("");
         let wildcards_grant = permission != ADMIN;

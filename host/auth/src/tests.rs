@@ -11,17 +11,7 @@ use super::*;
 const SECRET: &[u8] = b"a-secret-of-at-least-thirty-two-bytes";
 
 fn claims(exp: Option<f64>) -> Claims {
-    Claims {
-        token_id: "t1".into(),
-        permissions: vec![EXECUTE.into()],
-        allowed_tenants: vec!["acme".into(), "beta".into()],
-        exp_unix: exp,
-        iat: None,
-        nbf: None,
-        user_id: None,
-        agent_id: None,
-        revocation_id: None,
-    }
+    Claims::new("t1", &[EXECUTE], &["acme", "beta"], exp)
 }
 
 fn verifier(allow_unsigned: bool) -> Verifier {

@@ -1,21 +1,12 @@
 //! The log subscriber: text for a person, or (`--log-json`) one JSON object per line with the
-//! fields of every span the event happened in lifted to the top level, so a log pipeline can
-//! filter on `trace_id`, `workflow_id`, `activity`, `tenant` or `module` without knowing which
-//! span carried them. Level: `RUST_LOG`, else `LOG_LEVEL` (the original worker's variable:
-//! `DEBUG`, `INFO`, `WARNING`, `ERROR`), else the flags.
-
-use std::fmt;
+//! fields of every span the event happened in lifted to the top level
+//! (`contextworker_telemetry::json_log_layer`). Level: `RUST_LOG`, else `LOG_LEVEL` (the
+//! original worker's variable: `DEBUG`, `INFO`, `WARNING`, `ERROR`), else the flags.
 
 use contextworker_telemetry::Telemetry;
-use serde_json::{Map, Value};
-use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer as _;
-use tracing_subscriber::fmt::format::{JsonFields, Writer};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::cli::GlobalArgs;
@@ -26,14 +17,11 @@ pub fn init(args: &GlobalArgs, telemetry: Option<&Telemetry>) {
         std::env::var("RUST_LOG").ok(),
         std::env::var("LOG_LEVEL").ok().as_deref(),
     );
-    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let stderr = if args.log_json {
-        stderr
-            .fmt_fields(JsonFields::new())
-            .event_format(FlatJson)
-            .boxed()
+        contextworker_telemetry::json_log_layer(std::io::stderr).boxed()
     } else {
-        stderr
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_target(false)
             .compact()
@@ -76,74 +64,6 @@ fn level_of(name: &str) -> Option<&'static str> {
         "WARN" | "WARNING" => Some("warn"),
         "ERROR" | "CRITICAL" => Some("error"),
         _ => None,
-    }
-}
-
-/// `{"timestamp", "level", "target", <span fields, outermost first>, <event fields>}`.
-struct FlatJson;
-
-impl<S, N> FormatEvent<S, N> for FlatJson
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let meta = event.metadata();
-        let mut line = Map::new();
-        line.insert(
-            "timestamp".into(),
-            humantime::format_rfc3339_micros(std::time::SystemTime::now())
-                .to_string()
-                .into(),
-        );
-        line.insert("level".into(), meta.level().as_str().into());
-        line.insert("target".into(), meta.target().into());
-        if let Some(scope) = ctx.event_scope() {
-            // Outermost first: an inner span's field wins over an outer one's of the same name.
-            for span in scope.from_root() {
-                let extensions = span.extensions();
-                if let Some(fields) = extensions.get::<FormattedFields<N>>()
-                    && let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields)
-                {
-                    // `otel.*` fields shape the exported span; they say nothing a log reader needs.
-                    line.extend(fields.into_iter().filter(|(k, _)| !k.starts_with("otel.")));
-                }
-            }
-        }
-        event.record(&mut Fields(&mut line));
-        writeln!(writer, "{}", Value::Object(line))
-    }
-}
-
-struct Fields<'a>(&'a mut Map<String, Value>);
-
-impl Visit for Fields<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0.insert(field.name().into(), value.to_string().into());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().into(), format!("{value:?}").into());
     }
 }
 

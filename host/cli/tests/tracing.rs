@@ -314,6 +314,9 @@ async fn guest_log_lines_are_events_of_the_guest_call_span() {
         let fields = event["attributes"]["fields"].as_str().unwrap();
         assert!(fields.contains("field=v\\n"), "{fields}");
         assert_eq!(event["attributes"]["module"], call["attributes"]["module"]);
+        // A log line names the module's digest itself: the guest-call span is the trace's
+        // alone, so the log never lends its fields to the line.
+        assert_eq!(event["attributes"]["digest"], call["attributes"]["digest"]);
     }
 }
 

@@ -119,17 +119,7 @@ mod tests {
     use super::*;
 
     fn claims(tenants: &[&str], permissions: &[&str]) -> Claims {
-        Claims {
-            token_id: "t".into(),
-            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-            allowed_tenants: tenants.iter().map(|t| (*t).to_owned()).collect(),
-            exp_unix: None,
-            iat: None,
-            nbf: None,
-            user_id: None,
-            agent_id: None,
-            revocation_id: None,
-        }
+        Claims::new("t", permissions, tenants, None)
     }
 
     fn payload(schedules: Value) -> Map<String, Value> {

@@ -8,13 +8,17 @@ use std::time::{Duration, Instant};
 
 use contextworker_types::{Limits, Metering, Receipt, World};
 use tokio_util::sync::CancellationToken;
-use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
+use wasmtime::{Store, UpdateDeadline};
 
 use crate::Runtime;
 use crate::component::LoadedComponent;
-use crate::error::{CallError, GuestError, capped_message};
+use crate::error::{CallError, GuestError};
 use crate::state::{CallLabel, CallState, HostStop};
 use crate::stdio::Captured;
+
+mod classify;
+
+use classify::classify;
 
 /// Who is calling and within which budget.
 #[derive(Debug, Clone)]
@@ -85,14 +89,18 @@ impl Runtime {
         // receipt too, where it declares the fields: a trace answers "how long, how much"
         // at the level of the step as well as of each call.
         let caller = tracing::Span::current();
-        let span = tracing::info_span!(
+        // For the trace alone (TRACE_ONLY_TARGET): a log layer formatting this span's fields
+        // cost each call several microseconds, for nothing its log lines do not carry anyway.
+        let span = tracing::debug_span!(
+            target: contextworker_types::TRACE_ONLY_TARGET,
             "guest.call",
             otel.name = %format_args!("guest {}", spec.module),
             otel.status_code = tracing::field::Empty,
-            module = %spec.module,
-            version = %spec.version,
+            // Strings as `&str`, not `%` (Display): each layer would format them anew.
+            module = spec.module.as_str(),
+            version = spec.version.as_str(),
             digest = %component.digest(),
-            world = %component.world(),
+            world = component.world().as_str(),
             outcome = tracing::field::Empty,
             wall_time_us = tracing::field::Empty,
             fuel_used = tracing::field::Empty,
@@ -108,13 +116,27 @@ impl Runtime {
         let class = outcome.result.as_ref().err().map(CallError::class);
         contextworker_metrics::metrics().guest_call(&outcome.receipt, component.world(), class);
         let ended = class.map_or("ok", |c| c.name());
-        record_receipt(&span, &outcome.receipt);
-        span.record("outcome", ended);
-        record_receipt(&caller, &outcome.receipt);
-        caller.record("call_outcome", ended);
-        if class.is_some() {
-            span.record("otel.status_code", "error");
-        }
+        let figures = ReceiptFields::of(&outcome.receipt);
+        // One record per span, not one per field: each is a trip through every layer.
+        tracing::record_all!(
+            span,
+            outcome = ended,
+            otel.status_code = class.map(|_| "error"),
+            wall_time_us = figures.wall_time_us,
+            fuel_used = figures.fuel_used,
+            peak_memory_bytes = figures.peak_memory_bytes,
+            input_bytes = figures.input_bytes,
+            output_items = figures.output_items,
+        );
+        tracing::record_all!(
+            caller,
+            call_outcome = ended,
+            wall_time_us = figures.wall_time_us,
+            fuel_used = figures.fuel_used,
+            peak_memory_bytes = figures.peak_memory_bytes,
+            input_bytes = figures.input_bytes,
+            output_items = figures.output_items,
+        );
         outcome
     }
 
@@ -131,6 +153,7 @@ impl Runtime {
         let label = Arc::new(CallLabel {
             module: spec.module.clone(),
             version: spec.version.clone(),
+            digest: component.digest(),
         });
         // The call's share of the host-wide memory budget, held until its store is gone.
         let waiting = contextworker_metrics::metrics().waiting();
@@ -357,94 +380,6 @@ impl std::fmt::Display for HostStop {
 
 impl std::error::Error for HostStop {}
 
-fn classify(
-    error: &wasmtime::Error,
-    stop_reason: Option<HostStop>,
-    state: &CallState,
-    limits: &Limits,
-    fuel_budget: Option<u64>,
-    stderr: &crate::stdio::CappedOutput,
-    world: World,
-) -> CallError {
-    if let Some(reason) = stop_reason {
-        return match reason {
-            HostStop::Timeout => CallError::Timeout {
-                limit: limits.timeout,
-            },
-            HostStop::Cancelled => CallError::Cancelled,
-            HostStop::OutputTooLarge { limit, attempted } => {
-                CallError::OutputTooLarge { limit, attempted }
-            }
-            HostStop::FeedRead(e) => CallError::InputRead(e),
-            HostStop::SinkClosed => CallError::SinkClosed,
-        };
-    }
-    // A denied grow surfaces as whatever the guest does next (Rust aborts with `unreachable`),
-    // so the limiter's record is the reliable signal.
-    if state.limiter.memory_denied {
-        return CallError::OutOfMemory {
-            limit: limits.memory_bytes,
-        };
-    }
-    let message = capped_message(format!("{error:#}"));
-    // wasmtime refused to lift more than the store's hostcall fuel (its error type is private;
-    // the text is the stable part of its API we can see).
-    if message.contains("fuel allocated for hostcalls has been exhausted") {
-        return CallError::TransferTooLarge {
-            limit: transfer_limit(world, limits),
-        };
-    }
-    if let Some(trap) = error.downcast_ref::<Trap>() {
-        match trap {
-            Trap::StackOverflow => return CallError::StackOverflow,
-            Trap::OutOfFuel => {
-                return CallError::OutOfFuel {
-                    budget: fuel_budget.unwrap_or(0),
-                };
-            }
-            Trap::Interrupt => {
-                return CallError::Timeout {
-                    limit: limits.timeout,
-                };
-            }
-            _ => {}
-        }
-    } else if message.contains("concurrent") && message.contains("limit") {
-        return CallError::Busy(message);
-    }
-    let backtrace = error.downcast_ref::<WasmBacktrace>();
-    if is_shadow_stack_overflow(error, backtrace) {
-        return CallError::StackOverflow;
-    }
-    let backtrace = backtrace.map(|b| capped_message(b.to_string()));
-    let tail = stderr.tail(STDERR_TAIL);
-    let trap_message = error
-        .downcast_ref::<Trap>()
-        .map_or(message, ToString::to_string);
-    CallError::Trap {
-        message: trap_message,
-        backtrace,
-        stderr_tail: (!tail.is_empty()).then_some(tail),
-    }
-}
-
-/// Rust (and C) guests keep address-taken locals on a shadow stack in linear memory that grows
-/// down toward address 0; overflowing it is an out-of-bounds access, not wasmtime's stack
-/// trap. Recognized by the trap plus a backtrace that is one function repeated to the limit.
-fn is_shadow_stack_overflow(error: &wasmtime::Error, backtrace: Option<&WasmBacktrace>) -> bool {
-    let Some(backtrace) = backtrace else {
-        return false;
-    };
-    if error.downcast_ref::<Trap>() != Some(&Trap::MemoryOutOfBounds) {
-        return false;
-    }
-    let frames = backtrace.frames();
-    frames.len() >= 16
-        && frames
-            .iter()
-            .all(|f| f.func_index() == frames[0].func_index())
-}
-
 fn receipt(
     component: &LoadedComponent,
     spec: &CallSpec,
@@ -467,18 +402,25 @@ fn receipt(
     }
 }
 
-/// A receipt's figures on `span`, for those of its fields it declares.
-/// Recorded as `i64`: tracing-opentelemetry exports unsigned fields as text.
-fn record_receipt(span: &tracing::Span, receipt: &Receipt) {
-    let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    span.record(
-        "wall_time_us",
-        i64::try_from(receipt.wall_time.as_micros()).unwrap_or(i64::MAX),
-    );
-    if let Some(fuel) = receipt.fuel_used {
-        span.record("fuel_used", int(fuel));
+/// A receipt's figures as span fields. `i64`: tracing-opentelemetry exports unsigned fields
+/// as text.
+struct ReceiptFields {
+    wall_time_us: i64,
+    fuel_used: Option<i64>,
+    peak_memory_bytes: i64,
+    input_bytes: i64,
+    output_items: i64,
+}
+
+impl ReceiptFields {
+    fn of(receipt: &Receipt) -> Self {
+        let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        Self {
+            wall_time_us: i64::try_from(receipt.wall_time.as_micros()).unwrap_or(i64::MAX),
+            fuel_used: receipt.fuel_used.map(int),
+            peak_memory_bytes: int(receipt.peak_memory_bytes),
+            input_bytes: int(receipt.input_bytes),
+            output_items: int(receipt.output_items),
+        }
     }
-    span.record("peak_memory_bytes", int(receipt.peak_memory_bytes));
-    span.record("input_bytes", int(receipt.input_bytes));
-    span.record("output_items", int(receipt.output_items));
 }

@@ -59,21 +59,22 @@ impl log::Host for CallState {
             .join(" ");
         let message = message.escape_debug();
         let (module, version) = (self.label.module.as_str(), self.label.version.as_str());
+        let digest = tracing::field::display(&self.label.digest);
         match level {
             log::Level::Trace => {
-                tracing::trace!(target: "guest", module, version, fields, "{message}")
+                tracing::trace!(target: "guest", module, version, digest, fields, "{message}")
             }
             log::Level::Debug => {
-                tracing::debug!(target: "guest", module, version, fields, "{message}")
+                tracing::debug!(target: "guest", module, version, digest, fields, "{message}")
             }
             log::Level::Info => {
-                tracing::info!(target: "guest", module, version, fields, "{message}")
+                tracing::info!(target: "guest", module, version, digest, fields, "{message}")
             }
             log::Level::Warn => {
-                tracing::warn!(target: "guest", module, version, fields, "{message}")
+                tracing::warn!(target: "guest", module, version, digest, fields, "{message}")
             }
             log::Level::Error => {
-                tracing::error!(target: "guest", module, version, fields, "{message}")
+                tracing::error!(target: "guest", module, version, digest, fields, "{message}")
             }
         }
         Ok(())

@@ -19,6 +19,7 @@ use crate::stdio::CappedOutput;
 pub(crate) struct CallLabel {
     pub(crate) module: String,
     pub(crate) version: String,
+    pub(crate) digest: contextworker_types::Digest,
 }
 
 /// Bytes of stdout/stderr kept per call. Enough for diagnostics and a panic message.
@@ -195,6 +196,7 @@ mod tests {
         let label = Arc::new(CallLabel {
             module: "m".into(),
             version: "1".into(),
+            digest: contextworker_types::Digest::of(b"m"),
         });
         let mut state =
             CallState::new(label, Arc::new(Vec::new()), &Limits::for_world(World::Code));

@@ -101,6 +101,7 @@ impl Telemetry {
             .with_filter(
                 Targets::new()
                     .with_target("contextworker", Level::INFO)
+                    .with_target(contextworker_types::TRACE_ONLY_TARGET, Level::DEBUG)
                     .with_target("guest", Level::INFO),
             )
     }

@@ -11,10 +11,12 @@
 
 mod context;
 mod export;
+mod json_log;
 mod settings;
 
 pub use context::{adopt_traceparent, adopt_unit, current_traceparent, trace_id_of};
 pub use export::{Telemetry, TelemetryError};
+pub use json_log::json_log_layer;
 pub use settings::Settings;
 
 /// Memo field and activity header that carry the W3C `traceparent` of a workflow's start.

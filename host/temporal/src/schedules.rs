@@ -11,7 +11,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use contextworker_types::{Digest, Overlap, ScheduleSpec, TenantId, Timing, format_duration};
+use contextworker_types::{Digest, Overlap, ScheduleSpec, TenantId, Timing};
 use serde::Serialize;
 use temporalio_client::grpc::WorkflowService;
 use temporalio_client::schedules::{
@@ -21,7 +21,7 @@ use temporalio_client::schedules::{
 };
 use temporalio_client::tonic::{Code, IntoRequest};
 use temporalio_client::{Client, NamespacedClient};
-use temporalio_common::protos::temporal::api::common::v1::{Memo, Payload, Payloads, WorkflowType};
+use temporalio_common::protos::temporal::api::common::v1::{Memo, Payloads, WorkflowType};
 use temporalio_common::protos::temporal::api::schedule::v1 as proto;
 use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_common::protos::temporal::api::workflow::v1::NewWorkflowExecutionInfo;
@@ -31,6 +31,9 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::{
 };
 
 pub mod sync;
+mod view;
+
+pub use view::{RunView, ScheduleView};
 
 use crate::args::json_payload;
 use crate::ids;
@@ -232,11 +235,6 @@ fn overlap_proto(o: Overlap) -> ScheduleOverlapPolicy {
         Overlap::TerminateOther => ScheduleOverlapPolicy::TerminateOther,
         Overlap::AllowAll => ScheduleOverlapPolicy::AllowAll,
     }
-}
-
-fn overlap_name(value: i32) -> Option<&'static str> {
-    let i = usize::try_from(value).ok()?.checked_sub(1)?;
-    Overlap::NAMES.get(i).copied()
 }
 
 /// Create `def`, paused or not, with `note` as its state's note.
@@ -457,319 +455,5 @@ pub async fn delete(client: &Client, id: &str) -> Result<(), ScheduleError> {
         .map_err(|e| ScheduleError::from_sdk(id, &e))
 }
 
-/// A schedule as `list` and `describe` show it. Fields a listing does not carry are empty.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ScheduleView {
-    pub id: String,
-    /// `managed_by` from the memo: `sync`, `cli`, `rpc`, or none for schedules made elsewhere.
-    pub managed_by: Option<String>,
-    pub tenant: Option<String>,
-    pub workflow: Option<String>,
-    pub task_queue: Option<String>,
-    pub args: Option<Vec<serde_json::Value>>,
-    /// The timing, e.g. `cron 0 */6 * * *` (as the server stores it: cron strings come back
-    /// as calendars, printed here in cron form) or `every 6h`.
-    pub spec: String,
-    pub timezone: Option<String>,
-    pub jitter: Option<String>,
-    pub overlap: Option<String>,
-    pub paused: bool,
-    pub note: String,
-    pub next_runs: Vec<String>,
-    pub recent_runs: Vec<RunView>,
-    pub running: Vec<String>,
-    /// Runs started, skipped for overlap, and missed past the catch-up window.
-    pub action_count: i64,
-    pub overlap_skipped: i64,
-    pub missed_catchup: i64,
-    /// The fingerprint of the definition it was made from, if made here and not changed by
-    /// hand since.
-    pub definition: Option<String>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
-}
-
-/// One run a schedule started.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunView {
-    pub scheduled_at: Option<String>,
-    pub started_at: Option<String>,
-    pub workflow_id: String,
-    pub run_id: String,
-    /// `running`, `completed`, `failed`, …, or `unknown` while the server has not said.
-    pub status: String,
-}
-
-impl ScheduleView {
-    fn from_description(id: &str, raw: &DescribeScheduleResponse) -> Self {
-        let mut view = Self {
-            id: id.to_owned(),
-            ..Self::default()
-        };
-        view.read_memo(raw.memo.as_ref());
-        if let Some(schedule) = &raw.schedule {
-            if let Some(spec) = &schedule.spec {
-                view.read_spec(spec);
-            }
-            if let Some(proto::schedule_action::Action::StartWorkflow(action)) =
-                schedule.action.as_ref().and_then(|a| a.action.as_ref())
-            {
-                view.workflow = action.workflow_type.as_ref().map(|t| t.name.clone());
-                view.task_queue = action.task_queue.as_ref().map(|q| q.name.clone());
-                view.args = action.input.as_ref().map(|i| {
-                    i.payloads
-                        .iter()
-                        .map(|p| serde_json::from_slice(&p.data).unwrap_or(serde_json::Value::Null))
-                        .collect()
-                });
-                view.definition = action
-                    .memo
-                    .as_ref()
-                    .and_then(|m| memo_string(m, MEMO_DEFINITION));
-            }
-            view.overlap = schedule
-                .policies
-                .as_ref()
-                .and_then(|p| overlap_name(p.overlap_policy))
-                .map(str::to_owned);
-            if let Some(state) = &schedule.state {
-                view.paused = state.paused;
-                view.note = state.notes.clone();
-            }
-        }
-        if let Some(info) = &raw.info {
-            view.action_count = info.action_count;
-            view.overlap_skipped = info.overlap_skipped;
-            view.missed_catchup = info.missed_catchup_window;
-            view.next_runs = info
-                .future_action_times
-                .iter()
-                .filter_map(|t| time(t.seconds, t.nanos))
-                .collect();
-            view.recent_runs = info.recent_actions.iter().map(run_view).collect();
-            view.running = info
-                .running_workflows
-                .iter()
-                .map(|w| w.workflow_id.clone())
-                .collect();
-            view.created_at = info
-                .create_time
-                .as_ref()
-                .and_then(|t| time(t.seconds, t.nanos));
-            view.updated_at = info
-                .update_time
-                .as_ref()
-                .and_then(|t| time(t.seconds, t.nanos));
-        }
-        view
-    }
-
-    fn from_entry(entry: &proto::ScheduleListEntry) -> Self {
-        let mut view = Self {
-            id: entry.schedule_id.clone(),
-            ..Self::default()
-        };
-        view.read_memo(entry.memo.as_ref());
-        if let Some(info) = &entry.info {
-            if let Some(spec) = &info.spec {
-                view.read_spec(spec);
-            }
-            view.workflow = info.workflow_type.as_ref().map(|t| t.name.clone());
-            view.paused = info.paused;
-            view.note = info.notes.clone();
-            view.next_runs = info
-                .future_action_times
-                .iter()
-                .filter_map(|t| time(t.seconds, t.nanos))
-                .collect();
-            view.recent_runs = info.recent_actions.iter().map(run_view).collect();
-        }
-        view
-    }
-
-    fn read_memo(&mut self, memo: Option<&Memo>) {
-        if let Some(memo) = memo {
-            self.managed_by = memo_string(memo, MEMO_MANAGED_BY);
-            self.tenant = memo_string(memo, ids::MEMO_TENANT);
-        }
-    }
-
-    fn read_spec(&mut self, spec: &proto::ScheduleSpec) {
-        let mut parts: Vec<String> = spec
-            .cron_string
-            .iter()
-            .map(|c| format!("cron {c}"))
-            .collect();
-        parts.extend(
-            spec.structured_calendar
-                .iter()
-                .map(|c| format!("cron {}", calendar_as_cron(c))),
-        );
-        parts.extend(spec.interval.iter().map(|i| {
-            let every = i
-                .interval
-                .and_then(|d| Duration::try_from(d).ok())
-                .map_or_else(|| "?".to_owned(), format_duration);
-            match i.phase.and_then(|d| Duration::try_from(d).ok()) {
-                Some(phase) if !phase.is_zero() => {
-                    format!("every {every} (offset {})", format_duration(phase))
-                }
-                _ => format!("every {every}"),
-            }
-        }));
-        self.spec = parts.join("; ");
-        self.timezone = Some(spec.timezone_name.clone()).filter(|t| !t.is_empty());
-        self.jitter = spec
-            .jitter
-            .and_then(|d| Duration::try_from(d).ok())
-            .filter(|d| !d.is_zero())
-            .map(format_duration);
-    }
-}
-
-fn memo_string(memo: &Memo, key: &str) -> Option<String> {
-    let payload: &Payload = memo.fields.get(key)?;
-    serde_json::from_slice::<String>(&payload.data).ok()
-}
-
-/// A protobuf timestamp as RFC 3339; `None` for one before 1970 or out of range.
-fn time(seconds: i64, nanos: i32) -> Option<String> {
-    let secs = u64::try_from(seconds).ok()?;
-    let nanos = u32::try_from(nanos.clamp(0, 999_999_999)).ok()?;
-    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))?;
-    Some(humantime::format_rfc3339_seconds(at).to_string())
-}
-
-fn run_status(status: i32) -> &'static str {
-    use temporalio_common::protos::temporal::api::enums::v1::WorkflowExecutionStatus as S;
-    match S::try_from(status) {
-        Ok(S::Running) => "running",
-        Ok(S::Completed) => "completed",
-        Ok(S::Failed) => "failed",
-        Ok(S::Canceled) => "cancelled",
-        Ok(S::Terminated) => "terminated",
-        Ok(S::ContinuedAsNew) => "continued_as_new",
-        Ok(S::TimedOut) => "timed_out",
-        _ => "unknown",
-    }
-}
-
-fn run_view(action: &proto::ScheduleActionResult) -> RunView {
-    let started = action.start_workflow_result.as_ref();
-    RunView {
-        scheduled_at: action
-            .schedule_time
-            .as_ref()
-            .and_then(|t| time(t.seconds, t.nanos)),
-        started_at: action
-            .actual_time
-            .as_ref()
-            .and_then(|t| time(t.seconds, t.nanos)),
-        workflow_id: started.map(|w| w.workflow_id.clone()).unwrap_or_default(),
-        run_id: started.map(|w| w.run_id.clone()).unwrap_or_default(),
-        status: run_status(action.start_workflow_status).to_owned(),
-    }
-}
-
-/// A structured calendar in cron's five fields (seconds and years are left out: schedules
-/// made from cron strings have second 0 and every year).
-fn calendar_as_cron(c: &proto::StructuredCalendarSpec) -> String {
-    let field = |ranges: &[proto::Range], min: i32, max: i32| -> String {
-        if ranges.is_empty() {
-            return "*".to_owned();
-        }
-        ranges
-            .iter()
-            .map(|r| {
-                let end = if r.end < r.start { r.start } else { r.end };
-                let step = r.step.max(1);
-                let base = if r.start == min && end == max {
-                    "*".to_owned()
-                } else if r.start == end {
-                    r.start.to_string()
-                } else {
-                    format!("{}-{end}", r.start)
-                };
-                if step > 1 {
-                    format!("{base}/{step}")
-                } else {
-                    base
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    [
-        field(&c.minute, 0, 59),
-        field(&c.hour, 0, 23),
-        field(&c.day_of_month, 1, 31),
-        field(&c.month, 1, 12),
-        field(&c.day_of_week, 0, 6),
-    ]
-    .join(" ")
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn range(start: i32, end: i32, step: i32) -> proto::Range {
-        proto::Range { start, end, step }
-    }
-
-    #[test]
-    fn a_calendar_the_server_made_from_cron_prints_as_that_cron() {
-        // What the server returns for `0 */6 * * *`.
-        let c = proto::StructuredCalendarSpec {
-            second: vec![range(0, 0, 1)],
-            minute: vec![range(0, 0, 1)],
-            hour: vec![range(0, 23, 6)],
-            day_of_month: vec![range(1, 31, 1)],
-            month: vec![range(1, 12, 1)],
-            day_of_week: vec![range(0, 6, 1)],
-            ..Default::default()
-        };
-        assert_eq!(calendar_as_cron(&c), "0 */6 * * *");
-        let c = proto::StructuredCalendarSpec {
-            minute: vec![range(15, 0, 0), range(45, 0, 0)],
-            hour: vec![range(8, 18, 2)],
-            day_of_week: vec![range(1, 5, 1)],
-            ..Default::default()
-        };
-        assert_eq!(calendar_as_cron(&c), "15,45 8-18/2 * * 1-5");
-    }
-
-    #[test]
-    fn a_fingerprint_changes_with_what_sync_would_change_and_only_then() {
-        let def = Definition {
-            id: "acme:harvest-demo".into(),
-            tenant: TenantId::new("acme").unwrap(),
-            workflow: "HarvestWorkflow".into(),
-            args: vec![serde_json::json!("demo"), serde_json::json!("acme")],
-            task_queue: "q".into(),
-            workflow_id: "harvest:acme:demo".into(),
-            spec: ScheduleSpec::parse("0 */6 * * *", None, None).unwrap(),
-            overlap: Overlap::Skip,
-            description: String::new(),
-            owner: Owner::Sync,
-        };
-        let same = def.clone();
-        assert_eq!(def.fingerprint(), same.fingerprint());
-        let mut other = def.clone();
-        other.spec = ScheduleSpec::parse("0 */4 * * *", None, None).unwrap();
-        assert_ne!(def.fingerprint(), other.fingerprint());
-        let mut other = def.clone();
-        other.overlap = Overlap::BufferOne;
-        assert_ne!(def.fingerprint(), other.fingerprint());
-    }
-
-    #[test]
-    fn overlap_names_match_the_proto_numbers() {
-        for (i, name) in Overlap::NAMES.iter().enumerate() {
-            let o: Overlap = name.parse().unwrap();
-            assert_eq!(overlap_proto(o).to_proto_i32(), i as i32 + 1);
-            assert_eq!(overlap_name(i as i32 + 1), Some(*name));
-        }
-        assert_eq!(overlap_name(0), None);
-    }
-}
+mod tests;

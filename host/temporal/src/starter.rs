@@ -64,7 +64,88 @@ pub async fn start(
         run_id = tracing::field::Empty,
     );
     let result = tracing::Instrument::instrument(
-        start_traced(client, workflow, args, workflow_id, task_queue, extras),
+        async {
+            let started = |run_id: String| Started {
+                workflow_id: workflow_id.to_owned(),
+                run_id,
+                workflow_type: workflow.to_owned(),
+                task_queue: task_queue.to_owned(),
+            };
+            // A retried request whose run already closed: that run, not a new one, as long as it is
+            // the latest under this id.
+            if let (Reuse::Exclusive, Some(request)) = (extras.reuse, extras.request_id.as_deref())
+                && let Ok(existing) = describe(client, workflow_id).await
+                && existing.memo.get(ids::MEMO_REQUEST).map(String::as_str) == Some(request)
+            {
+                return Ok(started(existing.run_id));
+            }
+            let input = RawValue::new(args.iter().map(json_payload).collect());
+            let mut memo = MemoValues::new();
+            memo.insert(
+                ids::MEMO_TENANT.to_owned(),
+                serde_json::json!(extras.tenant),
+            );
+            if let Some(trace) = extras.trace_id.as_deref().filter(|t| !t.is_empty()) {
+                memo.insert(crate::TRACE_ID.to_owned(), serde_json::json!(trace));
+            }
+            if let Some(request) = &extras.request_id {
+                memo.insert(ids::MEMO_REQUEST.to_owned(), serde_json::json!(request));
+            }
+            if let Some(unit) = &extras.unit_id {
+                memo.insert(ids::MEMO_UNIT.to_owned(), serde_json::json!(unit));
+            }
+            if let Some(parent) = contextworker_telemetry::current_traceparent() {
+                memo.insert(ids::MEMO_TRACEPARENT.to_owned(), serde_json::json!(parent));
+            }
+            let mut options = WorkflowStartOptions::new(task_queue, workflow_id)
+                .execution_timeout(Duration::from_secs(24 * 3600))
+                .memo(memo)
+                .build();
+            match extras.reuse {
+                Reuse::Exclusive => {
+                    options.id_conflict_policy = WorkflowIdConflictPolicy::Fail;
+                    options.id_reuse_policy = WorkflowIdReusePolicy::AllowDuplicate;
+                }
+                Reuse::Request => {
+                    options.id_conflict_policy = WorkflowIdConflictPolicy::UseExisting;
+                    options.id_reuse_policy = WorkflowIdReusePolicy::RejectDuplicate;
+                }
+            }
+            match client
+                .start_workflow(UntypedWorkflow::new(workflow), input, options)
+                .await
+            {
+                Ok(handle) => {
+                    let info = handle.info();
+                    Ok(started(
+                        info.run_id
+                            .clone()
+                            .or_else(|| info.first_execution_run_id.clone())
+                            .unwrap_or_default(),
+                    ))
+                }
+                Err(WorkflowStartError::AlreadyStarted { .. }) => {
+                    let existing = describe(client, workflow_id).await?;
+                    let same_request = extras.request_id.is_some()
+                        && existing.memo.get(ids::MEMO_REQUEST) == extras.request_id.as_ref();
+                    match extras.reuse {
+                        // A closed run with this request's id: the earlier start of the same request.
+                        Reuse::Request => Ok(started(existing.run_id)),
+                        Reuse::Exclusive if same_request => Ok(started(existing.run_id)),
+                        Reuse::Exclusive => Err(StartError::AlreadyRunning {
+                            workflow: workflow.to_owned(),
+                            id: workflow_id.to_owned(),
+                            run_id: existing.run_id,
+                        }),
+                    }
+                }
+                Err(e) => Err(StartError::Start {
+                    workflow: workflow.to_owned(),
+                    id: workflow_id.to_owned(),
+                    reason: contextworker_types::error_chain(&e),
+                }),
+            }
+        },
         span.clone(),
     )
     .await;
@@ -73,96 +154,6 @@ pub async fn start(
         Err(_) => span.record("otel.status_code", "error"),
     };
     result
-}
-
-async fn start_traced(
-    client: &Client,
-    workflow: &str,
-    args: &[serde_json::Value],
-    workflow_id: &str,
-    task_queue: &str,
-    extras: &StartExtras,
-) -> Result<Started, StartError> {
-    let started = |run_id: String| Started {
-        workflow_id: workflow_id.to_owned(),
-        run_id,
-        workflow_type: workflow.to_owned(),
-        task_queue: task_queue.to_owned(),
-    };
-    // A retried request whose run already closed: that run, not a new one, as long as it is
-    // the latest under this id.
-    if let (Reuse::Exclusive, Some(request)) = (extras.reuse, extras.request_id.as_deref())
-        && let Ok(existing) = describe(client, workflow_id).await
-        && existing.memo.get(ids::MEMO_REQUEST).map(String::as_str) == Some(request)
-    {
-        return Ok(started(existing.run_id));
-    }
-    let input = RawValue::new(args.iter().map(json_payload).collect());
-    let mut memo = MemoValues::new();
-    memo.insert(
-        ids::MEMO_TENANT.to_owned(),
-        serde_json::json!(extras.tenant),
-    );
-    if let Some(trace) = extras.trace_id.as_deref().filter(|t| !t.is_empty()) {
-        memo.insert(crate::TRACE_ID.to_owned(), serde_json::json!(trace));
-    }
-    if let Some(request) = &extras.request_id {
-        memo.insert(ids::MEMO_REQUEST.to_owned(), serde_json::json!(request));
-    }
-    if let Some(unit) = &extras.unit_id {
-        memo.insert(ids::MEMO_UNIT.to_owned(), serde_json::json!(unit));
-    }
-    if let Some(parent) = contextworker_telemetry::current_traceparent() {
-        memo.insert(ids::MEMO_TRACEPARENT.to_owned(), serde_json::json!(parent));
-    }
-    let mut options = WorkflowStartOptions::new(task_queue, workflow_id)
-        .execution_timeout(Duration::from_secs(24 * 3600))
-        .memo(memo)
-        .build();
-    match extras.reuse {
-        Reuse::Exclusive => {
-            options.id_conflict_policy = WorkflowIdConflictPolicy::Fail;
-            options.id_reuse_policy = WorkflowIdReusePolicy::AllowDuplicate;
-        }
-        Reuse::Request => {
-            options.id_conflict_policy = WorkflowIdConflictPolicy::UseExisting;
-            options.id_reuse_policy = WorkflowIdReusePolicy::RejectDuplicate;
-        }
-    }
-    match client
-        .start_workflow(UntypedWorkflow::new(workflow), input, options)
-        .await
-    {
-        Ok(handle) => {
-            let info = handle.info();
-            Ok(started(
-                info.run_id
-                    .clone()
-                    .or_else(|| info.first_execution_run_id.clone())
-                    .unwrap_or_default(),
-            ))
-        }
-        Err(WorkflowStartError::AlreadyStarted { .. }) => {
-            let existing = describe(client, workflow_id).await?;
-            let same_request = extras.request_id.is_some()
-                && existing.memo.get(ids::MEMO_REQUEST) == extras.request_id.as_ref();
-            match extras.reuse {
-                // A closed run with this request's id: the earlier start of the same request.
-                Reuse::Request => Ok(started(existing.run_id)),
-                Reuse::Exclusive if same_request => Ok(started(existing.run_id)),
-                Reuse::Exclusive => Err(StartError::AlreadyRunning {
-                    workflow: workflow.to_owned(),
-                    id: workflow_id.to_owned(),
-                    run_id: existing.run_id,
-                }),
-            }
-        }
-        Err(e) => Err(StartError::Start {
-            workflow: workflow.to_owned(),
-            id: workflow_id.to_owned(),
-            reason: contextworker_types::error_chain(&e),
-        }),
-    }
 }
 
 /// What a start records and how it treats an id already in use.

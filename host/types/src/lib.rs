@@ -21,6 +21,12 @@ mod receipt;
 mod schedule;
 
 pub use bucket::{BucketUrl, BucketUrlError};
+
+/// The `tracing` target of spans made for traces alone (each guest call's): they are at debug
+/// level, so a log at its usual level never sees or formats them, and the trace exporter takes
+/// them whenever tracing is on. A call's log lines carry what those spans would have lent them
+/// (module, version, digest) themselves.
+pub const TRACE_ONLY_TARGET: &str = "contextworker::trace";
 pub use chain::error_chain;
 pub use credentials::Credentials;
 pub use data_dir::DataDir;

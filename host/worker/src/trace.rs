@@ -60,7 +60,7 @@ impl WorkflowInterceptor for CarryToActivities {
             let mut carried = self.carried.borrow_mut();
             for key in CARRIED {
                 if !carried.contains_key(key)
-                    && let Some(value) = string_header(input.headers(), key)
+                    && let Some(value) = self::carried(input.headers(), key)
                 {
                     carried.insert(key, json_payload(&value));
                 }
@@ -114,27 +114,9 @@ pub fn interceptor() -> WorkflowInterceptorConstructor {
     })
 }
 
-/// The trace id an activity was scheduled with, if any.
-pub fn from_headers(headers: &HashMap<String, Payload>) -> Option<String> {
-    string_header(headers, TRACE_ID)
-}
-
-/// The `ContextUnit` id of the request that started the workflow, if it came over gRPC.
-pub fn unit_from_headers(headers: &HashMap<String, Payload>) -> Option<String> {
-    string_header(headers, MEMO_UNIT)
-}
-
-/// The tenant of the workflow that scheduled an activity, if its start recorded one.
-pub fn tenant_from_headers(headers: &HashMap<String, Payload>) -> Option<String> {
-    string_header(headers, MEMO_TENANT)
-}
-
-/// The W3C trace context of the span that started the workflow, when traces are exported.
-pub fn traceparent_from_headers(headers: &HashMap<String, Payload>) -> Option<String> {
-    string_header(headers, MEMO_TRACEPARENT)
-}
-
-fn string_header(headers: &HashMap<String, Payload>, key: &str) -> Option<String> {
+/// One of the [`CARRIED`] values a workflow's activity or child was started with (`key`:
+/// `trace_id`, `unit_id`, `tenant_id` or `traceparent`), if it carries a usable one.
+pub fn carried(headers: &HashMap<String, Payload>, key: &str) -> Option<String> {
     headers
         .get(key)
         .filter(|p| p.data.len() <= MAX_CARRIED + 2)

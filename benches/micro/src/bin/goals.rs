@@ -47,34 +47,17 @@ fn main() {
         let call = NoopCall::new().await;
         let pooled = call.is_pooled();
         let lat = call.latencies(CALL_WARMUP, CALL_SAMPLES).await;
-        // What recording a call in the metrics adds to it (as `serve --metrics-addr` does):
-        // p50 of a block of calls with recording on, minus the block before it with it off.
-        let mut growth = Vec::new();
-        for _ in 0..METRICS_PAIRS {
-            contextworker_metrics::disable();
-            let off = call.latencies(50, METRICS_CALLS).await.percentile(50.0);
-            contextworker_metrics::enable();
-            let on = call.latencies(50, METRICS_CALLS).await.percentile(50.0);
-            growth.push(on.as_secs_f64() - off.as_secs_f64());
-        }
-        contextworker_metrics::disable();
-        growth.sort_by(f64::total_cmp);
+        // What recording a call in the metrics adds to it (as `serve --metrics-addr` does).
+        let growth = p50_growth(&call, metrics).await;
         // Everything a host observing itself does per call (`serve --metrics-addr --log-json`
-        // with `OTEL_ENABLED`): metrics, a JSON log subscriber at info, and the span exporter
-        // (to a collector that refuses connections: its batches fail off the call path, as
-        // with a collector that is down).
-        let mut observed_growth = Vec::new();
-        for _ in 0..METRICS_PAIRS {
-            contextworker_metrics::disable();
-            let off = call.latencies(50, METRICS_CALLS).await.percentile(50.0);
-            contextworker_metrics::enable();
-            OBSERVING.store(true, Ordering::Relaxed);
-            let on = call.latencies(50, METRICS_CALLS).await.percentile(50.0);
-            OBSERVING.store(false, Ordering::Relaxed);
-            observed_growth.push(on.as_secs_f64() - off.as_secs_f64());
-        }
-        contextworker_metrics::disable();
-        observed_growth.sort_by(f64::total_cmp);
+        // with `OTEL_ENABLED`): metrics, the JSON log at info, and the span exporter (to a
+        // collector that refuses connections: its batches fail off the call path, as with a
+        // collector that is down).
+        let observed_growth = p50_growth(&call, |on| {
+            metrics(on);
+            OBSERVING.store(on, Ordering::Relaxed);
+        })
+        .await;
         // A figure for calls that were not observed would say nothing: every call made a span.
         let made = observed_spans.load(Ordering::Relaxed);
         assert!(
@@ -220,6 +203,31 @@ fn main() {
     }
 }
 
+/// What switching observation on adds to a call: the p50 of a block of calls with `switch(true)`
+/// minus the p50 of the block before it with `switch(false)`, for each of [`METRICS_PAIRS`]
+/// interleaved pairs, sorted.
+async fn p50_growth(call: &NoopCall, switch: impl Fn(bool)) -> Vec<f64> {
+    let mut growth = Vec::new();
+    for _ in 0..METRICS_PAIRS {
+        switch(false);
+        let off = call.latencies(50, METRICS_CALLS).await.percentile(50.0);
+        switch(true);
+        let on = call.latencies(50, METRICS_CALLS).await.percentile(50.0);
+        growth.push(on.as_secs_f64() - off.as_secs_f64());
+    }
+    switch(false);
+    growth.sort_by(f64::total_cmp);
+    growth
+}
+
+fn metrics(on: bool) {
+    if on {
+        contextworker_metrics::enable();
+    } else {
+        contextworker_metrics::disable();
+    }
+}
+
 fn micros(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
@@ -276,48 +284,35 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanCount {
 /// Whether the observer's layers see anything now.
 static OBSERVING: AtomicBool = AtomicBool::new(false);
 
-/// Info and above while [`OBSERVING`], asked per span: a callsite's interest is cached when it
-/// is first hit, so it must stay "sometimes".
+/// Everything while [`OBSERVING`], nothing otherwise; asked per span and event: a callsite's
+/// interest is cached when it is first hit, so it must stay "sometimes". Each layer's own
+/// filter (the log's level, the exporter's targets) still applies.
 struct Observing;
 
 impl<S> tracing_subscriber::layer::Filter<S> for Observing {
     fn enabled(
         &self,
-        meta: &tracing::Metadata<'_>,
+        _meta: &tracing::Metadata<'_>,
         _cx: &tracing_subscriber::layer::Context<'_, S>,
     ) -> bool {
-        let _ = meta;
         OBSERVING.load(Ordering::Relaxed)
     }
 
-    /// What the host's own filter (`info,wasmtime=warn,cranelift=warn`) would never enable is
-    /// never asked about, as in the host.
     fn callsite_enabled(
         &self,
-        meta: &'static tracing::Metadata<'static>,
+        _meta: &'static tracing::Metadata<'static>,
     ) -> tracing::subscriber::Interest {
-        let quiet = ["wasmtime", "cranelift"]
-            .iter()
-            .any(|t| meta.target().starts_with(t));
-        let floor = if quiet {
-            tracing::Level::WARN
-        } else {
-            tracing::Level::INFO
-        };
-        if *meta.level() <= floor {
-            tracing::subscriber::Interest::sometimes()
-        } else {
-            tracing::subscriber::Interest::never()
-        }
+        tracing::subscriber::Interest::sometimes()
     }
 }
 
-/// Install for the process the subscriber of an observed host: JSON lines at info (to nowhere)
-/// and the span exporter (to a collector that refuses connections: its batches fail off the
-/// call path, as with a collector that is down), each enabled only while [`OBSERVING`], asked
-/// per span (never cached per callsite). Returns how many guest-call spans it saw.
+/// Install for the process the subscriber of a host run with `--log-json` and `OTEL_ENABLED`:
+/// JSON lines at the host's default level (to nowhere) and the span exporter (to a collector
+/// that refuses connections: its batches fail off the call path, as with a collector that is
+/// down), each enabled only while [`OBSERVING`]. Returns how many guest-call spans it saw.
 fn install_observer() -> Arc<AtomicU64> {
     use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::FilterExt as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     let telemetry = contextworker_telemetry::Telemetry::start(&contextworker_telemetry::Settings {
         enabled: true,
@@ -331,10 +326,11 @@ fn install_observer() -> Arc<AtomicU64> {
     let subscriber = tracing_subscriber::registry()
         .with(telemetry.layer().with_filter(Observing))
         .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(std::io::sink)
-                .with_filter(Observing),
+            contextworker_telemetry::json_log_layer(std::io::sink).with_filter(
+                // The host's default log filter (`host/cli/src/logs.rs`).
+                tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn")
+                    .and(Observing),
+            ),
         )
         .with(SpanCount(spans.clone()).with_filter(Observing));
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");

@@ -11,15 +11,10 @@ pub fn run(args: &TokenArgs) -> anyhow::Result<u8> {
         .map(|d| d.as_secs())
         .unwrap_or_default();
     let claims = Claims {
-        token_id: uuid_like(now),
         permissions: args.permissions.clone(),
         allowed_tenants: args.tenants.clone(),
-        exp_unix: Some((now + args.ttl_secs) as f64),
         iat: Some(now as f64),
-        nbf: None,
-        user_id: None,
-        agent_id: None,
-        revocation_id: None,
+        ..Claims::new(uuid_like(now), &[], &[], Some((now + args.ttl_secs) as f64))
     };
     let token = if args.unsigned {
         mint_unsigned(&claims)

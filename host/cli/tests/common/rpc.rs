@@ -19,17 +19,7 @@ pub const SECRET_ENV: &str = "CW_TEST_TOKEN_SECRET";
 pub const SECRET: &str = "test-secret-with-enough-entropy-for-hmac-sha256";
 
 pub fn claims(tenants: &[&str], permissions: &[&str], exp: Option<f64>) -> Claims {
-    Claims {
-        token_id: "test".into(),
-        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        allowed_tenants: tenants.iter().map(|t| (*t).to_owned()).collect(),
-        exp_unix: exp,
-        iat: None,
-        nbf: None,
-        user_id: None,
-        agent_id: None,
-        revocation_id: None,
-    }
+    Claims::new("test", permissions, tenants, exp)
 }
 
 /// An hour from now: within the server's default 24-hour cap on token lifetimes.

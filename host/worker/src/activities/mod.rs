@@ -16,6 +16,7 @@ mod supervise;
 
 use std::sync::Arc;
 
+use contextworker_temporal::ids;
 use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -62,9 +63,10 @@ impl ActivityHost {
     ) -> Result<RawValue, ActivityError> {
         let info = ctx.info();
         let name = info.activity_type.clone();
-        let trace_id = crate::trace::from_headers(ctx.headers());
-        let unit_id = crate::trace::unit_from_headers(ctx.headers());
-        let tenant = crate::trace::tenant_from_headers(ctx.headers());
+        let carried = |key| crate::trace::carried(ctx.headers(), key);
+        let trace_id = carried(crate::trace::TRACE_ID);
+        let unit_id = carried(ids::MEMO_UNIT);
+        let tenant = carried(ids::MEMO_TENANT);
         // Ids and the tenant come from whoever started the workflow: escaped, so a newline in
         // one cannot forge a log line; `module`, `version` and `digest` are recorded by the
         // steps that run a module, once they know which.
@@ -108,7 +110,7 @@ impl ActivityHost {
         // joins its trace. A run started without one (by a schedule, or a client that does
         // not trace) is a trace of its own whose id is the run id, so its attempts on every
         // host are still one trace, found by the run id.
-        let joined = crate::trace::traceparent_from_headers(ctx.headers())
+        let joined = carried(ids::MEMO_TRACEPARENT)
             .is_some_and(|parent| contextworker_telemetry::adopt_traceparent(&span, &parent));
         if !joined && let Some(run) = info.workflow_run_id.as_deref() {
             contextworker_telemetry::adopt_unit(&span, run, run);
