@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Harness, QUEUE, json_of, postgres_url, unique, yml_offers};
+use common::{Harness, QUEUE, json_of, python, unique, yml_offers};
 use contextworker_staging::{FeedKey, Staging, StatusCounts};
 use contextworker_test_support::feed_server::FeedServer;
 
@@ -29,17 +29,6 @@ fn catalog(price_of: impl Fn(usize) -> u32) -> Vec<(String, String, String)> {
             (format!("sku-{i:04}"), name, price_of(i).to_string())
         })
         .collect()
-}
-
-fn run_json(h: &Harness, args: &[&str]) -> serde_json::Value {
-    let out = h.cli(args);
-    let v = json_of(&out);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {v:#}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    v["result"].clone()
 }
 
 fn counts_of(result: &serde_json::Value) -> [u64; 4] {
@@ -65,14 +54,8 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
     let h = Harness::start().await;
     let server = FeedServer::start();
     h.add_module("taxonomy-rules", "taxonomy-rules", None);
-    let sqlite_url = Staging::sqlite_url(&h.path("data/staging.db"));
-    for (backend, db_url) in [("sqlite", sqlite_url), ("postgres", postgres_url())] {
-        let env: Vec<(&str, &str)> = if backend == "postgres" {
-            vec![("DATABASE_URL", db_url.as_str())]
-        } else {
-            vec![]
-        };
-        let worker = h.worker(backend, &[], &env);
+    for (backend, db_url) in h.backends() {
+        let worker = h.worker_on(backend, &db_url);
         let tenant = unique(backend);
         h.write_supplier("shop", &tenant, &server.url());
         let key = FeedKey {
@@ -80,14 +63,11 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
             supplier: "shop".into(),
         };
         server.set_body(yml_offers(&catalog(|i| 100 + i as u32)), None);
-        let harvest = run_json(
-            &h,
-            &["harvest", "shop", "--tenant", &tenant, "--wait", "--json"],
-        );
+        let harvest = h.result_of(&["harvest", "shop", "--tenant", &tenant, "--wait", "--json"]);
         assert_eq!(harvest["created"], PRODUCTS as u64, "{harvest:#}");
         let staging = Staging::open(&db_url).await.unwrap();
 
-        let first = run_json(&h, &["enrich", &tenant, "--wait", "--json"]);
+        let first = h.result_of(&["enrich", &tenant, "--wait", "--json"]);
         assert_eq!(
             counts_of(&first),
             [1_000, 750, 250, 0],
@@ -128,7 +108,7 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
         assert!(gift["taxonomy"]["abstained"].is_string(), "{gift:#}");
 
         // Nothing is pending: a rerun classifies nothing and changes no row.
-        let again = run_json(&h, &["enrich", &tenant, "--wait", "--json"]);
+        let again = h.result_of(&["enrich", &tenant, "--wait", "--json"]);
         assert_eq!(counts_of(&again), [0, 0, 0, 0], "{again:#}");
         assert_eq!(
             snapshot(&staging, &key).await,
@@ -141,10 +121,7 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
             yml_offers(&catalog(|i| if i == 5 { 999 } else { 100 + i as u32 })),
             None,
         );
-        let second = run_json(
-            &h,
-            &["harvest", "shop", "--tenant", &tenant, "--wait", "--json"],
-        );
+        let second = h.result_of(&["harvest", "shop", "--tenant", &tenant, "--wait", "--json"]);
         assert_eq!(second["updated"], 1, "{second:#}");
         let changed = snapshot(&staging, &key).await;
         assert_eq!(
@@ -154,7 +131,7 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
             ),
             ("raw", "pending")
         );
-        let third = run_json(&h, &["enrich", &tenant, "--wait", "--json"]);
+        let third = h.result_of(&["enrich", &tenant, "--wait", "--json"]);
         assert_eq!(counts_of(&third), [1, 1, 0, 0], "{third:#}");
         assert_eq!(
             staging.enrichment_counts(&tenant, None).await.unwrap().done,
@@ -162,19 +139,16 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
         );
 
         // Explicit ids are enriched whatever their status; an unknown one is skipped.
-        let explicit = run_json(
-            &h,
-            &[
-                "enrich",
-                &tenant,
-                "--product",
-                "shop/sku-0001",
-                "--product",
-                "shop/no-such",
-                "--wait",
-                "--json",
-            ],
-        );
+        let explicit = h.result_of(&[
+            "enrich",
+            &tenant,
+            "--product",
+            "shop/sku-0001",
+            "--product",
+            "shop/no-such",
+            "--wait",
+            "--json",
+        ]);
         assert_eq!(counts_of(&explicit), [1, 1, 0, 0], "{explicit:#}");
         assert_eq!(explicit["skipped"], 1, "{explicit:#}");
 
@@ -202,23 +176,10 @@ async fn python_starts_enrichment_and_the_gardener_by_name_with_the_originals_ar
         })
         .collect();
     server.set_body(yml_offers(&offers), None);
-    run_json(
-        &h,
-        &["harvest", "pyshop", "--tenant", &tenant, "--wait", "--json"],
-    );
-    let script = contextworker_test_support::workspace_root().join("tests/python/enrichment.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .args([&h.address, QUEUE, &tenant])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed:\n{}\nworker log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
+    h.result_of(&["harvest", "pyshop", "--tenant", &tenant, "--wait", "--json"]);
+    let v = python("enrichment.py", &[&h.address, QUEUE, &tenant], || {
         worker.log_text()
-    );
-    let v = json_of(&out);
+    });
     // EnrichmentWorkflow({tenant_id, product_ids}): exactly those two.
     assert_eq!(v["ids"]["processed"], 2, "{v:#}");
     assert_eq!(v["ids"]["done"], 2);
@@ -263,10 +224,7 @@ async fn the_gardener_interval_enriches_each_tenant_without_a_schedule() {
         .collect();
     server.set_body(yml_offers(&offers), None);
     let worker = h.worker("gardener", &["--gardener-interval", "1"], &[]);
-    run_json(
-        &h,
-        &["harvest", "polled", "--tenant", &tenant, "--wait", "--json"],
-    );
+    h.result_of(&["harvest", "polled", "--tenant", &tenant, "--wait", "--json"]);
     let staging = Staging::open(&Staging::sqlite_url(&h.path("data/staging.db")))
         .await
         .unwrap();
@@ -341,14 +299,11 @@ async fn the_llm_classifier_enriches_through_the_worker_with_a_key_only_the_host
     h.write_supplier("shop", &tenant, &feed.url());
     let products: Vec<_> = catalog(|i| 100 + i as u32).into_iter().take(120).collect();
     feed.set_body(yml_offers(&products), None);
-    let harvest = run_json(
-        &h,
-        &["harvest", "shop", "--tenant", &tenant, "--wait", "--json"],
-    );
+    let harvest = h.result_of(&["harvest", "shop", "--tenant", &tenant, "--wait", "--json"]);
     assert_eq!(harvest["created"], 120, "{harvest:#}");
 
     // Batches of 50: three requests, each with the host's key and never another.
-    let first = run_json(&h, &["enrich", &tenant, "--wait", "--json"]);
+    let first = h.result_of(&["enrich", &tenant, "--wait", "--json"]);
     assert_eq!(
         counts_of(&first),
         [120, 120, 0, 0],
@@ -402,7 +357,7 @@ async fn the_llm_classifier_enriches_through_the_worker_with_a_key_only_the_host
             args.extend(["--product", id]);
         }
         args.extend(["--wait", "--json"]);
-        run_json(h, &args)
+        h.result_of(&args)
     };
     let cases: [(Mode, &[u16], [u64; 4], usize); 7] = [
         // Half the ids left out: those two fail, the others are classified.

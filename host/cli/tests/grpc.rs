@@ -14,7 +14,7 @@ use common::rpc::{
     Rpc, SECRET, SERVING, claims, grpc_host, harness_with_supplier, health_until, in_an_hour,
     signed, token,
 };
-use common::{Harness, assert_success, free_port, poll_until};
+use common::{Harness, free_port, poll_until, python};
 use contextworker_grpc::auth::{mint_hmac, mint_unsigned};
 use contextworker_grpc::tonic::Code;
 use contextworker_test_support::guest;
@@ -326,22 +326,18 @@ async fn a_python_client_generated_from_the_protos_calls_all_three_rpcs() {
     let (h, _server) = harness_with_supplier("pyrpc").await;
     let port = free_port();
     let _host = grpc_host(&h, "py", port, &[]);
-    let root = contextworker_test_support::workspace_root();
+    let proto = contextworker_test_support::workspace_root().join("proto");
+    let pygen = h.path("pygen");
     let wasm = guest("text-stats");
-    let out = std::process::Command::new("python3")
-        .arg(root.join("tests/python/grpc_client.py"))
-        .args([
-            root.join("proto").to_str().unwrap(),
-            &format!("127.0.0.1:{port}"),
-            &token(&["acme"]),
-            "pyrpc",
-            wasm.to_str().unwrap(),
-            h.path("pygen").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_success(&out);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let args = [
+        proto.to_str().unwrap(),
+        &format!("127.0.0.1:{port}"),
+        &token(&["acme"]),
+        "pyrpc",
+        wasm.to_str().unwrap(),
+        pygen.to_str().unwrap(),
+    ];
+    let v = python("grpc_client.py", &args, String::new);
     assert_eq!(v["start"]["status"], "started", "{v}");
     assert_eq!(v["final"]["status"], "completed", "{v}");
     assert_eq!(v["final"]["result"]["created"], 1.0, "{v}");

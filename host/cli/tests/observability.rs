@@ -287,88 +287,80 @@ async fn metrics_count_a_harvest_a_code_run_a_refusal_and_a_swap() {
         "histogram"
     );
 
-    // The harvest's counts and steps.
-    assert_eq!(
-        delta("contextworker_harvest_fetched_bytes_total", &[]),
-        feed.len() as f64
-    );
-    assert_eq!(
-        delta(
-            "contextworker_harvest_products_total",
-            &[("result", "parsed")]
+    // The harvest's counts and steps; gRPC and ExecuteCode (the same bytes were compiled when
+    // the text-stats module loaded: a cache hit); the hot swap's refusal and swap.
+    type Labels<'a> = &'a [(&'a str, &'a str)];
+    let expected: [(&str, Labels, f64); 14] = [
+        (
+            "contextworker_harvest_fetched_bytes_total",
+            &[],
+            feed.len() as f64,
         ),
-        7.0
-    );
-    assert_eq!(
-        delta(
+        (
             "contextworker_harvest_products_total",
-            &[("result", "created")]
+            &[("result", "parsed")],
+            7.0,
         ),
-        7.0
-    );
-    assert_eq!(
-        delta(
+        (
             "contextworker_harvest_products_total",
-            &[("result", "updated")]
+            &[("result", "created")],
+            7.0,
         ),
-        0.0
-    );
-    for step in ["fetch", "parse", "stage"] {
-        assert_eq!(
-            delta(
-                "contextworker_harvest_step_duration_seconds_count",
-                &[("step", step)]
-            ),
+        (
+            "contextworker_harvest_products_total",
+            &[("result", "updated")],
+            0.0,
+        ),
+        (
+            "contextworker_harvest_step_duration_seconds_count",
+            &[("step", "fetch")],
             1.0,
-            "{step}"
-        );
-    }
-    assert_eq!(
-        delta("contextworker_staging_rows_per_second_count", &[]),
-        1.0
-    );
-
-    // gRPC and ExecuteCode.
-    assert_eq!(
-        delta(
+        ),
+        (
+            "contextworker_harvest_step_duration_seconds_count",
+            &[("step", "parse")],
+            1.0,
+        ),
+        (
+            "contextworker_harvest_step_duration_seconds_count",
+            &[("step", "stage")],
+            1.0,
+        ),
+        ("contextworker_staging_rows_per_second_count", &[], 1.0),
+        (
             "contextworker_grpc_requests_total",
-            &[("method", "worker:execute_code"), ("outcome", "ok")]
+            &[("method", "worker:execute_code"), ("outcome", "ok")],
+            1.0,
         ),
-        1.0
-    );
-    assert_eq!(
-        delta(
+        (
             "contextworker_grpc_request_duration_seconds_count",
-            &[("method", "worker:execute_code")]
+            &[("method", "worker:execute_code")],
+            1.0,
         ),
-        1.0
-    );
-    // The same bytes were compiled when the text-stats module loaded: a cache hit.
-    assert_eq!(
-        delta(
+        (
             "contextworker_exec_compile_cache_total",
-            &[("result", "hit")]
+            &[("result", "hit")],
+            1.0,
         ),
-        1.0
-    );
-    assert_eq!(
-        delta(
+        (
             "contextworker_exec_compile_cache_total",
-            &[("result", "miss")]
+            &[("result", "miss")],
+            0.0,
         ),
-        0.0
-    );
+        ("contextworker_module_refusals_total", &[], 1.0),
+        (
+            "contextworker_module_swaps_total",
+            &[("module", "text-stats")],
+            1.0,
+        ),
+    ];
+    for (metric, labels, value) in expected {
+        assert_eq!(delta(metric, labels), value, "{metric} {labels:?}");
+    }
     assert_eq!(after.sum("contextworker_exec_queue_waiting", &[]), 0.0);
 
-    // Hot swap: the refusal, the swap, and the info series now naming the new build alone.
-    assert_eq!(delta("contextworker_module_refusals_total", &[]), 1.0);
-    assert_eq!(
-        delta(
-            "contextworker_module_swaps_total",
-            &[("module", "text-stats")]
-        ),
-        1.0
-    );
+    // Hot swap: the refusal and the swap (counted above), and the info series now naming the
+    // new build alone.
     assert!(delta("contextworker_module_reloads_total", &[]) >= 1.0);
     let active = after.series(
         "contextworker_module_active_info",

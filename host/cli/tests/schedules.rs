@@ -9,7 +9,9 @@ mod common;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{Harness, QUEUE, assert_contains, assert_success, json_of, stderr_of, stdout_of};
+use common::{
+    Harness, QUEUE, assert_contains, assert_success, json_of, python, stderr_of, stdout_of,
+};
 use contextworker_test_support::feed_server::FeedServer;
 
 fn yml(ids: &[&str]) -> String {
@@ -392,18 +394,13 @@ async fn python_controls_a_schedule_made_here_and_a_schedule_made_in_python_is_l
         "--interval",
         "6h",
     ]));
-    let script = contextworker_test_support::workspace_root().join("tests/python/schedules.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .args([&h.address, "acme:harvest-shop", "made-in-python", QUEUE])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = json_of(&out);
+    let args = [
+        h.address.as_str(),
+        "acme:harvest-shop",
+        "made-in-python",
+        QUEUE,
+    ];
+    let v = python("schedules.py", &args, String::new);
     let ours = &v["host_schedule"];
     assert_eq!(ours["workflow"], "HarvestWorkflow", "{v:#}");
     assert_eq!(ours["task_queue"], QUEUE);
@@ -560,29 +557,21 @@ async fn register_schedules_from_the_python_grpc_client_and_a_harvest_of_all_sup
         &["--host-config", config.to_str().unwrap()],
         &[],
     );
-    let root = contextworker_test_support::workspace_root();
-    let out = std::process::Command::new("python3")
-        .arg(root.join("tests/python/register_schedules.py"))
-        .args([
-            root.join("proto").to_str().unwrap(),
-            &format!("127.0.0.1:{port}"),
-            &token(&["acme"]),
-            &signed(
-                &["acme"],
-                &["worker:execute", "worker:read"],
-                common::rpc::in_an_hour(),
-            ),
-            h.path("pygen").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed:\n{}\nhost log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        host.log_text()
+    let proto = contextworker_test_support::workspace_root().join("proto");
+    let pygen = h.path("pygen");
+    let read_only = signed(
+        &["acme"],
+        &["worker:execute", "worker:read"],
+        common::rpc::in_an_hour(),
     );
-    let v = json_of(&out);
+    let args = [
+        proto.to_str().unwrap(),
+        &format!("127.0.0.1:{port}"),
+        &token(&["acme"]),
+        &read_only,
+        pygen.to_str().unwrap(),
+    ];
+    let v = python("register_schedules.py", &args, || host.log_text());
     for key in ["first", "again"] {
         assert_eq!(v[key]["status"], "ok", "{key}: {v:#}");
         assert_eq!(v[key]["registered_count"], 2.0, "{key}: {v:#}");

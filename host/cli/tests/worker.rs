@@ -8,9 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{
-    Harness, QUEUE, activity_attempts, assert_success, history, json_of, postgres_url, unique,
-};
+use common::{Harness, QUEUE, activity_attempts, assert_success, history, json_of, python, unique};
 use contextworker_staging::{FeedKey, Staging};
 use contextworker_test_support::feed_server::FeedServer;
 
@@ -31,14 +29,7 @@ fn yml(offers: &[(&str, &str)]) -> String {
 }
 
 fn harvest(h: &Harness, supplier: &str, tenant: &str) -> serde_json::Value {
-    let out = h.cli(&["harvest", supplier, "--tenant", tenant, "--wait", "--json"]);
-    let v = json_of(&out);
-    assert!(
-        out.status.success(),
-        "harvest failed: {v:#}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    v["result"].clone()
+    h.result_of(&["harvest", supplier, "--tenant", tenant, "--wait", "--json"])
 }
 
 fn counts(result: &serde_json::Value) -> [u64; 4] {
@@ -49,14 +40,8 @@ fn counts(result: &serde_json::Value) -> [u64; 4] {
 async fn harvests_end_to_end_on_sqlite_and_postgres() {
     let h = Harness::start().await;
     let server = FeedServer::start();
-    let sqlite_url = Staging::sqlite_url(&h.path("data/staging.db"));
-    for (backend, db_url) in [("sqlite", sqlite_url), ("postgres", postgres_url())] {
-        let env: Vec<(&str, &str)> = if backend == "postgres" {
-            vec![("DATABASE_URL", db_url.as_str())]
-        } else {
-            vec![]
-        };
-        let _worker = h.worker(backend, &[], &env);
+    for (backend, db_url) in h.backends() {
+        let _worker = h.worker_on(backend, &db_url);
         // Each backend's run is its own tenant's catalog; a supplier belongs to one tenant.
         let tenant = unique(backend);
         h.write_supplier("shop", &tenant, &server.url());
@@ -189,20 +174,8 @@ async fn python_starts_a_harvest_and_calls_modules_by_name() {
     h.write_supplier("pyshop", &tenant, &server.url());
     h.add_module("taxonomy-rules", "taxonomy-rules", None);
     let mut worker = h.worker("w", &[], &[]);
-    let script =
-        contextworker_test_support::workspace_root().join("tests/python/cross_language.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .args([&h.address, QUEUE, "pyshop", &tenant])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed:\n{}\nworker log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        worker.log_text()
-    );
-    let v = json_of(&out);
+    let args = [h.address.as_str(), QUEUE, "pyshop", &tenant];
+    let v = python("cross_language.py", &args, || worker.log_text());
     assert_eq!(v["harvest"]["created"], 2, "{v:#}");
     assert_eq!(v["harvest"]["status"], "completed");
     assert_eq!(

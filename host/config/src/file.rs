@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::FileError;
 use crate::error::ConfigError;
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,13 +149,7 @@ pub struct SandboxToml {
 
 impl HostConfigToml {
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: crate::toml_util::one_line_error(&text, &e),
-        })
+        let text = FileError::read_text(path)?;
+        Ok(FileError::parse(path, &text)?)
     }
 }

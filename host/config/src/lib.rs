@@ -40,4 +40,4 @@ pub use temporal::{TemporalAuth, TemporalConfigError, TemporalInput, TemporalSet
 pub use tenant::{
     DEFAULT_CLASSIFIER, EnrichmentSettings, MAX_BATCH_SIZE, TenantError, tenant_enrichment,
 };
-pub use toml_util::{one_line_error, scalar_table};
+pub use toml_util::{FileError, one_line_error, scalar_table};

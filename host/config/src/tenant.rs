@@ -18,35 +18,19 @@
 //! `GARDENER_PARALLEL_BATCHES` 2, `GARDENER_RETRY_MAX` 3, `GARDENER_LLM_TIMEOUT` 30).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use contextworker_types::{ModuleName, TenantId};
 use serde::Deserialize;
 
-use crate::toml_util::{one_line_error, scalar_table};
+use crate::toml_util::{FileError, scalar_table};
 
 /// The classifier a tenant without a file gets.
 pub const DEFAULT_CLASSIFIER: &str = "taxonomy-rules";
 
 /// Errors in tenant files. Each names the file; fix it there.
-#[derive(Debug, thiserror::Error)]
-pub enum TenantError {
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: {message}", path.display())]
-    Parse { path: PathBuf, message: String },
-    #[error("{}: `{field}`: {reason}", path.display())]
-    Invalid {
-        path: PathBuf,
-        field: String,
-        reason: String,
-    },
-}
+pub type TenantError = FileError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,15 +95,8 @@ pub fn tenant_enrichment(dir: &Path, tenant: &TenantId) -> Result<EnrichmentSett
 }
 
 fn parse(path: &Path, tenant: &TenantId, text: &str) -> Result<EnrichmentSettings, TenantError> {
-    let raw: TenantToml = toml::from_str(text).map_err(|e| TenantError::Parse {
-        path: path.to_path_buf(),
-        message: one_line_error(text, &e),
-    })?;
-    let invalid = |field: &str, reason: String| TenantError::Invalid {
-        path: path.to_path_buf(),
-        field: field.to_owned(),
-        reason,
-    };
+    let raw: TenantToml = FileError::parse(path, text)?;
+    let invalid = FileError::invalid_in(path);
     if raw.tenant != tenant.as_str() {
         return Err(invalid(
             "tenant",

@@ -1,6 +1,57 @@
 //! Small TOML helpers every configuration file shares.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// An operator's TOML file that cannot be used: a module manifest, a supplier or a tenant
+/// file. Each names the file; the fix is in that file.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or unknown or mistyped keys.
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    /// A value out of range or inconsistent.
+    #[error("{}: `{field}`: {reason}", path.display())]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        reason: String,
+    },
+}
+
+impl FileError {
+    /// `path`'s text, or the error naming it.
+    pub fn read_text(path: &Path) -> Result<String, Self> {
+        std::fs::read_to_string(path).map_err(|source| FileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// `text` (read from `path`) as `T`, or the error naming the file, line and column.
+    pub fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, Self> {
+        toml::from_str(text).map_err(|e| FileError::Parse {
+            path: path.to_path_buf(),
+            message: one_line_error(text, &e),
+        })
+    }
+
+    /// The constructor a validator calls for each field of `path` it refuses.
+    pub fn invalid_in(path: &Path) -> impl Fn(&str, String) -> Self + '_ {
+        move |field, reason| FileError::Invalid {
+            path: path.to_path_buf(),
+            field: field.to_owned(),
+            reason,
+        }
+    }
+}
 
 /// "line L, column C: message" on one line (toml's own rendering spans several lines).
 pub fn one_line_error(text: &str, e: &toml::de::Error) -> String {

@@ -4,17 +4,82 @@
 
 use std::time::Instant;
 
+use contextworker_auth::Claims;
+use governor::DefaultKeyedRateLimiter;
 use serde_json::{Map, Value};
-use tonic::{Response, Status};
+use tonic::{Request, Response, Status};
 
+use crate::authenticate::UNAUTHENTICATED;
 use crate::pb::core::ContextUnit;
-use crate::unit::{error_payload, respond};
+use crate::unit::{error_payload, respond, struct_to_json};
 
 pub(crate) type RpcResult = Result<Response<ContextUnit>, Status>;
 /// A handler's result: the answer's payload, or `(error_type, message)`.
 pub(crate) type Answer = Result<Map<String, Value>, (&'static str, String)>;
 
-pub(crate) fn answer(
+/// One request from its arrival to its end. Every method opens one first and ends through it,
+/// so every request is counted by method and outcome, timed and traced the same way.
+pub(crate) struct Rpc {
+    label: &'static str,
+    started: Instant,
+    pub claims: Claims,
+    pub unit: ContextUnit,
+    pub payload: Map<String, Value>,
+}
+
+impl Rpc {
+    /// The request's claims (put there by the `Authenticator`) and its unit's payload as JSON.
+    pub fn open(label: &'static str, request: Request<ContextUnit>) -> Result<Self, Status> {
+        let started = Instant::now();
+        let Some(claims) = request.extensions().get::<Claims>().cloned() else {
+            return Err(refuse(
+                label,
+                started,
+                Status::unauthenticated(UNAUTHENTICATED),
+            ));
+        };
+        let unit = request.into_inner();
+        let payload = unit
+            .payload
+            .as_ref()
+            .map(struct_to_json)
+            .unwrap_or_default();
+        Ok(Self {
+            label,
+            started,
+            claims,
+            unit,
+            payload,
+        })
+    }
+
+    /// One bucket per token: a token over its rate is told to slow down, others are not
+    /// affected.
+    pub fn limit(&self, limiter: &DefaultKeyedRateLimiter<String>) -> Result<(), Status> {
+        limiter.check_key(&self.claims.token_id).map_err(|_| {
+            self.refuse(Status::resource_exhausted(
+                "this token is over its rate for this RPC; retry shortly",
+            ))
+        })
+    }
+
+    /// The span the request's work runs in; made only once the request is admitted.
+    pub fn span(&self) -> tracing::Span {
+        request_span(self.label, &self.unit)
+    }
+
+    /// The answer: the payload, or the typed error in it.
+    pub fn answer(&self, span: &tracing::Span, result: Answer) -> RpcResult {
+        answer(span, &self.unit, self.label, self.started, result)
+    }
+
+    /// The end of a request that gets no answer, only a gRPC status.
+    pub fn refuse(&self, status: Status) -> Status {
+        refuse(self.label, self.started, status)
+    }
+}
+
+fn answer(
     span: &tracing::Span,
     request: &ContextUnit,
     label: &str,
@@ -33,7 +98,7 @@ pub(crate) fn answer(
 
 /// A request that ends in a gRPC status rather than an answer (a malformed unit, a rate
 /// limit, no free slot): counted under the status's code.
-pub(crate) fn refuse(label: &str, started: Instant, status: Status) -> Status {
+fn refuse(label: &str, started: Instant, status: Status) -> Status {
     observe(label, &code_name(status.code()), started);
     status
 }
@@ -53,7 +118,7 @@ fn code_name(code: tonic::Code) -> String {
 /// The span of one request's work: its method and the caller's unit and trace ids (escaped:
 /// the caller chose them), so the log lines it causes say which request they belong to. When
 /// traces are exported, the unit's `trace_id` is the trace's id (`contextworker-telemetry`).
-pub(crate) fn request_span(label: &str, unit: &ContextUnit) -> tracing::Span {
+fn request_span(label: &str, unit: &ContextUnit) -> tracing::Span {
     let span = tracing::info_span!(
         "rpc",
         otel.name = %format_args!("WorkerService/{}", label.trim_start_matches("worker:")),

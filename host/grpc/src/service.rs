@@ -5,7 +5,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use contextworker_auth::{self as auth, Claims};
 use contextworker_runtime::CancellationToken;
@@ -18,13 +18,11 @@ use serde_json::{Map, Value, json};
 use tonic::{Request, Status};
 use tracing::{Instrument as _, Span};
 
-use crate::answer::{Answer, RpcResult, answer, refuse, request_span};
-use crate::authenticate::UNAUTHENTICATED;
+use crate::answer::{Answer, Rpc, RpcResult};
 use crate::exec::{ExecOutcome, Executor};
 use crate::pb::core::ContextUnit;
 use crate::pb::worker::worker_service_server::WorkerService;
 use crate::start::StartPolicy;
-use crate::unit::struct_to_json;
 
 /// The Temporal side the service starts and reads workflows with.
 #[derive(Clone)]
@@ -130,35 +128,6 @@ impl Service {
     pub fn schedules_per_tenant(mut self, n: usize) -> Self {
         self.schedules_per_tenant = n;
         self
-    }
-
-    /// The request's claims (put there by [`Authenticator`]) and its unit's payload as JSON.
-    fn open(
-        request: Request<ContextUnit>,
-    ) -> Result<(Claims, ContextUnit, Map<String, Value>), Status> {
-        let claims = request
-            .extensions()
-            .get::<Claims>()
-            .cloned()
-            .ok_or_else(|| Status::unauthenticated(UNAUTHENTICATED))?;
-        let unit = request.into_inner();
-        let payload = unit
-            .payload
-            .as_ref()
-            .map(struct_to_json)
-            .unwrap_or_default();
-        Ok((claims, unit, payload))
-    }
-
-    /// One bucket per token: a token over its rate is told to slow down, others are not
-    /// affected.
-    fn rate_limited(
-        limiter: &DefaultKeyedRateLimiter<String>,
-        claims: &Claims,
-    ) -> Result<(), Status> {
-        limiter.check_key(&claims.token_id).map_err(|_| {
-            Status::resource_exhausted("this token is over its rate for this RPC; retry shortly")
-        })
     }
 
     fn temporal(&self) -> Result<&TemporalSide, (&'static str, String)> {
@@ -331,62 +300,49 @@ fn denied(e: impl std::fmt::Display) -> (&'static str, String) {
 #[tonic::async_trait]
 impl WorkerService for Service {
     async fn start_workflow(&self, request: Request<ContextUnit>) -> RpcResult {
-        const LABEL: &str = "worker:start_workflow";
-        let started = Instant::now();
-        let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
-        Self::rate_limited(&self.start_limit, &claims).map_err(|s| refuse(LABEL, started, s))?;
-        let span = request_span(LABEL, &unit);
-        let result = self
-            .start(&claims, &unit, &payload)
-            .instrument(span.clone())
-            .await;
-        answer(&span, &unit, LABEL, started, result)
+        let rpc = Rpc::open("worker:start_workflow", request)?;
+        rpc.limit(&self.start_limit)?;
+        let span = rpc.span();
+        let work = self.start(&rpc.claims, &rpc.unit, &rpc.payload);
+        let result = work.instrument(span.clone()).await;
+        rpc.answer(&span, result)
     }
 
     async fn get_task_status(&self, request: Request<ContextUnit>) -> RpcResult {
-        const LABEL: &str = "worker:get_task_status";
-        let started = Instant::now();
-        let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
-        let span = request_span(LABEL, &unit);
-        let result = self
-            .status(&claims, &payload)
-            .instrument(span.clone())
-            .await;
-        answer(&span, &unit, LABEL, started, result)
+        let rpc = Rpc::open("worker:get_task_status", request)?;
+        let span = rpc.span();
+        let work = self.status(&rpc.claims, &rpc.payload);
+        let result = work.instrument(span.clone()).await;
+        rpc.answer(&span, result)
     }
 
     async fn register_schedules(&self, request: Request<ContextUnit>) -> RpcResult {
-        const LABEL: &str = "worker:register_schedules";
-        let started = Instant::now();
-        let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
-        Self::rate_limited(&self.start_limit, &claims).map_err(|s| refuse(LABEL, started, s))?;
-        let span = request_span(LABEL, &unit);
-        let result = self
-            .register(&claims, &payload)
-            .instrument(span.clone())
-            .await;
-        answer(&span, &unit, LABEL, started, result)
+        let rpc = Rpc::open("worker:register_schedules", request)?;
+        rpc.limit(&self.start_limit)?;
+        let span = rpc.span();
+        let work = self.register(&rpc.claims, &rpc.payload);
+        let result = work.instrument(span.clone()).await;
+        rpc.answer(&span, result)
     }
 
     async fn execute_code(&self, request: Request<ContextUnit>) -> RpcResult {
-        const LABEL: &str = "worker:execute_code";
-        let started = Instant::now();
         let deadline = deadline(request.metadata());
-        let (claims, unit, payload) = Self::open(request).map_err(|s| refuse(LABEL, started, s))?;
-        if let Err(e) = claims.require(auth::EXECUTE) {
-            return answer(&Span::none(), &unit, LABEL, started, Err(denied(e)));
+        let rpc = Rpc::open("worker:execute_code", request)?;
+        if let Err(e) = rpc.claims.require(auth::EXECUTE) {
+            return rpc.answer(&Span::none(), Err(denied(e)));
         }
         // Code runs for no tenant in particular; a tenant it names must be the token's.
-        if let Some(Err(e)) = str_field(&payload, "tenant_id").map(|t| claims.tenant(Some(t))) {
-            return answer(&Span::none(), &unit, LABEL, started, Err(denied(e)));
+        let named = str_field(&rpc.payload, "tenant_id");
+        if let Some(Err(e)) = named.map(|t| rpc.claims.tenant(Some(t))) {
+            return rpc.answer(&Span::none(), Err(denied(e)));
         }
-        Self::rate_limited(&self.exec_limit, &claims).map_err(|s| refuse(LABEL, started, s))?;
+        rpc.limit(&self.exec_limit)?;
         let cancel = CancellationToken::new();
         let _guard = CancelOnDrop(cancel.clone());
-        let span = request_span(LABEL, &unit);
+        let span = rpc.span();
         let run = self
             .executor
-            .execute(&payload, deadline, cancel)
+            .execute(&rpc.payload, deadline, cancel)
             .instrument(span.clone());
         let result = match run.await {
             ExecOutcome::Done(out) => Ok(out),
@@ -399,10 +355,10 @@ impl WorkerService for Service {
                     "all {} ExecuteCode slots are busy; retry shortly",
                     self.executor.caps().max_concurrent
                 ));
-                return Err(refuse(LABEL, started, status));
+                return Err(rpc.refuse(status));
             }
         };
-        tracing::info!(trace_id = ?unit.trace_id, ok = result.as_ref().is_ok_and(|o| !o.contains_key("error")), "ExecuteCode");
-        answer(&span, &unit, LABEL, started, result)
+        tracing::info!(trace_id = ?rpc.unit.trace_id, ok = result.as_ref().is_ok_and(|o| !o.contains_key("error")), "ExecuteCode");
+        rpc.answer(&span, result)
     }
 }

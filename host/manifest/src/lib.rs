@@ -14,26 +14,7 @@ mod http;
 pub use detect::{Detect, Detected, FeedHead, SNIFF_BYTES, detect};
 
 /// A manifest that cannot be used. Each names the file; the fix is in that file.
-#[derive(Debug, thiserror::Error)]
-pub enum ManifestError {
-    /// The manifest could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// Not valid TOML, or unknown or mistyped keys.
-    #[error("{}: {message}", path.display())]
-    Parse { path: PathBuf, message: String },
-    /// A value out of range or inconsistent.
-    #[error("{}: `{field}`: {reason}", path.display())]
-    Invalid {
-        path: PathBuf,
-        field: String,
-        reason: String,
-    },
-}
+pub type ManifestError = contextworker_config::FileError;
 
 pub const MANIFEST_FILE: &str = "module.toml";
 
@@ -153,23 +134,13 @@ pub struct SelfTest {
 impl Manifest {
     /// Read and validate `path`. `memory_ceiling` is the runtime's largest allowed memory.
     pub fn read(path: &Path, memory_ceiling: u64) -> Result<Self, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = ManifestError::read_text(path)?;
         Self::parse(path, &text, memory_ceiling)
     }
 
     pub fn parse(path: &Path, text: &str, memory_ceiling: u64) -> Result<Self, ManifestError> {
-        let raw: ManifestToml = toml::from_str(text).map_err(|e| ManifestError::Parse {
-            path: path.to_path_buf(),
-            message: contextworker_config::one_line_error(text, &e),
-        })?;
-        let invalid = |field: &str, reason: String| ManifestError::Invalid {
-            path: path.to_path_buf(),
-            field: field.to_owned(),
-            reason,
-        };
+        let raw: ManifestToml = ManifestError::parse(path, text)?;
+        let invalid = ManifestError::invalid_in(path);
         let name = ModuleName::new(raw.name).map_err(|e| invalid("name", e.to_string()))?;
         let version = semver::Version::parse(&raw.version).map_err(|e| {
             invalid(

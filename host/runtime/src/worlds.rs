@@ -77,8 +77,8 @@ impl Data {
     }
 }
 
-/// One classifier decision.
-#[derive(Debug, Clone, PartialEq)]
+/// One classifier decision; serialised as the `classify` activity's answer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Classification {
     pub offer_id: String,
     pub category_path: Vec<String>,

@@ -36,7 +36,7 @@ impl Transformer for DealerXml {
         config: &Config,
     ) -> Result<(), ModuleError> {
         let settings = Settings::from_config(config)?;
-        Xml::run(input, out, config, settings.lenient, |xml, out| {
+        Xml::run(input, out, config, settings.feed.lenient, |xml, out| {
             parse(xml, out, &settings)
         })
     }
@@ -45,14 +45,13 @@ impl Transformer for DealerXml {
 contextworker_guest::export_transformer!(DealerXml);
 
 struct Settings {
-    lenient: bool,
-    currency: Option<String>,
+    feed: feed_kit::FeedSettings,
     price_tier: String,
 }
 
 impl Settings {
     fn from_config(config: &Config) -> Result<Self, ModuleError> {
-        let currency = feed_kit::price::configured_currency(config)?;
+        let feed = feed_kit::FeedSettings::from_config(config)?;
         let price_tier = config
             .get_or("price_tier", "cena_rozdrib")
             .trim()
@@ -63,11 +62,7 @@ impl Settings {
                 PRICE_TIERS.join(", ")
             )));
         }
-        Ok(Self {
-            lenient: config.flag("lenient", false)?,
-            currency,
-            price_tier,
-        })
+        Ok(Self { feed, price_tier })
     }
 }
 
@@ -140,7 +135,7 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
                                 }
                                 out.emit(product);
                             }
-                            Err(reason) if settings.lenient => out.skip(
+                            Err(reason) if settings.feed.lenient => out.skip(
                                 Warning::new(format!("product node skipped: {reason}"))
                                     .at(location),
                             ),
@@ -225,7 +220,7 @@ fn product(item: Item, category_path: Vec<String>, settings: &Settings) -> Resul
         .ok_or_else(|| format!("offer {id:?} has no <name>"))?;
     let mut product = Product::new(id.clone(), name);
     product.category_path = category_path;
-    product.currency = settings.currency.clone();
+    product.currency = settings.feed.currency.clone();
 
     let mut quantity: Option<i64> = None;
     for (key, value) in &item.attrs {

@@ -14,6 +14,7 @@ pub mod fuzz;
 pub mod position;
 pub mod price;
 pub mod records;
+pub mod settings;
 pub mod xml;
 
 pub use availability::parse_availability;
@@ -23,3 +24,4 @@ pub use encoding::{Decoded, TextKind, decode};
 pub use position::{Position, Tracked};
 pub use price::{Money, PriceError, parse_decimal, parse_price};
 pub use records::Offers;
+pub use settings::FeedSettings;

@@ -35,20 +35,7 @@ impl Transformer for GoogleMerchant {
 
 contextworker_guest::export_transformer!(GoogleMerchant);
 
-struct Settings {
-    lenient: bool,
-    currency: Option<String>,
-}
-
-impl Settings {
-    fn from_config(config: &Config) -> Result<Self, ModuleError> {
-        let currency = feed_kit::price::configured_currency(config)?;
-        Ok(Self {
-            lenient: config.flag("lenient", false)?,
-            currency,
-        })
-    }
-}
+type Settings = feed_kit::FeedSettings;
 
 /// One `<item>`/`<entry>` as read.
 #[derive(Debug, Default)]

@@ -32,20 +32,7 @@ impl Transformer for Hotline {
 
 contextworker_guest::export_transformer!(Hotline);
 
-struct Settings {
-    lenient: bool,
-    currency: Option<String>,
-}
-
-impl Settings {
-    fn from_config(config: &Config) -> Result<Self, ModuleError> {
-        let currency = feed_kit::price::configured_currency(config)?;
-        Ok(Self {
-            lenient: config.flag("lenient", false)?,
-            currency,
-        })
-    }
-}
+type Settings = feed_kit::FeedSettings;
 
 #[derive(Debug, Default)]
 struct Category {

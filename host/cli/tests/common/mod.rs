@@ -244,6 +244,35 @@ impl Harness {
         self.spawn_worker(self.command(), label, extra, env)
     }
 
+    /// The `result` of a `--json` command that must succeed (a workflow waited for).
+    pub fn result_of(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.cli(args);
+        let v = json_of(&out);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {v:#}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        v["result"].clone()
+    }
+
+    /// The two staging databases the end-to-end tests run on, as (label, database URL): the
+    /// data directory's SQLite (the default) and the shared PostgreSQL.
+    pub fn backends(&self) -> [(&'static str, String); 2] {
+        let sqlite = contextworker_staging::Staging::sqlite_url(&self.path("data/staging.db"));
+        [("sqlite", sqlite), ("postgres", postgres_url())]
+    }
+
+    /// A worker labelled `backend` staging into `db_url`, one of [`Harness::backends`]; the
+    /// SQLite one is the default and needs no variable.
+    pub fn worker_on(&self, backend: &str, db_url: &str) -> Worker {
+        let env: &[(&str, &str)] = match backend {
+            "sqlite" => &[],
+            _ => &[("DATABASE_URL", db_url)],
+        };
+        self.worker(backend, &[], env)
+    }
+
     /// A worker with the default outbound policy: loopback feeds are refused.
     pub fn strict_worker(&self, label: &str, extra: &[&str], env: &[(&str, &str)]) -> Worker {
         self.spawn_worker(self.command_strict(), label, extra, env)
@@ -372,6 +401,23 @@ pub fn json_of(out: &Output) -> serde_json::Value {
             String::from_utf8_lossy(&out.stderr)
         )
     })
+}
+
+/// Run `tests/python/<script>` with `args`; it must succeed (its stderr and `context()`, e.g.
+/// a worker's log, are shown when it does not). Its stdout, as JSON.
+pub fn python(script: &str, args: &[&str], context: impl Fn() -> String) -> serde_json::Value {
+    let out = Command::new("python3")
+        .arg(workspace_root().join("tests/python").join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        context()
+    );
+    json_of(&out)
 }
 
 /// The `temporal` CLI (or `TEMPORAL_CLI`) run against the server at `address`; it must succeed.

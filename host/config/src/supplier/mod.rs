@@ -29,7 +29,7 @@ use std::time::Duration;
 use contextworker_types::{ModuleName, ScheduleSpec, SupplierCode, TenantId};
 use serde::Deserialize;
 
-use crate::toml_util::{one_line_error, scalar_table};
+use crate::toml_util::{FileError, scalar_table};
 
 /// Errors in supplier files. Each names the file; fix it there.
 #[derive(Debug, thiserror::Error)]
@@ -40,20 +40,8 @@ pub enum SupplierError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: {message}", path.display())]
-    Parse { path: PathBuf, message: String },
-    #[error("{}: `{field}`: {reason}", path.display())]
-    Invalid {
-        path: PathBuf,
-        field: String,
-        reason: String,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("no supplier `{code}` in {}", dir.display())]
     NotFound { code: String, dir: PathBuf },
 }
@@ -136,23 +124,14 @@ impl Supplier {
     }
 
     pub fn read(path: &Path) -> Result<Self, SupplierError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SupplierError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = FileError::read_text(path)?;
         Self::parse(path, &text)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self, SupplierError> {
-        let raw: SupplierToml = toml::from_str(text).map_err(|e| SupplierError::Parse {
-            path: path.to_path_buf(),
-            message: one_line_error(text, &e),
-        })?;
-        let invalid = |field: &str, reason: String| SupplierError::Invalid {
-            path: path.to_path_buf(),
-            field: field.to_owned(),
-            reason,
-        };
+        let raw: SupplierToml = FileError::parse(path, text)?;
+        let refused = FileError::invalid_in(path);
+        let invalid = |field: &str, reason| SupplierError::File(refused(field, reason));
         let code = SupplierCode::new(raw.code).map_err(|e| invalid("code", e.to_string()))?;
         if path.file_stem().is_some_and(|stem| stem != code.as_str()) {
             return Err(invalid(

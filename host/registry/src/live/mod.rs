@@ -11,6 +11,7 @@
 //! pinned a digest parses with that digest on retry, on any worker sharing the data directory
 //! or, in a fleet, on any host sharing the bucket, even after a swap or a restart.
 
+mod candidate;
 mod compat;
 mod follow;
 mod reload;

@@ -9,14 +9,13 @@ use std::time::Instant;
 use contextworker_manifest::Manifest;
 use contextworker_types::{Digest, ModuleName};
 
-use super::compat::check_compatible;
 use super::{
     LiveModules, Refusal, RefusalKey, ReloadCause, ReloadReport, Swap, VersionBrief, lock,
     mtime_ms, text_hash,
 };
 use crate::scan::{Scan, scan};
 use crate::store::now_ms;
-use crate::{Module, Registry, RegistryError, run_self_tests};
+use crate::{Module, Registry, RegistryError};
 
 impl LiveModules {
     /// Read the directory again and switch every module that changed and passes validation.
@@ -25,14 +24,18 @@ impl LiveModules {
     pub async fn reload(&self, cause: ReloadCause) -> ReloadReport {
         let mut refused_before = self.reload_lock.lock().await;
         let started = Instant::now();
-        let previous_reload_ms = *lock(&self.last_reload_ms);
-        let mut report = ReloadReport {
-            cause,
-            at_ms: now_ms(),
-            ..ReloadReport::default()
-        };
         let current = self.snapshot();
-        let mut next = (*current).clone();
+        let mut pass = Pass {
+            current: &current,
+            next: (*current).clone(),
+            report: ReloadReport {
+                cause,
+                at_ms: now_ms(),
+                ..ReloadReport::default()
+            },
+            refused_before: &mut refused_before,
+            previous_reload_ms: *lock(&self.last_reload_ms),
+        };
         let (scan, readable) = match scan(
             &self.dir,
             self.only.as_deref(),
@@ -40,7 +43,7 @@ impl LiveModules {
         ) {
             Ok(scan) => (scan, true),
             Err(e) => {
-                report.refused.push(Refusal {
+                pass.report.refused.push(Refusal {
                     module: None,
                     file: self.dir.clone(),
                     reason: e.to_string(),
@@ -61,16 +64,9 @@ impl LiveModules {
                 0
             };
             let key = (refused.path.clone(), None, text_key);
-            if !unreadable || refused_before.get(&refused.path) != Some(&key) {
-                self.refuse(
-                    &mut report,
-                    &mut refused_before,
-                    &refused.path,
-                    refused.module.as_ref(),
-                    None,
-                    text_key,
-                    &refused.error,
-                );
+            if !unreadable || pass.refused_before.get(&refused.path) != Some(&key) {
+                let module = refused.module.as_ref();
+                pass.refuse(&refused.path, module, None, text_key, &refused.error);
             }
         }
         let releases = lock(&self.releases).clone();
@@ -89,30 +85,13 @@ impl LiveModules {
             }
             declared.push((name.clone(), self.store.dir().to_path_buf()));
             match self.released_manifest(name, digest).await {
-                Ok(manifest) => {
-                    self.consider(
-                        manifest,
-                        &current,
-                        &mut next,
-                        &mut report,
-                        &mut refused_before,
-                        previous_reload_ms,
-                    )
-                    .await;
-                }
+                Ok(manifest) => self.consider(&mut pass, manifest).await,
                 Err(e) => {
                     let file = self.store.dir().join(format!("{}.json", digest.hex()));
                     let key = text_hash(&e.to_string());
-                    if refused_before.get(&file) != Some(&(file.clone(), Some(*digest), key)) {
-                        self.refuse(
-                            &mut report,
-                            &mut refused_before,
-                            &file,
-                            Some(name),
-                            Some(*digest),
-                            key,
-                            &e,
-                        );
+                    let before = pass.refused_before.get(&file);
+                    if before != Some(&(file.clone(), Some(*digest), key)) {
+                        pass.refuse(&file, Some(name), Some(*digest), key, &e);
                     }
                 }
             }
@@ -123,15 +102,7 @@ impl LiveModules {
             .into_iter()
             .filter(|m| !releases.contains_key(&m.name));
         for manifest in manifests {
-            self.consider(
-                manifest,
-                &current,
-                &mut next,
-                &mut report,
-                &mut refused_before,
-                previous_reload_ms,
-            )
-            .await;
+            self.consider(&mut pass, manifest).await;
         }
         if cause == ReloadCause::Start {
             for name in scan.missing {
@@ -139,7 +110,7 @@ impl LiveModules {
                     name: name.clone(),
                     dir: self.dir.clone(),
                 };
-                report.refused.push(Refusal {
+                pass.report.refused.push(Refusal {
                     module: Some(name),
                     file: self.dir.clone(),
                     reason: e.to_string(),
@@ -160,6 +131,11 @@ impl LiveModules {
             })
             .map(|(name, _)| name.clone())
             .collect();
+        let Pass {
+            mut next,
+            mut report,
+            ..
+        } = pass;
         for name in gone {
             if let Some(old) = next.modules.remove(&name) {
                 self.keep_loaded(old);
@@ -207,15 +183,7 @@ impl LiveModules {
     }
 
     /// Decide about one manifest found in the directory.
-    async fn consider(
-        &self,
-        manifest: Manifest,
-        current: &Registry,
-        next: &mut Registry,
-        report: &mut ReloadReport,
-        refused_before: &mut BTreeMap<PathBuf, RefusalKey>,
-        previous_reload_ms: u64,
-    ) {
+    async fn consider(&self, pass: &mut Pass<'_>, manifest: Manifest) {
         let name = manifest.name.clone();
         let path = manifest.path.clone();
         let bytes = match tokio::fs::read(&manifest.component).await {
@@ -225,8 +193,7 @@ impl LiveModules {
                     manifest: path.clone(),
                     component: manifest.component.clone(),
                 };
-                let key = text_hash(&manifest.text);
-                self.refuse(report, refused_before, &path, Some(&name), None, key, &e);
+                pass.refuse(&path, Some(&name), None, text_hash(&manifest.text), &e);
                 return;
             }
         };
@@ -236,12 +203,13 @@ impl LiveModules {
                 && m.manifest.text == manifest.text
                 && m.manifest.path == manifest.path
         };
+        let current = pass.current;
         let active = current.modules.get(&name);
         if active.is_some_and(same) || current.candidates.get(&name).is_some_and(same) {
             return;
         }
         let key = (path.clone(), Some(digest), text_hash(&manifest.text));
-        if refused_before.get(&path) == Some(&key) {
+        if pass.refused_before.get(&path) == Some(&key) {
             return;
         }
         let landed = mtime_ms(&manifest.component).max(mtime_ms(&path));
@@ -251,48 +219,26 @@ impl LiveModules {
             // is the one that was active before, from the store.
             active = self.restore_previous(&name, &digest).await;
             if let Some(restored) = &active {
-                next.modules.insert(name.clone(), Arc::clone(restored));
-                lock(&self.since).insert(name.clone(), now_ms());
-                report.swapped.push(Swap {
-                    module: name.to_string(),
-                    from: None,
-                    to: VersionBrief::of(restored),
-                    landed_to_live_ms: None,
-                });
+                self.serve_restored(pass, &name, Arc::clone(restored));
             }
         }
         let kept_bytes = bytes.clone();
         let module = match self.validate(manifest, bytes, active.as_deref()).await {
             Ok(m) => Arc::new(m),
             Err(e) => {
-                self.refuse(
-                    report,
-                    refused_before,
-                    &path,
-                    Some(&name),
-                    Some(digest),
-                    key.2,
-                    &e,
-                );
+                pass.refuse(&path, Some(&name), Some(digest), key.2, &e);
                 if active.is_none() {
                     // A worker (re)starting on a directory that holds a refused version
                     // serves the last version that was live instead, as a running one would.
                     if let Some(previous) = self.restore_previous(&name, &digest).await {
                         tracing::warn!(module = %name, version = %VersionBrief::of(&previous), "serving the last live version instead");
-                        lock(&self.since).insert(name.clone(), now_ms());
-                        report.swapped.push(Swap {
-                            module: name.to_string(),
-                            from: None,
-                            to: VersionBrief::of(&previous),
-                            landed_to_live_ms: None,
-                        });
-                        next.modules.insert(name, previous);
+                        self.serve_restored(pass, &name, previous);
                     }
                 }
                 return;
             }
         };
-        refused_before.remove(&path);
+        pass.refused_before.remove(&path);
         let brief = VersionBrief::of(&module);
         let from = active.as_deref().map(VersionBrief::of);
         let stage = module.manifest.shadow && from.as_ref().is_some_and(|f| f.digest != digest);
@@ -320,7 +266,7 @@ impl LiveModules {
         // Timed only for a file that landed since the last reload: at start, or for a file
         // restored from long ago, the figure would mean nothing.
         let landed_to_live_ms = landed
-            .filter(|t| previous_reload_ms > 0 && *t >= previous_reload_ms)
+            .filter(|t| pass.previous_reload_ms > 0 && *t >= pass.previous_reload_ms)
             .map(|t| now_ms().saturating_sub(t));
         let swap = Swap {
             module: name.to_string(),
@@ -330,8 +276,8 @@ impl LiveModules {
         };
         if stage {
             tracing::info!(module = %name, candidate = %swap.to, active = ?swap.from.as_ref().map(ToString::to_string), "shadow candidate staged: real parses run on both versions");
-            next.candidates.insert(name, module);
-            report.staged.push(swap);
+            pass.next.candidates.insert(name, module);
+            pass.report.staged.push(swap);
         } else {
             tracing::info!(
                 module = %name,
@@ -340,125 +286,25 @@ impl LiveModules {
                 landed_to_live_ms = swap.landed_to_live_ms.map_or_else(|| "-".to_owned(), |ms| ms.to_string()),
                 "module version live"
             );
-            if let Some(old) = next.modules.insert(name.clone(), module) {
+            if let Some(old) = pass.next.modules.insert(name.clone(), module) {
                 self.keep_loaded(old);
             }
-            next.candidates.remove(&name);
+            pass.next.candidates.remove(&name);
             lock(&self.since).insert(name, now_ms());
-            report.swapped.push(swap);
+            pass.report.swapped.push(swap);
         }
     }
 
-    /// The manifest of released version `digest` of `name`, its component and self-test
-    /// inputs in the version store (downloaded from the fleet's store when not kept here).
-    async fn released_manifest(
-        &self,
-        name: &ModuleName,
-        digest: &Digest,
-    ) -> Result<Manifest, RegistryError> {
-        let config = self.runtime.config();
-        let record = self
-            .store
-            .fetch(name.as_str(), digest, config.max_component_bytes)
-            .await?
-            .ok_or_else(|| RegistryError::VersionNotKept {
-                name: name.to_string(),
-                digest: digest.to_string(),
-                kept: Vec::new(),
-                shared: self.store.is_shared(),
-            })?;
-        self.store.manifest(&record, config.max_memory_bytes)
-    }
-
-    /// The most recently active kept version of `name` other than `not`, loaded.
-    async fn restore_previous(&self, name: &ModuleName, not: &Digest) -> Option<Arc<Module>> {
-        let record = self
-            .store
-            .history(name.as_str())
-            .into_iter()
-            .find(|r| r.last_active_ms > 0 && r.digest != *not)?;
-        match self.version(name.as_str(), &record.digest).await {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::warn!(
-                    "module {name}: previous version {} cannot be restored: {e}",
-                    record.digest.short()
-                );
-                None
-            }
-        }
-    }
-
-    /// Everything a candidate must pass before it may serve.
-    async fn validate(
-        &self,
-        manifest: Manifest,
-        bytes: Vec<u8>,
-        active: Option<&Module>,
-    ) -> Result<Module, RegistryError> {
-        if let Some(active) = active {
-            check_compatible(
-                &manifest,
-                &active.manifest,
-                |d| self.store.get(d).is_some(),
-                &bytes,
-            )?;
-        }
-        let path = manifest.path.clone();
-        let component = self
-            .runtime
-            .load_granted(
-                &manifest.component.display().to_string(),
-                bytes,
-                manifest.world,
-                manifest.metering,
-                crate::registry::capabilities(&manifest),
-            )
-            .await
-            .map_err(|source| RegistryError::Load {
-                manifest: path.clone(),
-                source,
-            })?;
-        let module = Module {
-            manifest: Arc::new(manifest),
-            component,
-        };
-        for outcome in run_self_tests(&self.runtime, &module).await {
-            if let Err(reason) = outcome.result {
-                return Err(RegistryError::SelfTestFailed {
-                    manifest: path,
-                    input: outcome.input,
-                    reason,
-                });
-            }
-        }
-        Ok(module)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn refuse(
-        &self,
-        report: &mut ReloadReport,
-        refused_before: &mut BTreeMap<PathBuf, RefusalKey>,
-        path: &Path,
-        module: Option<&ModuleName>,
-        digest: Option<Digest>,
-        text_key: u64,
-        error: &RegistryError,
-    ) {
-        let key = (path.to_path_buf(), digest, text_key);
-        refused_before.insert(path.to_path_buf(), key);
-        tracing::error!(
-            module = module.map_or("", ModuleName::as_str),
-            file = %path.display(),
-            "module version refused, the current version keeps serving: {error}"
-        );
-        report.refused.push(Refusal {
-            module: module.map(ToString::to_string),
-            file: path.to_path_buf(),
-            reason: error.to_string(),
-            at_ms: now_ms(),
+    /// Serve `module`, a version restored from the store, as `name`'s active one.
+    fn serve_restored(&self, pass: &mut Pass<'_>, name: &ModuleName, module: Arc<Module>) {
+        lock(&self.since).insert(name.clone(), now_ms());
+        pass.report.swapped.push(Swap {
+            module: name.to_string(),
+            from: None,
+            to: VersionBrief::of(&module),
+            landed_to_live_ms: None,
         });
+        pass.next.modules.insert(name.clone(), module);
     }
 
     /// Drop old kept versions of the modules this reload changed (only they gained one).
@@ -482,5 +328,41 @@ impl LiveModules {
         for name in changed {
             self.store.prune(name, &protect);
         }
+    }
+}
+
+/// What one reload builds: the next registry and the report, against the registry serving.
+struct Pass<'a> {
+    current: &'a Registry,
+    next: Registry,
+    report: ReloadReport,
+    /// Refusals already reported, kept across reloads so they are not reported again.
+    refused_before: &'a mut BTreeMap<PathBuf, RefusalKey>,
+    previous_reload_ms: u64,
+}
+
+impl Pass<'_> {
+    /// Refuse a version; the same file, version and text are then not reported again.
+    fn refuse(
+        &mut self,
+        path: &Path,
+        module: Option<&ModuleName>,
+        digest: Option<Digest>,
+        text_key: u64,
+        error: &RegistryError,
+    ) {
+        let key = (path.to_path_buf(), digest, text_key);
+        self.refused_before.insert(path.to_path_buf(), key);
+        tracing::error!(
+            module = module.map_or("", ModuleName::as_str),
+            file = %path.display(),
+            "module version refused, the current version keeps serving: {error}"
+        );
+        self.report.refused.push(Refusal {
+            module: module.map(ToString::to_string),
+            file: path.to_path_buf(),
+            reason: error.to_string(),
+            at_ms: now_ms(),
+        });
     }
 }

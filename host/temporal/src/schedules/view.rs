@@ -96,12 +96,11 @@ impl ScheduleView {
             view.action_count = info.action_count;
             view.overlap_skipped = info.overlap_skipped;
             view.missed_catchup = info.missed_catchup_window;
-            view.next_runs = info
+            let next = info
                 .future_action_times
                 .iter()
-                .filter_map(|t| time(t.seconds, t.nanos))
-                .collect();
-            view.recent_runs = info.recent_actions.iter().map(run_view).collect();
+                .map(|t| (t.seconds, t.nanos));
+            view.read_runs(next, &info.recent_actions);
             view.running = info
                 .running_workflows
                 .iter()
@@ -132,14 +131,23 @@ impl ScheduleView {
             view.workflow = info.workflow_type.as_ref().map(|t| t.name.clone());
             view.paused = info.paused;
             view.note = info.notes.clone();
-            view.next_runs = info
+            let next = info
                 .future_action_times
                 .iter()
-                .filter_map(|t| time(t.seconds, t.nanos))
-                .collect();
-            view.recent_runs = info.recent_actions.iter().map(run_view).collect();
+                .map(|t| (t.seconds, t.nanos));
+            view.read_runs(next, &info.recent_actions);
         }
         view
+    }
+
+    /// The runs to come and the last runs, which a description and a list entry both carry.
+    fn read_runs(
+        &mut self,
+        next: impl Iterator<Item = (i64, i32)>,
+        recent: &[proto::ScheduleActionResult],
+    ) {
+        self.next_runs = next.filter_map(|(s, n)| time(s, n)).collect();
+        self.recent_runs = recent.iter().map(run_view).collect();
     }
 
     fn read_memo(&mut self, memo: Option<&Memo>) {

@@ -40,79 +40,47 @@ fn bad_rules_say_what_is_wrong() {
 #[test]
 fn a_rule_admits_only_its_destination() {
     let r = rule("POST https://router.internal/v1");
-    let ok = |scheme, host, port, method, path| {
-        r.admits(&HttpTarget {
+    use HttpScheme::{Http, Https};
+    let cases = [
+        (Https, "ROUTER.internal", 443, "POST", "/v1/chat", true),
+        (Https, "router.internal", 443, "POST", "/v1", true),
+        (Http, "router.internal", 443, "POST", "/v1/chat", false),
+        (Https, "router.internal", 8443, "POST", "/v1/chat", false),
+        (Https, "evil.example", 443, "POST", "/v1/chat", false),
+        (Https, "router.internal", 443, "GET", "/v1/chat", false),
+        (Https, "router.internal", 443, "POST", "/v1beta", false),
+        (Https, "router.internal", 443, "POST", "/v1/../admin", false),
+        (
+            Https,
+            "router.internal",
+            443,
+            "POST",
+            "/v1/%2e%2e/admin",
+            false,
+        ),
+        (
+            Https,
+            "router.internal",
+            443,
+            "POST",
+            "/v1/..\\admin",
+            false,
+        ),
+    ];
+    for (scheme, host, port, method, path, admitted) in cases {
+        let target = HttpTarget {
             scheme,
             host,
             port,
             method,
             path,
-        })
-    };
-    assert!(ok(
-        HttpScheme::Https,
-        "ROUTER.internal",
-        443,
-        "POST",
-        "/v1/chat"
-    ));
-    assert!(ok(HttpScheme::Https, "router.internal", 443, "POST", "/v1"));
-    assert!(!ok(
-        HttpScheme::Http,
-        "router.internal",
-        443,
-        "POST",
-        "/v1/chat"
-    ));
-    assert!(!ok(
-        HttpScheme::Https,
-        "router.internal",
-        8443,
-        "POST",
-        "/v1/chat"
-    ));
-    assert!(!ok(
-        HttpScheme::Https,
-        "evil.example",
-        443,
-        "POST",
-        "/v1/chat"
-    ));
-    assert!(!ok(
-        HttpScheme::Https,
-        "router.internal",
-        443,
-        "GET",
-        "/v1/chat"
-    ));
-    assert!(!ok(
-        HttpScheme::Https,
-        "router.internal",
-        443,
-        "POST",
-        "/v1beta"
-    ));
-    assert!(!ok(
-        HttpScheme::Https,
-        "router.internal",
-        443,
-        "POST",
-        "/v1/../admin"
-    ));
-    assert!(!ok(
-        HttpScheme::Https,
-        "router.internal",
-        443,
-        "POST",
-        "/v1/%2e%2e/admin"
-    ));
-    assert!(!ok(
-        HttpScheme::Https,
-        "router.internal",
-        443,
-        "POST",
-        "/v1/..\\admin"
-    ));
+        };
+        assert_eq!(
+            r.admits(&target),
+            admitted,
+            "{method} {scheme:?} {host}:{port}{path}"
+        );
+    }
 }
 
 #[test]

@@ -46,8 +46,7 @@ pub(super) async fn call(
     match module.manifest.world {
         World::Code => code(services, ctx, &module, input).await,
         World::Transformer => transform(services, ctx, &module, input).await,
-        World::Classifier => classify(services, ctx, &module, input).await,
-        World::Enricher => enrich(services, ctx, &module, input).await,
+        World::Classifier | World::Enricher => on_products(services, ctx, &module, input).await,
     }
 }
 
@@ -258,7 +257,8 @@ fn products_argument(input: &RawValue) -> Result<Vec<Product>> {
     })?)
 }
 
-async fn enrich(
+/// A classifier's or an enricher's call: products in, one list out, supervised like every step.
+async fn on_products(
     services: &Services,
     ctx: &ActivityContext,
     module: &Module,
@@ -267,54 +267,18 @@ async fn enrich(
     let products = products_argument(input)?;
     let cancel = CancellationToken::new();
     let spec = module.call_spec(&[]).with_cancel(cancel.clone());
-    let outcome = supervise(
-        ctx,
-        "enrich",
-        &Progress::default(),
-        &cancel,
-        services.runtime.enrich(&module.component, &spec, &products),
-    )
-    .await?;
-    let enrichments = outcome
-        .result
-        .map_err(|e| call_failed(e, InputKind::Data))?;
-    Ok(encode(&enrichments))
-}
-
-async fn classify(
-    services: &Services,
-    ctx: &ActivityContext,
-    module: &Module,
-    input: &RawValue,
-) -> Result<RawValue> {
-    let products = products_argument(input)?;
-    let cancel = CancellationToken::new();
-    let spec = module.call_spec(&[]).with_cancel(cancel.clone());
-    let outcome = supervise(
-        ctx,
-        "classify",
-        &Progress::default(),
-        &cancel,
-        services
-            .runtime
-            .classify(&module.component, &spec, &products),
-    )
-    .await?;
-    let classifications = outcome
-        .result
-        .map_err(|e| call_failed(e, InputKind::Data))?;
-    let out: Vec<serde_json::Value> = classifications
-        .into_iter()
-        .map(|c| {
-            serde_json::json!({
-                "offer_id": c.offer_id,
-                "category_path": c.category_path,
-                "category_id": c.category_id,
-                "confidence": c.confidence,
-            })
-        })
-        .collect();
-    Ok(encode(&out))
+    let (runtime, component) = (&services.runtime, &module.component);
+    let progress = Progress::default();
+    let answer = if module.manifest.world == World::Enricher {
+        let work = runtime.enrich(component, &spec, &products);
+        let outcome = supervise(ctx, "enrich", &progress, &cancel, work).await?;
+        outcome.result.map(|list| encode(&list))
+    } else {
+        let work = runtime.classify(component, &spec, &products);
+        let outcome = supervise(ctx, "classify", &progress, &cancel, work).await?;
+        outcome.result.map(|list| encode(&list))
+    };
+    answer.map_err(|e| call_failed(e, InputKind::Data))
 }
 
 fn used(module: &Module) -> ModuleUsed {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use contextworker_config::{FeedSource, Supplier, SupplierError, tenant_enrichment};
+use contextworker_config::{FeedSource, FileError, Supplier, SupplierError, tenant_enrichment};
 use contextworker_staging::FeedKey;
 use contextworker_types::{ErrorClass, SupplierCode};
 use temporalio_common::data_converters::RawValue;
@@ -37,10 +37,10 @@ pub(in crate::activities) async fn resolve_supplier(
     };
     let supplier = Supplier::load(&services.suppliers_dir, code.as_str()).map_err(|e| match e {
         SupplierError::NotFound { .. } => Failure::new(ErrorClass::UnknownSupplier, unknown()),
-        SupplierError::Directory { .. } | SupplierError::Read { .. } => {
+        SupplierError::Directory { .. } | SupplierError::File(FileError::Read { .. }) => {
             Failure::new(ErrorClass::SupplierConfigUnreadable, e.to_string())
         }
-        SupplierError::Parse { .. } | SupplierError::Invalid { .. } => {
+        SupplierError::File(FileError::Parse { .. } | FileError::Invalid { .. }) => {
             Failure::new(ErrorClass::InvalidSupplierConfig, e.to_string())
         }
     })?;
