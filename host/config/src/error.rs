@@ -7,7 +7,9 @@ use crate::FileError;
 /// Errors reading the host configuration. Each names the file; fix the file and restart.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("config file {0}")]
+    /// Unreadable, not TOML, or a key refused; names the file. Transparent: the file error
+    /// already starts with the path, and wrapping it would print it twice in an error chain.
+    #[error(transparent)]
     File(#[from] FileError),
     #[error("config file {}: `{key}` = {value}: {reason}", path.display())]
     Invalid {

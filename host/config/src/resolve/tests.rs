@@ -114,6 +114,9 @@ fn unknown_keys_are_refused_with_the_file_named() {
         text.contains("host.toml") && text.contains("modules_dri"),
         "{text}"
     );
+    // The CLI prints an error with its chain of sources: the file must be named once, not
+    // again by a wrapper around the same message.
+    assert!(std::error::Error::source(&err).is_none(), "{err:?}");
 }
 
 #[test]
