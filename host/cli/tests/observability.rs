@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::rpc::{Rpc, grpc_host, token};
-use common::{Harness, free_port, json_of, poll_until, yml_feed};
+use common::{Harness, free_port, json_of, poll_until, python, yml_feed};
 use contextworker_test_support::feed_server::FeedServer;
 use contextworker_test_support::postgres::TestDatabase;
 use contextworker_test_support::tcp_proxy::TcpProxy;
-use contextworker_test_support::{component_variant, guest, land, workspace_root};
+use contextworker_test_support::{component_variant, guest, land};
 use contextworker_types::Digest;
 use serde_json::{Value, json};
 
@@ -29,17 +29,9 @@ struct Scrape {
 
 impl Scrape {
     fn take(url: &str) -> Self {
-        let out = std::process::Command::new("python3")
-            .arg(workspace_root().join("tests/python/scrape.py"))
-            .arg(url)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "the Prometheus parser refused the page: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = python("scrape.py", &[url], || {
+            "the Prometheus parser refused the page".to_owned()
+        });
         let mut scrape = Self {
             content_type: v["content_type"].as_str().unwrap().to_owned(),
             ..Self::default()
