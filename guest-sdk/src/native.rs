@@ -54,7 +54,7 @@ pub fn transform_streaming<T: Transformer>(
 /// The helpers every module's unit tests need, written once.
 pub mod testing {
     use super::{TransformRun, transform};
-    use crate::{Config, ModuleError, Product, Transformer};
+    use crate::{Config, Location, ModuleError, Product, Transformer};
 
     /// Run `T` over `feed` with `config` (key, value pairs).
     pub fn run<T: Transformer>(
@@ -88,6 +88,35 @@ pub mod testing {
         match all.get(index) {
             Some(message) if message.contains(needle) => {}
             _ => panic!("warning {index} should contain {needle:?}; the warnings are {all:#?}"),
+        }
+    }
+
+    /// The error of `result`, which must be one whose message contains `needle`: fails the test,
+    /// naming `needle` and the value or the message, otherwise.
+    #[allow(clippy::panic)]
+    #[track_caller]
+    pub fn expect_error<T: std::fmt::Debug>(
+        result: Result<T, ModuleError>,
+        needle: &str,
+    ) -> ModuleError {
+        match result {
+            Err(err) if err.to_string().contains(needle) => err,
+            Err(err) => panic!("the error should contain {needle:?}: {err}"),
+            Ok(value) => panic!("expected an error containing {needle:?}, got {value:?}"),
+        }
+    }
+
+    /// The message and location of `err`, which must be an `invalid-input` error with a
+    /// location: a feed's fault is reported where it is.
+    #[allow(clippy::panic)]
+    #[track_caller]
+    pub fn invalid_input_at(err: &ModuleError) -> (&str, &Location) {
+        match err {
+            ModuleError::InvalidInput {
+                message,
+                location: Some(location),
+            } => (message, location),
+            other => panic!("expected invalid input with a location, got {other:?}"),
         }
     }
 

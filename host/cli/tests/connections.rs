@@ -8,17 +8,15 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::rpc::{Rpc, SECRET, exec_host, hostile_ok, token};
+use common::rpc::{Rpc, SECRET, exec_host, exec_host_on, hostile_ok, token};
 use common::{Harness, assert_success, free_port};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn idle_connections_and_stream_floods_leave_memory_bounded_and_the_host_serving() {
     let h = Harness::start().await;
-    let port = free_port();
-    let host = exec_host(&h, "conns", port, "[grpc]\nmax_connections = 256\n");
+    let (host, mut rpc) = exec_host(&h, "conns", "[grpc]\nmax_connections = 256\n").await;
     let pid = host.child.id();
-    let mut rpc = Rpc::connect(port).await;
     let t = token(&["acme"]);
     let hello = hostile_ok();
     assert_eq!(rpc.answer("exec", &t, &hello).await["result"], "ok");
@@ -27,7 +25,7 @@ async fn idle_connections_and_stream_floods_leave_memory_bounded_and_the_host_se
     // 5,000 connections that never speak.
     let mut idle = Vec::new();
     for _ in 0..5000 {
-        if let Ok(s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+        if let Ok(s) = tokio::net::TcpStream::connect(("127.0.0.1", rpc.port)).await {
             idle.push(s);
         }
     }
@@ -95,21 +93,15 @@ async fn idle_connections_and_stream_floods_leave_memory_bounded_and_the_host_se
         mib(rss_streams)
     );
     // Still serving, to new connections too.
-    let mut fresh = Rpc::connect(port).await;
+    let mut fresh = rpc.reconnect().await;
     assert_eq!(fresh.answer("exec", &t, &hello).await["result"], "ok");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_over_its_rate_is_slowed_down_and_others_are_not() {
     let h = Harness::start().await;
-    let port = free_port();
-    let _host = exec_host(
-        &h,
-        "rate",
-        port,
-        "[grpc]\nrate_per_second = 2\nrate_burst = 3\n",
-    );
-    let mut rpc = Rpc::connect(port).await;
+    let (_host, mut rpc) =
+        exec_host(&h, "rate", "[grpc]\nrate_per_second = 2\nrate_burst = 3\n").await;
     let mint = |id: &str| {
         let mut c = common::rpc::claims(&["acme"], &["worker:*"], common::rpc::in_an_hour());
         c.token_id = id.to_owned();
@@ -175,13 +167,13 @@ async fn connections_that_stall_before_or_inside_the_handshake_are_closed() {
     let (cert, key) = self_signed_cert(&h);
     let (plain, tls) = (free_port(), free_port());
     let config = "[grpc]\nhandshake_timeout_ms = 1000\n";
-    let _plain = exec_host(&h, "plain", plain, config);
+    let _plain = exec_host_on(&h, "plain", plain, config);
     let tls_config = format!(
         "{config}tls_cert = \"{}\"\ntls_key = \"{}\"\n",
         cert.display(),
         key.display()
     );
-    let _tls = exec_host(&h, "tls", tls, &tls_config);
+    let _tls = exec_host_on(&h, "tls", tls, &tls_config);
     // Plaintext: a connection that never sends a byte is closed after the timeout.
     let mut silent = tokio::net::TcpStream::connect(("127.0.0.1", plain))
         .await

@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Harness, QUEUE, json_of, python, unique, yml_offers};
+use common::{Harness, QUEUE, Worker, json_of, python, unique, yml_offers};
 use contextworker_staging::{FeedKey, Staging, StatusCounts};
 use contextworker_test_support::feed_server::FeedServer;
 
@@ -31,8 +31,34 @@ fn catalog(price_of: impl Fn(usize) -> u32) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// `n` products alike but for their number `i`: id `{prefix}{i:03}`, name `{name} {i}`, price 10.
+fn numbered(n: usize, prefix: &str, name: &str) -> Vec<(String, String, String)> {
+    (0..n)
+        .map(|i| {
+            (
+                format!("{prefix}{i:03}"),
+                format!("{name} {i}"),
+                "10".to_owned(),
+            )
+        })
+        .collect()
+}
+
 fn counts_of(result: &serde_json::Value) -> [u64; 4] {
     ["processed", "done", "abstained", "failed"].map(|k| result[k].as_u64().unwrap())
+}
+
+/// `enrich <tenant> --wait`, whose counts (processed, done, abstained, failed) must be `want`;
+/// its result.
+fn enrich(h: &Harness, tenant: &str, worker: &Worker, want: [u64; 4]) -> serde_json::Value {
+    let result = h.result_of(&["enrich", tenant, "--wait", "--json"]);
+    assert_eq!(
+        counts_of(&result),
+        want,
+        "{result:#}\n{}",
+        worker.log_text()
+    );
+    result
 }
 
 /// Every row's (status, enrichment status, enrichment JSON), by sku.
@@ -56,24 +82,14 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
     h.add_module("taxonomy-rules", "taxonomy-rules", None);
     for (backend, db_url) in h.backends() {
         let worker = h.worker_on(backend, &db_url);
-        let tenant = unique(backend);
-        h.write_supplier("shop", &tenant, &server.url());
-        let key = FeedKey {
-            tenant: tenant.clone(),
-            supplier: "shop".into(),
-        };
+        let key = h.new_tenant_supplier(backend, "shop", &server.url());
+        let tenant = key.tenant.clone();
         server.set_body(yml_offers(&catalog(|i| 100 + i as u32)), None);
         let harvest = h.result_of(&["harvest", "shop", "--tenant", &tenant, "--wait", "--json"]);
         assert_eq!(harvest["created"], PRODUCTS as u64, "{harvest:#}");
         let staging = Staging::open(&db_url).await.unwrap();
 
-        let first = h.result_of(&["enrich", &tenant, "--wait", "--json"]);
-        assert_eq!(
-            counts_of(&first),
-            [1_000, 750, 250, 0],
-            "{first:#}\n{}",
-            worker.log_text()
-        );
+        let first = enrich(&h, &tenant, &worker, [1_000, 750, 250, 0]);
         assert_eq!(first["batches"], 20, "batches of 50: {first:#}");
         assert_eq!(first["classifier"]["name"], "taxonomy-rules");
         assert_eq!(first["status"], "completed");
@@ -108,8 +124,7 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
         assert!(gift["taxonomy"]["abstained"].is_string(), "{gift:#}");
 
         // Nothing is pending: a rerun classifies nothing and changes no row.
-        let again = h.result_of(&["enrich", &tenant, "--wait", "--json"]);
-        assert_eq!(counts_of(&again), [0, 0, 0, 0], "{again:#}");
+        enrich(&h, &tenant, &worker, [0, 0, 0, 0]);
         assert_eq!(
             snapshot(&staging, &key).await,
             rows,
@@ -131,8 +146,7 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
             ),
             ("raw", "pending")
         );
-        let third = h.result_of(&["enrich", &tenant, "--wait", "--json"]);
-        assert_eq!(counts_of(&third), [1, 1, 0, 0], "{third:#}");
+        enrich(&h, &tenant, &worker, [1, 1, 0, 0]);
         assert_eq!(
             staging.enrichment_counts(&tenant, None).await.unwrap().done,
             1_000
@@ -161,21 +175,11 @@ async fn a_harvest_is_enriched_exactly_on_sqlite_and_postgres_and_again_after_a_
 #[tokio::test(flavor = "multi_thread")]
 async fn python_starts_enrichment_and_the_gardener_by_name_with_the_originals_arguments() {
     let h = Harness::start().await;
-    let server = FeedServer::start();
     h.add_module("taxonomy-rules", "taxonomy-rules", None);
     let worker = h.worker("w", &[], &[]);
     let tenant = unique("py");
-    h.write_supplier("pyshop", &tenant, &server.url());
-    let offers: Vec<(String, String, String)> = (0..120)
-        .map(|i| {
-            (
-                format!("p{i:03}"),
-                format!("Ceramic mug {i}"),
-                "10".to_owned(),
-            )
-        })
-        .collect();
-    server.set_body(yml_offers(&offers), None);
+    let offers = yml_offers(&numbered(120, "p", "Ceramic mug"));
+    let _server = h.serve_supplier("pyshop", &tenant, offers);
     h.result_of(&["harvest", "pyshop", "--tenant", &tenant, "--wait", "--json"]);
     let v = python("enrichment.py", &[&h.address, QUEUE, &tenant], || {
         worker.log_text()
@@ -209,20 +213,10 @@ async fn python_starts_enrichment_and_the_gardener_by_name_with_the_originals_ar
 #[tokio::test(flavor = "multi_thread")]
 async fn the_gardener_interval_enriches_each_tenant_without_a_schedule() {
     let h = Harness::start().await;
-    let server = FeedServer::start();
     h.add_module("taxonomy-rules", "taxonomy-rules", None);
     let tenant = unique("poll");
-    h.write_supplier("polled", &tenant, &server.url());
-    let offers: Vec<(String, String, String)> = (0..60)
-        .map(|i| {
-            (
-                format!("q{i:02}"),
-                format!("Hiking boot {i}"),
-                "10".to_owned(),
-            )
-        })
-        .collect();
-    server.set_body(yml_offers(&offers), None);
+    let offers = yml_offers(&numbered(60, "q", "Hiking boot"));
+    let _server = h.serve_supplier("polled", &tenant, offers);
     let worker = h.worker("gardener", &["--gardener-interval", "1"], &[]);
     h.result_of(&["harvest", "polled", "--tenant", &tenant, "--wait", "--json"]);
     let staging = Staging::open(&Staging::sqlite_url(&h.path("data/staging.db")))
@@ -294,22 +288,16 @@ async fn the_llm_classifier_enriches_through_the_worker_with_a_key_only_the_host
         &[],
         &[("CONTEXTWORKER_CONFIG", &config), ("TEST_ROUTER_KEY", KEY)],
     );
-    let tenant = unique("llm");
+    let key = h.new_tenant_supplier("llm", "shop", &feed.url());
+    let tenant = key.tenant.clone();
     write_llm_tenant(&h, &tenant, &llm.base_url(), "retry_max = 3", "");
-    h.write_supplier("shop", &tenant, &feed.url());
     let products: Vec<_> = catalog(|i| 100 + i as u32).into_iter().take(120).collect();
     feed.set_body(yml_offers(&products), None);
     let harvest = h.result_of(&["harvest", "shop", "--tenant", &tenant, "--wait", "--json"]);
     assert_eq!(harvest["created"], 120, "{harvest:#}");
 
     // Batches of 50: three requests, each with the host's key and never another.
-    let first = h.result_of(&["enrich", &tenant, "--wait", "--json"]);
-    assert_eq!(
-        counts_of(&first),
-        [120, 120, 0, 0],
-        "{first:#}\n{}",
-        worker.log_text()
-    );
+    let first = enrich(&h, &tenant, &worker, [120, 120, 0, 0]);
     assert_eq!(first["tokens"], 120 * TOKENS_PER_PRODUCT, "{first:#}");
     let seen = llm.seen();
     assert_eq!(seen.len(), 3, "120 products in requests of at most 50");
@@ -327,10 +315,6 @@ async fn the_llm_classifier_enriches_through_the_worker_with_a_key_only_the_host
     let staging = Staging::open(&Staging::sqlite_url(&h.path("data/staging.db")))
         .await
         .unwrap();
-    let key = FeedKey {
-        tenant: tenant.clone(),
-        supplier: "shop".into(),
-    };
     let rows = snapshot(&staging, &key).await;
     let boot: serde_json::Value =
         serde_json::from_str(rows["sku-0002"].2.as_deref().unwrap()).unwrap();

@@ -342,10 +342,8 @@ async fn a_host_killed_mid_parse_leaves_the_harvest_to_another_on_the_pinned_ver
     for host in &hosts {
         host.ready();
     }
-    let server = FeedServer::start();
-    server.set_body(yml_feed(OFFERS, 0), None);
     let tenant = unique("kill");
-    rig.h.write_supplier("big", &tenant, &server.url());
+    let _server = rig.h.serve_supplier("big", &tenant, yml_feed(OFFERS, 0));
     let id = rig.start_harvest("big", &tenant);
 
     let victim = common::poll_until(
@@ -406,10 +404,8 @@ async fn the_object_store_away_for_20_s_mid_harvest_then_gone_for_good() {
         host.ready();
         host
     };
-    let server = FeedServer::start();
-    server.set_body(yml_feed(OFFERS, 0), None);
     let tenant = unique("away");
-    rig.h.write_supplier("shop", &tenant, &server.url());
+    let server = rig.h.serve_supplier("shop", &tenant, yml_feed(OFFERS, 0));
     let id = rig.start_harvest("shop", &tenant);
     common::poll_until(
         "the parse step runs",

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::rpc::{Rpc, exec_host, hostile_ok, token};
-use common::{Harness, Worker, free_port};
+use common::{Harness, Worker};
 use contextworker_test_support::{
     component_variant, process_cpu_ticks, process_threads_named, workspace_root,
 };
@@ -88,16 +88,14 @@ async fn no_compile_running(host: &Worker, timeout: Duration) {
 #[tokio::test(flavor = "multi_thread")]
 async fn submitted_code_compiles_within_the_exec_slots_once_per_digest_and_within_a_deadline() {
     let h = Harness::start().await;
-    let port = free_port();
-    let host = exec_host(
+    let (host, mut rpc) = exec_host(
         &h,
         "compile",
-        port,
         "[grpc]\nexec_concurrency = 3\nexec_compile_timeout_ms = 300\nexec_max_functions = 5000\n\
          [sandbox]\ncompile_cache_max_mb = 16\n",
-    );
+    )
+    .await;
     let pid = host.child.id();
-    let mut rpc = Rpc::connect(port).await;
     let t = token(&["acme"]);
     // About 2.5 MB of code, under the 3 MiB cap: over a second of Cranelift on 2 cores.
     let bomb = compile_bomb(1500, 1176);

@@ -14,7 +14,7 @@ use common::rpc::{
     Rpc, SECRET, SERVING, claims, grpc_host, harness_with_supplier, health_until, in_an_hour,
     signed, token,
 };
-use common::{Harness, free_port, poll_until, python};
+use common::{Harness, poll_until, python};
 use contextworker_grpc::auth::{mint_hmac, mint_unsigned};
 use contextworker_grpc::tonic::Code;
 use contextworker_test_support::guest;
@@ -27,11 +27,9 @@ fn code(package: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_rpc_refuses_bad_tokens_and_accepts_the_right_one() {
     let h = Harness::start().await;
-    let port = free_port();
-    let _host = grpc_host(&h, "auth", port, &["--no-temporal"]);
-    let mut rpc = Rpc::connect(port).await;
+    let (_host, mut rpc) = grpc_host(&h, "auth", &["--no-temporal"]).await;
     assert_eq!(
-        health_until(port, SERVING).await,
+        health_until(rpc.port, SERVING).await,
         SERVING,
         "no worker to wait for"
     );
@@ -99,9 +97,7 @@ async fn every_rpc_refuses_bad_tokens_and_accepts_the_right_one() {
 #[tokio::test(flavor = "multi_thread")]
 async fn execute_code_contains_hostile_code_and_keeps_serving() {
     let h = Harness::start().await;
-    let port = free_port();
-    let _host = grpc_host(&h, "exec", port, &["--no-temporal"]);
-    let mut rpc = Rpc::connect(port).await;
+    let (_host, mut rpc) = grpc_host(&h, "exec", &["--no-temporal"]).await;
     let t = token(&["acme"]);
     let hostile = code("hostile");
     let run = |input: &str, extra: Value| {
@@ -190,7 +186,11 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
     assert!(v["receipt"]["code_sha256"].as_str().unwrap().len() == 64);
     // A request over 4 MiB is refused by the transport.
     let big = json!({"code": "A".repeat(4 * 1024 * 1024 + 1)});
-    let err = rpc.call("exec", Some(&t), &big).await.err();
+    let err = rpc
+        .status_or_payload("exec", Some(&t), &big)
+        .await
+        .err()
+        .map(|s| s.code());
     assert!(
         matches!(
             err,
@@ -271,11 +271,9 @@ async fn execute_code_contains_hostile_code_and_keeps_serving() {
 #[tokio::test(flavor = "multi_thread")]
 async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
     let (h, _server) = harness_with_supplier("rpcshop").await;
-    let port = free_port();
-    let _host = grpc_host(&h, "start", port, &[]);
-    let mut rpc = Rpc::connect(port).await;
+    let (host, mut rpc) = grpc_host(&h, "start", &[]).await;
     assert_eq!(
-        health_until(port, SERVING).await,
+        health_until(rpc.port, SERVING).await,
         SERVING,
         "SERVING once the worker polls"
     );
@@ -303,7 +301,7 @@ async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
     assert_eq!(last["run_id"], run_id.as_str());
     assert_eq!(last["result"]["created"], 1, "{last}");
     // The request's trace id reached the activities' log lines.
-    let log = _host.log_text();
+    let log = host.log_text();
     assert!(
         log.lines()
             .any(|l| l.contains("products staged") && l.contains("trace_id=trace-abc ")),
@@ -324,14 +322,13 @@ async fn start_workflow_is_idempotent_per_request_and_status_is_per_tenant() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_python_client_generated_from_the_protos_calls_all_three_rpcs() {
     let (h, _server) = harness_with_supplier("pyrpc").await;
-    let port = free_port();
-    let _host = grpc_host(&h, "py", port, &[]);
+    let (_host, rpc) = grpc_host(&h, "py", &[]).await;
     let proto = contextworker_test_support::workspace_root().join("proto");
     let pygen = h.path("pygen");
     let wasm = guest("text-stats");
     let args = [
         proto.to_str().unwrap(),
-        &format!("127.0.0.1:{port}"),
+        &format!("127.0.0.1:{}", rpc.port),
         &token(&["acme"]),
         "pyrpc",
         wasm.to_str().unwrap(),
@@ -352,9 +349,7 @@ async fn a_python_client_generated_from_the_protos_calls_all_three_rpcs() {
 #[tokio::test(flavor = "multi_thread")]
 async fn javascript_runs_on_the_js_module_version_that_is_live() {
     let h = Harness::start().await;
-    let port = free_port();
-    let _host = grpc_host(&h, "js-swap", port, &["--no-temporal"]);
-    let mut rpc = Rpc::connect(port).await;
+    let (_host, mut rpc) = grpc_host(&h, "js-swap", &["--no-temporal"]).await;
     let t = token(&["acme"]);
     let js = json!({"code": "input.a * input.b", "language": "javascript", "input": {"a": 6, "b": 7}, "timeout_ms": 5000});
     let engine = h.path("modules/js/js.wasm");

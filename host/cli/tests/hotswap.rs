@@ -190,9 +190,7 @@ async fn two_hundred_parses_in_flight_see_no_failure_when_their_module_is_swappe
 async fn a_retried_parse_keeps_the_digest_its_harvest_pinned_across_a_swap() {
     const OFFERS: usize = 100_000;
     let h = Harness::start().await;
-    let server = FeedServer::start();
-    server.set_body(yml_feed(OFFERS, 1), None);
-    h.write_supplier("pinned", "acme", &server.url());
+    let _server = h.serve_supplier("pinned", "acme", yml_feed(OFFERS, 1));
     let component = h.path("modules/yml/yml.wasm");
     let old = std::fs::read(&component).unwrap();
     let new = component_variant(&old, 2);

@@ -12,7 +12,6 @@ use std::time::Duration;
 use common::{
     Harness, QUEUE, assert_contains, assert_success, json_of, python, stderr_of, stdout_of,
 };
-use contextworker_test_support::feed_server::FeedServer;
 
 fn yml(ids: &[&str]) -> String {
     let mut s = String::from(
@@ -27,6 +26,13 @@ fn yml(ids: &[&str]) -> String {
     }
     s.push_str("</offers></shop></yml_catalog>\n");
     s
+}
+
+/// `schedules create <name> --tenant <tenant>`, then `rest`.
+fn create_schedule(h: &Harness, name: &str, tenant: &str, rest: &[&str]) -> Output {
+    let mut args = vec!["schedules", "create", name, "--tenant", tenant];
+    args.extend_from_slice(rest);
+    h.cli(&args)
 }
 
 fn ok_json(h: &Harness, args: &[&str]) -> serde_json::Value {
@@ -82,27 +88,25 @@ fn list_until(h: &Harness, what: &str, check: impl Fn(&[String]) -> bool) -> Vec
 #[tokio::test(flavor = "multi_thread")]
 async fn every_subcommand_against_the_dev_server_and_a_triggered_run_harvests() {
     let h = Harness::start().await;
-    let server = FeedServer::start();
-    server.set_body(yml(&["a", "b", "c"]), None);
-    h.write_supplier("shop", "acme", &server.url());
+    let _server = h.serve_supplier("shop", "acme", yml(&["a", "b", "c"]));
     let worker = h.worker("w", &[], &[]);
     let id = "acme:harvest-shop";
 
-    let out = h.cli(&[
-        "schedules",
-        "create",
+    let out = create_schedule(
+        &h,
         "harvest-shop",
-        "--tenant",
         "acme",
-        "--supplier",
-        "shop",
-        "--cron",
-        "0 */6 * * *",
-        "--timezone",
-        "Europe/Kyiv",
-        "--jitter",
-        "30s",
-    ]);
+        &[
+            "--supplier",
+            "shop",
+            "--cron",
+            "0 */6 * * *",
+            "--timezone",
+            "Europe/Kyiv",
+            "--jitter",
+            "30s",
+        ],
+    );
     let text = stdout_of(&out, 0);
     assert_contains(
         &text,
@@ -251,29 +255,25 @@ async fn sync_follows_the_configuration_and_never_touches_other_schedules() {
     .unwrap();
     let cfg = config.to_str().unwrap();
     // Made by hand: sync never changes or deletes it, even when it wants the same id.
-    assert_success(&h.cli(&[
-        "schedules",
-        "create",
+    assert_success(&create_schedule(
+        &h,
         "nightly",
-        "--tenant",
         "acme",
-        "--gardener",
-        "--cron",
-        "0 3 * * *",
-    ]));
-    assert_success(&h.cli(&[
-        "schedules",
-        "create",
+        &["--gardener", "--cron", "0 3 * * *"],
+    ));
+    assert_success(&create_schedule(
+        &h,
         "harvest-east",
-        "--tenant",
         "beta",
-        "--workflow",
-        "GardenerWorkflow",
-        "--arg",
-        "\"beta\"",
-        "--interval",
-        "1h",
-    ]));
+        &[
+            "--workflow",
+            "GardenerWorkflow",
+            "--arg",
+            "\"beta\"",
+            "--interval",
+            "1h",
+        ],
+    ));
 
     // A plan with a conflict exits 1, dry run or not.
     let out = h.cli(&[
@@ -383,17 +383,12 @@ async fn sync_follows_the_configuration_and_never_touches_other_schedules() {
 async fn python_controls_a_schedule_made_here_and_a_schedule_made_in_python_is_listed() {
     let h = Harness::start().await;
     write_supplier_with(&h, "shop", "acme", "");
-    assert_success(&h.cli(&[
-        "schedules",
-        "create",
+    assert_success(&create_schedule(
+        &h,
         "harvest-shop",
-        "--tenant",
         "acme",
-        "--supplier",
-        "shop",
-        "--interval",
-        "6h",
-    ]));
+        &["--supplier", "shop", "--interval", "6h"],
+    ));
     let args = [
         h.address.as_str(),
         "acme:harvest-shop",
@@ -448,11 +443,7 @@ fn refused(out: &Output, needles: &[&str]) {
 async fn bad_input_is_refused_with_exit_code_2_and_nothing_is_created() {
     let h = Harness::start().await;
     write_supplier_with(&h, "shop", "acme", "");
-    let create = |extra: &[&str]| {
-        let mut args = vec!["schedules", "create", "bad", "--tenant", "acme"];
-        args.extend_from_slice(extra);
-        h.cli(&args)
-    };
+    let create = |extra: &[&str]| create_schedule(&h, "bad", "acme", extra);
     refused(
         &create(&["--gardener", "--cron", "0 25 * * *"]),
         &["cron \"0 25 * * *\": field 2 (hour): 25 is outside 0-23"],
@@ -481,17 +472,12 @@ async fn bad_input_is_refused_with_exit_code_2_and_nothing_is_created() {
         &["no supplier `nosuch`"],
     );
     refused(
-        &h.cli(&[
-            "schedules",
-            "create",
+        &create_schedule(
+            &h,
             "bad",
-            "--tenant",
             "beta",
-            "--supplier",
-            "shop",
-            "--cron",
-            "@daily",
-        ]),
+            &["--supplier", "shop", "--cron", "@daily"],
+        ),
         &["supplier shop belongs to tenant acme, not beta"],
     );
     refused(
@@ -537,9 +523,7 @@ async fn register_schedules_from_the_python_grpc_client_and_a_harvest_of_all_sup
     use common::rpc::{Outbound, Rpc, grpc_worker, signed, token};
 
     let h = Harness::start().await;
-    let server = FeedServer::start();
-    server.set_body(yml(&["a", "b"]), None);
-    h.write_supplier("north", "acme", &server.url());
+    let server = h.serve_supplier("north", "acme", yml(&["a", "b"]));
     h.write_supplier("south", "acme", &server.url());
     h.write_supplier("west", "beta", &server.url());
     let port = common::free_port();

@@ -50,41 +50,34 @@ async fn rows(url: &str, tenant: &str, supplier: &str) -> Vec<contextworker_stag
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tenant_cannot_start_touch_or_read_another_tenants_work() {
     let h = Harness::start().await;
-    let beta_feed = FeedServer::start();
-    beta_feed.set_body(yml(&["b1", "b2", "b3"]), None);
-    h.write_supplier("bshop", "beta", &beta_feed.url());
+    let beta_feed = h.serve_supplier("bshop", "beta", yml(&["b1", "b2", "b3"]));
     let other_feed = FeedServer::start();
     other_feed.set_body(yml(&["x1"]), None);
-    let port = free_port();
-    let _host = grpc_host(&h, "tenants", port, &[]);
+    let (_host, mut rpc) = grpc_host(&h, "tenants", &[]).await;
     // Tenant beta's catalog, harvested by its operator.
     let out = h.cli(&["harvest", "bshop", "--tenant", "beta", "--wait", "--json"]);
     assert!(out.status.success(), "{}", json_of(&out));
     let before = rows(&sqlite(&h), "beta", "bshop").await;
     assert_eq!(before.len(), 3);
 
-    let mut rpc = Rpc::connect(port).await;
     let acme = token(&["acme"]);
     // 1. Arguments naming tenant beta's catalog are not the caller's to write: the server
     //    builds them. Without a URL there is nothing to import; naming beta is refused.
-    let v = rpc
-        .answer(
-            "start",
-            &acme,
-            &json!({"workflow_type": "HarvesterImportWorkflow",
+    for (payload, refusal) in [
+        (
+            json!({"workflow_type": "HarvesterImportWorkflow",
                 "args": [{"url": beta_feed.url(), "tenant_id": "beta", "supplier_code": "bshop"}]}),
-        )
-        .await;
-    assert_eq!(v["error_type"], "validation", "{v}");
-    let v = rpc
-        .answer(
-            "start",
-            &acme,
-            &json!({"workflow_type": "HarvesterImportWorkflow", "url": other_feed.url(),
+            "validation",
+        ),
+        (
+            json!({"workflow_type": "HarvesterImportWorkflow", "url": other_feed.url(),
                 "tenant_id": "beta", "supplier_code": "bshop"}),
-        )
-        .await;
-    assert_eq!(v["error_type"], "permission_denied", "{v}");
+            "permission_denied",
+        ),
+    ] {
+        let v = rpc.answer("start", &acme, &payload).await;
+        assert_eq!(v["error_type"], refusal, "{payload}: {v}");
+    }
     // The same import without naming beta runs, for acme, in acme's own import catalog.
     let v = rpc
         .answer(
@@ -149,12 +142,8 @@ async fn a_tenant_cannot_start_touch_or_read_another_tenants_work() {
 #[tokio::test(flavor = "multi_thread")]
 async fn status_is_scoped_to_the_tenant_recorded_at_start_and_ids_are_the_servers() {
     let h = Harness::start().await;
-    let feed = FeedServer::start();
-    feed.set_body(yml(&["a"]), None);
-    h.write_supplier("bshop", "beta", &feed.url());
-    let port = free_port();
-    let _host = grpc_host(&h, "status", port, &[]);
-    let mut rpc = Rpc::connect(port).await;
+    let feed = h.serve_supplier("bshop", "beta", yml(&["a"]));
+    let (_host, mut rpc) = grpc_host(&h, "status", &[]).await;
     let (acme, beta, admin) = (token(&["acme"]), token(&["beta"]), admin_token());
 
     // A workflow started by another Temporal client, with no tenant recorded: nobody's but
@@ -306,9 +295,7 @@ async fn a_temporal_client_cannot_make_the_worker_send_its_own_environment() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_worker_refuses_feeds_inside_the_hosts_network() {
     let h = Harness::start().await;
-    let server = FeedServer::start();
-    server.set_body(yml(&["a"]), None);
-    h.write_supplier("inside", "acme", &server.url());
+    let server = h.serve_supplier("inside", "acme", yml(&["a"]));
     let port = free_port();
     // The production default: no allow list, so loopback is as closed as the rest.
     let _host = grpc_worker(&h, "ssrf", port, Outbound::Strict, &[], &[]);

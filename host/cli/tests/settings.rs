@@ -7,9 +7,12 @@
 mod host;
 #[path = "common/output.rs"]
 mod output;
+#[path = "common/port.rs"]
+mod port;
 
 use host::{Host, json};
 use output::{assert_contains, stderr_of, stdout_of, text};
+use port::free_port;
 
 #[test]
 fn suppliers_validate_parses_local_feeds_with_their_config() {
@@ -101,7 +104,7 @@ fn temporal_settings_are_checked_before_connecting() {
 #[test]
 fn an_unreachable_server_is_named_with_the_way_to_start_one() {
     let host = Host::new();
-    let address = format!("127.0.0.1:{}", unused_port());
+    let address = format!("127.0.0.1:{}", free_port());
     let out = host.run(&["harvest", "demo", "--temporal-address", &address]);
     assert_contains(
         &stderr_of(&out, 2),
@@ -116,7 +119,7 @@ fn an_unreachable_server_is_named_with_the_way_to_start_one() {
 #[test]
 fn a_short_token_secret_stops_the_start() {
     let host = Host::new();
-    let addr = format!("127.0.0.1:{}", unused_port());
+    let addr = format!("127.0.0.1:{}", free_port());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_contextworker-host"))
         .args(["--data-dir", host.data.path().to_str().unwrap()])
         .args(["--modules-dir", host.modules.path().to_str().unwrap()])
@@ -131,7 +134,7 @@ fn a_short_token_secret_stops_the_start() {
 #[test]
 fn a_malformed_blob_store_stops_the_start_with_the_rule_it_broke() {
     let host = Host::new();
-    let addr = format!("127.0.0.1:{}", unused_port());
+    let addr = format!("127.0.0.1:{}", free_port());
     for (url, rule) in [
         ("https://blobs.example/x", "expected s3://bucket/prefix"),
         ("s3://Fleet_Blobs/x", "the bucket name must be"),
@@ -196,13 +199,4 @@ fn flags_belong_to_the_commands_that_use_them() {
     let help = text(&host.run(&["harvest", "--help"]).stdout);
     assert_contains(&help, &["--temporal-address", "--task-queue"]);
     assert!(!help.contains("--grpc-addr"), "{help}");
-}
-
-/// A loopback port nothing listens on (it was free a moment ago).
-fn unused_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

@@ -28,7 +28,9 @@ struct Receiver {
 }
 
 impl Receiver {
-    fn start(h: &Harness) -> Self {
+    /// A harness, and a collector for the spans of the hosts it starts.
+    async fn with_harness() -> (Harness, Self) {
+        let h = Harness::start().await;
         let out = h.path("spans.jsonl");
         let port = free_port();
         let child = Command::new("python3")
@@ -40,7 +42,7 @@ impl Receiver {
         wait_until("the OTLP receiver listens", Duration::from_secs(20), || {
             out.exists()
         });
-        Self { child, out, port }
+        (h, Self { child, out, port })
     }
 
     /// What a host needs in its environment to export here.
@@ -123,8 +125,7 @@ fn env_of(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_start_workflow_is_one_trace_across_the_grpc_host_and_two_workers() {
-    let h = Harness::start().await;
-    let receiver = Receiver::start(&h);
+    let (h, receiver) = Receiver::with_harness().await;
     let env = receiver.env();
     let server = FeedServer::start();
     server.set_body(yml_feed(20, 0), None);
@@ -268,8 +269,7 @@ async fn one_start_workflow_is_one_trace_across_the_grpc_host_and_two_workers() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn guest_log_lines_are_events_of_the_guest_call_span() {
-    let h = Harness::start().await;
-    let receiver = Receiver::start(&h);
+    let (h, receiver) = Receiver::with_harness().await;
     let env = receiver.env();
     let port = free_port();
     let config = h.path("exec.toml");
@@ -322,12 +322,9 @@ async fn guest_log_lines_are_events_of_the_guest_call_span() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_started_without_trace_context_is_the_trace_of_its_run_id() {
-    let h = Harness::start().await;
-    let receiver = Receiver::start(&h);
+    let (h, receiver) = Receiver::with_harness().await;
     let env = receiver.env();
-    let server = FeedServer::start();
-    server.set_body(yml_feed(3, 0), None);
-    h.write_supplier("untraced", "acme", &server.url());
+    let _server = h.serve_supplier("untraced", "acme", yml_feed(3, 0));
     let _worker = h.worker("traced", &[], &env_of(&env));
     // The client exports nothing (as a schedule or another SDK's client would not).
     let out = h.cli(&["harvest", "untraced", "--tenant", "acme", "--json"]);

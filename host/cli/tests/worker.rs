@@ -43,19 +43,15 @@ async fn harvests_end_to_end_on_sqlite_and_postgres() {
     for (backend, db_url) in h.backends() {
         let _worker = h.worker_on(backend, &db_url);
         // Each backend's run is its own tenant's catalog; a supplier belongs to one tenant.
-        let tenant = unique(backend);
-        h.write_supplier("shop", &tenant, &server.url());
-        let key = FeedKey {
-            tenant: tenant.clone(),
-            supplier: "shop".into(),
-        };
+        let key = h.new_tenant_supplier(backend, "shop", &server.url());
+        let tenant = key.tenant.as_str();
         // b appears twice: the later one wins and is staged once.
         server.set_body(
             yml(&[("a", "10"), ("b", "19"), ("c", "30"), ("b", "20")]),
             None,
         );
 
-        let first = harvest(&h, "shop", &tenant);
+        let first = harvest(&h, "shop", tenant);
         assert_eq!(counts(&first), [3, 0, 0, 0], "{first:#}");
         assert_eq!(
             (first["parsed"].as_u64(), first["duplicates"].as_u64()),
@@ -79,7 +75,7 @@ async fn harvests_end_to_end_on_sqlite_and_postgres() {
         );
         assert!(rows.iter().all(|r| r.enrichment_status == "pending"));
 
-        let second = harvest(&h, "shop", &tenant);
+        let second = harvest(&h, "shop", tenant);
         assert_eq!(counts(&second), [0, 0, 3, 0], "{second:#}");
 
         // b changes price, c leaves, d and e arrive.
@@ -87,7 +83,7 @@ async fn harvests_end_to_end_on_sqlite_and_postgres() {
             yml(&[("a", "10"), ("b", "25"), ("d", "40"), ("e", "50")]),
             Some("\"v3\""),
         );
-        let third = harvest(&h, "shop", &tenant);
+        let third = harvest(&h, "shop", tenant);
         assert_eq!(counts(&third), [2, 1, 1, 1], "{third:#}");
         let rows = staging.rows(&key).await.unwrap();
         assert_eq!(rows.len(), 5, "missing rows are marked, not deleted");
@@ -95,7 +91,7 @@ async fn harvests_end_to_end_on_sqlite_and_postgres() {
         assert!(c.missing_since_run.is_some());
 
         // The server now sends an ETag; the next harvest asks with If-None-Match and stops.
-        let fourth = harvest(&h, "shop", &tenant);
+        let fourth = harvest(&h, "shop", tenant);
         assert_eq!(fourth["status"], "not_modified", "{fourth:#}");
         staging.delete_catalog(&key).await.unwrap();
         staging.close().await;
@@ -168,10 +164,8 @@ async fn a_malformed_feed_fails_once_with_a_typed_non_retryable_error_and_import
 #[tokio::test(flavor = "multi_thread")]
 async fn python_starts_a_harvest_and_calls_modules_by_name() {
     let h = Harness::start().await;
-    let server = FeedServer::start();
-    server.set_body(yml(&[("a", "1"), ("b", "2")]), None);
     let tenant = unique("py");
-    h.write_supplier("pyshop", &tenant, &server.url());
+    let _server = h.serve_supplier("pyshop", &tenant, yml(&[("a", "1"), ("b", "2")]));
     h.add_module("taxonomy-rules", "taxonomy-rules", None);
     let mut worker = h.worker("w", &[], &[]);
     let args = [h.address.as_str(), QUEUE, "pyshop", &tenant];
@@ -226,16 +220,7 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
     // activity is cancelled, the process leaves within the grace period (plus a little), and
     // another worker finishes the workflow.
     let mut first = h.worker("term", &["--shutdown-grace-secs", "0"], &[]);
-    let tenant = unique("term");
-    h.write_supplier("big", &tenant, &server.url());
-    let id = unique("term");
-    let term_key = FeedKey {
-        tenant: tenant.clone(),
-        supplier: "big".into(),
-    };
-    let out = h.cli(&["harvest", "big", "--tenant", &tenant, "--workflow-id", &id]);
-    assert_success(&out);
-    wait_until_staging(&staging, &term_key, &first).await;
+    let (_, id) = harvest_until_staging(&h, &server, &staging, &first, "term").await;
     let took = first
         .signal_and_wait("TERM", Duration::from_secs(5))
         .unwrap_or_else(|| {
@@ -268,16 +253,7 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
     // kill -9 while products are being staged: a second worker resumes and the table holds
     // each product exactly once.
     let mut third = h.worker("kill", &[], &[]);
-    let tenant = unique("kill");
-    h.write_supplier("big", &tenant, &server.url());
-    let id = unique("kill");
-    let key = FeedKey {
-        tenant: tenant.clone(),
-        supplier: "big".into(),
-    };
-    let out = h.cli(&["harvest", "big", "--tenant", &tenant, "--workflow-id", &id]);
-    assert!(out.status.success());
-    wait_until_staging(&staging, &key, &third).await;
+    let (key, id) = harvest_until_staging(&h, &server, &staging, &third, "kill").await;
     third
         .signal_and_wait("KILL", Duration::from_secs(10))
         .unwrap();
@@ -305,6 +281,30 @@ async fn shutdown_and_crash_mid_harvest_lose_nothing() {
         stage_attempts.iter().any(|a| *a >= 2),
         "no step was retried after the kill: {stage_attempts:?}"
     );
+}
+
+/// Start a harvest of `server`'s feed for a new tenant (`label`) and return once `worker` has
+/// staged its first batch: the feed's key and the workflow's id.
+async fn harvest_until_staging(
+    h: &Harness,
+    server: &FeedServer,
+    staging: &Staging,
+    worker: &common::Worker,
+    label: &str,
+) -> (FeedKey, String) {
+    let key = h.new_tenant_supplier(label, "big", &server.url());
+    let id = unique(label);
+    let out = h.cli(&[
+        "harvest",
+        "big",
+        "--tenant",
+        &key.tenant,
+        "--workflow-id",
+        &id,
+    ]);
+    assert_success(&out);
+    wait_until_staging(staging, &key, worker).await;
+    (key, id)
 }
 
 /// Poll until the worker has staged its first batch for `key`.

@@ -20,7 +20,8 @@ pub struct HostConfigToml {
     pub sandbox: Option<SandboxToml>,
     /// `sqlite:PATH` or `postgres://…`; default an SQLite file in the data directory.
     pub database_url: Option<String>,
-    pub temporal: Option<TemporalToml>,
+    /// `[temporal]`: where the server is. Paths are relative to the config file.
+    pub temporal: Option<crate::temporal::TemporalInput>,
     pub worker: Option<WorkerToml>,
     pub grpc: Option<GrpcToml>,
     pub secrets: Option<SecretsToml>,
@@ -108,17 +109,6 @@ pub struct GrpcToml {
     pub exec_compile_timeout_ms: Option<u64>,
     /// The pre-scan's ceiling on functions in submitted code.
     pub exec_max_functions: Option<u64>,
-}
-
-/// `[temporal]`: where the server is. Paths are relative to the config file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TemporalToml {
-    pub address: Option<String>,
-    pub namespace: Option<String>,
-    pub api_key: Option<String>,
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
 }
 
 /// `[worker]`: what this host serves.

@@ -24,8 +24,7 @@ mod toml_util;
 
 pub use error::ConfigError;
 pub use file::{
-    GrpcToml, HostConfigToml, OutboundToml, SandboxToml, SecretsToml, StorageToml, TemporalToml,
-    WorkerToml,
+    GrpcToml, HostConfigToml, OutboundToml, SandboxToml, SecretsToml, StorageToml, WorkerToml,
 };
 pub use http::{HttpNarrowToml, HttpSecret, HttpSecretToml};
 pub use overrides::{GrpcOverrides, Overrides};

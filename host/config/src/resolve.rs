@@ -85,17 +85,11 @@ impl HostConfig {
         });
         let sandbox = file.sandbox.unwrap_or_default().resolve(&paths.file)?;
         let temporal_file = file.temporal.unwrap_or_default();
-        let temporal = TemporalInput {
-            address: temporal_flags.address.or(temporal_file.address),
-            namespace: temporal_flags.namespace.or(temporal_file.namespace),
-            api_key: temporal_flags.api_key.or(temporal_file.api_key),
-            tls_cert: temporal_flags
-                .tls_cert
-                .or_else(|| paths.beside(temporal_file.tls_cert)),
-            tls_key: temporal_flags
-                .tls_key
-                .or_else(|| paths.beside(temporal_file.tls_key)),
-        };
+        let temporal = temporal_flags.or(TemporalInput {
+            tls_cert: paths.beside(temporal_file.tls_cert),
+            tls_key: paths.beside(temporal_file.tls_key),
+            ..temporal_file
+        });
         let worker_file = file.worker.unwrap_or_default();
         let worker = resolve_worker(
             &paths.file,

@@ -12,8 +12,10 @@ use std::path::PathBuf;
 
 use contextworker_types::defaults::{DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS};
 
-/// Raw values from flags, environment or the config file.
-#[derive(Debug, Clone, Default)]
+/// Raw values from flags, environment or the config file's `[temporal]`; one type for every
+/// source, so a setting added here is read from each of them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TemporalInput {
     pub address: Option<String>,
     pub namespace: Option<String>,
@@ -80,6 +82,17 @@ pub enum TemporalConfigError {
 }
 
 impl TemporalInput {
+    /// Each value of `self` (flags and environment), else the one `fallback` (the file) gives.
+    pub(crate) fn or(self, fallback: Self) -> Self {
+        Self {
+            address: self.address.or(fallback.address),
+            namespace: self.namespace.or(fallback.namespace),
+            api_key: self.api_key.or(fallback.api_key),
+            tls_cert: self.tls_cert.or(fallback.tls_cert),
+            tls_key: self.tls_key.or(fallback.tls_key),
+        }
+    }
+
     pub fn resolve(self) -> Result<TemporalSettings, TemporalConfigError> {
         let address = self
             .address

@@ -17,6 +17,8 @@ fn a_minimal_manifest_gets_defaults() {
 
 #[test]
 fn errors_name_the_file_and_the_field() {
+    let enricher = MINIMAL.replace("transformer", "enricher");
+    let code = MINIMAL.replace("transformer", "code");
     let cases = [
         (MINIMAL.replace("\"yml\"", "\"Y M L\""), "`name`"),
         (MINIMAL.replace("0.1.0", "one"), "`version`"),
@@ -54,18 +56,45 @@ fn errors_name_the_file_and_the_field() {
             "`detect`: give at least one",
         ),
         (
-            MINIMAL.replace("transformer", "code") + "[detect]\ncontains = [\"x\"]\n",
+            format!("{code}[detect]\ncontains = [\"x\"]\n"),
             "`detect`: only transformers",
         ),
         (
             format!("{MINIMAL}[[self_test]]\ninput = \"x\"\nproducts = 1\nclassified = 1\n"),
             "`self_test[0].classified`: only enrichers classify products; this is a transformer module",
         ),
+        (
+            format!("{enricher}[http]\nallow = []\n"),
+            "`http.allow`: names no destination",
+        ),
+        (
+            format!("{enricher}[http]\nallow = [\"POST ftp://x/\"]\n"),
+            "`http.allow[0]`",
+        ),
+        (
+            format!("{enricher}[http]\nallow = [\"GET https://x/\"]\nmax_requests = 0\n"),
+            "`http.max_requests`",
+        ),
+        (
+            format!("{enricher}[http]\nallow = [\"GET https://x/\"]\nmax_concurrent = 65\n"),
+            "`http.max_concurrent`",
+        ),
+        (
+            format!("{enricher}[http]\nallow = [\"GET https://x/\"]\nproxy = true\n"),
+            "unknown field `proxy`",
+        ),
+        (
+            format!("{code}[http]\nallow = [\"GET https://x/\"]\n"),
+            "code modules never reach the network",
+        ),
     ];
     for (text, expected) in cases {
         let err = parse(&text).expect_err("must be refused");
-        assert!(err.starts_with("/m/yml/module.toml"), "{err}");
-        assert!(err.contains(expected), "expected {expected:?} in {err}");
+        assert!(err.starts_with("/m/yml/module.toml"), "{text}: {err}");
+        assert!(
+            err.contains(expected),
+            "{text}: expected {expected:?} in {err}"
+        );
     }
 }
 
@@ -118,31 +147,4 @@ fn an_http_grant_is_parsed_with_its_caps() {
     assert_eq!(grant.caps.max_response_bytes, 64 * 1024);
     assert_eq!(grant.caps.network_time, Duration::from_millis(2500));
     assert!(parse(MINIMAL).expect("valid").http.is_none());
-}
-
-#[test]
-fn a_bad_http_grant_names_the_field() {
-    let enricher = MINIMAL.replace("transformer", "enricher");
-    for (tail, says) in [
-        ("[http]\nallow = []\n", "`http.allow`: names no destination"),
-        ("[http]\nallow = [\"POST ftp://x/\"]\n", "`http.allow[0]`"),
-        (
-            "[http]\nallow = [\"GET https://x/\"]\nmax_requests = 0\n",
-            "`http.max_requests`",
-        ),
-        (
-            "[http]\nallow = [\"GET https://x/\"]\nmax_concurrent = 65\n",
-            "`http.max_concurrent`",
-        ),
-        (
-            "[http]\nallow = [\"GET https://x/\"]\nproxy = true\n",
-            "unknown field `proxy`",
-        ),
-    ] {
-        let e = parse(&format!("{enricher}{tail}")).unwrap_err();
-        assert!(e.contains(says), "{tail}: {e}");
-    }
-    let code = MINIMAL.replace("transformer", "code");
-    let e = parse(&format!("{code}[http]\nallow = [\"GET https://x/\"]\n")).unwrap_err();
-    assert!(e.contains("code modules never reach the network"), "{e}");
 }

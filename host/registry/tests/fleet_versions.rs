@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Fixture, transform_count, variant};
+use common::{Fixture, assert_pinned_yml_parses, variant};
 use contextworker_registry::{MODULE_VERSIONS_FOLDER, RegistryError};
 use contextworker_storage::NamedObjects;
 use contextworker_test_support::object_server::ObjectServer;
@@ -61,12 +61,8 @@ async fn a_version_live_on_one_host_is_loaded_by_another_from_the_bucket() {
     let (host_b, _) = b.start_shared(Some(shared(&server))).await;
     let serving = host_b.get("yml").expect("yml").component.digest();
     assert_ne!(serving, a.yml_digest, "host b serves its own build");
-    let pinned = host_b
-        .version("yml", &a.yml_digest)
-        .await
-        .expect("host a's version, from the bucket");
-    assert_eq!(pinned.component.digest(), a.yml_digest);
-    assert_eq!(transform_count(&host_b, &pinned, &b.feed()).await, 3);
+    let from = "host a's version, from the bucket";
+    assert_pinned_yml_parses(&host_b, &a.yml_digest, &b.feed(), from).await;
     // Now kept on host b too: its history and rollback can name it.
     assert!(host_b.store().get(&a.yml_digest).is_some());
     // Another module's name does not reach a version by its digest.
@@ -137,6 +133,5 @@ async fn a_version_goes_to_the_bucket_before_it_is_pinned_even_if_the_store_was_
     );
     let b = other_host();
     let (host_b, _) = b.start_shared(Some(shared(&server))).await;
-    let pinned = host_b.version("yml", &a.yml_digest).await.expect("loads");
-    assert_eq!(pinned.component.digest(), a.yml_digest);
+    assert_pinned_yml_parses(&host_b, &a.yml_digest, &b.feed(), "loads").await;
 }

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Fixture, transform_count, variant};
+use common::{Fixture, assert_pinned_yml_parses, transform_count, variant};
 use contextworker_registry::{LiveModules, ReloadCause, watch};
 use contextworker_runtime::CancellationToken;
 use contextworker_types::Digest;
@@ -290,12 +290,7 @@ async fn a_pinned_version_is_loaded_from_the_store_by_another_process() {
         other.get("yml").unwrap().component.digest(),
         Digest::of(&v1)
     );
-    let pinned = other
-        .version("yml", &fx.yml_digest)
-        .await
-        .expect("from the store");
-    assert_eq!(pinned.component.digest(), fx.yml_digest);
-    assert_eq!(transform_count(&other, &pinned, &fx.feed()).await, 3);
+    assert_pinned_yml_parses(&other, &fx.yml_digest, &fx.feed(), "from the store").await;
     let missing = other
         .version("yml", &Digest::of(b"never seen"))
         .await

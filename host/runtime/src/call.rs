@@ -12,6 +12,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 use crate::Runtime;
 use crate::component::LoadedComponent;
+use crate::entry::Entry;
 use crate::error::{CallError, GuestError};
 use crate::state::{CallLabel, CallState, HostStop};
 use crate::stdio::Captured;
@@ -73,18 +74,19 @@ pub(crate) type GuestFuture<'a, R> =
     Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, GuestError>>> + Send + 'a>>;
 
 impl Runtime {
-    /// Run `body` against a fresh store for `component`, whose world's pre-instantiated form
-    /// the caller has matched already (`pre`). `prepare` fills per-call state (feed, sink)
-    /// before the store is sealed.
-    pub(crate) async fn call<P: Sync, R>(
+    /// Instantiate `component` as a world `P` in a fresh store and run `body` on the instance.
+    /// `prepare` fills per-call state (feed, sink) before the store is sealed.
+    pub(crate) async fn call<P: Entry, R>(
         &self,
         component: &LoadedComponent,
-        pre: &P,
         spec: &CallSpec,
         prepare: impl FnOnce(&mut CallState),
-        body: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a P) -> GuestFuture<'a, R>,
+        body: impl for<'a> FnOnce(&'a mut Store<CallState>, P::Instance) -> GuestFuture<'a, R>,
         output_size: impl FnOnce(&R) -> u64,
     ) -> CallOutcome<R> {
+        let Some(pre) = P::of(&component.pre) else {
+            return wrong_pre(component, spec);
+        };
         // The span the call was made in (an activity, an ExecuteCode request) gets the
         // receipt too, where it declares the fields: a trace answers "how long, how much"
         // at the level of the step as well as of each call.
@@ -140,13 +142,13 @@ impl Runtime {
         outcome
     }
 
-    async fn call_unobserved<P: Sync, R>(
+    async fn call_unobserved<P: Entry, R>(
         &self,
         component: &LoadedComponent,
         pre: &P,
         spec: &CallSpec,
         prepare: impl FnOnce(&mut CallState),
-        body: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a P) -> GuestFuture<'a, R>,
+        body: impl for<'a> FnOnce(&'a mut Store<CallState>, P::Instance) -> GuestFuture<'a, R>,
         output_size: impl FnOnce(&R) -> u64,
     ) -> CallOutcome<R> {
         let started = Instant::now();
@@ -205,7 +207,10 @@ impl Runtime {
             + network
             + (self.engines.config().epoch_tick * 5).max(Duration::from_millis(50));
         let raw = {
-            let run = body(&mut store, pre);
+            let run = async {
+                let instance = pre.instantiate(&mut store).await?;
+                body(&mut store, instance).await
+            };
             tokio::select! {
                 r = tokio::time::timeout(outer, run) => r.unwrap_or_else(|_| Err(stop(HostStop::Timeout))),
                 () = spec.cancel.cancelled() => Err(stop(HostStop::Cancelled)),
@@ -366,6 +371,25 @@ fn hostcall_fuel(world: World, limits: &Limits) -> usize {
 
 fn transfer_limit(world: World, limits: &Limits) -> u64 {
     hostcall_fuel(world, limits) as u64
+}
+
+fn wrong_pre<R>(component: &LoadedComponent, spec: &CallSpec) -> CallOutcome<R> {
+    // Unreachable through the public API (a LoadedComponent's world fixes its pre), kept total.
+    CallOutcome {
+        result: Err(CallError::Host(format!(
+            "{} is a {} component",
+            component.origin(),
+            component.world()
+        ))),
+        receipt: Receipt {
+            module: String::new(),
+            version: String::new(),
+            wall_time: Duration::ZERO,
+            ..receipt(component, spec, Instant::now(), None, 0, 0, 0)
+        },
+        stdout: Default::default(),
+        stderr: Default::default(),
+    }
 }
 
 fn stop(reason: HostStop) -> wasmtime::Error {

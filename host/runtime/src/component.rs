@@ -10,19 +10,10 @@ use wasmtime::component::Component;
 use crate::Runtime;
 use crate::bindings::{classifier, code, enricher, transformer};
 use crate::engine::Sandbox;
+use crate::entry::WorldPre;
 use crate::error::LoadError;
 use crate::http::ModuleHttp;
 use crate::scan::{CompileLimits, check_bytes, check_shape};
-use crate::state::CallState;
-
-/// The world-specific pre-instantiated form: imports resolved and exports type-checked once,
-/// so each call only creates a store and instantiates.
-pub(crate) enum WorldPre {
-    Transformer(transformer::TransformerPre<CallState>),
-    Classifier(classifier::ClassifierPre<CallState>),
-    Enricher(enricher::EnricherPre<CallState>),
-    Code(code::CodePre<CallState>),
-}
 
 /// How a component became ready, for the load-time line users see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,15 +128,12 @@ impl Runtime {
         world: World,
         metering: Metering,
     ) -> Result<Arc<LoadedComponent>, LoadError> {
-        self.load_with(
-            origin,
-            bytes,
-            world,
-            metering,
-            CompileOn::BlockingPool,
-            None,
-        )
-        .await
+        let nothing = Capabilities {
+            module: origin,
+            http: None,
+        };
+        self.load_granted(origin, bytes, world, metering, nothing)
+            .await
     }
 
     /// Load an operator's module with what its manifest grants (`wasi:http` is linked only

@@ -7,77 +7,11 @@ use crate::bindings::types as wit;
 use crate::error::{GuestError, GuestErrorKind, capped_message};
 
 pub(crate) fn product(p: wit::Product) -> t::Product {
-    t::Product {
-        offer_id: p.offer_id,
-        sku: p.sku,
-        vendor_code: p.vendor_code,
-        name: p.name,
-        description: p.description,
-        brand: p.brand,
-        category_path: p.category_path,
-        category_id: p.category_id,
-        price: p.price,
-        old_price: p.old_price,
-        currency: p.currency,
-        quantity: p.quantity,
-        availability: match p.availability {
-            wit::Availability::InStock => t::Availability::InStock,
-            wit::Availability::OutOfStock => t::Availability::OutOfStock,
-            wit::Availability::Preorder => t::Availability::Preorder,
-            wit::Availability::OnOrder => t::Availability::OnOrder,
-            wit::Availability::Unknown => t::Availability::Unknown,
-        },
-        url: p.url,
-        image_urls: p.image_urls,
-        barcodes: p.barcodes,
-        attributes: p
-            .attributes
-            .into_iter()
-            .map(|a| t::Attribute {
-                name: a.name,
-                value: a.value,
-                unit: a.unit,
-            })
-            .collect(),
-        variant_group_id: p.variant_group_id,
-    }
+    t::convert_product!(p, wit => t)
 }
 
 pub(crate) fn product_to_wit(p: &t::Product) -> wit::Product {
-    wit::Product {
-        offer_id: p.offer_id.clone(),
-        sku: p.sku.clone(),
-        vendor_code: p.vendor_code.clone(),
-        name: p.name.clone(),
-        description: p.description.clone(),
-        brand: p.brand.clone(),
-        category_path: p.category_path.clone(),
-        category_id: p.category_id.clone(),
-        price: p.price.clone(),
-        old_price: p.old_price.clone(),
-        currency: p.currency.clone(),
-        quantity: p.quantity,
-        availability: match p.availability {
-            t::Availability::InStock => wit::Availability::InStock,
-            t::Availability::OutOfStock => wit::Availability::OutOfStock,
-            t::Availability::Preorder => wit::Availability::Preorder,
-            t::Availability::OnOrder => wit::Availability::OnOrder,
-            t::Availability::Unknown => wit::Availability::Unknown,
-        },
-        url: p.url.clone(),
-        image_urls: p.image_urls.clone(),
-        barcodes: p.barcodes.clone(),
-        attributes: p
-            .attributes
-            .iter()
-            .map(|a| wit::Attribute {
-                name: a.name.clone(),
-                value: a.value.clone(),
-                unit: a.unit.clone(),
-            })
-            .collect(),
-        variant_group_id: p.variant_group_id.clone(),
-    }
+    t::convert_product!(p.clone(), t => wit)
 }
 
 /// Bytes a product holds, counted against the call's output cap.

@@ -11,11 +11,13 @@ use std::collections::HashMap;
 use contextworker_types::{Facets, Gender, Product, ProductEnrichment, Verdict};
 
 use crate::Runtime;
+use crate::bindings::enricher::EnricherPre;
 use crate::bindings::enricher::contextworker::module::enrichment as wit;
 use crate::call::{CallOutcome, CallSpec};
-use crate::component::{LoadedComponent, WorldPre};
+use crate::component::LoadedComponent;
 use crate::convert;
 use crate::error::{GuestError, GuestErrorKind, capped_message};
+use crate::state::CallState;
 
 /// The reason given for a product the enricher left out of its answer.
 pub const NO_VERDICT: &str = "the enricher returned nothing for this product";
@@ -30,19 +32,14 @@ impl Runtime {
         spec: &CallSpec,
         products: &[Product],
     ) -> CallOutcome<Vec<ProductEnrichment>> {
-        let WorldPre::Enricher(pre) = &component.pre else {
-            return crate::worlds::wrong_pre(component);
-        };
         let wit_products: Vec<_> = products.iter().map(convert::product_to_wit).collect();
         let ids: Vec<String> = products.iter().map(|p| p.offer_id.clone()).collect();
-        self.call(
+        self.call::<EnricherPre<CallState>, _>(
             component,
-            pre,
             spec,
             |_| {},
-            |store, pre| {
+            |store, instance| {
                 Box::pin(async move {
-                    let instance = pre.instantiate_async(&mut *store).await?;
                     let result = instance.call_enrich(&mut *store, &wit_products).await?;
                     let result = result
                         .map(|answer| reconcile(&ids, answer))

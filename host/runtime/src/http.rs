@@ -287,18 +287,10 @@ async fn send(
     usage: Arc<Mutex<HttpUsage>>,
     module: String,
 ) -> Result<http::Response<WasiBody>, HttpError> {
-    let Cleared {
-        host,
-        grant,
-        url,
-        scheme,
-        host_name,
-        port,
-        remaining,
-    } = cleared;
-    let caps = &grant.grant.caps;
+    let caps = &cleared.grant.grant.caps;
+    let remaining = cleared.remaining;
     let deadline = tokio::time::Instant::now() + remaining;
-    let _slot = tokio::time::timeout_at(deadline, grant.slots.clone().acquire_owned())
+    let _slot = tokio::time::timeout_at(deadline, cleared.grant.slots.clone().acquire_owned())
         .await
         .map_err(|_| HttpError::ConnectionLimitReached)?
         .map_err(|_| HttpError::ConnectionLimitReached)?;
@@ -315,10 +307,11 @@ async fn send(
     for name in &CLIENT_HEADERS {
         headers.remove(name);
     }
-    for secret in host
+    for secret in cleared
+        .host
         .secrets
         .iter()
-        .filter(|s| s.applies_to(scheme, &host_name, port))
+        .filter(|s| s.applies_to(cleared.scheme, &cleared.host_name, cleared.port))
     {
         headers.insert(secret.header.clone(), secret.value.clone());
     }
@@ -327,9 +320,10 @@ async fn send(
         .and_then(|o| o.first_byte_timeout)
         .map_or(remaining, |t| t.min(remaining));
     let sent_bytes = body.len() as u64;
-    let reply = host
+    let reply = cleared
+        .host
         .client
-        .request(parts.method, url)
+        .request(parts.method, cleared.url)
         .headers(headers)
         .body(body)
         .timeout(first_byte)

@@ -11,6 +11,7 @@ mod component;
 mod convert;
 mod engine;
 mod enrich;
+mod entry;
 mod error;
 mod host;
 mod http;

@@ -5,11 +5,13 @@ use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
 use crate::Runtime;
+use crate::bindings::classifier::ClassifierPre;
+use crate::bindings::code::CodePre;
+use crate::bindings::transformer::TransformerPre;
 use crate::call::{CallOutcome, CallSpec};
-use crate::component::{LoadedComponent, WorldPre};
+use crate::component::LoadedComponent;
 use crate::convert;
-use crate::error::CallError;
-use crate::state::{FeedState, SinkEvent, SinkState};
+use crate::state::{CallState, FeedState, SinkEvent, SinkState};
 
 /// The feed a transformer reads: any async byte source, plus its size when known.
 pub struct FeedInput {
@@ -86,30 +88,6 @@ pub struct Classification {
     pub confidence: f32,
 }
 
-pub(crate) fn wrong_pre<R>(component: &LoadedComponent) -> CallOutcome<R> {
-    // Unreachable through the public API (a LoadedComponent's world fixes its pre), kept total.
-    CallOutcome {
-        result: Err(CallError::Host(format!(
-            "{} is a {} component",
-            component.origin(),
-            component.world()
-        ))),
-        receipt: contextworker_types::Receipt {
-            module: String::new(),
-            version: String::new(),
-            digest: component.digest(),
-            wall_time: std::time::Duration::ZERO,
-            fuel_used: None,
-            peak_memory_bytes: 0,
-            input_bytes: 0,
-            output_items: 0,
-            http: contextworker_types::HttpUsage::default(),
-        },
-        stdout: Default::default(),
-        stderr: Default::default(),
-    }
-}
-
 impl Runtime {
     /// Run a transformer over `input`. Products and warnings arrive on `sink` in order while
     /// the guest runs; a bounded channel there slows the guest to the consumer's pace.
@@ -120,12 +98,8 @@ impl Runtime {
         input: FeedInput,
         sink: mpsc::Sender<SinkEvent>,
     ) -> CallOutcome<TransformSummary> {
-        let WorldPre::Transformer(pre) = &component.pre else {
-            return wrong_pre(component);
-        };
-        self.call(
+        self.call::<TransformerPre<CallState>, _>(
             component,
-            pre,
             spec,
             |state| {
                 state.feed = Some(FeedState {
@@ -135,9 +109,8 @@ impl Runtime {
                 });
                 state.sink = Some(SinkState { tx: sink });
             },
-            |store, pre| {
+            |store, instance| {
                 Box::pin(async move {
-                    let instance = pre.instantiate_async(&mut *store).await?;
                     let result = instance.call_transform(&mut *store).await?;
                     Ok(result
                         .map(|s| TransformSummary {
@@ -158,17 +131,12 @@ impl Runtime {
         spec: &CallSpec,
         input: Data,
     ) -> CallOutcome<Data> {
-        let WorldPre::Code(pre) = &component.pre else {
-            return wrong_pre(component);
-        };
-        self.call(
+        self.call::<CodePre<CallState>, _>(
             component,
-            pre,
             spec,
             |_| {},
-            |store, pre| {
+            |store, instance| {
                 Box::pin(async move {
-                    let instance = pre.instantiate_async(&mut *store).await?;
                     let input = match input {
                         Data::Text(s) => crate::bindings::types::Data::Text(s),
                         Data::Binary(b) => crate::bindings::types::Data::Binary(b),
@@ -194,18 +162,13 @@ impl Runtime {
         spec: &CallSpec,
         products: &[Product],
     ) -> CallOutcome<Vec<Classification>> {
-        let WorldPre::Classifier(pre) = &component.pre else {
-            return wrong_pre(component);
-        };
         let products: Vec<_> = products.iter().map(convert::product_to_wit).collect();
-        self.call(
+        self.call::<ClassifierPre<CallState>, _>(
             component,
-            pre,
             spec,
             |_| {},
-            |store, pre| {
+            |store, instance| {
                 Box::pin(async move {
-                    let instance = pre.instantiate_async(&mut *store).await?;
                     let result = instance.call_classify(&mut *store, &products).await?;
                     Ok(result
                         .map(|list| {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{
     assert_still_serves, assert_transfer_too_large, code_limits, hostile, memory_limits, run,
-    runtime,
+    runtime_with_hostile,
 };
 use contextworker_runtime::{
     CallError, CallSpec, Data, GuestErrorKind, Limits, MAX_ERROR_MESSAGE_BYTES, MIB, Runtime,
@@ -18,8 +18,7 @@ use contextworker_runtime::{
 
 #[tokio::test]
 async fn guest_logs_count_against_the_output_budget() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     // Each record keeps 8 KiB of message and 32 fields of 1 KiB: about 40 KiB kept per record,
     // so a 1 MiB output budget is spent after a few dozen of the 1,000.
     let outcome = run(&rt, &guest, code_limits(10_000), "log-flood:1000").await;
@@ -45,8 +44,7 @@ async fn guest_logs_count_against_the_output_budget() {
 
 #[tokio::test]
 async fn one_crossing_larger_than_the_budget_is_refused_while_it_is_lifted() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     let limits = memory_limits(256, 10_000);
     // A 64 MiB log message: wasmtime stops lifting it at the store's hostcall budget (the
     // call's output cap), before the host copies it.
@@ -60,8 +58,7 @@ async fn one_crossing_larger_than_the_budget_is_refused_while_it_is_lifted() {
 
 #[tokio::test]
 async fn guest_error_messages_have_a_cap_of_their_own() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     // 512 KiB of message fits the transfer budget but not the message cap.
     let outcome = run(&rt, &guest, code_limits(10_000), "huge-error-kib:512").await;
     match outcome.result {
@@ -83,8 +80,7 @@ async fn guest_error_messages_have_a_cap_of_their_own() {
 
 #[tokio::test]
 async fn guests_see_no_wall_clock_date() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     let outcome = run(&rt, &guest, code_limits(5_000), "wall-clock").await;
     let Ok(Data::Text(seconds)) = outcome.result else {
         panic!("{:?}", outcome.result)

@@ -7,12 +7,11 @@ mod common;
 use std::net::{TcpListener, UdpSocket};
 use std::time::Duration;
 
-use common::{assert_still_serves, code_limits, hostile, run, runtime};
+use common::{assert_still_serves, code_limits, run, runtime_with_hostile};
 use contextworker_runtime::Data;
 
 async fn probe(input: &str) -> String {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     let outcome = run(&rt, &guest, code_limits(5_000), input).await;
     let Data::Text(report) = outcome.result.expect("probes report, they do not fail") else {
         panic!("text expected")

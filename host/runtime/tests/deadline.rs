@@ -7,13 +7,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assert_still_serves, code_limits, hostile, run, runtime};
+use common::{assert_still_serves, code_limits, run, runtime_with_hostile};
 use contextworker_runtime::{CallError, CallSpec, CancellationToken, Data};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_infinite_loop_stops_within_its_deadline_plus_100ms() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     for deadline_ms in [200, 500] {
         let started = Instant::now();
         let outcome = run(&rt, &guest, code_limits(deadline_ms), "loop").await;
@@ -37,8 +36,7 @@ async fn an_infinite_loop_stops_within_its_deadline_plus_100ms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_looping_guest_does_not_block_other_calls() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     let looping = {
         let (rt, guest) = (rt.clone(), guest.clone());
         tokio::spawn(async move { run(&rt, &guest, code_limits(1_500), "loop").await })
@@ -62,8 +60,7 @@ async fn a_looping_guest_does_not_block_other_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancellation_stops_a_running_guest() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     let cancel = CancellationToken::new();
     let spec = CallSpec::new("hostile", "0.1.0", code_limits(10_000)).with_cancel(cancel.clone());
     let task = {

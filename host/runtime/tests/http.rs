@@ -15,7 +15,7 @@ use contextworker_runtime::{
 use contextworker_test_support::feed_server::FeedServer;
 use contextworker_test_support::guest;
 use contextworker_types::{
-    HttpCaps, HttpGrant, HttpRule, HttpScheme, Product, ProductEnrichment, Verdict, World,
+    HttpCaps, HttpGrant, HttpRule, HttpScheme, Product, ProductEnrichment, Receipt, Verdict, World,
 };
 
 const SECRET: &str = "sk-test-3f9a-never-in-the-guest";
@@ -118,6 +118,23 @@ fn status(e: &ProductEnrichment) -> String {
         Verdict::Classified(f) => f.category_slug.clone(),
         Verdict::Failed { reason } | Verdict::Abstained { reason } => reason.clone(),
     }
+}
+
+/// [`run`] without config, which must succeed: what each request came to ([`status`]), in
+/// order, and the call's receipt.
+async fn statuses(
+    rt: &Runtime,
+    component: &LoadedComponent,
+    requests: &[String],
+) -> (Vec<String>, Receipt) {
+    let out = run(rt, component, requests, &[]).await;
+    let got = out
+        .result
+        .expect("the call succeeds")
+        .iter()
+        .map(status)
+        .collect();
+    (got, out.receipt)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -240,13 +257,7 @@ async fn requests_outside_the_grant_are_refused_before_they_leave() {
         format!("POST http://127.0.0.2:{port}/api/x"), // another host through the wildcard
         format!("GET https://{}/feed", &base[7..]),    // another scheme
     ];
-    let out = run(&rt, &probe, &requests, &[]).await;
-    let got: Vec<String> = out
-        .result
-        .expect("the call succeeds")
-        .iter()
-        .map(status)
-        .collect();
+    let (got, receipt) = statuses(&rt, &probe, &requests).await;
     let expected = [
         "status-200",
         "Denied",
@@ -264,10 +275,7 @@ async fn requests_outside_the_grant_are_refused_before_they_leave() {
         2,
         "refused requests never reach the server"
     );
-    assert_eq!(
-        (out.receipt.http.requests, out.receipt.http.refused),
-        (2, 7)
-    );
+    assert_eq!((receipt.http.requests, receipt.http.refused), (2, 7));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -288,17 +296,11 @@ async fn the_outbound_policy_still_applies_to_granted_destinations() {
     )
     .await;
     let port = base.rsplit(':').next().expect("port");
-    let out = run(
-        &rt,
-        &probe,
-        &[
-            format!("GET {base}/feed"),
-            format!("GET http://localhost:{port}/feed"),
-        ],
-        &[],
-    )
-    .await;
-    let got: Vec<String> = out.result.expect("ok").iter().map(status).collect();
+    let requests = [
+        format!("GET {base}/feed"),
+        format!("GET http://localhost:{port}/feed"),
+    ];
+    let (got, _) = statuses(&rt, &probe, &requests).await;
     assert_eq!(
         got,
         ["Denied", "Denied"],
@@ -315,17 +317,11 @@ async fn a_redirect_is_returned_not_followed() {
     let base = server.base_url();
     let rt = runtime(host_config(&server, None));
     let probe = probe(&rt, &grant(&[&format!("GET {base}/")], HttpCaps::default())).await;
-    let out = run(
-        &rt,
-        &probe,
-        &[
-            format!("GET {base}/go"),
-            "GET http://169.254.169.254/latest/meta-data/".into(),
-        ],
-        &[],
-    )
-    .await;
-    let got: Vec<String> = out.result.expect("ok").iter().map(status).collect();
+    let requests = [
+        format!("GET {base}/go"),
+        "GET http://169.254.169.254/latest/meta-data/".into(),
+    ];
+    let (got, _) = statuses(&rt, &probe, &requests).await;
     assert_eq!(
         got,
         ["status-302", "Denied"],
@@ -347,8 +343,7 @@ async fn the_caps_hold() {
     };
     let capped = probe(&rt, &grant(&[&format!("GET {base}/")], caps)).await;
     let requests: Vec<String> = (0..5).map(|_| format!("GET {base}/feed")).collect();
-    let out = run(&rt, &capped, &requests, &[]).await;
-    let got: Vec<String> = out.result.expect("ok").iter().map(status).collect();
+    let (got, _) = statuses(&rt, &capped, &requests).await;
     assert_eq!(
         got,
         ["TooLarge", "TooLarge", "TooLarge", "Denied", "Denied"]
@@ -391,23 +386,17 @@ async fn the_caps_hold() {
         ..HttpCaps::default()
     };
     let slow_probe = probe(&rt, &grant(&[&format!("GET {slow_base}/")], caps)).await;
-    let out = run(
-        &rt,
-        &slow_probe,
-        &[
-            format!("GET {slow_base}/feed"),
-            format!("GET {slow_base}/feed"),
-        ],
-        &[],
-    )
-    .await;
-    let got: Vec<String> = out.result.expect("ok").iter().map(status).collect();
+    let requests = [
+        format!("GET {slow_base}/feed"),
+        format!("GET {slow_base}/feed"),
+    ];
+    let (got, receipt) = statuses(&rt, &slow_probe, &requests).await;
     assert!(got[0].contains("Unavailable"), "{got:?}");
     assert_eq!(got[1], "Denied", "the budget is spent");
     assert!(
-        out.receipt.wall_time < Duration::from_secs(2),
+        receipt.wall_time < Duration::from_secs(2),
         "{:?}",
-        out.receipt.wall_time
+        receipt.wall_time
     );
 }
 

@@ -5,15 +5,14 @@
 mod common;
 
 use common::{
-    assert_still_serves, assert_transfer_too_large, code_limits, hostile, memory_limits, run,
-    runtime,
+    assert_still_serves, assert_transfer_too_large, code_limits, memory_limits, run,
+    runtime_with_hostile,
 };
 use contextworker_runtime::{CallError, Data, Limits, MIB, STDIO_CAPTURE_BYTES};
 
 #[tokio::test]
 async fn deep_recursion_traps_as_stack_overflow() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     for behaviour in ["recurse", "recurse-frames"] {
         let outcome = run(&rt, &guest, code_limits(5_000), behaviour).await;
         assert!(
@@ -27,8 +26,7 @@ async fn deep_recursion_traps_as_stack_overflow() {
 
 #[tokio::test]
 async fn memory_bomb_stops_at_the_limit() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     let limits = memory_limits(32, 10_000);
     let outcome = run(&rt, &guest, limits, "alloc").await;
     match &outcome.result {
@@ -50,8 +48,7 @@ async fn memory_bomb_stops_at_the_limit() {
 
 #[tokio::test]
 async fn huge_output_is_refused_with_its_size() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     // Just over the cap: lifted (within the transfer margin), measured, refused.
     let limit = MIB - 32 * 1024;
     let outcome = run(
@@ -82,8 +79,7 @@ async fn huge_output_is_refused_with_its_size() {
 
 #[tokio::test]
 async fn chatty_stdout_is_capped_and_marked_truncated() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     let outcome = run(&rt, &guest, code_limits(10_000), "huge-stdout:3").await;
     assert_eq!(
         outcome.result.expect("printing too much is not an error"),
@@ -95,8 +91,7 @@ async fn chatty_stdout_is_capped_and_marked_truncated() {
 
 #[tokio::test]
 async fn a_panic_is_a_trap_that_carries_the_message() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     let outcome = run(&rt, &guest, code_limits(5_000), "panic").await;
     match &outcome.result {
         Err(CallError::Trap {
@@ -115,8 +110,7 @@ async fn a_panic_is_a_trap_that_carries_the_message() {
 
 #[tokio::test]
 async fn guest_errors_are_typed() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     let outcome = run(&rt, &guest, code_limits(5_000), "no-such-behaviour").await;
     let err = outcome
         .result
@@ -127,8 +121,7 @@ async fn guest_errors_are_typed() {
 
 #[tokio::test]
 async fn receipts_name_the_code_and_its_cost() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     let outcome = run(&rt, &guest, code_limits(5_000), "ok").await;
     let receipt = outcome.receipt;
     assert_eq!(receipt.module, "hostile");

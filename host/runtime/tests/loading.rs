@@ -126,10 +126,7 @@ async fn a_second_start_reuses_the_compiled_cache() {
 #[tokio::test]
 async fn fuel_is_deterministic_and_enforced() {
     let rt = common::runtime();
-    let stats = rt
-        .load_file(&guest("text-stats"), World::Code, Metering::Fuel)
-        .await
-        .unwrap();
+    let stats = common::code_guest(&rt, "text-stats", Metering::Fuel).await;
     let input = Data::Text("the quick brown fox\n".repeat(100));
     let mut used = Vec::new();
     for _ in 0..5 {
@@ -156,10 +153,7 @@ async fn fuel_is_deterministic_and_enforced() {
         outcome.result
     );
 
-    let hostile = rt
-        .load_file(&guest("hostile"), World::Code, Metering::Fuel)
-        .await
-        .unwrap();
+    let hostile = common::code_guest(&rt, "hostile", Metering::Fuel).await;
     let spec = with_fuel("hostile", 50_000_000);
     let outcome = rt
         .run_code(&hostile, &spec, Data::Text("loop".into()))
@@ -177,10 +171,7 @@ async fn fuel_is_deterministic_and_enforced() {
 #[tokio::test]
 async fn fuel_on_an_unmetered_component_is_a_clear_error() {
     let rt = common::runtime();
-    let stats = rt
-        .load_file(&guest("text-stats"), World::Code, Metering::Epoch)
-        .await
-        .unwrap();
+    let stats = common::code_guest(&rt, "text-stats", Metering::Epoch).await;
     let spec = with_fuel("text-stats", 1000);
     let err = rt
         .run_code(&stats, &spec, Data::Text(String::new()))

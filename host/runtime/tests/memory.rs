@@ -6,14 +6,13 @@
 
 mod common;
 
-use common::{assert_still_serves, hostile, memory_limits, run_measuring_rss, runtime};
+use common::{assert_still_serves, memory_limits, run_measuring_rss, runtime_with_hostile};
 use contextworker_runtime::{CallError, MIB};
 use contextworker_test_support::rss_bytes;
 
 #[tokio::test]
 async fn a_memory_bomb_grows_host_rss_by_at_most_the_limit_plus_a_margin() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     assert_still_serves(&rt, &guest).await;
 
     let (limit, margin) = (64 * MIB, 16 * MIB);

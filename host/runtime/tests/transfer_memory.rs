@@ -7,15 +7,14 @@
 mod common;
 
 use common::{
-    assert_still_serves, assert_transfer_too_large, hostile, memory_limits, run_measuring_rss,
-    runtime,
+    assert_still_serves, assert_transfer_too_large, memory_limits, run_measuring_rss,
+    runtime_with_hostile,
 };
 use contextworker_runtime::MIB;
 
 #[tokio::test]
 async fn a_100_mib_result_is_not_copied_into_the_host() {
-    let rt = runtime();
-    let guest = hostile(&rt).await;
+    let (rt, guest) = runtime_with_hostile().await;
     assert_still_serves(&rt, &guest).await;
     let limits = memory_limits(256, 20_000);
     let (outcome, growth) = run_measuring_rss(&rt, &guest, limits, "huge-output:100").await;

@@ -6,6 +6,7 @@
 mod enrich;
 mod finish;
 mod read;
+mod statement;
 mod upsert;
 
 use std::str::FromStr;

@@ -49,6 +49,17 @@ fn feed(url: &str) -> FeedState {
     }
 }
 
+/// Runs `case` on each backend with a catalog of its own (named after `label`), then removes
+/// that catalog. A case that writes other catalogs removes them itself.
+async fn on_both_backends(label: &str, case: impl AsyncFn(&Staging, &FeedKey)) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for staging in backends(dir.path()).await {
+        let key = unique_key(label);
+        case(&staging, &key).await;
+        staging.delete_catalog(&key).await.expect("cleanup");
+    }
+}
+
 /// The counts a run reports, in the order of [`RunCounts`]' fields.
 fn counts(created: u64, updated: u64, unchanged: u64, missing: u64) -> RunCounts {
     RunCounts {
@@ -83,23 +94,21 @@ async fn harvest(staging: &Staging, key: &FeedKey, run: &str, products: &[Produc
 
 #[tokio::test]
 async fn counts_are_exact_across_runs_on_both_backends() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for staging in backends(dir.path()).await {
-        let key = unique_key("counts");
+    on_both_backends("counts", async |staging, key| {
         let first = [
             product("a", "A", "1.00"),
             product("b", "B", "2.00"),
             product("c", "C", "3.00"),
         ];
         assert_eq!(
-            harvest(&staging, &key, "r1", &first).await,
+            harvest(staging, key, "r1", &first).await,
             counts(3, 0, 0, 0),
             "{:?}",
             staging.backend()
         );
 
         assert_eq!(
-            harvest(&staging, &key, "r2", &first).await,
+            harvest(staging, key, "r2", &first).await,
             counts(0, 0, 3, 0)
         );
 
@@ -110,13 +119,13 @@ async fn counts_are_exact_across_runs_on_both_backends() {
             product("d", "D", "4.00"),
         ];
         assert_eq!(
-            harvest(&staging, &key, "r3", &third).await,
+            harvest(staging, key, "r3", &third).await,
             counts(1, 1, 1, 1)
         );
-        let rows = staging.rows(&key).await.expect("rows");
+        let rows = staging.rows(key).await.expect("rows");
         let c = rows.iter().find(|r| r.sku == "c").expect("c is kept");
         assert_eq!(c.missing_since_run.as_deref(), Some("r3"));
-        assert_eq!(staging.listed_count(&key).await.expect("count"), 3);
+        assert_eq!(staging.listed_count(key).await.expect("count"), 3);
 
         // c comes back: an update (it was missing), and it is listed again.
         let fourth = [
@@ -126,49 +135,45 @@ async fn counts_are_exact_across_runs_on_both_backends() {
             product("d", "D", "4.00"),
         ];
         assert_eq!(
-            harvest(&staging, &key, "r4", &fourth).await,
+            harvest(staging, key, "r4", &fourth).await,
             counts(0, 1, 3, 0)
         );
-        staging.delete_catalog(&key).await.expect("cleanup");
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_retried_run_leaves_the_same_rows_and_reports_the_same_counts() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for staging in backends(dir.path()).await {
-        let key = unique_key("retry");
+    on_both_backends("retry", async |staging, key| {
         let first = [product("a", "A", "1"), product("b", "B", "2")];
-        harvest(&staging, &key, "r1", &first).await;
+        harvest(staging, key, "r1", &first).await;
 
         let second = [product("a", "A", "1.5"), product("c", "C", "3")];
         // The first attempt stages, then "crashes" before finishing; the retry stages again
         // (including the batch that was already written) and finishes twice.
-        stage(&staging, &key, "r2", &second[..1]).await;
-        let rows_after_crash = staging.rows(&key).await.expect("rows");
-        stage(&staging, &key, "r2", &second).await;
-        let once = finish(&staging, &key, "r2").await;
-        let rows_once = staging.rows(&key).await.expect("rows");
-        stage(&staging, &key, "r2", &second).await;
-        let twice = finish(&staging, &key, "r2").await;
+        stage(staging, key, "r2", &second[..1]).await;
+        let rows_after_crash = staging.rows(key).await.expect("rows");
+        stage(staging, key, "r2", &second).await;
+        let once = finish(staging, key, "r2").await;
+        let rows_once = staging.rows(key).await.expect("rows");
+        stage(staging, key, "r2", &second).await;
+        let twice = finish(staging, key, "r2").await;
         assert_eq!(once, counts(1, 1, 0, 1));
         assert_eq!(once, twice);
-        assert_eq!(rows_once, staging.rows(&key).await.expect("rows"));
+        assert_eq!(rows_once, staging.rows(key).await.expect("rows"));
         assert_eq!(rows_after_crash.len(), 2);
         assert_eq!(rows_once.len(), 3);
-        staging.delete_catalog(&key).await.expect("cleanup");
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn duplicates_in_a_batch_are_merged_and_enrichment_resets_on_change() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for staging in backends(dir.path()).await {
-        let key = unique_key("dups");
+    on_both_backends("dups", async |staging, key| {
         let twice = [product("a", "A", "1"), product("a", "A again", "9")];
-        let counts = harvest(&staging, &key, "r1", &twice).await;
+        let counts = harvest(staging, key, "r1", &twice).await;
         assert_eq!(counts.created, 1);
-        let rows = staging.rows(&key).await.expect("rows");
+        let rows = staging.rows(key).await.expect("rows");
         assert_eq!(
             (rows.len(), rows[0].name.as_str()),
             (1, "A again"),
@@ -176,14 +181,14 @@ async fn duplicates_in_a_batch_are_merged_and_enrichment_resets_on_change() {
         );
         assert_eq!(rows[0].enrichment_status, "pending");
         // Enriched since; the next run changes `a`'s content and leaves `b`'s alone.
-        stage(&staging, &key, "r2", &[product("b", "B", "2")]).await;
+        stage(staging, key, "r2", &[product("b", "B", "2")]).await;
         staging
-            .set_enrichment_status(&key, "done")
+            .set_enrichment_status(key, "done")
             .await
             .expect("set");
         let third = [product("a", "A again", "10"), product("b", "B", "2")];
-        stage(&staging, &key, "r3", &third).await;
-        let rows = staging.rows(&key).await.expect("rows");
+        stage(staging, key, "r3", &third).await;
+        let rows = staging.rows(key).await.expect("rows");
         let status = |sku: &str| {
             rows.iter()
                 .find(|r| r.sku == sku)
@@ -191,22 +196,20 @@ async fn duplicates_in_a_batch_are_merged_and_enrichment_resets_on_change() {
         };
         assert_eq!(status("a").as_deref(), Some("pending"), "content changed");
         assert_eq!(status("b").as_deref(), Some("done"), "content unchanged");
-        staging.delete_catalog(&key).await.expect("cleanup");
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn feed_state_is_recorded_when_a_run_finishes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for staging in backends(dir.path()).await {
-        let key = unique_key("state");
-        assert_eq!(staging.feed_state(&key).await.expect("state"), None);
+    on_both_backends("state", async |staging, key| {
+        assert_eq!(staging.feed_state(key).await.expect("state"), None);
         staging
-            .finish_run(&key, "r1", &feed("http://x/feed"))
+            .finish_run(key, "r1", &feed("http://x/feed"))
             .await
             .expect("finish");
         let state = staging
-            .feed_state(&key)
+            .feed_state(key)
             .await
             .expect("state")
             .expect("recorded");
@@ -214,8 +217,8 @@ async fn feed_state_is_recorded_when_a_run_finishes() {
             (state.url.as_str(), state.etag.as_deref()),
             ("http://x/feed", Some("\"e1\""))
         );
-        staging.delete_catalog(&key).await.expect("cleanup");
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -227,13 +230,11 @@ async fn a_bad_url_says_what_to_write() {
 
 #[tokio::test]
 async fn data_the_database_cannot_hold_is_refused_once_and_not_retried() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for staging in backends(dir.path()).await {
-        let key = unique_key("nul");
+    on_both_backends("nul", async |staging, key| {
         let mut bad = product("b", "Tent", "1");
         bad.description = Some("broken\0text".into());
         let err = staging
-            .stage_batch(&key, "run-1", &[product("a", "A", "1"), bad])
+            .stage_batch(key, "run-1", &[product("a", "A", "1"), bad])
             .await
             .expect_err("refused");
         assert_eq!(err.class().name(), "InvalidProducts", "{err}");
@@ -243,8 +244,9 @@ async fn data_the_database_cannot_hold_is_refused_once_and_not_retried() {
             "{err}"
         );
         // Nothing of the refused batch was written.
-        assert!(staging.rows(&key).await.expect("rows").is_empty());
-    }
+        assert!(staging.rows(key).await.expect("rows").is_empty());
+    })
+    .await;
     // What the check lets through but the database still refuses is classed by its SQLSTATE:
     // PostgreSQL's own refusal of a NUL, reached through a raw statement.
     let pool = sqlx::PgPool::connect(&postgres_url()).await.expect("pg");
@@ -262,14 +264,12 @@ async fn data_the_database_cannot_hold_is_refused_once_and_not_retried() {
 async fn a_batch_larger_than_one_statement_counts_exactly_and_the_last_repeat_wins() {
     // 2,345 rows are three SQLite statements in one transaction (and one PostgreSQL statement);
     // offer 5 appears again at the end of the second run's batch, past a statement boundary.
-    let dir = tempfile::tempdir().expect("tempdir");
-    for staging in backends(dir.path()).await {
-        let key = unique_key("large");
+    on_both_backends("large", async |staging, key| {
         let first: Vec<Product> = (0..2345)
             .map(|i| product(&format!("o{i}"), &format!("N{i}"), "1.00"))
             .collect();
         assert_eq!(
-            harvest(&staging, &key, "r1", &first).await,
+            harvest(staging, key, "r1", &first).await,
             counts(2345, 0, 0, 0),
             "{:?}",
             staging.backend()
@@ -282,18 +282,18 @@ async fn a_batch_larger_than_one_statement_counts_exactly_and_the_last_repeat_wi
             .collect();
         second.push(product("o5", "N5 again", "1.00"));
         // Staged twice, as a retried attempt would: the counts do not move.
-        stage(&staging, &key, "r2", &second).await;
+        stage(staging, key, "r2", &second).await;
         assert_eq!(
-            harvest(&staging, &key, "r2", &second).await,
+            harvest(staging, key, "r2", &second).await,
             counts(0, 236, 2109, 0),
             "{:?}",
             staging.backend()
         );
-        let rows = staging.rows(&key).await.expect("rows");
+        let rows = staging.rows(key).await.expect("rows");
         let o5 = rows.iter().find(|r| r.sku == "o5").expect("o5");
         assert_eq!(o5.name, "N5 again");
-        staging.delete_catalog(&key).await.expect("cleanup");
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -337,9 +337,7 @@ fn enriched(r: &EnrichmentSubject, status: &'static str) -> EnrichmentWrite {
 #[tokio::test]
 async fn pending_products_page_in_order_and_results_stick_only_to_the_content_they_describe() {
     use contextworker_types::ProductRef;
-    let dir = tempfile::tempdir().expect("tempdir");
-    for staging in backends(dir.path()).await {
-        let key = unique_key("enrich");
+    on_both_backends("enrich", async |staging, key| {
         let other = FeedKey {
             tenant: key.tenant.clone(),
             supplier: "beta".into(),
@@ -347,11 +345,11 @@ async fn pending_products_page_in_order_and_results_stick_only_to_the_content_th
         let products: Vec<Product> = (0..5)
             .map(|i| product(&format!("s{i}"), &format!("P{i}"), "1"))
             .collect();
-        harvest(&staging, &key, "r1", &products).await;
-        harvest(&staging, &other, "r1", &products[..2]).await;
+        harvest(staging, key, "r1", &products).await;
+        harvest(staging, &other, "r1", &products[..2]).await;
         // Another tenant's pending products are never seen.
         let stranger = unique_key("stranger");
-        harvest(&staging, &stranger, "r1", &products).await;
+        harvest(staging, &stranger, "r1", &products).await;
 
         let first = staging
             .pending_products(&key.tenant, None, None, 4)
@@ -409,7 +407,7 @@ async fn pending_products_page_in_order_and_results_stick_only_to_the_content_th
         // s0 changes before its result is written: the stale result is not kept.
         let mut changed = products.clone();
         changed[0].price = Some("2".into());
-        stage(&staging, &key, "r2", &changed).await;
+        stage(staging, key, "r2", &changed).await;
         let writes: Vec<EnrichmentWrite> = subjects
             .iter()
             .map(|s| {
@@ -433,7 +431,7 @@ async fn pending_products_page_in_order_and_results_stick_only_to_the_content_th
             .write_enrichment(&key.tenant, &writes)
             .await
             .expect("write again");
-        let rows = staging.rows(&key).await.expect("rows");
+        let rows = staging.rows(key).await.expect("rows");
         let row = |sku: &str| rows.iter().find(|r| r.sku == sku).expect("row");
         assert_eq!(
             (
@@ -466,15 +464,16 @@ async fn pending_products_page_in_order_and_results_stick_only_to_the_content_th
         );
         // A content change sends a done product back to pending and raw.
         changed[1].name = "P1 renamed".into();
-        stage(&staging, &key, "r3", &changed).await;
-        let rows = staging.rows(&key).await.expect("rows");
+        stage(staging, key, "r3", &changed).await;
+        let rows = staging.rows(key).await.expect("rows");
         let s1 = rows.iter().find(|r| r.sku == "s1").expect("s1");
         assert_eq!(
             (s1.enrichment_status.as_str(), s1.status.as_str()),
             ("pending", "raw")
         );
-        for k in [&key, &other, &stranger] {
+        for k in [&other, &stranger] {
             staging.delete_catalog(k).await.expect("cleanup");
         }
-    }
+    })
+    .await;
 }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::as_text::serde_as_text;
+
 /// The audience a product is made for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,18 +89,7 @@ impl std::str::FromStr for ProductRef {
     }
 }
 
-impl Serialize for ProductRef {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for ProductRef {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(ProductRef);
 
 /// The enrichment task the classifier modules perform, under its name in a product's
 /// `enrichment` JSON (the original gardener's name for it).

@@ -8,9 +8,12 @@
 //! the concrete rules of an operator's narrowing admit anything through it.
 
 use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::as_text::serde_as_text;
 
 /// `http` or `https`. Nothing else reaches the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -227,18 +230,14 @@ impl fmt::Display for HttpRule {
     }
 }
 
-impl Serialize for HttpRule {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+impl FromStr for HttpRule {
+    type Err = HttpRuleError;
+    fn from_str(line: &str) -> Result<Self, Self::Err> {
+        Self::parse(line)
     }
 }
 
-impl<'de> Deserialize<'de> for HttpRule {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let line = String::deserialize(d)?;
-        Self::parse(&line).map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(HttpRule);
 
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), String> {
     if let Some(rest) = authority.strip_prefix('[') {

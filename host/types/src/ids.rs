@@ -96,8 +96,9 @@ mod tests {
 
     #[test]
     fn ids_are_validated() {
-        assert!(SupplierCode::new("acme-pumps_2").is_ok());
-        assert!(TenantId::new("7").is_ok());
+        let code = SupplierCode::new("acme-pumps_2").expect("a valid supplier code");
+        assert_eq!(code.as_str(), "acme-pumps_2");
+        assert_eq!(TenantId::new("7").expect("a valid tenant id").as_str(), "7");
         for bad in ["", "Acme", "a b", "../x", "-x", &"a".repeat(65)] {
             assert!(SupplierCode::new(bad).is_err(), "{bad:?}");
         }

@@ -4,6 +4,7 @@
 //! This crate has no heavy dependencies on purpose: Temporal, gRPC and storage code depend on
 //! it without pulling in wasmtime.
 
+mod as_text;
 mod bucket;
 mod chain;
 mod credentials;
@@ -17,6 +18,7 @@ mod ids;
 mod limits;
 mod module;
 mod product;
+mod product_copy;
 mod receipt;
 mod schedule;
 

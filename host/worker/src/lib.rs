@@ -10,6 +10,7 @@ pub mod board;
 mod failure;
 #[cfg(feature = "native-parsers")]
 mod native;
+mod positional;
 mod services;
 mod slots;
 mod trace;

@@ -61,40 +61,7 @@ pub(crate) async fn transform(
 }
 
 fn product(p: guest::Product) -> t::Product {
-    t::Product {
-        offer_id: p.offer_id,
-        sku: p.sku,
-        vendor_code: p.vendor_code,
-        name: p.name,
-        description: p.description,
-        brand: p.brand,
-        category_path: p.category_path,
-        category_id: p.category_id,
-        price: p.price,
-        old_price: p.old_price,
-        currency: p.currency,
-        quantity: p.quantity,
-        availability: match p.availability {
-            guest::Availability::InStock => t::Availability::InStock,
-            guest::Availability::OutOfStock => t::Availability::OutOfStock,
-            guest::Availability::Preorder => t::Availability::Preorder,
-            guest::Availability::OnOrder => t::Availability::OnOrder,
-            guest::Availability::Unknown => t::Availability::Unknown,
-        },
-        url: p.url,
-        image_urls: p.image_urls,
-        barcodes: p.barcodes,
-        attributes: p
-            .attributes
-            .into_iter()
-            .map(|a| t::Attribute {
-                name: a.name,
-                value: a.value,
-                unit: a.unit,
-            })
-            .collect(),
-        variant_group_id: p.variant_group_id,
-    }
+    t::convert_product!(p, guest => t)
 }
 
 fn warning(w: guest::Warning) -> t::Warning {

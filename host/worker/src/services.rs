@@ -9,8 +9,12 @@ use contextworker_fetch::Fetcher;
 use contextworker_registry::{LiveModules, Module, Registry, RegistryError};
 use contextworker_runtime::Runtime;
 use contextworker_staging::Staging;
-use contextworker_storage::{BlobError, BlobStore, FsBlobStore, ObjectBlobStore, Retention};
+use contextworker_storage::{
+    BlobError, BlobReader, BlobRef, BlobStore, FsBlobStore, ObjectBlobStore, Retention,
+};
 use contextworker_types::Digest;
+
+use crate::failure::Failure;
 
 /// The environment variable that selects the staging database.
 pub const DATABASE_URL_ENV: &str = "DATABASE_URL";
@@ -145,6 +149,14 @@ impl Services {
         digest: &Digest,
     ) -> Result<Arc<Module>, RegistryError> {
         self.modules.version(name, digest).await
+    }
+
+    /// Open a blob an activity was given; a blob that cannot be read fails the activity.
+    pub(crate) async fn open_blob(&self, blob: &BlobRef) -> Result<BlobReader, Failure> {
+        self.blobs
+            .open(blob)
+            .await
+            .map_err(|e| Failure::from_blob(&e))
     }
 
     /// Make sure every host of the fleet can load `module`'s version (see

@@ -13,7 +13,7 @@ use contextworker_guest::{
     Attribute, Availability, Config, FeedReader, Location, ModuleError, Product, ProductSink,
     Transformer, Warning,
 };
-use feed_kit::Duplicates;
+use feed_kit::{Element, Offers};
 use xml::{Node, Tag, Xml};
 
 pub struct DealerXml;
@@ -28,6 +28,8 @@ const PRICE_TIERS: &[&str] = &[
     "cena_rozdrib",
 ];
 const STOCK_PREFIX: &str = "ostatok_";
+
+const PRODUCT_NODE: Element = Element::new("<node isgroup=\"0\">", "product node", "nodes");
 
 impl Transformer for DealerXml {
     fn transform(
@@ -93,7 +95,7 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
     for warning in xml.warnings.drain(..) {
         out.warn(warning);
     }
-    let mut duplicates = Duplicates::default();
+    let mut offers = Offers::new(settings.feed.lenient);
     let mut text = String::new();
     // One entry per open <node>; other elements are fields of the innermost node.
     let mut nodes: Vec<(usize, Open)> = Vec::new();
@@ -128,25 +130,8 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
                     if let Some((_, Open::Item(item))) = nodes.pop() {
                         let location = item.location.clone();
                         let path = group_path(&nodes);
-                        match product(*item, path, settings) {
-                            Ok(product) => {
-                                if let Some(w) = duplicates.check(&product.offer_id, &location) {
-                                    out.warn(w);
-                                }
-                                out.emit(product);
-                            }
-                            Err(reason) if settings.feed.lenient => out.skip(
-                                Warning::new(format!("product node skipped: {reason}"))
-                                    .at(location),
-                            ),
-                            Err(reason) => {
-                                return Err(ModuleError::invalid_input(format!(
-                                    "<node isgroup=\"0\"> at {location}: {reason} (set `lenient` \
-                                     to skip such nodes)"
-                                ))
-                                .at(location));
-                            }
-                        }
+                        let record = product(*item, path, settings);
+                        offers.settle(out, &PRODUCT_NODE, &location, record)?;
                         for warning in xml.warnings.drain(..) {
                             out.warn(warning);
                         }

@@ -103,6 +103,26 @@ pub fn assert_never_panics<T: contextworker_guest::Transformer>(
     cases
 }
 
+/// [`assert_never_panics`] over files of the calling crate's `fixtures/` directory, each named
+/// with the configuration to parse its mutations with. Call it with
+/// `env!("CARGO_MANIFEST_DIR")`.
+pub fn assert_fixtures_never_panic<T: contextworker_guest::Transformer>(
+    manifest_dir: &str,
+    fixtures: &[(&str, &[(&str, &str)])],
+    per_seed: usize,
+) -> usize {
+    let seeds: Vec<Vec<u8>> = fixtures
+        .iter()
+        .map(|(name, _)| contextworker_guest::native::testing::fixture(manifest_dir, name))
+        .collect();
+    let cases: Vec<Seed<'_>> = seeds
+        .iter()
+        .zip(fixtures)
+        .map(|(seed, (_, config))| (seed.as_slice(), *config))
+        .collect();
+    assert_never_panics::<T>(&cases, per_seed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,5 +23,5 @@ pub use dedup::Duplicates;
 pub use encoding::{Decoded, TextKind, decode};
 pub use position::{Position, Tracked};
 pub use price::{Money, PriceError, parse_decimal, parse_price};
-pub use records::Offers;
+pub use records::{Element, Offers};
 pub use settings::FeedSettings;

@@ -7,6 +7,26 @@ use contextworker_guest::{Location, ModuleError, Product, ProductSink, Warning};
 
 use crate::{Coverage, Duplicates, Needed};
 
+/// How the messages about one kind of XML record name it: `markup` in the error that fails the
+/// feed (`<item>`), `noun` in a lenient skip's warning (`item skipped: …`), `plural` in the hint
+/// that `lenient` would skip such records.
+#[derive(Debug, Clone, Copy)]
+pub struct Element {
+    pub markup: &'static str,
+    pub noun: &'static str,
+    pub plural: &'static str,
+}
+
+impl Element {
+    pub const fn new(markup: &'static str, noun: &'static str, plural: &'static str) -> Self {
+        Self {
+            markup,
+            noun,
+            plural,
+        }
+    }
+}
+
 /// What a module keeps about the offers of one feed: whether bad records are skipped, the ids
 /// seen, for duplicate warnings, and which needed fields the records had, for the coverage
 /// warning at the end.
@@ -52,6 +72,36 @@ impl Offers {
             out.warn(warning);
         }
         out.emit(product);
+    }
+
+    /// The end of one `element` record read at `location`: emit the product it became, or, for
+    /// the reason it could not become one, skip it with a warning (lenient) or fail the feed.
+    /// Returns whether a product was emitted.
+    pub fn settle(
+        &mut self,
+        out: &mut ProductSink,
+        element: &Element,
+        location: &Location,
+        record: Result<Product, String>,
+    ) -> Result<bool, ModuleError> {
+        match record {
+            Ok(product) => {
+                self.emit(out, product, location);
+                Ok(true)
+            }
+            Err(reason) if self.lenient => {
+                out.skip(
+                    Warning::new(format!("{} skipped: {reason}", element.noun))
+                        .at(location.clone()),
+                );
+                Ok(false)
+            }
+            Err(reason) => Err(ModuleError::invalid_input(format!(
+                "{} at {location}: {reason} (set `lenient` to skip such {})",
+                element.markup, element.plural
+            ))
+            .at(location.clone())),
+        }
     }
 
     /// The end of the feed: one warning per needed field no record had (see [`Coverage`]).

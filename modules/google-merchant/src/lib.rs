@@ -13,12 +13,15 @@ use contextworker_guest::{
     Attribute, Config, FeedReader, Location, ModuleError, Product, ProductSink, Transformer,
     Warning,
 };
-use feed_kit::Duplicates;
+use feed_kit::{Element, Offers};
 use xml::{Node, OwnedTag, Tag, Xml};
 
 pub struct GoogleMerchant;
 
 const MODULE: &str = "google-merchant";
+
+const RSS_ITEM: Element = Element::new("<item>", "item", "items");
+const ATOM_ENTRY: Element = Element::new("<entry>", "entry", "items");
 
 impl Transformer for GoogleMerchant {
     fn transform(
@@ -66,9 +69,9 @@ struct Item {
 fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<(), ModuleError> {
     let root = xml.root()?;
     // Items sit at rss/channel/item (depth 3) or feed/entry (depth 2).
-    let (item_depth, item_name) = match root.local() {
-        "rss" => (3, "item"),
-        "feed" => (2, "entry"),
+    let (item_depth, item_name, element) = match root.local() {
+        "rss" => (3, "item", &RSS_ITEM),
+        "feed" => (2, "entry", &ATOM_ENTRY),
         _ => {
             return Err(xml::wrong_format(
                 &root,
@@ -83,7 +86,7 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
         out.warn(warning);
     }
 
-    let mut duplicates = Duplicates::default();
+    let mut offers = Offers::new(settings.lenient);
     let mut text = String::new();
     let mut item: Option<Item> = None;
     let mut field: Option<OwnedTag> = None;
@@ -129,26 +132,8 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
                     }
                 } else if let Some(it) = item.take() {
                     let location = it.location.clone();
-                    match product(it, settings.currency.as_deref()) {
-                        Ok(product) => {
-                            if let Some(w) = duplicates.check(&product.offer_id, &location) {
-                                out.warn(w);
-                            }
-                            out.emit(product);
-                        }
-                        Err(reason) if settings.lenient => {
-                            out.skip(
-                                Warning::new(format!("{item_name} skipped: {reason}")).at(location),
-                            );
-                        }
-                        Err(reason) => {
-                            return Err(ModuleError::invalid_input(format!(
-                                "<{item_name}> at {location}: {reason} (set `lenient` to skip \
-                                 such items)"
-                            ))
-                            .at(location));
-                        }
-                    }
+                    let record = product(it, settings.currency.as_deref());
+                    offers.settle(out, element, &location, record)?;
                     for warning in xml.warnings.drain(..) {
                         out.warn(warning);
                     }

@@ -10,12 +10,14 @@ use contextworker_guest::{
     Attribute, Availability, Config, FeedReader, Location, ModuleError, Product, ProductSink,
     Transformer, Warning,
 };
-use feed_kit::Duplicates;
+use feed_kit::{Element, Offers};
 use xml::{Node, OwnedTag, Tag, Xml};
 
 pub struct Hotline;
 
 const MODULE: &str = "hotline";
+
+const ITEM: Element = Element::new("<item>", "item", "items");
 
 impl Transformer for Hotline {
     fn transform(
@@ -76,7 +78,7 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
     }
     let mut categories: HashMap<String, Category> = HashMap::new();
     let mut feed_currency: Option<String> = None;
-    let mut duplicates = Duplicates::default();
+    let mut offers = Offers::new(settings.lenient);
     let mut text = String::new();
     let mut category: Option<Category> = None;
     let mut item: Option<Item> = None;
@@ -160,26 +162,11 @@ fn parse(xml: &mut Xml, out: &mut ProductSink, settings: &Settings) -> Result<()
                     if let Some(it) = item.take() {
                         let location = it.location.clone();
                         let currency = feed_currency.as_deref().or(settings.currency.as_deref());
-                        match product(it, &categories, currency) {
-                            Ok(product) => {
-                                if let Some(w) = duplicates.check(&product.offer_id, &location) {
-                                    out.warn(w);
-                                }
-                                out.emit(product);
-                                for warning in xml.warnings.drain(..) {
-                                    out.warn(warning);
-                                }
-                            }
-                            Err(reason) if settings.lenient => {
-                                out.skip(
-                                    Warning::new(format!("item skipped: {reason}")).at(location),
-                                );
-                            }
-                            Err(reason) => {
-                                return Err(ModuleError::invalid_input(format!(
-                                        "<item> at {location}: {reason} (set `lenient` to skip such items)"
-                                    ))
-                                    .at(location));
+                        let record = product(it, &categories, currency);
+                        // A skipped item's recoveries are reported after the next product.
+                        if offers.settle(out, &ITEM, &location, record)? {
+                            for warning in xml.warnings.drain(..) {
+                                out.warn(warning);
                             }
                         }
                     }

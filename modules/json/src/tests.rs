@@ -76,8 +76,7 @@ fn nested_paths_arrays_and_an_items_path() {
         text.contains("no key `products`") && text.contains("items, page"),
         "{text}"
     );
-    let err = self::run(&fixture("nested.json"), &[]).expect_err("no default key");
-    assert!(err.to_string().contains("items_path"), "{err}");
+    testing::expect_error(self::run(&fixture("nested.json"), &[]), "items_path");
 }
 
 #[test]
@@ -188,10 +187,14 @@ fn truncated_and_malformed_documents_name_line_and_column() {
         text.contains("truncated") && text.contains("line 3"),
         "{text}"
     );
-    let err = run(b"[{\"id\": \"1\", \"name\": \"A\"} {\"id\": 2}]", &[]).expect_err("comma");
-    assert!(err.to_string().contains("line 1, column 27"), "{err}");
-    let err = run(b"[{\"id\": \"1\", \"name\": \"A\"}] trailing", &[]).expect_err("trailing");
-    assert!(err.to_string().contains("after the end"), "{err}");
+    testing::expect_error(
+        run(b"[{\"id\": \"1\", \"name\": \"A\"} {\"id\": 2}]", &[]),
+        "line 1, column 27",
+    );
+    testing::expect_error(
+        run(b"[{\"id\": \"1\", \"name\": \"A\"}] trailing", &[]),
+        "after the end",
+    );
 }
 
 #[test]
@@ -214,33 +217,29 @@ fn missing_required_fields_name_record_and_path() {
         "{:?}",
         lenient.warnings
     );
-    let err = run(b"[{\"id\": 1, \"name\": \"A\", \"price\": \"cheap\"}]", &[]).expect_err("price");
-    assert!(err.to_string().contains("`price`"), "{err}");
+    testing::expect_error(
+        run(b"[{\"id\": 1, \"name\": \"A\", \"price\": \"cheap\"}]", &[]),
+        "`price`",
+    );
 }
 
 #[test]
 fn wrong_formats_are_named() {
-    let xml = run(b"<?xml version=\"1.0\"?><yml_catalog/>", &[]).expect_err("xml");
-    assert!(
-        matches!(xml, ModuleError::Unsupported(ref m) if m.contains("XML")),
-        "{xml}"
-    );
-    let mut cp1251 = b"<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n<a>".to_vec();
-    cp1251.extend_from_slice(&[0xcf, 0xf0]);
-    let xml = run(&cp1251, &[]).expect_err("xml");
-    assert!(
-        matches!(xml, ModuleError::Unsupported(ref m) if m.contains("XML")),
-        "{xml}"
-    );
-    let csv = run(b"id;name\n1;A\n", &[]).expect_err("csv");
-    assert!(
-        matches!(csv, ModuleError::Unsupported(ref m) if m.contains("csv")),
-        "{csv}"
-    );
-    let empty = run(b"  \n", &[]).expect_err("empty");
-    assert!(empty.to_string().contains("empty"), "{empty}");
-    let err = run(b"[]", &[("map.prise", "x")]).expect_err("typo");
-    assert!(err.to_string().contains("unknown field `prise`"), "{err}");
+    let mut cp1251_xml = b"<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n<a>".to_vec();
+    cp1251_xml.extend_from_slice(&[0xcf, 0xf0]);
+    for (case, feed, named) in [
+        ("xml", &b"<?xml version=\"1.0\"?><yml_catalog/>"[..], "XML"),
+        ("windows-1251 xml", &cp1251_xml[..], "XML"),
+        ("csv", &b"id;name\n1;A\n"[..], "csv"),
+    ] {
+        let err = run(feed, &[]).expect_err(case);
+        assert!(
+            matches!(err, ModuleError::Unsupported(ref m) if m.contains(named)),
+            "{case}: {err}"
+        );
+    }
+    testing::expect_error(run(b"  \n", &[]), "empty");
+    testing::expect_error(run(b"[]", &[("map.prise", "x")]), "unknown field `prise`");
     assert!(run(b"[]", &[]).expect("empty array").products.is_empty());
 }
 
@@ -277,13 +276,11 @@ fn mutated_fixtures_never_panic() {
             &[("items_path", ""), ("map.offer_id", "$key")],
         ),
     ];
-    let seeds: Vec<Vec<u8>> = fixtures.iter().map(|(name, _)| fixture(name)).collect();
-    let cases: Vec<feed_kit::fuzz::Seed<'_>> = seeds
-        .iter()
-        .zip(fixtures.iter())
-        .map(|(seed, (_, config))| (seed.as_slice(), *config))
-        .collect();
-    let cases = feed_kit::fuzz::assert_never_panics::<Json>(&cases, 340);
+    let cases = feed_kit::fuzz::assert_fixtures_never_panic::<Json>(
+        env!("CARGO_MANIFEST_DIR"),
+        &fixtures,
+        340,
+    );
     assert_eq!(cases, 2040);
 }
 

@@ -27,18 +27,13 @@ fn attribute<'a>(p: &'a Product, name: &str) -> Option<&'a Attribute> {
 }
 
 /// The error message and its line/column; panics unless it is a located invalid-input.
-fn located(error: ModuleError) -> (String, u32, u32) {
-    match error {
-        ModuleError::InvalidInput {
-            message,
-            location: Some(l),
-        } => (
-            message,
-            l.line.expect("line in location"),
-            l.column.expect("column in location"),
-        ),
-        other => panic!("expected a located invalid-input error, got {other:?}"),
-    }
+fn located(error: &ModuleError) -> (String, u32, u32) {
+    let (message, at) = testing::invalid_input_at(error);
+    (
+        message.to_owned(),
+        at.line.expect("line in location"),
+        at.column.expect("column in location"),
+    )
 }
 
 #[test]
@@ -105,10 +100,8 @@ fn currency_config_is_the_fallback_and_is_validated() {
     assert_eq!(run(feed).products[0].currency, None);
     let with = run_with(feed, &[("currency", "грн")]).expect("parses");
     assert_eq!(with.products[0].currency.as_deref(), Some("UAH"));
-    let err = run_with(feed, &[("currency", "zorkmid")]).expect_err("refused");
-    assert!(err.to_string().contains("`currency`"), "{err}");
-    let err = run_with(feed, &[("lenient", "maybe")]).expect_err("refused");
-    assert!(err.to_string().contains("`lenient`"), "{err}");
+    testing::expect_error(run_with(feed, &[("currency", "zorkmid")]), "`currency`");
+    testing::expect_error(run_with(feed, &[("lenient", "maybe")]), "`lenient`");
 }
 
 #[test]
@@ -282,12 +275,13 @@ fn windows_1251_is_decoded() {
     assert_eq!(p.price.as_deref(), Some("2187.00"), "decimal comma");
     assert_eq!(p.currency.as_deref(), Some("UAH"), "грн");
     // A wrong override is refused instead of producing mojibake silently.
-    let err = run_with(
-        include_bytes!("../fixtures/windows-1251.xml"),
-        &[("encoding", "utf-8")],
-    )
-    .expect_err("not UTF-8");
-    assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+    testing::expect_error(
+        run_with(
+            include_bytes!("../fixtures/windows-1251.xml"),
+            &[("encoding", "utf-8")],
+        ),
+        "not valid UTF-8",
+    );
 }
 
 #[test]
@@ -297,13 +291,13 @@ fn not_well_formed_names_line_and_column() {
         &[("lenient", "true")],
     )
     .expect_err("not well-formed");
-    let (message, line, column) = located(err);
+    let (message, line, column) = located(&err);
     assert_eq!((line, column), (6, 3), "{message}");
     assert!(message.contains("not well-formed"), "{message}");
 
     let err = run_with(include_bytes!("../fixtures/bad-mismatched-tag.xml"), &[])
         .expect_err("mismatched");
-    let (message, line, _) = located(err);
+    let (message, line, _) = located(&err);
     assert_eq!(line, 7, "{message}");
     assert!(message.contains("not well-formed"), "{message}");
 }
@@ -312,7 +306,7 @@ fn not_well_formed_names_line_and_column() {
 fn truncated_feed_is_an_error() {
     let err =
         run_with(include_bytes!("../fixtures/bad-truncated.xml"), &[]).expect_err("truncated");
-    let (message, _, _) = located(err);
+    let (message, _, _) = located(&err);
     assert!(
         message.contains("truncated") || message.contains("not well-formed"),
         "{message}"
@@ -334,12 +328,12 @@ fn truncated_feed_is_an_error() {
 fn dtd_entities_are_never_expanded() {
     let err =
         run_with(include_bytes!("../fixtures/bad-entity-bomb.xml"), &[]).expect_err("refused");
-    let (message, line, _) = located(err);
+    let (message, line, _) = located(&err);
     assert!(message.contains("<!ENTITY"), "{message}");
     assert_eq!(line, 2);
     let err =
         run_with(include_bytes!("../fixtures/bad-undefined-entity.xml"), &[]).expect_err("refused");
-    let (message, line, _) = located(err);
+    let (message, line, _) = located(&err);
     assert!(message.contains("&nbsp;"), "{message}");
     assert_eq!(line, 3);
 }
@@ -347,7 +341,7 @@ fn dtd_entities_are_never_expanded() {
 #[test]
 fn missing_offer_id_fails_or_is_skipped_when_lenient() {
     let feed = include_bytes!("../fixtures/bad-missing-id.xml");
-    let (message, line, column) = located(run_with(feed, &[]).expect_err("strict"));
+    let (message, line, column) = located(&run_with(feed, &[]).expect_err("strict"));
     assert!(message.contains("`id`"), "{message}");
     assert_eq!((line, column), (4, 1));
     let run = run_with(feed, &[("lenient", "true")]).expect("lenient");
@@ -359,7 +353,7 @@ fn missing_offer_id_fails_or_is_skipped_when_lenient() {
 #[test]
 fn bad_values_fail_strict_and_are_skipped_lenient() {
     let feed = include_bytes!("../fixtures/bad-values.xml");
-    let (message, line, _) = located(run_with(feed, &[]).expect_err("strict"));
+    let (message, line, _) = located(&run_with(feed, &[]).expect_err("strict"));
     assert!(message.contains("\"ten\""), "{message}");
     assert_eq!(line, 4);
     let run = run_with(feed, &[("lenient", "true")]).expect("lenient");
@@ -394,10 +388,10 @@ fn other_formats_are_unsupported_and_name_the_right_module() {
         );
     }
     let err = run_with(b"sku;price\nA;1\n", &[]).expect_err("not XML");
-    let (message, line, column) = located(err);
+    let (message, line, column) = located(&err);
     assert!(message.contains("not XML"), "{message}");
     assert_eq!((line, column), (1, 1));
-    let (message, _, _) = located(run_with(b"", &[]).expect_err("empty"));
+    let (message, _, _) = located(&run_with(b"", &[]).expect_err("empty"));
     assert!(message.contains("empty"), "{message}");
 }
 
@@ -406,7 +400,7 @@ fn a_giant_text_node_fails_instead_of_exhausting_memory() {
     let mut feed = b"<yml_catalog><shop><offers><offer id=\"1\"><description>".to_vec();
     feed.resize(feed.len() + 17 * 1024 * 1024, b'x');
     feed.extend_from_slice(b"</description></offer></offers></shop></yml_catalog>");
-    let (message, line, _) = located(run_with(&feed, &[]).expect_err("refused"));
+    let (message, line, _) = located(&run_with(&feed, &[]).expect_err("refused"));
     assert!(message.contains("MiB"), "{message}");
     assert_eq!(line, 1);
 }

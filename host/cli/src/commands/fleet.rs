@@ -2,6 +2,7 @@
 //! `modules list --fleet`, against the fleet's database and bucket (the settings `serve --fleet`
 //! takes).
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use contextworker_config::HostConfig;
@@ -120,9 +121,19 @@ fn who() -> String {
     format!("{user}@{}", contextworker_temporal::default_identity())
 }
 
-pub async fn publish(
+/// What a release command does to the fleet: `modules publish` or `modules rollback --fleet`.
+#[derive(Debug, Clone, Copy)]
+pub enum Change {
+    Publish,
+    Rollback,
+}
+
+/// Make `change` to `module`'s release, then wait up to `timeout_secs` for every live host to
+/// serve it or refuse it.
+pub async fn release(
     args: &GlobalArgs,
     fleet_args: &FleetArgs,
+    change: Change,
     module: &str,
     timeout_secs: u64,
 ) -> anyhow::Result<u8> {
@@ -130,7 +141,27 @@ pub async fn publish(
     let Some((fleet, shared)) = open_or_report(&config).await? else {
         return Ok(EXIT_SETUP);
     };
-    let runtime = context::runtime(&config)?;
+    let released = match change {
+        Change::Publish => publish(&config, &fleet, shared, module).await?,
+        Change::Rollback => rollback(&fleet, module).await,
+    };
+    match released {
+        ControlFlow::Continue(digest) => {
+            wait_for_hosts(&fleet, module, &digest, Duration::from_secs(timeout_secs)).await
+        }
+        ControlFlow::Break(code) => Ok(code),
+    }
+}
+
+/// Validate the modules directory's `module` and make it the release: the digest the hosts
+/// should now serve, or the exit code of why nothing was published (printed).
+async fn publish(
+    config: &HostConfig,
+    fleet: &Fleet,
+    shared: NamedObjects,
+    module: &str,
+) -> anyhow::Result<ControlFlow<u8, Digest>> {
+    let runtime = context::runtime(config)?;
     let only = [module.to_owned()];
     let discovery = Registry::discover(&runtime, &config.modules_dir, Some(&only)).await?;
     for failure in &discovery.failures {
@@ -141,7 +172,7 @@ pub async fn publish(
             "error: {} has no loadable module `{module}`; nothing was published",
             config.modules_dir.display()
         );
-        return Ok(EXIT_SETUP);
+        return Ok(ControlFlow::Break(EXIT_SETUP));
     };
     for outcome in run_self_tests(&runtime, &candidate).await {
         if let Err(why) = outcome.result {
@@ -149,7 +180,7 @@ pub async fn publish(
                 "error: self-test {} failed: {why}; nothing was published",
                 outcome.input.display()
             );
-            return Ok(EXIT_FAILED);
+            return Ok(ControlFlow::Break(EXIT_FAILED));
         }
     }
     let digest = candidate.component.digest();
@@ -169,7 +200,7 @@ pub async fn publish(
             // A lower version goes out only as a rollback, which names what it returns to.
             if let Err(e) = check_compatible(&candidate.manifest, &active, |_| false, &bytes) {
                 eprintln!("error: {e}; nothing was published");
-                return Ok(EXIT_FAILED);
+                return Ok(ControlFlow::Break(EXIT_FAILED));
             }
         }
     }
@@ -184,50 +215,38 @@ pub async fn publish(
         Some(release) => println!(
             "released {module} {version} {} (was {})",
             digest.short(),
-            release
-                .previous
-                .map_or_else(|| "-".to_owned(), |d| d.short())
+            short_or_dash(release.previous)
         ),
         None => println!(
             "{module} {version} {} is already the release",
             digest.short()
         ),
     }
-    wait_for_hosts(&fleet, module, &digest, Duration::from_secs(timeout_secs)).await
+    Ok(ControlFlow::Continue(digest))
 }
 
-pub async fn rollback(
-    args: &GlobalArgs,
-    fleet_args: &FleetArgs,
-    module: &str,
-    timeout_secs: u64,
-) -> anyhow::Result<u8> {
-    let config = context::fleet_config(args, fleet_args)?;
-    let Some((fleet, _)) = open_or_report(&config).await? else {
-        return Ok(EXIT_SETUP);
-    };
+/// Make the release before the current one the release again: the digest the hosts should
+/// now serve, or the exit code of why not (printed).
+async fn rollback(fleet: &Fleet, module: &str) -> ControlFlow<u8, Digest> {
     let release = match fleet.rollback(module, &who()).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(EXIT_SETUP);
+            return ControlFlow::Break(EXIT_SETUP);
         }
     };
     println!(
         "rolled {module} back to {} {} (from {})",
         release.version,
         release.digest.short(),
-        release
-            .previous
-            .map_or_else(|| "-".to_owned(), |d| d.short())
+        short_or_dash(release.previous)
     );
-    wait_for_hosts(
-        &fleet,
-        module,
-        &release.digest,
-        Duration::from_secs(timeout_secs),
-    )
-    .await
+    ControlFlow::Continue(release.digest)
+}
+
+/// A release's previous digest as the release messages show it.
+fn short_or_dash(previous: Option<Digest>) -> String {
+    previous.map_or_else(|| "-".to_owned(), |d| d.short())
 }
 
 /// Wait until every live host serves `digest` of `module` or refused it; print each.

@@ -41,7 +41,10 @@ pub async fn run(cli: Cli) -> u8 {
             module,
             timeout_secs,
             fleet_args,
-        })) => fleet::publish(&cli.global, &fleet_args, &module, timeout_secs).await,
+        })) => {
+            let change = fleet::Change::Publish;
+            fleet::release(&cli.global, &fleet_args, change, &module, timeout_secs).await
+        }
         Some(Command::Modules(ModulesCommand::Validate)) => modules::validate(&cli.global).await,
         Some(Command::Modules(ModulesCommand::Reload { timeout_secs })) => {
             swap::reload(&cli.global, timeout_secs).await
@@ -52,7 +55,10 @@ pub async fn run(cli: Cli) -> u8 {
             fleet: true,
             fleet_args,
             ..
-        })) => fleet::rollback(&cli.global, &fleet_args, &module, timeout_secs).await,
+        })) => {
+            let change = fleet::Change::Rollback;
+            fleet::release(&cli.global, &fleet_args, change, &module, timeout_secs).await
+        }
         Some(Command::Modules(ModulesCommand::Rollback {
             module,
             to,

@@ -4,10 +4,12 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, dead_code)]
 
 mod output;
+mod port;
 pub mod rpc;
 
 #[allow(unused_imports)]
 pub use output::{assert_contains, assert_success, stderr_of, stdout_of, text};
+pub use port::free_port;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use contextworker_devserver::{DevServer, DevServerOptions};
+use contextworker_staging::FeedKey;
+use contextworker_test_support::feed_server::FeedServer;
 use contextworker_test_support::{guest, workspace_root};
 
 pub const QUEUE: &str = "harvester-tasks";
@@ -71,23 +75,6 @@ async fn poll_until_or<T>(
             context()
         );
         tokio::time::sleep(POLL_EVERY).await;
-    }
-}
-
-/// A port free for listening, below the kernel's ephemeral range (32768 and up by default):
-/// a port from port 0 is an ephemeral one, which any outgoing connection of a test running in
-/// parallel may take as its source port before the server under test binds it.
-pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let seed = u16::try_from(std::process::id() % 6000).unwrap_or(0);
-    let _ = NEXT.compare_exchange(0, 20_000 + seed * 2, Ordering::SeqCst, Ordering::SeqCst);
-    loop {
-        let port = NEXT.fetch_add(1, Ordering::SeqCst);
-        let port = 20_000 + port.wrapping_sub(20_000) % 12_000;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
     }
 }
 
@@ -169,6 +156,25 @@ impl Harness {
             ),
         )
         .unwrap();
+    }
+
+    /// A feed server answering `body`, fetched by supplier `code` of `tenant`.
+    pub fn serve_supplier(&self, code: &str, tenant: &str, body: impl Into<Vec<u8>>) -> FeedServer {
+        let server = FeedServer::start();
+        server.set_body(body, None);
+        self.write_supplier(code, tenant, &server.url());
+        server
+    }
+
+    /// Supplier `code` fetching `url`, of a tenant of its own (`label` made unique): a catalog
+    /// no other run shares, even in the shared PostgreSQL. Its key in staging.
+    pub fn new_tenant_supplier(&self, label: &str, code: &str, url: &str) -> FeedKey {
+        let tenant = unique(label);
+        self.write_supplier(code, &tenant, url);
+        FeedKey {
+            tenant,
+            supplier: code.to_owned(),
+        }
     }
 
     /// The binary with this harness's directories and Temporal server; loopback feeds (the

@@ -13,7 +13,7 @@ use contextworker_grpc::unit::{json_to_struct, struct_to_json};
 use contextworker_test_support::feed_server::FeedServer;
 use serde_json::Value;
 
-use super::{Harness, poll_until};
+use super::{Harness, Worker, free_port, poll_until};
 
 pub const SECRET_ENV: &str = "CW_TEST_TOKEN_SECRET";
 pub const SECRET: &str = "test-secret-with-enough-entropy-for-hmac-sha256";
@@ -50,6 +50,8 @@ pub fn signed(tenants: &[&str], permissions: &[&str], exp: Option<f64>) -> Strin
 #[derive(Clone)]
 pub struct Rpc {
     pub client: WorkerServiceClient<Channel>,
+    /// The server's port on loopback.
+    pub port: u16,
 }
 
 impl Rpc {
@@ -61,11 +63,17 @@ impl Rpc {
                     client: client
                         .max_decoding_message_size(8 << 20)
                         .max_encoding_message_size(8 << 20),
+                    port,
                 };
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("no gRPC server on {url}");
+    }
+
+    /// A client on a connection of its own to the same server.
+    pub async fn reconnect(&self) -> Self {
+        Self::connect(self.port).await
     }
 
     pub fn request(token: Option<&str>, payload: &Value) -> Request<ContextUnit> {
@@ -107,6 +115,7 @@ impl Rpc {
     }
 
     /// The answer's payload, or the gRPC status when the call fails at the transport level.
+    /// Every answer keeps the request's trace id and names the worker in its provenance.
     pub async fn status_or_payload(
         &mut self,
         rpc: &str,
@@ -114,16 +123,6 @@ impl Rpc {
         payload: &Value,
     ) -> Result<Value, Status> {
         let unit = self.send(rpc, token, payload).await?;
-        Ok(payload_of(&unit))
-    }
-
-    pub async fn call(
-        &mut self,
-        rpc: &str,
-        token: Option<&str>,
-        payload: &Value,
-    ) -> Result<Value, Code> {
-        let unit = self.send(rpc, token, payload).await.map_err(|s| s.code())?;
         assert_eq!(unit.trace_id, "trace-abc", "the trace id is kept");
         assert!(unit.provenance.iter().any(|p| p.starts_with("worker:")));
         Ok(payload_of(&unit))
@@ -131,9 +130,9 @@ impl Rpc {
 
     /// A call that must be answered with a payload (which may hold a typed error).
     pub async fn answer(&mut self, rpc: &str, token: &str, payload: &Value) -> Value {
-        self.call(rpc, Some(token), payload)
+        self.status_or_payload(rpc, Some(token), payload)
             .await
-            .unwrap_or_else(|code| panic!("{rpc} failed with {code:?}"))
+            .unwrap_or_else(|status| panic!("{rpc} failed with {:?}", status.code()))
     }
 
     /// The same call `n` times at once, each on its own clone; the answers, which must all
@@ -238,9 +237,10 @@ pub fn uuid_like() -> String {
     )
 }
 
-/// A host serving gRPC on `port`. Per-token rates are raised out of the way: these tests send
-/// bursts to exercise other limits (`floods.rs` tests the rate limit itself).
-pub fn grpc_host(h: &Harness, label: &str, port: u16, extra: &[&str]) -> super::Worker {
+/// A host serving gRPC on a free port, and a client connected to it. Per-token rates are
+/// raised out of the way: these tests send bursts to exercise other limits (`floods.rs` tests
+/// the rate limit itself).
+pub async fn grpc_host(h: &Harness, label: &str, extra: &[&str]) -> (Worker, Rpc) {
     let config = h.path(&format!("{label}-grpc.toml"));
     std::fs::write(
         &config,
@@ -250,7 +250,9 @@ pub fn grpc_host(h: &Harness, label: &str, port: u16, extra: &[&str]) -> super::
     let config = config.display().to_string();
     let mut args = vec!["--host-config", &config, "--exec-concurrency", "8"];
     args.extend_from_slice(extra);
-    grpc_worker(h, label, port, Outbound::Loopback, &args, &[])
+    let port = free_port();
+    let host = grpc_worker(h, label, port, Outbound::Loopback, &args, &[]);
+    (host, Rpc::connect(port).await)
 }
 
 /// Which feeds a worker's outbound policy admits.
@@ -271,7 +273,7 @@ pub fn grpc_worker(
     outbound: Outbound,
     extra: &[&str],
     env: &[(&str, &str)],
-) -> super::Worker {
+) -> Worker {
     let addr = format!("127.0.0.1:{port}");
     let key = format!("test.v1={SECRET_ENV}");
     let mut args = vec!["--grpc-addr", &addr, "--token-hmac-key", &key];
@@ -287,18 +289,25 @@ pub fn grpc_worker(
 /// A harness and a served one-product feed for supplier `code` of tenant `acme`.
 pub async fn harness_with_supplier(code: &str) -> (Harness, FeedServer) {
     let h = Harness::start().await;
-    let server = FeedServer::start();
-    server.set_body(
+    let server = h.serve_supplier(
+        code,
+        "acme",
         "<yml_catalog><shop><offers><offer id=\"a\"><name>A</name><price>1</price>\
          <currencyId>UAH</currencyId></offer></offers></shop></yml_catalog>",
-        None,
     );
-    h.write_supplier(code, "acme", &server.url());
     (h, server)
 }
 
-/// A host serving gRPC without Temporal, with `config` as its host config file.
-pub fn exec_host(h: &Harness, label: &str, port: u16, config: &str) -> super::Worker {
+/// A host serving gRPC without Temporal on a free port, with `config` as its host config file,
+/// and a client connected to it.
+pub async fn exec_host(h: &Harness, label: &str, config: &str) -> (Worker, Rpc) {
+    let port = free_port();
+    let host = exec_host_on(h, label, port, config);
+    (host, Rpc::connect(port).await)
+}
+
+/// [`exec_host`] on `port`, without a client: for tests that speak to it other than by gRPC.
+pub fn exec_host_on(h: &Harness, label: &str, port: u16, config: &str) -> Worker {
     let path = h.path(&format!("{label}.toml"));
     std::fs::write(&path, config).unwrap();
     let args = ["--host-config", path.to_str().unwrap(), "--no-temporal"];

@@ -15,6 +15,11 @@ fn policy() -> StartPolicy {
     StartPolicy::new(None, vec!["harvester-tasks".into()]).expect("policy")
 }
 
+/// What `payload` starts for `claims` under [`policy`], untraced.
+fn try_start(claims: &Claims, p: Value) -> Result<Plan, Refused> {
+    policy().plan(claims, &payload(p), "")
+}
+
 #[test]
 fn the_server_builds_the_arguments_and_the_tenant_comes_from_the_token() {
     let a = claims(&["acme"], &["worker:*"]);
@@ -33,16 +38,13 @@ fn the_server_builds_the_arguments_and_the_tenant_comes_from_the_token() {
     assert_eq!(plan.args, vec![json!("pumps"), json!("acme")]);
     assert_eq!(plan.workflow_id, "harvest:acme:pumps");
     assert_eq!(plan.extras.tenant, "acme");
-    let plan = policy()
-        .plan(
-            &a,
-            &payload(
-                json!({"workflow_type": "import", "url": "https://x.example/f.xml",
-                "supplier_code": "pumps"}),
-            ),
-            "",
-        )
-        .expect("allowed");
+    assert_eq!(plan.extras.trace_id.as_deref(), Some("trace"));
+    let plan = try_start(
+        &a,
+        json!({"workflow_type": "import", "url": "https://x.example/f.xml",
+               "supplier_code": "pumps"}),
+    )
+    .expect("allowed");
     assert_eq!(plan.args[0]["tenant_id"], "acme");
     assert!(
         plan.args[0]["supplier_code"]
@@ -51,44 +53,32 @@ fn the_server_builds_the_arguments_and_the_tenant_comes_from_the_token() {
             .starts_with("import-")
     );
     // Naming another tenant outright is refused.
-    let err = policy()
-        .plan(
-            &a,
-            &payload(
-                json!({"workflow_type": "harvest", "supplier_code": "x", "tenant_id": "beta"}),
-            ),
-            "",
-        )
-        .expect_err("other tenant");
+    let err = try_start(
+        &a,
+        json!({"workflow_type": "harvest", "supplier_code": "x", "tenant_id": "beta"}),
+    )
+    .expect_err("other tenant");
     assert_eq!(err.error_type, "permission_denied");
 }
 
 #[test]
 fn enrichment_starts_for_the_tokens_tenant_with_checked_arguments() {
     let a = claims(&["acme"], &["worker:*"]);
-    let plan = policy()
-        .plan(
-            &a,
-            &payload(
-                json!({"workflow_type": "EnrichmentWorkflow", "supplier_code": "pumps",
-                "product_ids": ["pumps/1"], "batch_size": 20, "args": [{"tenant_id": "beta"}]}),
-            ),
-            "",
-        )
-        .expect("allowed");
+    let plan = try_start(
+        &a,
+        json!({"workflow_type": "EnrichmentWorkflow", "supplier_code": "pumps",
+               "product_ids": ["pumps/1"], "batch_size": 20, "args": [{"tenant_id": "beta"}]}),
+    )
+    .expect("allowed");
     assert_eq!(plan.args[0]["tenant_id"], "acme");
     assert_eq!(plan.args[0]["product_ids"], json!(["pumps/1"]));
     assert_eq!(plan.args[0]["batch_size"], 20);
     assert_eq!(plan.workflow_id, "enrich:acme:pumps");
-    let plan = policy()
-        .plan(
-            &a,
-            &payload(
-                json!({"workflow_type": "GardenerWorkflow", "batch_size": 50, "max_batches": 10}),
-            ),
-            "",
-        )
-        .expect("allowed");
+    let plan = try_start(
+        &a,
+        json!({"workflow_type": "GardenerWorkflow", "batch_size": 50, "max_batches": 10}),
+    )
+    .expect("allowed");
     assert_eq!(plan.args, vec![json!("acme"), json!(50), json!(10)]);
     assert_eq!(plan.workflow_id, "gardener:acme");
     for (bad, field) in [
@@ -113,9 +103,7 @@ fn enrichment_starts_for_the_tokens_tenant_with_checked_arguments() {
             "max_batches",
         ),
     ] {
-        let e = policy()
-            .plan(&a, &payload(bad.clone()), "")
-            .expect_err("refused");
+        let e = try_start(&a, bad.clone()).expect_err("refused");
         assert_eq!(e.error_type, "validation", "{bad}");
         assert!(e.message.contains(field), "{bad}: {}", e.message);
     }
@@ -124,7 +112,7 @@ fn enrichment_starts_for_the_tokens_tenant_with_checked_arguments() {
 #[test]
 fn other_types_queues_and_file_urls_are_refused_without_admin() {
     let a = claims(&["acme"], &["worker:*", "*"]);
-    let refused = |p: Value| policy().plan(&a, &payload(p), "").expect_err("refused");
+    let refused = |p: Value| try_start(&a, p).expect_err("refused");
     assert_eq!(
         refused(json!({"workflow_type": "EvilWorkflow", "args": []})).error_type,
         "permission_denied"
@@ -143,13 +131,11 @@ fn other_types_queues_and_file_urls_are_refused_without_admin() {
         "validation"
     );
     let admin = claims(&["acme"], &["worker:execute", "worker:admin"]);
-    let plan = policy()
-        .plan(
-            &admin,
-            &payload(json!({"workflow_type": "Maintenance", "args": [1], "request_id": "r"})),
-            "",
-        )
-        .expect("admin");
+    let plan = try_start(
+        &admin,
+        json!({"workflow_type": "Maintenance", "args": [1], "request_id": "r"}),
+    )
+    .expect("admin");
     assert_eq!(plan.extras.reuse, Reuse::Request);
     assert!(
         plan.workflow_id.starts_with("Maintenance:acme:"),

@@ -98,6 +98,19 @@ impl Fixture {
     }
 }
 
+/// Version `digest` of yml as `live` reaches it (`from`: its own store, or the fleet's bucket):
+/// that very build, and it parses the three products of `feed`.
+pub async fn assert_pinned_yml_parses(
+    live: &LiveModules,
+    digest: &Digest,
+    feed: &Path,
+    from: &str,
+) {
+    let pinned = live.version("yml", digest).await.expect(from);
+    assert_eq!(pinned.component.digest(), *digest);
+    assert_eq!(transform_count(live, &pinned, feed).await, 3);
+}
+
 /// Parse `feed` with `module` and count the products.
 pub async fn transform_count(live: &LiveModules, module: &Module, feed: &Path) -> u64 {
     let input = FeedInput::open(feed).await.expect("feed");

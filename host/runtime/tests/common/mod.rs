@@ -24,11 +24,23 @@ pub fn runtime() -> Arc<Runtime> {
     .expect("runtime starts")
 }
 
-pub async fn hostile(rt: &Runtime) -> Arc<LoadedComponent> {
-    let path = contextworker_test_support::guest("hostile");
-    rt.load_file(&path, World::Code, Metering::Epoch)
+/// The test guest `name`, loaded as a `code` component.
+pub async fn code_guest(rt: &Runtime, name: &str, metering: Metering) -> Arc<LoadedComponent> {
+    let path = contextworker_test_support::guest(name);
+    rt.load_file(&path, World::Code, metering)
         .await
-        .expect("hostile guest loads")
+        .unwrap_or_else(|e| panic!("the {name} guest loads: {e}"))
+}
+
+pub async fn hostile(rt: &Runtime) -> Arc<LoadedComponent> {
+    code_guest(rt, "hostile", Metering::Epoch).await
+}
+
+/// A [`runtime`] and the hostile guest on it: where most tests of a limit start.
+pub async fn runtime_with_hostile() -> (Arc<Runtime>, Arc<LoadedComponent>) {
+    let rt = runtime();
+    let guest = hostile(&rt).await;
+    (rt, guest)
 }
 
 pub fn code_limits(timeout_ms: u64) -> Limits {

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use contextworker_types::{Product, ProductRef};
 use sqlx::{QueryBuilder, Row};
 
+use super::statement::{begin, decode_all, execute, fetch_all, label_count};
 use super::{Staging, with_pool};
 use crate::error::StagingError;
 
@@ -76,19 +77,13 @@ impl Staging {
             }
             q.push(" ORDER BY supplier, sku LIMIT ");
             q.push_bind(i64::from(limit));
-            q.build()
-                .fetch_all(pool)
-                .await
-                .map_err(StagingError::query("select pending products"))?
-                .into_iter()
-                .map(|r| {
-                    Ok(ProductRef {
-                        supplier: r.try_get("supplier")?,
-                        sku: r.try_get("sku")?,
-                    })
+            let rows = fetch_all(q.build(), pool, "select pending products").await?;
+            decode_all(rows, "decode pending products", |r| {
+                Ok(ProductRef {
+                    supplier: r.try_get("supplier")?,
+                    sku: r.try_get("sku")?,
                 })
-                .collect::<Result<_, sqlx::Error>>()
-                .map_err(StagingError::query("decode pending products"))
+            })
         })
     }
 
@@ -129,11 +124,7 @@ impl Staging {
                 " AND p.supplier = wanted.supplier AND p.sku = wanted.sku \
                  WHERE p.missing_since_run IS NULL ORDER BY p.supplier, p.sku",
             );
-            let rows = q
-                .build()
-                .fetch_all(pool)
-                .await
-                .map_err(StagingError::query("read products to enrich"))?;
+            let rows = fetch_all(q.build(), pool, "read products to enrich").await?;
             rows.into_iter()
                 .map(|r| {
                     let fields = (|| {
@@ -173,10 +164,7 @@ impl Staging {
         writes: &[EnrichmentWrite],
     ) -> Result<u64, StagingError> {
         with_pool!(self, |pool, Db, d| {
-            let mut tx = pool
-                .begin()
-                .await
-                .map_err(StagingError::query("begin writing enrichment"))?;
+            let mut tx = begin(pool, "begin writing enrichment").await?;
             let mut written = 0;
             for w in writes {
                 let mut q = QueryBuilder::<Db>::new("UPDATE staged_products SET enrichment = ");
@@ -194,11 +182,8 @@ impl Staging {
                 q.push_bind(&w.product_ref.sku);
                 q.push(" AND content_hash = ");
                 q.push_bind(&w.content_hash);
-                written += q
-                    .build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StagingError::query("write enrichment"))?
+                written += execute(q.build(), &mut *tx, "write enrichment")
+                    .await?
                     .rows_affected();
             }
             tx.commit()
@@ -226,20 +211,11 @@ impl Staging {
                 q.push_bind(supplier);
             }
             q.push(" GROUP BY enrichment_status");
+            let rows = fetch_all(q.build(), pool, "count enrichment statuses").await?;
             let mut counts = StatusCounts::default();
-            for r in q
-                .build()
-                .fetch_all(pool)
-                .await
-                .map_err(StagingError::query("count enrichment statuses"))?
-            {
-                let status: String = r
-                    .try_get("enrichment_status")
-                    .map_err(StagingError::query("decode enrichment counts"))?;
-                let n: i64 = r
-                    .try_get("n")
-                    .map_err(StagingError::query("decode enrichment counts"))?;
-                let n = u64::try_from(n).unwrap_or(0);
+            for (status, n) in decode_all(rows, "decode enrichment counts", |r| {
+                label_count(&r, "enrichment_status")
+            })? {
                 match status.as_str() {
                     "pending" => counts.pending += n,
                     "done" => counts.done += n,

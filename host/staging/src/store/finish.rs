@@ -2,8 +2,9 @@
 //! recording the feed's validators and the run's counts, in one transaction.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 
+use super::statement::{begin, decode_all, execute, fetch_all, label_count};
 use super::{Staging, where_catalog, with_pool};
 use crate::FeedKey;
 use crate::error::StagingError;
@@ -37,10 +38,7 @@ impl Staging {
         feed: &FeedState,
     ) -> Result<RunCounts, StagingError> {
         with_pool!(self, |pool, Db, d| {
-            let mut tx = pool
-                .begin()
-                .await
-                .map_err(StagingError::query("begin closing the run"))?;
+            let mut tx = begin(pool, "begin closing the run").await?;
             let mut mark =
                 QueryBuilder::<Db>::new("UPDATE staged_products SET missing_since_run = ");
             mark.push_bind(run);
@@ -52,10 +50,7 @@ impl Staging {
             mark.push(" AND last_seen_run <> ");
             mark.push_bind(run);
             mark.push(" AND missing_since_run IS NULL");
-            mark.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(StagingError::query("mark missing products"))?;
+            execute(mark.build(), &mut *tx, "mark missing products").await?;
 
             let mut count =
                 QueryBuilder::<Db>::new("SELECT last_outcome, COUNT(*) AS n FROM staged_products");
@@ -65,20 +60,11 @@ impl Staging {
             count.push(" OR missing_since_run = ");
             count.push_bind(run);
             count.push(") GROUP BY last_outcome");
+            let rows = fetch_all(count.build(), &mut *tx, "count the run").await?;
             let mut counts = RunCounts::default();
-            for row in count
-                .build()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(StagingError::query("count the run"))?
+            for (outcome, n) in
+                decode_all(rows, "decode counts", |r| label_count(&r, "last_outcome"))?
             {
-                let outcome: String = row
-                    .try_get("last_outcome")
-                    .map_err(StagingError::query("decode counts"))?;
-                let n: i64 = row
-                    .try_get("n")
-                    .map_err(StagingError::query("decode counts"))?;
-                let n = u64::try_from(n).unwrap_or(0);
                 match outcome.as_str() {
                     "created" => counts.created = n,
                     "updated" => counts.updated = n,
@@ -106,11 +92,7 @@ impl Staging {
                  last_run = excluded.last_run, updated_at = {}",
                 d.now
             ));
-            state
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(StagingError::query("record the feed state"))?;
+            execute(state.build(), &mut *tx, "record the feed state").await?;
 
             let mut record = QueryBuilder::<Db>::new(
                 "INSERT INTO harvest_runs (run_id, tenant, supplier, created, updated, unchanged, missing) ",
@@ -128,11 +110,7 @@ impl Staging {
                 " ON CONFLICT (run_id) DO UPDATE SET created = excluded.created, updated = excluded.updated, \
                  unchanged = excluded.unchanged, missing = excluded.missing",
             );
-            record
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(StagingError::query("record the run"))?;
+            execute(record.build(), &mut *tx, "record the run").await?;
             tx.commit()
                 .await
                 .map_err(StagingError::query("commit closing the run"))?;

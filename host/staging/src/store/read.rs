@@ -4,6 +4,7 @@
 use sqlx::{QueryBuilder, Row};
 
 use super::finish::FeedState;
+use super::statement::{decode_all, execute, fetch_all};
 use super::{Staging, where_catalog, with_pool};
 use crate::FeedKey;
 use crate::error::StagingError;
@@ -79,28 +80,22 @@ impl Staging {
             ));
             where_catalog(&mut q, key);
             q.push(" ORDER BY sku");
-            q.build()
-                .fetch_all(pool)
-                .await
-                .map_err(StagingError::query("read rows"))?
-                .into_iter()
-                .map(|r| {
-                    Ok(StagedRow {
-                        sku: r.try_get("sku")?,
-                        name: r.try_get("name")?,
-                        price: r.try_get("price")?,
-                        content_hash: r.try_get("content_hash")?,
-                        first_seen_run: r.try_get("first_seen_run")?,
-                        last_seen_run: r.try_get("last_seen_run")?,
-                        last_outcome: r.try_get("last_outcome")?,
-                        missing_since_run: r.try_get("missing_since_run")?,
-                        enrichment_status: r.try_get("enrichment_status")?,
-                        status: r.try_get("status")?,
-                        enrichment: r.try_get("enrichment")?,
-                    })
+            let rows = fetch_all(q.build(), pool, "read rows").await?;
+            decode_all(rows, "decode rows", |r| {
+                Ok(StagedRow {
+                    sku: r.try_get("sku")?,
+                    name: r.try_get("name")?,
+                    price: r.try_get("price")?,
+                    content_hash: r.try_get("content_hash")?,
+                    first_seen_run: r.try_get("first_seen_run")?,
+                    last_seen_run: r.try_get("last_seen_run")?,
+                    last_outcome: r.try_get("last_outcome")?,
+                    missing_since_run: r.try_get("missing_since_run")?,
+                    enrichment_status: r.try_get("enrichment_status")?,
+                    status: r.try_get("status")?,
+                    enrichment: r.try_get("enrichment")?,
                 })
-                .collect::<Result<_, sqlx::Error>>()
-                .map_err(StagingError::query("decode rows"))
+            })
         })
     }
 
@@ -110,10 +105,7 @@ impl Staging {
             for table in ["staged_products", "feed_state", "harvest_runs"] {
                 let mut q = QueryBuilder::<Db>::new(format!("DELETE FROM {table}"));
                 where_catalog(&mut q, key);
-                q.build()
-                    .execute(pool)
-                    .await
-                    .map_err(StagingError::query("delete a catalog"))?;
+                execute(q.build(), pool, "delete a catalog").await?;
             }
             Ok(())
         })
@@ -131,10 +123,7 @@ impl Staging {
             let mut q = QueryBuilder::<Db>::new("UPDATE staged_products SET enrichment_status = ");
             q.push_bind(status);
             where_catalog(&mut q, key);
-            q.build()
-                .execute(pool)
-                .await
-                .map_err(StagingError::query("set enrichment status"))?;
+            execute(q.build(), pool, "set enrichment status").await?;
             Ok(())
         })
     }

@@ -16,6 +16,7 @@ use contextworker_types::{Availability, Product};
 use sha2::{Digest as _, Sha256};
 use sqlx::{PgPool, QueryBuilder, SqlitePool};
 
+use super::statement::{begin, execute};
 use super::{POSTGRES_DIALECT, Pool, SQLITE_DIALECT, Staging};
 use crate::FeedKey;
 use crate::error::StagingError;
@@ -202,10 +203,7 @@ async fn upsert_sqlite(
     run: &str,
     rows: &[NewRow<'_>],
 ) -> Result<(), StagingError> {
-    let mut tx = pool
-        .begin()
-        .await
-        .map_err(StagingError::query("begin a batch"))?;
+    let mut tx = begin(pool, "begin a batch").await?;
     for chunk in rows.chunks(SQLITE_ROWS) {
         let mut insert =
             QueryBuilder::<sqlx::Sqlite>::new(format!("INSERT INTO staged_products ({COLUMNS}) "));
@@ -228,11 +226,7 @@ async fn upsert_sqlite(
                 .push_bind("created");
         });
         insert.push(SQLITE_CONFLICT.as_str());
-        insert
-            .build()
-            .execute(&mut *tx)
-            .await
-            .map_err(StagingError::query("upsert a batch"))?;
+        execute(insert.build(), &mut *tx, "upsert a batch").await?;
     }
     tx.commit()
         .await

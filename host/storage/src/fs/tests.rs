@@ -4,6 +4,15 @@ fn reader(bytes: &[u8]) -> BlobReader {
     Box::new(std::io::Cursor::new(bytes.to_vec()))
 }
 
+/// A finished scratch file in `dir` holding `chunks`, each written by its own `write_all`.
+async fn scratch_file(dir: &Path, chunks: &[&[u8]]) -> HashedFile {
+    let mut writer = crate::BlobWriter::create_in(dir).await.expect("writer");
+    for chunk in chunks {
+        writer.write_all(chunk).await.expect("write");
+    }
+    writer.finish().await.expect("finish")
+}
+
 #[tokio::test]
 async fn round_trips_and_dedups() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -39,18 +48,12 @@ async fn a_hashed_file_is_adopted_by_rename_not_copied() {
     let store = FsBlobStore::new(dir.path().join("blobs"));
     let scratch = dir.path().join("tmp");
     std::fs::create_dir_all(&scratch).expect("scratch dir");
-    let mut writer = crate::BlobWriter::create_in(&scratch)
-        .await
-        .expect("writer");
-    writer
-        .write_all(b"{\"offer_id\":\"1\"}\n")
-        .await
-        .expect("write");
-    writer
-        .write_all(b"{\"offer_id\":\"2\"}\n")
-        .await
-        .expect("write");
-    let file = writer.finish().await.expect("finish");
+    // Two writes: the digest covers everything written, not the last chunk.
+    let file = scratch_file(
+        &scratch,
+        &[b"{\"offer_id\":\"1\"}\n", b"{\"offer_id\":\"2\"}\n"],
+    )
+    .await;
     let written = file.path().to_path_buf();
     let expected = Digest::of(b"{\"offer_id\":\"1\"}\n{\"offer_id\":\"2\"}\n");
     assert_eq!(file.blob().digest, expected);
@@ -61,14 +64,7 @@ async fn a_hashed_file_is_adopted_by_rename_not_copied() {
     store.verify(&blob).await.expect("intact");
 
     // The same content again: stored once, the second scratch file removed.
-    let mut again = crate::BlobWriter::create_in(&scratch)
-        .await
-        .expect("writer");
-    again
-        .write_all(b"{\"offer_id\":\"1\"}\n{\"offer_id\":\"2\"}\n")
-        .await
-        .expect("write");
-    let again = again.finish().await.expect("finish");
+    let again = scratch_file(&scratch, &[b"{\"offer_id\":\"1\"}\n{\"offer_id\":\"2\"}\n"]).await;
     let second = again.path().to_path_buf();
     assert_eq!(store.put_file(again).await.expect("dedup"), blob);
     assert!(!second.exists());

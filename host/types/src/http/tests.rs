@@ -18,6 +18,19 @@ fn a_rule_parses_and_prints_back() {
 }
 
 #[test]
+fn a_rules_json_is_its_line_and_a_bad_line_fails_with_the_parsers_message() {
+    let r = rule("POST https://router.internal/v1/");
+    let json = serde_json::to_value(&r).expect("serializes");
+    assert_eq!(json, "POST https://router.internal:443/v1/");
+    assert_eq!(
+        serde_json::from_value::<HttpRule>(json).expect("reads back"),
+        r
+    );
+    let err = serde_json::from_value::<HttpRule>("https://x/".into()).expect_err("no methods");
+    assert!(err.to_string().contains("no methods"), "{err}");
+}
+
+#[test]
 fn bad_rules_say_what_is_wrong() {
     for (line, says) in [
         ("https://x/", "no methods"),

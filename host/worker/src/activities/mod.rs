@@ -22,6 +22,7 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 use crate::failure::Failure;
 use crate::messages::names;
+use crate::positional::Positional;
 use crate::services::Services;
 
 pub use supervise::HEARTBEAT_EVERY;
@@ -121,28 +122,7 @@ impl ActivityHost {
         let _on_board = self.services.board.start(&name, &workflow_id, attempt);
         let activity = name.clone();
         let result = tracing::Instrument::instrument(
-            async move {
-                match name.as_str() {
-                    names::RESOLVE_SUPPLIER => steps::resolve_supplier(&services, &input).await,
-                    names::LIST_SUPPLIERS => steps::list_suppliers(&services, &input).await,
-                    names::DOWNLOAD_FEED | names::FETCH_VENDOR_DATA => {
-                        steps::download_feed(&services, &ctx, &input).await
-                    }
-                    names::PARSE_PRODUCTS | names::PARSE_RAW_PAYLOAD => {
-                        steps::parse_products(&services, &ctx, &input).await
-                    }
-                    names::PIN_MODULE => steps::pin_module(&services, &input).await,
-                    names::RESOLVE_ENRICHMENT => steps::resolve_enrichment(&services, &input).await,
-                    names::SELECT_PRODUCTS => steps::select_products(&services, &input).await,
-                    names::CLASSIFY_PRODUCTS => {
-                        steps::classify_products(&services, &ctx, &input).await
-                    }
-                    names::STORE_PRODUCTS | names::UPDATE_STAGING_BUFFER => {
-                        steps::store_products(&services, &ctx, &input).await
-                    }
-                    module => module::call(&services, &ctx, module, &input).await,
-                }
-            },
+            async move { run(&services, &ctx, &name, &input).await },
             span.clone(),
         )
         .await;
@@ -170,6 +150,44 @@ impl ActivityHost {
                 Err(failure.into_activity_error())
             }
         }
+    }
+}
+
+/// The activity `name`: a native step, its input read in the step's positional form, or a
+/// module called by its name.
+async fn run(
+    services: &Arc<Services>,
+    ctx: &ActivityContext,
+    name: &str,
+    input: &RawValue,
+) -> Result<RawValue, Outcome> {
+    match name {
+        names::RESOLVE_SUPPLIER => {
+            steps::resolve_supplier(services, Positional::from_raw(input)?).await
+        }
+        names::LIST_SUPPLIERS => {
+            steps::list_suppliers(services, Positional::from_raw(input)?).await
+        }
+        names::DOWNLOAD_FEED | names::FETCH_VENDOR_DATA => {
+            steps::download_feed(services, ctx, Positional::from_raw(input)?).await
+        }
+        names::PARSE_PRODUCTS | names::PARSE_RAW_PAYLOAD => {
+            steps::parse_products(services, ctx, Positional::from_raw(input)?).await
+        }
+        names::PIN_MODULE => steps::pin_module(services, Positional::from_raw(input)?).await,
+        names::RESOLVE_ENRICHMENT => {
+            steps::resolve_enrichment(services, Positional::from_raw(input)?).await
+        }
+        names::SELECT_PRODUCTS => {
+            steps::select_products(services, Positional::from_raw(input)?).await
+        }
+        names::CLASSIFY_PRODUCTS => {
+            steps::classify_products(services, ctx, Positional::from_raw(input)?).await
+        }
+        names::STORE_PRODUCTS | names::UPDATE_STAGING_BUFFER => {
+            steps::store_products(services, ctx, Positional::from_raw(input)?).await
+        }
+        module => module::call(services, ctx, module, input).await,
     }
 }
 

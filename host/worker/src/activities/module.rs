@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::activities::ActivityContext;
 
+use super::steps::module_used;
 use super::supervise::{Progress, supervise};
 use super::{Outcome, call_failed};
 use crate::args::{ArgError, binary_payload, decode, encode};
@@ -43,11 +44,25 @@ pub(super) async fn call(
         )
     })?;
     crate::activities::note_module(&module);
+    one_argument(input)?;
+    let call = ModuleCall {
+        services,
+        ctx,
+        module: &module,
+    };
     match module.manifest.world {
-        World::Code => code(services, ctx, &module, input).await,
-        World::Transformer => transform(services, ctx, &module, input).await,
-        World::Classifier | World::Enricher => on_products(services, ctx, &module, input).await,
+        World::Code => call.code(input).await,
+        World::Transformer => call.transform(input).await,
+        World::Classifier | World::Enricher => call.on_products(input).await,
     }
+}
+
+/// What a call of a module by name works with, whatever its world.
+#[derive(Clone, Copy)]
+struct ModuleCall<'a> {
+    services: &'a Services,
+    ctx: &'a ActivityContext,
+    module: &'a Module,
 }
 
 fn one_argument(input: &RawValue) -> std::result::Result<(), ArgError> {
@@ -58,47 +73,6 @@ fn one_argument(input: &RawValue) -> std::result::Result<(), ArgError> {
             reason: format!("{} arguments given", input.payloads.len()),
             expected: "exactly one argument",
         })
-    }
-}
-
-async fn code(
-    services: &Services,
-    ctx: &ActivityContext,
-    module: &Module,
-    input: &RawValue,
-) -> Result<RawValue> {
-    one_argument(input)?;
-    let is_binary = input.payloads[0]
-        .metadata
-        .get("encoding")
-        .is_some_and(|e| e == b"binary/plain");
-    let data = if is_binary {
-        Data::Binary(input.payloads[0].data.clone())
-    } else {
-        match decode(input)?.remove(0) {
-            serde_json::Value::String(s) => Data::Text(s),
-            other => Data::Text(other.to_string()),
-        }
-    };
-    let cancel = CancellationToken::new();
-    let spec = module.call_spec(&[]).with_cancel(cancel.clone());
-    let outcome = supervise(
-        ctx,
-        "code",
-        &Progress::default(),
-        &cancel,
-        services.runtime.run_code(&module.component, &spec, data),
-    )
-    .await?;
-    match outcome
-        .result
-        .map_err(|e| call_failed(e, InputKind::Data))?
-    {
-        Data::Binary(bytes) => Ok(binary_payload(bytes)),
-        Data::Text(text) => Ok(match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(value) => encode(&value),
-            Err(_) => encode(&text),
-        }),
     }
 }
 
@@ -125,101 +99,151 @@ struct TransformOutput {
     module: ModuleUsed,
 }
 
-async fn transform(
-    services: &Services,
-    ctx: &ActivityContext,
-    module: &Module,
-    input: &RawValue,
-) -> Result<RawValue> {
-    one_argument(input)?;
-    let args = match decode(input)?.remove(0) {
-        serde_json::Value::String(feed) => TransformArgs {
-            feed: Some(feed),
-            feed_blob: None,
-            config: BTreeMap::new(),
-        },
-        other => serde_json::from_value(other).map_err(|e| ArgError::Shape {
-            reason: e.to_string(),
-            expected: "the feed as a string, or {feed | feed_blob, config?}",
-        })?,
-    };
-    let feed = match (args.feed, args.feed_blob) {
-        (Some(text), None) => FeedInput::from_bytes(text.into_bytes()),
-        (None, Some(blob)) => {
-            let reader = services
+impl ModuleCall<'_> {
+    async fn code(self, input: &RawValue) -> Result<RawValue> {
+        let is_binary = input.payloads[0]
+            .metadata
+            .get("encoding")
+            .is_some_and(|e| e == b"binary/plain");
+        let data = if is_binary {
+            Data::Binary(input.payloads[0].data.clone())
+        } else {
+            match decode(input)?.remove(0) {
+                serde_json::Value::String(s) => Data::Text(s),
+                other => Data::Text(other.to_string()),
+            }
+        };
+        let cancel = CancellationToken::new();
+        let spec = self.module.call_spec(&[]).with_cancel(cancel.clone());
+        let outcome = supervise(
+            self.ctx,
+            "code",
+            &Progress::default(),
+            &cancel,
+            self.services
+                .runtime
+                .run_code(&self.module.component, &spec, data),
+        )
+        .await?;
+        match outcome
+            .result
+            .map_err(|e| call_failed(e, InputKind::Data))?
+        {
+            Data::Binary(bytes) => Ok(binary_payload(bytes)),
+            Data::Text(text) => Ok(match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(value) => encode(&value),
+                Err(_) => encode(&text),
+            }),
+        }
+    }
+
+    async fn transform(self, input: &RawValue) -> Result<RawValue> {
+        let args = match decode(input)?.remove(0) {
+            serde_json::Value::String(feed) => TransformArgs {
+                feed: Some(feed),
+                feed_blob: None,
+                config: BTreeMap::new(),
+            },
+            other => serde_json::from_value(other).map_err(|e| ArgError::Shape {
+                reason: e.to_string(),
+                expected: "the feed as a string, or {feed | feed_blob, config?}",
+            })?,
+        };
+        let feed = match (args.feed, args.feed_blob) {
+            (Some(text), None) => FeedInput::from_bytes(text.into_bytes()),
+            (None, Some(blob)) => {
+                let reader = self.services.open_blob(&blob).await?;
+                FeedInput::from_reader(reader, Some(blob.size))
+            }
+            _ => {
+                return Err(ArgError::Shape {
+                    reason: "give exactly one of feed and feed_blob".to_owned(),
+                    expected: "{feed | feed_blob, config?}",
+                }
+                .into());
+            }
+        };
+        let config: Vec<(String, String)> = args
+            .config
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, v)
+            })
+            .collect();
+        let cancel = CancellationToken::new();
+        let spec = self.module.call_spec(&config).with_cancel(cancel.clone());
+        let progress = Progress::default();
+        // Everything in memory: a self.module activity's whole output is bounded by the self.module's
+        // output cap, and small outputs travel inline.
+        let sink = Counted {
+            all: Collecting::default(),
+            progress: progress.clone(),
+        };
+        let call = self
+            .services
+            .runtime
+            .transform_into(&self.module.component, &spec, feed, sink);
+        let (outcome, sink) = supervise(self.ctx, "transform", &progress, &cancel, call).await?;
+        let Collecting {
+            products,
+            mut warnings,
+        } = sink
+            .map(|s| s.all)
+            .map_err(|e| Failure::new(ErrorClass::HostError, e.to_string()))?;
+        let summary = outcome
+            .result
+            .map_err(|e| call_failed(e, InputKind::Feed))?;
+        warnings.truncate(crate::messages::WARNING_SAMPLES);
+        let mut ndjson = Vec::new();
+        for p in &products {
+            serde_json::to_writer(&mut ndjson, p)
+                .map_err(|e| Failure::new(ErrorClass::HostError, e.to_string()))?;
+            ndjson.push(b'\n');
+        }
+        let count = products.len() as u64;
+        let (inline, blob) = if ndjson.len() <= INLINE_PRODUCTS_BYTES {
+            (Some(products), None)
+        } else {
+            let blob = self
+                .services
                 .blobs
-                .open(&blob)
+                .put(Box::new(std::io::Cursor::new(ndjson)), u64::MAX)
                 .await
                 .map_err(|e| Failure::from_blob(&e))?;
-            FeedInput::from_reader(reader, Some(blob.size))
-        }
-        _ => {
-            return Err(ArgError::Shape {
-                reason: "give exactly one of feed and feed_blob".to_owned(),
-                expected: "{feed | feed_blob, config?}",
-            }
-            .into());
-        }
-    };
-    let config: Vec<(String, String)> = args
-        .config
-        .into_iter()
-        .map(|(k, v)| {
-            let v = match v {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            (k, v)
-        })
-        .collect();
-    let cancel = CancellationToken::new();
-    let spec = module.call_spec(&config).with_cancel(cancel.clone());
-    let progress = Progress::default();
-    // Everything in memory: a module activity's whole output is bounded by the module's
-    // output cap, and small outputs travel inline.
-    let sink = Counted {
-        all: Collecting::default(),
-        progress: progress.clone(),
-    };
-    let call = services
-        .runtime
-        .transform_into(&module.component, &spec, feed, sink);
-    let (outcome, sink) = supervise(ctx, "transform", &progress, &cancel, call).await?;
-    let Collecting {
-        products,
-        mut warnings,
-    } = sink
-        .map(|s| s.all)
-        .map_err(|e| Failure::new(ErrorClass::HostError, e.to_string()))?;
-    let summary = outcome
-        .result
-        .map_err(|e| call_failed(e, InputKind::Feed))?;
-    warnings.truncate(crate::messages::WARNING_SAMPLES);
-    let mut ndjson = Vec::new();
-    for p in &products {
-        serde_json::to_writer(&mut ndjson, p)
-            .map_err(|e| Failure::new(ErrorClass::HostError, e.to_string()))?;
-        ndjson.push(b'\n');
+            (None, Some(blob))
+        };
+        Ok(encode(&TransformOutput {
+            products: inline,
+            products_blob: blob,
+            products_count: count,
+            warnings,
+            records_seen: summary.records_seen,
+            module: module_used(self.module),
+        }))
     }
-    let count = products.len() as u64;
-    let (inline, blob) = if ndjson.len() <= INLINE_PRODUCTS_BYTES {
-        (Some(products), None)
-    } else {
-        let blob = services
-            .blobs
-            .put(Box::new(std::io::Cursor::new(ndjson)), u64::MAX)
-            .await
-            .map_err(|e| Failure::from_blob(&e))?;
-        (None, Some(blob))
-    };
-    Ok(encode(&TransformOutput {
-        products: inline,
-        products_blob: blob,
-        products_count: count,
-        warnings,
-        records_seen: summary.records_seen,
-        module: used(module),
-    }))
+
+    /// A classifier's or an enricher's call: products in, one list out, supervised like every step.
+    async fn on_products(self, input: &RawValue) -> Result<RawValue> {
+        let products = products_argument(input)?;
+        let cancel = CancellationToken::new();
+        let spec = self.module.call_spec(&[]).with_cancel(cancel.clone());
+        let (runtime, component) = (&self.services.runtime, &self.module.component);
+        let progress = Progress::default();
+        let answer = if self.module.manifest.world == World::Enricher {
+            let work = runtime.enrich(component, &spec, &products);
+            let outcome = supervise(self.ctx, "enrich", &progress, &cancel, work).await?;
+            outcome.result.map(|list| encode(&list))
+        } else {
+            let work = runtime.classify(component, &spec, &products);
+            let outcome = supervise(self.ctx, "classify", &progress, &cancel, work).await?;
+            outcome.result.map(|list| encode(&list))
+        };
+        answer.map_err(|e| call_failed(e, InputKind::Data))
+    }
 }
 
 /// Collects a module's output, counting products for the heartbeat.
@@ -243,7 +267,6 @@ impl ProductSink for Counted {
 
 /// The one argument of a classifier or enricher: products, bare or as `{products: [...]}`.
 fn products_argument(input: &RawValue) -> Result<Vec<Product>> {
-    one_argument(input)?;
     let value = decode(input)?.remove(0);
     let value = match value {
         serde_json::Value::Object(mut map) if map.contains_key("products") => {
@@ -255,36 +278,4 @@ fn products_argument(input: &RawValue) -> Result<Vec<Product>> {
         reason: e.to_string(),
         expected: "a list of products, or {products: [...]}",
     })?)
-}
-
-/// A classifier's or an enricher's call: products in, one list out, supervised like every step.
-async fn on_products(
-    services: &Services,
-    ctx: &ActivityContext,
-    module: &Module,
-    input: &RawValue,
-) -> Result<RawValue> {
-    let products = products_argument(input)?;
-    let cancel = CancellationToken::new();
-    let spec = module.call_spec(&[]).with_cancel(cancel.clone());
-    let (runtime, component) = (&services.runtime, &module.component);
-    let progress = Progress::default();
-    let answer = if module.manifest.world == World::Enricher {
-        let work = runtime.enrich(component, &spec, &products);
-        let outcome = supervise(ctx, "enrich", &progress, &cancel, work).await?;
-        outcome.result.map(|list| encode(&list))
-    } else {
-        let work = runtime.classify(component, &spec, &products);
-        let outcome = supervise(ctx, "classify", &progress, &cancel, work).await?;
-        outcome.result.map(|list| encode(&list))
-    };
-    answer.map_err(|e| call_failed(e, InputKind::Data))
-}
-
-fn used(module: &Module) -> ModuleUsed {
-    ModuleUsed {
-        name: module.manifest.name.as_str().to_owned(),
-        version: module.manifest.version.to_string(),
-        digest: module.component.digest(),
-    }
 }

@@ -25,11 +25,7 @@ pub(super) async fn parse_natively(
     args: &ParseInput,
     name: &str,
 ) -> Result<RawValue> {
-    let reader = services
-        .blobs
-        .open(&args.feed)
-        .await
-        .map_err(|e| Failure::from_blob(&e))?;
+    let reader = services.open_blob(&args.feed).await?;
     let progress = Progress::default();
     let cancel = CancellationToken::new();
     let started = Instant::now();

@@ -19,12 +19,13 @@ use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::workflows::WorkflowImplementation;
 use temporalio_sdk::{ActivityOptions, ContinueAsNewOptions, WorkflowContext, WorkflowResult};
 
-use super::{fail, step};
+use super::{fail, invalid_arguments, step};
 use crate::args::{ArgError, decode, encode, from_args};
 use crate::messages::{
     BatchOutcome, ClassifyInput, EnrichArgs, EnrichmentCounts, EnrichmentPlan, EnrichmentPlanInput,
     EnrichmentResult, EnrichmentTimings, GardenerArgs, SelectInput, SelectOutput, names,
 };
+use crate::positional::Positional;
 
 /// Product ids one run accepts: they travel in the workflow's input and history.
 pub const MAX_PRODUCT_IDS: usize = 10_000;
@@ -277,8 +278,7 @@ impl EnrichmentWorkflow {
         ctx: &mut WorkflowContext<Self>,
         input: RawValue,
     ) -> WorkflowResult<EnrichmentResult> {
-        let input = enrichment_input(&input)
-            .map_err(|e| fail(ErrorClass::InvalidArguments, e.to_string()))?;
+        let input = enrichment_input(&input).map_err(|e| invalid_arguments(&e))?;
         enrich(ctx, input).await
     }
 }
@@ -296,19 +296,13 @@ impl GardenerWorkflow {
         ctx: &mut WorkflowContext<Self>,
         input: RawValue,
     ) -> WorkflowResult<EnrichmentResult> {
-        let values =
-            decode(&input).map_err(|e| fail(ErrorClass::InvalidArguments, e.to_string()))?;
+        let values = decode(&input).map_err(|e| invalid_arguments(&e))?;
         // A continued pass carries its cursor in the object form.
         let input = if matches!(values.as_slice(), [serde_json::Value::Object(m)] if m.contains_key("carried"))
         {
             enrichment_input(&input)
         } else {
-            from_args::<GardenerArgs>(
-                &input,
-                &["tenant_id", "batch_size", "max_batches"],
-                "(tenant_id, batch_size?, max_batches?)",
-            )
-            .map(|g| Input {
+            GardenerArgs::from_raw(&input).map(|g| Input {
                 args: EnrichArgs {
                     tenant_id: g.tenant_id,
                     batch_size: g.batch_size,
@@ -318,7 +312,7 @@ impl GardenerWorkflow {
                 carried: None,
             })
         }
-        .map_err(|e| fail(ErrorClass::InvalidArguments, e.to_string()))?;
+        .map_err(|e| invalid_arguments(&e))?;
         enrich(ctx, input).await
     }
 }

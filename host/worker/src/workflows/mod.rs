@@ -22,12 +22,13 @@ use temporalio_sdk::{
     WorkflowTermination,
 };
 
-use crate::args::{decode, encode, from_args};
+use crate::args::{ArgError, decode, encode};
 use crate::messages::{
     ALL_SUPPLIERS, FeedValidators, FetchInput, FetchOutput, HarvestArgs, HarvestResult, ImportArgs,
     ModuleUsed, ParseInput, ParseOutput, PinInput, StageInput, StageOutput, SupplierList,
     SupplierPlan, Timings, names,
 };
+use crate::positional::Positional;
 
 fn fail(class: ErrorClass, message: impl Into<String>) -> WorkflowTermination {
     ApplicationFailure::builder(message.into())
@@ -35,6 +36,11 @@ fn fail(class: ErrorClass, message: impl Into<String>) -> WorkflowTermination {
         .non_retryable(true)
         .build()
         .into()
+}
+
+/// A workflow input that does not read: the caller's mistake, which no retry mends.
+fn invalid_arguments(e: &ArgError) -> WorkflowTermination {
+    fail(ErrorClass::InvalidArguments, e.to_string())
 }
 
 /// Per-step timeouts and retries. Heartbeat timeouts bound how long a step stays with a
@@ -302,12 +308,7 @@ impl HarvestWorkflow {
         ctx: &mut WorkflowContext<Self>,
         input: RawValue,
     ) -> WorkflowResult<HarvestResult> {
-        let args: HarvestArgs = from_args(
-            &input,
-            &["supplier_code", "tenant_id"],
-            "(supplier_code, tenant_id?)",
-        )
-        .map_err(|e| fail(ErrorClass::InvalidArguments, e.to_string()))?;
+        let args = HarvestArgs::from_raw(&input).map_err(|e| invalid_arguments(&e))?;
         if args.supplier_code == ALL_SUPPLIERS {
             return harvest_all(ctx, args.tenant_id).await;
         }
@@ -337,12 +338,7 @@ impl HarvesterImportWorkflow {
         ctx: &mut WorkflowContext<Self>,
         input: RawValue,
     ) -> WorkflowResult<HarvestResult> {
-        let args: ImportArgs = from_args(
-            &input,
-            &["url", "module", "tenant_id", "supplier_code"],
-            "(url, module?, tenant_id?, supplier_code?)",
-        )
-        .map_err(|e| fail(ErrorClass::InvalidArguments, e.to_string()))?;
+        let args = ImportArgs::from_raw(&input).map_err(|e| invalid_arguments(&e))?;
         let supplier = args
             .supplier_code
             .clone()

@@ -10,7 +10,7 @@ use temporalio_common::data_converters::RawValue;
 use temporalio_sdk::activities::ActivityContext;
 
 use crate::activities::supervise::{Progress, supervise};
-use crate::args::{encode, from_args};
+use crate::args::encode;
 use crate::failure::Failure;
 use crate::messages::{Credentials, FeedValidators, FetchInput, FetchOutput};
 use crate::services::Services;
@@ -67,9 +67,8 @@ fn validators(given: &FeedValidators) -> std::result::Result<Validators, Failure
 pub(in crate::activities) async fn download_feed(
     services: &Services,
     ctx: &ActivityContext,
-    input: &RawValue,
+    args: FetchInput,
 ) -> Result<RawValue> {
-    let args: FetchInput = from_args(input, &["url"], "(url) or a FetchInput object")?;
     let auth = match &args.auth {
         Credentials::None => Auth::None,
         Credentials::Bearer { token_env } => Auth::Bearer(env_secret(services, token_env)?),

@@ -20,7 +20,7 @@ use temporalio_sdk::activities::ActivityContext;
 
 use crate::activities::Outcome;
 use crate::activities::supervise::{Progress, supervise};
-use crate::args::{encode, from_args};
+use crate::args::encode;
 use crate::failure::{Failure, InputKind};
 use crate::messages::{
     BatchOutcome, ClassifyInput, EnrichmentCounts, EnrichmentPlan, EnrichmentPlanInput,
@@ -58,13 +58,8 @@ fn enricher_only(module: &Module) -> std::result::Result<(), Failure> {
 /// caller's choices, and the classifier's version, pinned for the whole run.
 pub(in crate::activities) async fn resolve_enrichment(
     services: &Services,
-    input: &RawValue,
+    args: EnrichmentPlanInput,
 ) -> Result<RawValue> {
-    let args: EnrichmentPlanInput = from_args(
-        input,
-        &["tenant", "classifier", "batch_size"],
-        "(tenant, classifier?, batch_size?)",
-    )?;
     let tenant = tenant(&args.tenant)?;
     let settings = tenant_enrichment(&services.tenants_dir, &tenant)
         .map_err(|e| Failure::new(ErrorClass::InvalidTenantConfig, e.to_string()))?;
@@ -113,13 +108,8 @@ pub(in crate::activities) async fn resolve_enrichment(
 /// `select_products(tenant, supplier?, after?, limit)`: the next page of pending products.
 pub(in crate::activities) async fn select_products(
     services: &Services,
-    input: &RawValue,
+    args: SelectInput,
 ) -> Result<RawValue> {
-    let args: SelectInput = from_args(
-        input,
-        &["tenant", "supplier", "after", "limit"],
-        "(tenant, supplier?, after?, limit)",
-    )?;
     let tenant = tenant(&args.tenant)?;
     if !(1..=MAX_REFS).contains(&(args.limit as usize)) {
         return Err(Failure::new(
@@ -153,21 +143,8 @@ pub(in crate::activities) async fn select_products(
 pub(in crate::activities) async fn classify_products(
     services: &Services,
     ctx: &ActivityContext,
-    input: &RawValue,
+    args: ClassifyInput,
 ) -> Result<RawValue> {
-    let args: ClassifyInput = from_args(
-        input,
-        &[
-            "tenant",
-            "products",
-            "classifier",
-            "config",
-            "retry_max",
-            "run",
-            "at",
-        ],
-        "a ClassifyInput object {tenant, products, classifier, config?, retry_max, run, at}",
-    )?;
     let tenant = tenant(&args.tenant)?;
     if args.products.len() > MAX_BATCH_SIZE as usize {
         return Err(Failure::new(

@@ -37,6 +37,13 @@ pub(super) fn module_used(module: &Module) -> ModuleUsed {
     }
 }
 
+/// The parser linked into the host that `module` names, if it names one: benchmark builds
+/// parse with it instead of a component.
+#[cfg(feature = "native-parsers")]
+fn native_parser(module: Option<&str>) -> Option<&str> {
+    module.filter(|n| crate::native::is_native(n))
+}
+
 /// Make `module`'s version loadable by every host of the fleet before a workflow pins it: a
 /// retried step may run anywhere.
 pub(super) async fn pin_shared(

@@ -12,7 +12,7 @@ use temporalio_sdk::activities::ActivityContext;
 use crate::activities::call_failed;
 use crate::activities::parsed::{ParsedProducts, store_parsed};
 use crate::activities::supervise::{Progress, supervise};
-use crate::args::{encode, from_args};
+use crate::args::encode;
 use crate::failure::{Failure, InputKind};
 use crate::messages::{ParseInput, ParseOutput};
 use crate::services::Services;
@@ -23,19 +23,10 @@ use super::{Result, millis, module_used};
 pub(in crate::activities) async fn parse_products(
     services: &Arc<Services>,
     ctx: &ActivityContext,
-    input: &RawValue,
+    args: ParseInput,
 ) -> Result<RawValue> {
-    let args: ParseInput = from_args(
-        input,
-        &["feed", "module", "config", "module_digest"],
-        "(feed, module?, config?, module_digest?)",
-    )?;
     #[cfg(feature = "native-parsers")]
-    if let Some(name) = args
-        .module
-        .as_deref()
-        .filter(|n| crate::native::is_native(n))
-    {
+    if let Some(name) = super::native_parser(args.module.as_deref()) {
         let name = name.to_owned();
         return crate::activities::native_parse::parse_natively(services, ctx, &args, &name).await;
     }
@@ -49,11 +40,7 @@ pub(in crate::activities) async fn parse_products(
         (name, _) => choose_transformer(services, &args.feed, name.as_deref()).await?,
     };
     crate::activities::note_module(&module);
-    let reader = services
-        .blobs
-        .open(&args.feed)
-        .await
-        .map_err(|e| Failure::from_blob(&e))?;
+    let reader = services.open_blob(&args.feed).await?;
     let feed = FeedInput::from_reader(reader, Some(args.feed.size));
     let cancel = CancellationToken::new();
     let spec = module.call_spec(&args.config).with_cancel(cancel.clone());

@@ -9,7 +9,7 @@ use contextworker_types::{ErrorClass, World};
 use temporalio_common::data_converters::RawValue;
 use tokio::io::AsyncReadExt;
 
-use crate::args::{encode, from_args};
+use crate::args::encode;
 use crate::failure::Failure;
 use crate::messages::PinInput;
 use crate::services::Services;
@@ -17,11 +17,7 @@ use crate::services::Services;
 use super::{Result, module_used, pin_shared};
 
 async fn sniff(services: &Services, feed: &BlobRef) -> std::result::Result<Vec<u8>, Failure> {
-    let reader = services
-        .blobs
-        .open(feed)
-        .await
-        .map_err(|e| Failure::from_blob(&e))?;
+    let reader = services.open_blob(feed).await?;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     reader
         .take(SNIFF_BYTES as u64)
@@ -88,15 +84,10 @@ pub(super) fn transformer_only(module: Arc<Module>) -> Result<Arc<Module>> {
 /// `pin_module(feed, module?)`: the version that will parse this feed, decided once.
 pub(in crate::activities) async fn pin_module(
     services: &Services,
-    input: &RawValue,
+    args: PinInput,
 ) -> Result<RawValue> {
-    let args: PinInput = from_args(input, &["feed", "module"], "(feed, module?)")?;
     #[cfg(feature = "native-parsers")]
-    if let Some(name) = args
-        .module
-        .as_deref()
-        .filter(|n| crate::native::is_native(n))
-    {
+    if let Some(name) = super::native_parser(args.module.as_deref()) {
         return Ok(encode(&crate::native::module_used(name)));
     }
     let module = choose_transformer(services, &args.feed, args.module.as_deref()).await?;

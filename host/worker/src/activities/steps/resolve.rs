@@ -8,7 +8,7 @@ use contextworker_staging::FeedKey;
 use contextworker_types::{ErrorClass, SupplierCode};
 use temporalio_common::data_converters::RawValue;
 
-use crate::args::{encode, from_args};
+use crate::args::encode;
 use crate::failure::Failure;
 use crate::messages::{FeedValidators, HarvestArgs, SupplierList, SupplierPlan};
 use crate::services::Services;
@@ -17,13 +17,8 @@ use super::Result;
 
 pub(in crate::activities) async fn resolve_supplier(
     services: &Services,
-    input: &RawValue,
+    args: HarvestArgs,
 ) -> Result<RawValue> {
-    let args: HarvestArgs = from_args(
-        input,
-        &["supplier_code", "tenant_id"],
-        "(supplier_code, tenant_id?)",
-    )?;
     // The code becomes a file name: refuse anything that is not a plain code first.
     let code = SupplierCode::new(args.supplier_code.as_str()).map_err(|e| {
         Failure::new(
@@ -113,9 +108,8 @@ pub(in crate::activities) async fn resolve_supplier(
 /// read is logged and left out: one broken supplier does not stop the others' harvests.
 pub(in crate::activities) async fn list_suppliers(
     services: &Services,
-    input: &RawValue,
+    args: SupplierList,
 ) -> Result<RawValue> {
-    let args: SupplierList = from_args(input, &["tenant_id"], "(tenant_id)")?;
     let tenant = contextworker_types::TenantId::new(args.tenant_id.as_str())
         .map_err(|e| Failure::new(ErrorClass::InvalidArguments, e.to_string()))?;
     let (suppliers, broken) = Supplier::load_dir(&services.suppliers_dir)

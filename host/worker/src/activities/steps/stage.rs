@@ -13,7 +13,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
 use crate::activities::supervise::{Progress, supervise};
-use crate::args::{encode, from_args};
+use crate::args::encode;
 use crate::failure::Failure;
 use crate::messages::{StageInput, StageOutput};
 use crate::services::Services;
@@ -23,13 +23,8 @@ use super::{Result, millis};
 pub(in crate::activities) async fn store_products(
     services: &Services,
     ctx: &ActivityContext,
-    input: &RawValue,
+    args: StageInput,
 ) -> Result<RawValue> {
-    let args: StageInput = from_args(
-        input,
-        &["tenant", "supplier", "run_id", "products"],
-        "a StageInput object {tenant, supplier, products, run_id?, url?, etag?, last_modified?}",
-    )?;
     let info = ctx.info();
     let run_id = args
         .run_id
@@ -119,11 +114,7 @@ async fn stage_blob(
     products: &BlobRef,
     progress: &Progress,
 ) -> Result<u64> {
-    let reader = services
-        .blobs
-        .open(products)
-        .await
-        .map_err(|e| Failure::from_blob(&e))?;
+    let reader = services.open_blob(products).await?;
     let (batches, mut ready) = mpsc::channel(1);
     tokio::spawn(read_batches(reader, products.digest.to_string(), batches));
     let mut staged = 0u64;
