@@ -39,4 +39,4 @@ pub use temporal::{TemporalAuth, TemporalConfigError, TemporalInput, TemporalSet
 pub use tenant::{
     DEFAULT_CLASSIFIER, EnrichmentSettings, MAX_BATCH_SIZE, TenantError, tenant_enrichment,
 };
-pub use toml_util::{FileError, one_line_error, scalar_table};
+pub use toml_util::{FileError, MAX_FILE_BYTES, one_line_error, scalar_table};

@@ -84,12 +84,10 @@ impl Default for EnrichmentSettings {
 /// A tenant's settings, from its file in `dir`, or the defaults when it has none.
 pub fn tenant_enrichment(dir: &Path, tenant: &TenantId) -> Result<EnrichmentSettings, TenantError> {
     let path = dir.join(format!("{}.toml", tenant.as_str()));
-    let text = match std::fs::read_to_string(&path) {
+    let text = match FileError::read_text(&path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(EnrichmentSettings::default());
-        }
-        Err(source) => return Err(TenantError::Read { path, source }),
+        Err(e) if e.is_missing() => return Ok(EnrichmentSettings::default()),
+        Err(e) => return Err(e),
     };
     parse(&path, tenant, &text)
 }
@@ -156,6 +154,7 @@ pub const MAX_BATCH_SIZE: u32 = 200;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::toml_util::MAX_FILE_BYTES;
 
     fn tenant() -> TenantId {
         TenantId::new("demo").expect("valid")
@@ -168,6 +167,37 @@ mod tests {
         assert_eq!(s, EnrichmentSettings::default());
         assert_eq!(s.classifier.as_str(), DEFAULT_CLASSIFIER);
         assert_eq!((s.batch_size, s.parallel_batches, s.retry_max), (50, 2, 3));
+    }
+
+    #[test]
+    fn a_file_over_the_size_cap_is_refused_unread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("demo.toml");
+        let head = "tenant = \"demo\"\n#";
+        let limit = usize::try_from(MAX_FILE_BYTES).expect("fits");
+        // Exactly at the cap: read and parsed (the padding is one TOML comment).
+        let at_cap = format!("{head}{}\n", "x".repeat(limit - head.len() - 1));
+        std::fs::write(&path, &at_cap).expect("write");
+        assert_eq!(
+            tenant_enrichment(dir.path(), &tenant()).expect("at the cap"),
+            EnrichmentSettings::default()
+        );
+        // One byte over: refused, naming the file and the cap.
+        std::fs::write(&path, format!("{at_cap}\n")).expect("write");
+        let e = tenant_enrichment(dir.path(), &tenant()).expect_err("over the cap");
+        assert!(
+            matches!(&e, FileError::TooLarge { path: p, limit } if *p == path && *limit == MAX_FILE_BYTES),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains("demo.toml: larger than 1048576 bytes"),
+            "{e}"
+        );
+        // Not text: still a read error, not a parse of replacement characters.
+        std::fs::write(&path, b"tenant = \"\xff\"\n").expect("write");
+        let e = tenant_enrichment(dir.path(), &tenant()).expect_err("not UTF-8");
+        assert!(matches!(e, FileError::Read { .. }), "{e:?}");
     }
 
     #[test]

@@ -14,6 +14,10 @@ pub enum FileError {
         #[source]
         source: std::io::Error,
     },
+    /// Larger than [`MAX_FILE_BYTES`]: not a configuration file (a wrong path, a feed saved under
+    /// the file's name). Nothing past the limit is read.
+    #[error("{}: larger than {limit} bytes, which no configuration file needs", path.display())]
+    TooLarge { path: PathBuf, limit: u64 },
     /// Not valid TOML, or unknown or mistyped keys.
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
@@ -26,13 +30,35 @@ pub enum FileError {
     },
 }
 
+/// The most an operator's file may hold. Real ones are a few KiB; the cap keeps a wrong path
+/// (a feed, a log) from being read whole into memory by every worker that loads the directory.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
 impl FileError {
-    /// `path`'s text, or the error naming it.
+    /// `path`'s text (at most [`MAX_FILE_BYTES`], valid UTF-8), or the error naming it.
     pub fn read_text(path: &Path) -> Result<String, Self> {
-        std::fs::read_to_string(path).map_err(|source| FileError::Read {
+        use std::io::Read;
+        let read_error = |source| FileError::Read {
             path: path.to_path_buf(),
             source,
-        })
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let mut text = String::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(read_error)?;
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return Err(FileError::TooLarge {
+                path: path.to_path_buf(),
+                limit: MAX_FILE_BYTES,
+            });
+        }
+        Ok(text)
+    }
+
+    /// The file is not there (as opposed to unreadable or refused).
+    pub fn is_missing(&self) -> bool {
+        matches!(self, FileError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
     }
 
     /// `text` (read from `path`) as `T`, or the error naming the file, line and column.

@@ -35,9 +35,9 @@ pub(in crate::activities) async fn resolve_supplier(
         SupplierError::Directory { .. } | SupplierError::File(FileError::Read { .. }) => {
             Failure::new(ErrorClass::SupplierConfigUnreadable, e.to_string())
         }
-        SupplierError::File(FileError::Parse { .. } | FileError::Invalid { .. }) => {
-            Failure::new(ErrorClass::InvalidSupplierConfig, e.to_string())
-        }
+        SupplierError::File(
+            FileError::TooLarge { .. } | FileError::Parse { .. } | FileError::Invalid { .. },
+        ) => Failure::new(ErrorClass::InvalidSupplierConfig, e.to_string()),
     })?;
     // A tenant may only harvest its own suppliers: with another tenant's code it would stage
     // that supplier's feed (fetched with its credentials) under its own catalog. The caller is
