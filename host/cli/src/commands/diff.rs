@@ -185,8 +185,9 @@ pub async fn run(args: &GlobalArgs, diff: DiffArgs) -> anyhow::Result<u8> {
             }),
             Err(e) => {
                 eprintln!(
-                    "error: the {label} version failed on {}: {e:#}",
-                    diff.feed.display()
+                    "error: the {label} version failed on {}: {}",
+                    diff.feed.display(),
+                    super::chain(&e)
                 );
                 return Ok(EXIT_SETUP);
             }

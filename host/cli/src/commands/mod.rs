@@ -92,9 +92,16 @@ pub async fn run(cli: Cli) -> u8 {
         })) => workflow::status(&cli.global, &temporal, &id, wait, json).await,
     };
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", chain(&e));
         EXIT_SETUP
     })
+}
+
+/// An error and its causes on one line, each cause once: anyhow's `{e:#}` would print a
+/// cause again after a wrapper that already shows it (`modules directory …: No such file or
+/// directory (os error 2): No such file or directory (os error 2)`).
+fn chain(e: &anyhow::Error) -> String {
+    contextworker_types::error_chain(&**e)
 }
 
 /// A token cancelled on Ctrl-C, so an interrupted guest stops cleanly and still reports.

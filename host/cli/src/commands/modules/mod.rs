@@ -119,7 +119,7 @@ pub async fn test(args: &GlobalArgs, test: TestArgs) -> anyhow::Result<u8> {
         match resolve_testable(&runtime, &config.modules_dir, &test.module).await {
             Ok(found) => found,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", super::chain(&e));
                 return Ok(EXIT_SETUP);
             }
         };

@@ -81,7 +81,7 @@ pub async fn sync_at_start(config: &HostConfig, client: &contextworker_temporal:
             eprintln!("schedules: {}", run.summary(false));
         }
         Ok(Err(e)) => eprintln!("schedules: not synced: {e}"),
-        Err(e) => eprintln!("schedules: not synced: {e:#}"),
+        Err(e) => eprintln!("schedules: not synced: {}", crate::commands::chain(&e)),
     }
 }
 
