@@ -106,6 +106,22 @@ pub mod testing {
         }
     }
 
+    /// Fails the test unless `result` is an `unsupported` error (the feed is another format)
+    /// whose message names `format`: a module refuses a feed it cannot read and says what the
+    /// feed looks like, so the caller can pick the right module.
+    #[allow(clippy::panic)]
+    #[track_caller]
+    pub fn expect_unsupported<T: std::fmt::Debug>(
+        result: Result<T, ModuleError>,
+        case: &str,
+        format: &str,
+    ) {
+        match result {
+            Err(ModuleError::Unsupported(message)) if message.contains(format) => {}
+            other => panic!("{case}: expected `unsupported` naming {format:?}, got {other:?}"),
+        }
+    }
+
     /// The message and location of `err`, which must be an `invalid-input` error with a
     /// location: a feed's fault is reported where it is.
     #[allow(clippy::panic)]
