@@ -95,7 +95,6 @@ pub async fn connect(settings: &TemporalSettings, identity: &str) -> Result<Clie
     })
 }
 
-/// `<pid>@<hostname>`, Temporal's usual worker identity.
 /// One round trip to the Temporal frontend (`GetSystemInfo`): for readiness checks.
 pub async fn reachable(client: &Client) -> Result<(), String> {
     use temporalio_client::grpc::WorkflowService;
@@ -108,6 +107,7 @@ pub async fn reachable(client: &Client) -> Result<(), String> {
         .map_err(|status| status.message().to_owned())
 }
 
+/// `<pid>@<hostname>`, Temporal's usual worker identity.
 pub fn default_identity() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
