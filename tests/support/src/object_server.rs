@@ -42,6 +42,11 @@ struct Ports {
 /// for a restart, and then the server cannot come back on it.
 const PORT_RANGE: std::ops::Range<u16> = 20_000..32_000;
 
+/// Every port a server of this process was given, never handed out again: a stopped server's
+/// ports are free until its restart, and another test's `pick` (whose probe binds them for a
+/// moment) or its server must not take them in between.
+static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
 impl Ports {
     /// Eight free loopback ports below the ephemeral range (SeaweedFS needs each named).
     fn pick() -> Self {
@@ -50,10 +55,16 @@ impl Ports {
             .map_or(0, |d| d.subsec_nanos());
         let span = u32::from(PORT_RANGE.end - PORT_RANGE.start);
         let mut next = (nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % span;
+        let mut given = GIVEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut held: Vec<TcpListener> = Vec::new();
         while held.len() < 8 {
             next = (next.wrapping_mul(1_103_515_245).wrapping_add(12_345)) % span;
             let port = PORT_RANGE.start + u16::try_from(next).unwrap_or(0);
+            if given.contains(&port) {
+                continue;
+            }
             // Held until all eight are chosen, so none is picked twice.
             if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
                 held.push(listener);
@@ -63,6 +74,7 @@ impl Ports {
             .iter()
             .map(|l| l.local_addr().expect("local addr").port())
             .collect();
+        given.extend(&p);
         Self {
             s3: p[0],
             master: p[1],
@@ -209,6 +221,15 @@ impl ObjectServer {
     /// Start again on the same ports and data: the bucket and its objects are back.
     pub fn restart(&mut self) {
         self.stop();
+        // A port can still be taken for a moment by another process's probe; a restart keeps
+        // its ports (the data names them), so it waits and tries the same ones again.
+        for _ in 1..START_ATTEMPTS {
+            match self.try_spawn() {
+                Ok(()) => return,
+                Err(Spawn::Exited(_)) => std::thread::sleep(Duration::from_secs(1)),
+                Err(Spawn::Slow(why)) => panic!("{why}"),
+            }
+        }
         self.spawn();
     }
 
